@@ -1,0 +1,94 @@
+"""The one exception hierarchy of ratchet. Every message says what to do about it.
+
+::
+
+    RatchetError
+     ├── ConfigError          goals.yaml / directives.yaml / rules/ / a plan file is invalid (exit 2)
+     ├── InputError           a command-line argument or file is unusable (exit 2)
+     ├── GitError             a git command failed; carries the command and git's stderr
+     ├── SandboxError         candidate code cannot be run safely (no bubblewrap, ...)
+     ├── ProviderError        a provider could not produce a proposal
+     │    ├── ProviderUnavailable   the goal needs a model and none is configured
+     │    ├── ProviderTransient     rate limit, 5xx, timeout, connection: worth a retry
+     │    └── MalformedAnswer       the answer is not a valid edit plan
+     ├── BudgetExceeded       a spending cap was reached; no further calls this cycle/day
+     └── DaemonError          lock held by another daemon, bad daemon state
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RatchetError(Exception):
+    """Base class: anything ratchet raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in one file: rendered as ``FILE:LINE:COL: field: problem, fix``."""
+
+    file: str
+    line: int
+    col: int
+    field: str
+    problem: str
+    fix: str = ""
+
+    def render(self) -> str:
+        tail = f"; {self.fix}" if self.fix else ""
+        return f"{self.file}:{self.line}:{self.col}: {self.field}: {self.problem}{tail}"
+
+
+class ConfigError(RatchetError):
+    """One or more configuration issues; ``str()`` lists them one per line."""
+
+    def __init__(self, issues: list[ConfigIssue] | ConfigIssue) -> None:
+        self.issues = [issues] if isinstance(issues, ConfigIssue) else list(issues)
+        super().__init__("\n".join(i.render() for i in self.issues))
+
+
+class InputError(RatchetError):
+    """A command-line argument or an input file is unusable."""
+
+
+class GitError(RatchetError):
+    """A git command failed."""
+
+    def __init__(self, args: list[str], returncode: int, stderr: str) -> None:
+        self.args_ = args
+        self.returncode = returncode
+        self.stderr = stderr
+        super().__init__(f"git {' '.join(args)} failed ({returncode}): {stderr.strip()}")
+
+
+class SandboxError(RatchetError):
+    """Candidate code cannot be run safely; install bubblewrap or set sandbox: unsafe-none."""
+
+
+class ProviderError(RatchetError):
+    """A provider could not produce a proposal."""
+
+
+class ProviderUnavailable(ProviderError):
+    """The goal needs a model provider and none is configured."""
+
+
+class ProviderTransient(ProviderError):
+    """A temporary fault (rate limit, 5xx, timeout, connection): worth a retry."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class MalformedAnswer(ProviderError):
+    """The provider's answer is not a valid edit plan."""
+
+
+class BudgetExceeded(RatchetError):
+    """A spending cap in directives.budgets was reached."""
+
+
+class DaemonError(RatchetError):
+    """The daemon cannot start or be reached (lock held, bad state)."""
