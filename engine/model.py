@@ -211,6 +211,7 @@ class ComplexityMetrics:
 class LintMetrics:
     violations: int = 0
     by_code: dict[str, int] = field(default_factory=dict)
+    unformatted: int = 0  # files `ruff format --check` would reformat
 
 
 @dataclass(frozen=True, kw_only=True)
