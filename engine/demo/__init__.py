@@ -1,0 +1,66 @@
+"""``ratchet demo``: real cycles on a bundled sample project, no API key needed.
+
+The sample (``engine/demo/sample``) is a small geometry library with real lint debt and
+a test suite. Two goals drive the embedded ``ruff`` provider: one modernises a module
+(tests stay green, lint drops: merged), one removes "unused" imports from the API module
+that are in fact re-exports (tests fail: rejected, kept under refs/ratchet/rejected/).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+DEMO_GOALS = ("modernise-geometry", "prune-api-imports")
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+
+
+def make_sample_repo(dest: Path) -> Path:
+    """Copy the sample into ``dest`` and commit it as a user (not the bot) would."""
+    sample = resources.files("engine.demo") / "sample"
+    with resources.as_file(sample) as src:
+        shutil.copytree(src, dest, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    _git(dest, "init", "-q", "-b", "main")
+    _git(dest, "config", "user.name", "Demo User")
+    _git(dest, "config", "user.email", "demo@example.invalid")
+    from engine.config.init import init_repo
+
+    init_repo(dest, exclude_file=dest / ".git" / "info" / "exclude")
+    _git(dest, "add", "-A")
+    _git(dest, "commit", "-q", "-m", "Sample project with lint debt")
+    return dest
+
+
+def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> int:
+    from engine.history import load_history
+    from engine.memory.journal import format_entry
+    from engine.output import render_report
+    from engine.runner import run_one_cycle
+    from engine.vcs import Repository
+
+    root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="ratchet-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    repo_dir = make_sample_repo(root)
+    echo(f"demo repository: {repo_dir}")
+    before = Repository.open(repo_dir).rev_parse("refs/heads/main")
+    for goal in DEMO_GOALS:
+        echo(f"\n== ratchet run-once --repo {repo_dir} --goal {goal}")
+        for report in run_one_cycle(repo_dir, goal_id=goal):
+            echo(render_report(report))
+    repo = Repository.open(repo_dir)
+    echo(f"\n== ratchet log --repo {repo_dir}")
+    echo("\n\n".join(format_entry(e) for e in load_history(repo)))
+    after = repo.rev_parse("refs/heads/main")
+    echo(f"\nmain: {str(before)[:12]} -> {str(after)[:12]}; "
+         f"rejected refs: {', '.join(repo.list_refs('refs/ratchet/rejected/')) or 'none'}")
+    echo(f"records: {repo_dir}/snapshots/ and {repo_dir}/memory-bank/cycles/ "
+         "(merged), `git show <rejected ref>` (rejected)")
+    return 0

@@ -1,0 +1,1 @@
+"""A tiny geometry library with some lint debt, for ratchet's demo."""
