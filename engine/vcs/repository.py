@@ -1,0 +1,220 @@
+"""``Repository``: everything ratchet does to a git repository, through the git CLI.
+
+Safety contract (the tool runs unattended on other people's repositories): nothing here writes
+the user's working tree, index or HEAD, with one exception — ``fast_forward`` of a branch that
+is checked out in a clean worktree, which behaves like ``git pull --ff-only``. Candidate work
+happens only in worktrees under ``<toplevel>/.ratchet/worktrees/``; calls that write a worktree
+refuse any other path. No git hook ever runs (hooks are repository code), nothing is signed,
+nothing is auto-stashed, and branch refs outside ``ratchet/`` are only ever moved forward by a
+compare-and-swap.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+from collections.abc import Collection
+from pathlib import Path
+
+from engine.errors import GitError, InputError
+from engine.model import Identity
+from engine.vcs.core import STATE_DIR, RepositoryCore, checked_arg
+from engine.vcs.results import FFResult, RevertResult, parse_status_paths
+from engine.vcs.runner import RefusedOperation
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a worktree directory name
+
+
+def _identity_args(author: Identity) -> tuple[list[str], dict[str, str]]:
+    """``-c user.*`` flags and GIT_AUTHOR_*/GIT_COMMITTER_* env: the bot is author and committer."""
+    config = ["-c", f"user.name={author.name}", "-c", f"user.email={author.email}"]
+    env = {
+        "GIT_AUTHOR_NAME": author.name,
+        "GIT_AUTHOR_EMAIL": author.email,
+        "GIT_COMMITTER_NAME": author.name,
+        "GIT_COMMITTER_EMAIL": author.email,
+    }
+    return config, env
+
+
+class Repository(RepositoryCore):
+    """A git repository with a working tree: ``RepositoryCore``'s reads and refs, plus
+    ratchet's worktrees, commits, rebases and the guarded moves of target branches.
+
+    The constructor does no I/O; ``Repository.open(path)`` resolves and checks a user path.
+    """
+
+    def add_worktree(self, name: str, *, commit: str, branch: str | None) -> Path:
+        """Create ``.ratchet/worktrees/<name>`` at ``commit``: on new branch ``branch`` (which
+        must not exist yet), or detached when ``branch`` is None. Also makes sure ``.ratchet/``
+        is in ``.git/info/exclude``."""
+        if not _NAME.match(name):
+            raise RefusedOperation(["worktree", "add", name], f"bad worktree name {name!r}")
+        path = self.worktrees_dir / name
+        self.worktrees_dir.mkdir(parents=True, exist_ok=True)
+        self.ensure_excluded()
+        where = ["-b", checked_arg(branch), "--no-track"] if branch else ["--detach"]
+        self._run("worktree", "add", "--quiet", *where, str(path), checked_arg(commit))
+        return path
+
+    def remove_worktree(self, path: Path) -> None:
+        """Remove one of ratchet's worktrees (force: its changes are discarded), then prune."""
+        path = self._own_worktree(path, "worktree remove")
+        registered = {w.path.resolve() for w in self.list_worktrees()}
+        if path in registered and path.exists():
+            self._run("worktree", "remove", "--force", "--force", str(path))
+        elif path.exists():
+            shutil.rmtree(path)  # a leftover directory git no longer knows
+        self._run("worktree", "prune")
+
+    def prune_stale(self, in_use: Collection[Path] = ()) -> list[str]:
+        """Remove every worktree (and stray directory) under ``.ratchet/worktrees`` except those
+        in ``in_use``, whether or not its directory still exists. Returns the removed paths.
+
+        The caller decides what is in use (call it under the daemon lock); branches stay.
+        """
+        keep = {Path(p).resolve() for p in in_use}
+        base = self.worktrees_dir.resolve()
+        candidates = {w.path.resolve() for w in self.list_worktrees() if w.path.parent == base}
+        if base.is_dir():
+            candidates |= {child.resolve() for child in base.iterdir()}
+        removed = []
+        for path in sorted(candidates - keep):
+            self.remove_worktree(path)
+            removed.append(str(path))
+        self._run("worktree", "prune")
+        return removed
+
+    def _own_worktree(self, path: Path, action: str) -> Path:
+        """``path`` resolved, if it is directly under ``.ratchet/worktrees``; else refuse."""
+        resolved = Path(path).resolve()
+        if resolved.parent != self.worktrees_dir.resolve():
+            raise RefusedOperation(
+                [action, str(path)], f"{path} is not one of ratchet's worktrees; not touching it"
+            )
+        return resolved
+
+    def is_clean(self, worktree: Path) -> bool:
+        """No staged or unstaged changes to tracked files in ``worktree`` (untracked files and
+        anything under ``.ratchet/`` do not count). Never writes the index."""
+        out = self._run(
+            "status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=no", cwd=worktree
+        )
+        return all(p.startswith(f"{STATE_DIR}/") for p in parse_status_paths(out))
+
+    # ------------------------------------------------------------------ commits
+
+    def commit_all(
+        self, worktree: Path, *, message: str, author: Identity, allow_empty: bool = False
+    ) -> str:
+        """Stage everything in one of ratchet's worktrees and commit it as ``author`` (author
+        and committer), hooks off, unsigned. Returns the new SHA. GitError when there is
+        nothing to commit, unless ``allow_empty``."""
+        return self._commit(worktree, message, author, ["--allow-empty"] if allow_empty else [])
+
+    def amend_all(self, worktree: Path, *, message: str, author: Identity) -> str:
+        """``commit_all`` replacing the worktree's last commit (author reset to ``author``)."""
+        return self._commit(worktree, message, author, ["--amend", "--reset-author"])
+
+    def _commit(self, worktree: Path, message: str, author: Identity, extra: list[str]) -> str:
+        wt = self._own_worktree(worktree, "commit")
+        self._run("add", "-A", cwd=wt)
+        config, env = _identity_args(author)
+        self._run(
+            *config,
+            *("commit", "--quiet", "--no-verify", "--cleanup=whitespace", "-F", "-", *extra),
+            cwd=wt,
+            input=message,
+            env=env,
+        )
+        return self._run("rev-parse", "HEAD", cwd=wt).strip()
+
+    def rebase(self, worktree: Path, onto: str, *, author: Identity | None = None) -> bool:
+        """Rebase the branch of one of ratchet's worktrees onto ``onto`` (``author`` commits,
+        hooks off). On conflict the rebase is aborted, the worktree is as before, and the
+        result is False. Commits that become empty are dropped (git's default)."""
+        wt = self._own_worktree(worktree, "rebase")
+        config, env = _identity_args(author or Identity())
+        args = ["rebase", "--quiet", "--no-autostash", "--no-update-refs", "--no-verify"]
+        result = self._call(*config, *args, checked_arg(onto), cwd=wt, env=env)
+        if result.ok:
+            return True
+        gitdir = Path(self._run("rev-parse", "--absolute-git-dir", cwd=wt).rstrip("\n"))
+        if (gitdir / "rebase-merge").exists() or (gitdir / "rebase-apply").exists():
+            self._run("rebase", "--abort", cwd=wt)
+            return False
+        raise GitError([*args, onto], result.returncode, result.stderr)
+
+    # ------------------------------------------------------------------ moving target branches
+
+    def fast_forward(self, branch: str, new: str, old: str) -> FFResult:
+        """Move ``branch`` from ``old`` to its descendant ``new`` — the only write ratchet makes
+        to branches it does not own.
+
+        Not checked out anywhere: a compare-and-swap of the ref. Checked out: only if that
+        worktree is clean, on the branch, and at ``old``, by ``git merge --ff-only`` there
+        (working tree and index follow, as with ``git pull --ff-only``); if git refuses, e.g. an
+        untracked file is in the way, the result is ``dirty`` and nothing changed.
+        """
+        result = FFResult("not-ff", branch, old, new)
+        ref = f"refs/heads/{checked_arg(branch)}"
+        if old != new and not self.is_ancestor(old, new):
+            return result
+        where = self.checked_out_at(branch)
+        if where is None:
+            moved = self.update_ref_cas(ref, new, old)
+            return FFResult("updated-ref" if moved else "moved", branch, old, new)
+        if self._ref_value(ref) != old:
+            return FFResult("moved", branch, old, new, where)
+        if not where.is_dir():
+            return FFResult("dirty", branch, old, new, where, "worktree directory is missing")
+        head = self._call("symbolic-ref", "-q", "HEAD", cwd=where).stdout.strip()
+        if head != ref:
+            return FFResult("dirty", branch, old, new, where, "a rebase or bisect is in progress")
+        if not self.is_clean(where):
+            return FFResult("dirty", branch, old, new, where, "the worktree has local changes")
+        merged = self._call("merge", "--ff-only", "--quiet", "--no-stat", new, cwd=where)
+        if not merged.ok:
+            return FFResult("dirty", branch, old, new, where, merged.stderr.strip())
+        return FFResult("fast-forwarded", branch, old, new, where)
+
+    def revert(
+        self,
+        commit: str,
+        branch: str,
+        *,
+        author: Identity | None = None,
+        message: str | None = None,
+    ) -> RevertResult:
+        """Undo ``commit`` with a new commit on top of ``branch``, made in a temporary worktree
+        and then applied with ``fast_forward`` (so a checked-out branch with local changes is
+        left alone: ``result.applied`` is False and ``result.ff.kind`` says why).
+
+        Raises InputError when ``commit`` is not on ``branch``, GitError when it does not
+        revert cleanly.
+        """
+        old = self.rev_parse(f"refs/heads/{checked_arg(branch)}")
+        target = self.rev_parse(commit)
+        if old is None or target is None:
+            raise InputError(f"cannot revert {commit} on {branch}: no such commit or branch")
+        if not self.is_ancestor(target, old):
+            raise InputError(f"{commit} is not on branch {branch}; nothing to revert there")
+        subject = self.commit_message(target).partition("\n")[0]
+        text = message or f'Revert "{subject}"\n\nThis reverts commit {target}.\n'
+        parents = self._run("rev-list", "--parents", "-n", "1", target).split()[1:]
+        mainline = ["-m", "1"] if len(parents) > 1 else []
+        name = f"revert-{target[:12]}-{secrets.token_hex(4)}"
+        wt = self.add_worktree(name, commit=old, branch=None)
+        try:
+            reverted = self._call("revert", "--no-commit", *mainline, target, cwd=wt)
+            if not reverted.ok:
+                raise GitError(
+                    ["revert", target],
+                    reverted.returncode,
+                    f"{reverted.stderr.strip()}\nlater changes conflict; revert it by hand",
+                )
+            sha = self.commit_all(wt, message=text, author=author or Identity())
+        finally:
+            self.remove_worktree(wt)
+        return RevertResult(sha, self.fast_forward(branch, sha, old))
