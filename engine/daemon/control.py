@@ -1,0 +1,108 @@
+"""Requests to a (possibly not running) daemon: pause, resume, pin, unpin, stop.
+
+Pause and pin are files under ``.ratchet/control/`` rather than messages, so they also hold
+while no daemon runs: a daemon started later starts paused, or pinned. The daemon watches the
+directory and reacts within a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from engine.daemon.lock import is_running
+from engine.daemon.paths import StatePaths
+from engine.daemon.status import read_status
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def pause(paths: StatePaths) -> None:
+    paths.control.mkdir(parents=True, exist_ok=True)
+    paths.paused.write_text(f"paused {now_iso()}\n", encoding="utf-8")
+
+
+def resume(paths: StatePaths) -> None:
+    paths.paused.unlink(missing_ok=True)
+
+
+def is_paused(paths: StatePaths) -> bool:
+    return paths.paused.exists()
+
+
+def pin(paths: StatePaths, sha: str) -> None:
+    """Make cycles run from ``sha`` (a full commit id) until :func:`unpin`."""
+    paths.control.mkdir(parents=True, exist_ok=True)
+    paths.pin.write_text(sha + "\n", encoding="utf-8")
+
+
+def unpin(paths: StatePaths) -> None:
+    paths.pin.unlink(missing_ok=True)
+
+
+def read_pin(paths: StatePaths) -> str | None:
+    try:
+        text = paths.pin.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def request_reload(paths: StatePaths) -> None:
+    """The SIGHUP of a daemon whose pid we would rather not signal: re-read all config."""
+    paths.control.mkdir(parents=True, exist_ok=True)
+    paths.reload.write_text(now_iso() + "\n", encoding="utf-8")
+
+
+StopKind = Literal["stopped", "not-running", "timeout", "unknown-pid"]
+
+
+@dataclass(frozen=True)
+class StopResult:
+    kind: StopKind
+    pid: int = 0
+    seconds: float = 0.0
+
+
+def stop(paths: StatePaths, timeout: float = 120.0) -> StopResult:
+    """SIGTERM the daemon holding the lock and wait until the lock is free.
+
+    The pid comes from ``daemon.json``; it is trusted only while the lock is held (a daemon
+    writes its status right after taking the lock).
+    """
+    start = time.monotonic()
+    if not is_running(paths.lock):
+        return StopResult("not-running")
+    pid = 0
+    while time.monotonic() - start < 5.0:
+        status = read_status(paths.status)
+        if status is not None and status.pid > 0 and _alive(status.pid):
+            pid = status.pid
+            break
+        time.sleep(0.1)
+    if pid == 0:
+        return StopResult("unknown-pid")
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    while time.monotonic() - start < timeout:
+        if not is_running(paths.lock):
+            return StopResult("stopped", pid, time.monotonic() - start)
+        time.sleep(0.1)
+    return StopResult("timeout", pid, time.monotonic() - start)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,64 @@
+"""One daemon per repository, decided by an OS lock rather than a pid file.
+
+The lock is an ``flock`` on ``.ratchet/daemon.lock`` (through ``filelock``): the kernel drops it
+when the holder dies, even by ``kill -9``, so a crash never leaves a stale "running" marker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from engine.errors import DaemonError
+
+EXIT_ALREADY_RUNNING = 3  # `ratchet start` when another daemon holds the lock
+
+
+class AlreadyRunning(DaemonError):
+    """Another daemon holds this repository's lock."""
+
+    exit_code = EXIT_ALREADY_RUNNING
+
+
+class DaemonLock:
+    """The daemon's lock. ``acquire`` never waits: the lock is free or another daemon runs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock: FileLock | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`AlreadyRunning`."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise AlreadyRunning(
+                f"a ratchet daemon is already running for {self.path.parent.parent} "
+                f"(it holds {self.path}); see `ratchet status`, or `ratchet stop` it first"
+            ) from exc
+        self._lock = lock
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    @property
+    def held(self) -> bool:
+        return self._lock is not None and self._lock.is_locked
+
+
+def is_running(path: Path) -> bool:
+    """True when some process holds the lock at ``path`` (tries it with timeout 0)."""
+    if not path.exists():
+        return False
+    probe = FileLock(str(path), timeout=0)
+    try:
+        probe.acquire()
+    except Timeout:
+        return True
+    probe.release()
+    return False
