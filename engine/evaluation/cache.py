@@ -1,0 +1,69 @@
+"""Baseline metrics cached on disk, one JSON file per key (the caller builds the key)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from engine.model import Metrics, metrics_from_data, to_data
+
+TOOLS: tuple[str, ...] = ("coverage", "pytest", "radon", "ruff", "bandit")
+
+
+@functools.cache
+def tool_versions() -> dict[str, str]:
+    """Versions of the measuring tools (and Python): part of any honest cache key."""
+    versions = {"python": sys.version.split()[0]}
+    for tool in TOOLS:
+        try:
+            versions[tool] = metadata.version(tool)
+        except metadata.PackageNotFoundError:
+            versions[tool] = "absent"
+    return versions
+
+
+def baseline_key(commit: str, test_command: str, **extra: str) -> str:
+    """A cache key for the metrics of ``commit`` measured with ``test_command``, the current
+    tool versions and any ``extra`` settings that change the numbers (sandbox mode, ...)."""
+    parts = {"commit": commit, "test_command": test_command, **tool_versions(), **extra}
+    return json.dumps(parts, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class BaselineCache:
+    """``dir/<sha256(key)>.json`` holding ``{"key": key, "metrics": {...}}``."""
+
+    dir: Path
+
+    def get(self, key: str) -> Metrics | None:
+        """The stored metrics, or None when absent, unreadable or stored under another key."""
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            if data.get("key") != key:
+                return None
+            return metrics_from_data(data["metrics"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def put(self, key: str, metrics: Metrics) -> None:
+        """Store atomically (write a temporary file, then rename it into place)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps({"key": key, "metrics": to_data(metrics)}, indent=1, sort_keys=True)
+        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(payload)
+            os.replace(tmp, self._path(key))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _path(self, key: str) -> Path:
+        return self.dir / f"{hashlib.sha256(key.encode()).hexdigest()}.json"

@@ -1,0 +1,75 @@
+"""Understand the user's ``test_command``: is it pytest (then we may add coverage, junit and
+node-id re-runs), and which of its arguments select tests (dropped when re-running)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_TEST_COMMAND = "python -m pytest -q"
+
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_PYTHON = re.compile(r"python[0-9.]*")
+# pytest options whose value is the next argument (so that value is not a test path)
+_VALUE_OPTIONS = frozenset(
+    {
+        "-k", "-m", "-p", "-c", "-o", "-W", "-r", "--deselect", "--ignore", "--ignore-glob",
+        "--rootdir", "--confcutdir", "--basetemp", "--junitxml", "--junit-xml", "--maxfail",
+        "--tb", "--durations", "--import-mode", "--log-level", "--override-ini", "--config-file",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestCommand:
+    """A parsed test command: ``argv`` as typed, ``env`` from leading ``NAME=value`` words,
+    and ``pytest_args`` (the arguments after ``pytest``) or None when it is not pytest."""
+
+    __test__ = False  # not a pytest class
+
+    argv: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    pytest_args: tuple[str, ...] | None = None
+
+    @property
+    def is_pytest(self) -> bool:
+        return self.pytest_args is not None
+
+    @classmethod
+    def parse(cls, command: str) -> TestCommand:
+        """Recognise ``pytest ...``, ``py.test ...`` and ``python[3[.x]] -m pytest ...``.
+
+        Raises ValueError for an unparsable (unbalanced quotes) or empty command.
+        """
+        words = shlex.split(command)
+        env: dict[str, str] = {}
+        while words and _ASSIGNMENT.match(words[0]):
+            name, _, value = words.pop(0).partition("=")
+            env[name] = value
+        if not words:
+            raise ValueError(f"test_command {command!r} has no command to run")
+        exe = Path(words[0]).name
+        args: tuple[str, ...] | None = None
+        if exe in ("pytest", "py.test"):
+            args = tuple(words[1:])
+        elif _PYTHON.fullmatch(exe) and words[1:3] == ["-m", "pytest"]:
+            args = tuple(words[3:])
+        return cls(argv=tuple(words), env=env, pytest_args=args)
+
+    def option_args(self, root: Path) -> tuple[str, ...]:
+        """``pytest_args`` without the ones naming tests (existing paths, optionally with
+        ``::node`` suffixes), so a re-run can name exactly the tests it wants."""
+        out: list[str] = []
+        takes_value = False
+        for arg in self.pytest_args or ():
+            if takes_value:
+                out.append(arg)
+                takes_value = False
+            elif arg.startswith("-"):
+                out.append(arg)
+                takes_value = arg in _VALUE_OPTIONS
+            elif not (root / arg.split("::", 1)[0]).exists():
+                out.append(arg)
+        return tuple(out)
