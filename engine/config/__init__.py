@@ -1,0 +1,181 @@
+"""Configuration: goals.yaml (WHAT), directives.yaml (HOW), rules/*.yaml (WHEN).
+
+Loaders read files and return frozen model values, or raise
+:class:`~engine.errors.ConfigError` listing *every* problem as
+``FILE:LINE:COL: field: problem; fix`` (``file`` relative to the repo). A missing file
+or ``rules/`` directory is an error that says to run ``ratchet init``.
+
+- :func:`load_goals`, :func:`load_directives`, :func:`load_rules`: one input each;
+- :func:`load_config`: all three, with the issues of all of them in one ConfigError;
+- :func:`config_fingerprint`: a sha256 over the inputs' bytes, for change detection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.config.directives import check_directives
+from engine.config.goals import check_goals
+from engine.config.init import init_repo
+from engine.config.rules import check_rules, duplicate_rule_ids
+from engine.config.yamlpos import YamlDoc, load_yaml
+from engine.errors import ConfigError, ConfigIssue
+from engine.model import Directives, Goal, Rule
+
+GOALS_FILE = "goals.yaml"
+DIRECTIVES_FILE = "directives.yaml"
+RULES_DIR = "rules"
+
+__all__ = [
+    "DIRECTIVES_FILE",
+    "GOALS_FILE",
+    "RULES_DIR",
+    "Config",
+    "config_fingerprint",
+    "init_repo",
+    "load_config",
+    "load_directives",
+    "load_goals",
+    "load_rules",
+]
+
+
+@dataclass(frozen=True)
+class Config:
+    goals: tuple[Goal, ...]
+    directives: Directives
+    rules: tuple[Rule, ...]
+
+
+def load_goals(repo: Path) -> tuple[Goal, ...]:
+    """The goals of ``repo/goals.yaml``; raises ConfigError."""
+    goals, issues = _goals(repo)
+    _raise(issues)
+    return goals
+
+
+def load_directives(repo: Path) -> Directives:
+    """The directives of ``repo/directives.yaml``; raises ConfigError."""
+    directives, issues = _directives(repo)
+    _raise(issues)
+    assert directives is not None  # no issues -> parsed
+    return directives
+
+
+def load_rules(repo: Path) -> tuple[Rule, ...]:
+    """All rules of ``repo/rules/*.yaml``, files in sorted order; raises ConfigError."""
+    rules, issues = _rules(repo)
+    _raise(issues)
+    return rules
+
+
+def load_config(repo: Path) -> Config:
+    """Goals, directives and rules together; one ConfigError with every file's issues."""
+    goals, goal_issues = _goals(repo)
+    directives, directive_issues = _directives(repo)
+    rules, rule_issues = _rules(repo)
+    _raise(goal_issues + directive_issues + rule_issues)
+    assert directives is not None
+    return Config(goals=goals, directives=directives, rules=rules)
+
+
+def config_fingerprint(repo: Path) -> str:
+    """sha256 over goals.yaml, directives.yaml and rules/*.yaml (names and bytes).
+
+    Any edit, added or removed rule file changes it; a missing file counts as absent.
+    """
+    digest = hashlib.sha256()
+    rules_dir = repo / RULES_DIR
+    rule_files = sorted(rules_dir.glob("*.yaml")) if rules_dir.is_dir() else []
+    names = [GOALS_FILE, DIRECTIVES_FILE] + [f"{RULES_DIR}/{p.name}" for p in rule_files]
+    for name in names:
+        path = repo / name
+        data = path.read_bytes() if path.is_file() else b""
+        marker = b"+" if path.is_file() else b"-"
+        digest.update(name.encode() + b"\0" + marker + str(len(data)).encode() + b"\0" + data)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- one file each
+
+
+def _goals(repo: Path) -> tuple[tuple[Goal, ...], list[ConfigIssue]]:
+    doc = _read(repo, GOALS_FILE)
+    if isinstance(doc, ConfigIssue):
+        return (), [doc]
+    return check_goals(doc)
+
+
+def _directives(repo: Path) -> tuple[Directives | None, list[ConfigIssue]]:
+    doc = _read(repo, DIRECTIVES_FILE)
+    if isinstance(doc, ConfigIssue):
+        return None, [doc]
+    return check_directives(doc)
+
+
+def _rules(repo: Path) -> tuple[tuple[Rule, ...], list[ConfigIssue]]:
+    rules_dir = repo / RULES_DIR
+    if not rules_dir.is_dir():
+        return (), [_missing(f"{RULES_DIR}/")]
+    issues: list[ConfigIssue] = []
+    for stray in sorted(rules_dir.glob("*.yml")):
+        issues.append(
+            ConfigIssue(
+                f"{RULES_DIR}/{stray.name}",
+                1,
+                1,
+                "(file)",
+                "ignored: rule files must end in .yaml",
+                f"rename it to {stray.stem}.yaml",
+            )
+        )
+    docs: list[YamlDoc] = []
+    rules: list[Rule] = []
+    for path in sorted(rules_dir.glob("*.yaml")):
+        doc = _read(repo, f"{RULES_DIR}/{path.name}")
+        if isinstance(doc, ConfigIssue):
+            issues.append(doc)
+            continue
+        docs.append(doc)
+        found, file_issues = check_rules(doc)
+        rules.extend(found)
+        issues.extend(file_issues)
+    issues.extend(duplicate_rule_ids(docs))
+    if not rules and not issues:
+        issues.append(
+            ConfigIssue(
+                f"{RULES_DIR}/",
+                1,
+                1,
+                "rules",
+                "no rules: every candidate would merge unchecked",
+                "add a rule file, or run `ratchet init` to write rules/default.yaml",
+            )
+        )
+    return tuple(rules), issues
+
+
+def _read(repo: Path, name: str) -> YamlDoc | ConfigIssue:
+    path = repo / name
+    if not path.is_file():
+        return _missing(name)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return ConfigIssue(
+            name, 1, 1, "(file)", f"not UTF-8 text ({exc.reason})", "save it as UTF-8"
+        )
+    except OSError as exc:
+        return ConfigIssue(name, 1, 1, "(file)", f"cannot read it: {exc.strerror}", "")
+    return load_yaml(text, name)
+
+
+def _missing(name: str) -> ConfigIssue:
+    return ConfigIssue(name, 1, 1, "(file)", "not found", "run `ratchet init` to create it")
+
+
+def _raise(issues: list[ConfigIssue]) -> None:
+    if issues:
+        raise ConfigError(issues)

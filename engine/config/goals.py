@@ -1,0 +1,96 @@
+"""goals.yaml: WHAT to improve. ``version: 1`` and a list of goals (see the template).
+
+:func:`check_goals` turns a parsed file into Goal values plus every problem found:
+schema errors, invalid expressions, duplicate ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.config.checks import expression, slug
+from engine.config.schema import (
+    INVALID,
+    Cursor,
+    Field,
+    Invalid,
+    Schema,
+    check_document,
+    integer,
+    list_of,
+    mapping,
+    nested,
+    one_of,
+    optional,
+    string,
+    version_field,
+)
+from engine.config.yamlpos import YamlDoc
+from engine.errors import ConfigIssue
+from engine.model import Goal
+
+PROVIDER_NAMES: tuple[str, ...] = ("auto", "ruff", "scripted", "gemini", "openai_compat", "local")
+GOAL_STATUSES: tuple[str, ...] = ("active", "paused", "done")
+# goal.metric is measured on one tree at a time (``policy.tip_context``): ``candidate`` is
+# that tree's metrics, so baseline/delta/change/cost/roi would mean nothing there.
+METRIC_ROOTS: tuple[str, ...] = ("candidate", "goal")
+
+
+def scope_pattern(value: Any, cursor: Cursor) -> str:
+    """A repo-relative glob: no absolute paths, no ``..``."""
+    text = string()(value, cursor)
+    if text.startswith("/") or ".." in text.split("/"):
+        raise Invalid(f"scope pattern '{text}' leaves the repository", "use a repo-relative glob")
+    return text
+
+
+GOAL = Schema(
+    target=Goal,
+    fields={
+        "id": Field(slug(), required=True, example="id: lint-clean"),
+        "description": Field(string(), required=True, example="description: ..."),
+        "priority": Field(integer()),
+        "scope": Field(list_of(scope_pattern)),
+        "provider": Field(optional(one_of(*PROVIDER_NAMES))),
+        "options": Field(mapping()),
+        "max_attempts": Field(integer(minimum=1)),
+        "status": Field(one_of(*GOAL_STATUSES)),
+        "done_when": Field(optional(expression())),
+        "allow": Field(list_of(string())),
+        "metric": Field(optional(expression(METRIC_ROOTS))),
+    },
+)
+
+
+def _unique_ids(raw: Mapping[str, Any], given: Mapping[str, Any], cursor: Cursor) -> None:
+    goals = raw.get("goals")
+    first: dict[str, int] = {}
+    for i, goal in enumerate(goals if isinstance(goals, list) else []):
+        gid = goal.get("id") if isinstance(goal, dict) else None
+        if not isinstance(gid, str):
+            continue
+        if gid in first:
+            line = cursor.doc.value_pos(("goals", first[gid], "id")).line
+            cursor.child("goals").child(i).child("id").report(
+                f"duplicate goal id '{gid}' (first at line {line})", "give each goal its own id"
+            )
+        else:
+            first[gid] = i
+
+
+GOALS_FILE = Schema(
+    fields={
+        "version": version_field(),
+        "goals": Field(list_of(nested(GOAL)), required=True, example="goals: []"),
+    },
+    post=_unique_ids,
+)
+
+
+def check_goals(doc: YamlDoc) -> tuple[tuple[Goal, ...], list[ConfigIssue]]:
+    """The goals of a parsed goals.yaml, and its issues (goals are () when any)."""
+    value, issues = check_document(doc, GOALS_FILE, "'version: 1' and 'goals: [...]'")
+    if value is INVALID:
+        return (), issues
+    return tuple(value["goals"]), issues

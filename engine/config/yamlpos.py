@@ -1,0 +1,144 @@
+"""YAML that remembers where everything was: ``(line, col)`` for every key and value.
+
+We compose the document with PyYAML's SafeLoader (``yaml.compose`` semantics: no arbitrary
+objects) and walk the node tree ourselves, so each value keeps its 1-based position and
+duplicate keys, which PyYAML silently lets win, are reported instead.
+
+:func:`load_yaml` never raises: it returns a :class:`YamlDoc` whose ``issues`` list syntax
+errors (with the parser's line/col) and duplicate keys. ``data`` is None when the text
+cannot be parsed at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from engine.errors import ConfigIssue
+
+Path_ = tuple[str | int, ...]  # ("goals", 1, "priority")
+
+
+@dataclass(frozen=True)
+class Pos:
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class YamlDoc:
+    """Plain data (dicts, lists, scalars) plus the position of each key and value."""
+
+    file: str
+    data: Any
+    values: dict[Path_, Pos] = field(default_factory=dict)
+    keys: dict[Path_, Pos] = field(default_factory=dict)
+    issues: tuple[ConfigIssue, ...] = ()
+
+    def value_pos(self, path: Path_) -> Pos:
+        """Where the value at ``path`` starts; the nearest located ancestor otherwise."""
+        for end in range(len(path), -1, -1):
+            pos = self.values.get(path[:end])
+            if pos:
+                return pos
+        return Pos(1, 1)
+
+    def key_pos(self, path: Path_) -> Pos:
+        """Where the key naming ``path`` is written; falls back to :meth:`value_pos`."""
+        return self.keys.get(path) or self.value_pos(path)
+
+
+def load_yaml(text: str, file: str) -> YamlDoc:
+    """Parse ``text`` (the contents of ``file``, a repo-relative name used in messages)."""
+    loader = yaml.SafeLoader(text)
+    walker = _Walker(file, loader)
+    try:
+        root = loader.get_single_node()
+        data = walker.walk(root, ()) if root is not None else None
+    except yaml.MarkedYAMLError as exc:  # syntax errors, and tags SafeLoader refuses
+        return YamlDoc(file=file, data=None, issues=(_syntax_issue(file, exc),))
+    except yaml.YAMLError as exc:  # errors without a position (rare: reader errors)
+        issue = ConfigIssue(file, 1, 1, "(file)", f"not valid YAML: {exc}", "fix the syntax")
+        return YamlDoc(file=file, data=None, issues=(issue,))
+    finally:
+        loader.dispose()
+    return YamlDoc(
+        file=file,
+        data=data,
+        values=walker.values,
+        keys=walker.keys,
+        issues=tuple(walker.issues),
+    )
+
+
+def render_path(path: Path_) -> str:
+    """``("goals", 1, "priority")`` -> ``goals[1].priority``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(file)"
+
+
+class _Walker:
+    def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
+        self.file = file
+        self.loader = loader
+        self.values: dict[Path_, Pos] = {}
+        self.keys: dict[Path_, Pos] = {}
+        self.issues: list[ConfigIssue] = []
+
+    def walk(self, node: yaml.Node, path: Path_) -> Any:
+        self.values[path] = _pos(node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.walk(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self.loader.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        first: dict[Any, Pos] = {}
+        for key_node, value_node in node.value:
+            pos = _pos(key_node.start_mark)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._issue(pos, path, "a key must be a plain name, not a list or mapping")
+                continue
+            key = self.loader.construct_object(key_node)
+            key = key if isinstance(key, str) else str(key)
+            if key in first:
+                line = first[key].line
+                self._issue(
+                    pos,
+                    (*path, key),
+                    f"duplicate key '{key}' (first at line {line})",
+                    "keep one of them",
+                )
+                continue
+            first[key] = pos
+            self.keys[(*path, key)] = pos
+            out[key] = self.walk(value_node, (*path, key))
+        return out
+
+    def _issue(self, pos: Pos, path: Path_, problem: str, fix: str = "") -> None:
+        self.issues.append(
+            ConfigIssue(self.file, pos.line, pos.col, render_path(path), problem, fix)
+        )
+
+
+def _pos(mark: Any) -> Pos:
+    return Pos(mark.line + 1, mark.column + 1)
+
+
+def _syntax_issue(file: str, exc: yaml.MarkedYAMLError) -> ConfigIssue:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or "syntax error"
+    if exc.context:
+        problem = f"{exc.context}, {problem}"
+    fix = "indent with spaces, not tabs" if "'\\t'" in problem else "fix the syntax"
+    return ConfigIssue(file, line, col, "(file)", f"invalid YAML: {problem}", fix)
