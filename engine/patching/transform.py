@@ -99,17 +99,7 @@ def check_text(file: str, text: str) -> EditFailed | None:
     parsed = _parse(text, file)
     if isinstance(parsed, EditFailed):
         return parsed
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarning is not our business here
-            compile(text, file, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        where = f"{file}:{exc.lineno}" if exc.lineno else file
-        line = f": {exc.text.strip()!r}" if exc.text and exc.text.strip() else ""
-        return EditFailed(f"{where}: syntax error: {exc.msg}{line}", "parse")
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return EditFailed(f"{file}: does not compile: {exc}", "parse")
-    return None
+    return _compile_error(text, file)
 
 
 # --------------------------------------------------------------------------- symbol ops
@@ -264,6 +254,8 @@ def _prepare(
     module = _parse(source, edit.file)
     if isinstance(module, EditFailed):
         return EditFailed(f"{edit.file} does not parse as it is: {module.reason}", "parse"), None
+    if not source:
+        module = module.with_changes(has_trailing_newline=True)  # "" parses as "no final newline"
     return module, snippet
 
 
@@ -281,7 +273,24 @@ def _parse(text: str, label: str) -> cst.Module | EditFailed:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        return EditFailed(f"{label}:{exc.raw_line}: syntax error: {exc.message}", "parse")
+        # Python's own message and line are more precise and familiar; use them if it agrees.
+        return _compile_error(text, label) or EditFailed(
+            f"{label}:{exc.raw_line}: syntax error: {exc.message}", "parse"
+        )
+
+
+def _compile_error(text: str, label: str) -> EditFailed | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning is not our business here
+            compile(text, label, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        where = f"{label}:{exc.lineno}" if exc.lineno else label
+        line = f": {exc.text.strip()!r}" if exc.text and exc.text.strip() else ""
+        return EditFailed(f"{where}: syntax error: {exc.msg}{line}", "parse")
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return EditFailed(f"{label}: does not compile: {exc}", "parse")
+    return None
 
 
 def _done(module: cst.Module) -> EditApplied:
