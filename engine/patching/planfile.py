@@ -173,6 +173,10 @@ class _Checker:
     def issue(self, node: _Node, field: str, problem: str, fix: str = "") -> None:
         self.issues.append(ConfigIssue(self.source, node.line, node.col, field, problem, fix))
 
+    def sorted(self) -> list[ConfigIssue]:
+        """Issues in file order (a stable sort: dict input, all at line 0, keeps its order)."""
+        return sorted(self.issues, key=lambda i: (i.line, i.col))
+
     def mapping(self, node: _Node, field: str, known: tuple[str, ...]) -> dict[str, _Node] | None:
         """The string-keyed entries of a mapping node, flagging unknown/duplicate keys."""
         if not isinstance(node.value, _Mapping):
@@ -220,7 +224,7 @@ def _validate(root: _Node, source: str) -> Proposal:
     if root.value is None:
         check.issue(root, "plan", "the plan is empty", "write summary: and edits:")
     if top is None:
-        raise ConfigError(check.issues)
+        raise ConfigError(check.sorted())
     summary = check.text(top.get("summary"), "summary", root, required=True, empty_ok=False)
     if summary is not None and "\n" in summary.strip():
         one_line = "must be one line (it becomes the commit subject)"
@@ -241,7 +245,7 @@ def _validate(root: _Node, source: str) -> Proposal:
             if edit is not None:
                 edits.append(edit)
     if check.issues:
-        raise ConfigError(check.issues)
+        raise ConfigError(check.sorted())
     assert summary is not None
     return Proposal(
         summary=summary.strip(),
@@ -263,7 +267,8 @@ def _edit(check: _Checker, node: _Node, field: str) -> Edit | None:
     if op is None:
         return None
     if op not in OP_FIELDS:
-        fix = f"use one of: {', '.join(EDIT_OPS)}"
+        close = difflib.get_close_matches(op, EDIT_OPS, n=1)
+        fix = (f"did you mean {close[0]!r}? " if close else "") + f"ops: {', '.join(EDIT_OPS)}"
         check.issue(entries["op"], f"{field}.op", f"unknown op {op!r}", fix)
         return None
     required, optional = OP_FIELDS[op]
