@@ -177,6 +177,7 @@ def _rlimit_setter(limits: Limits) -> Callable[[], None]:
         (resource.RLIMIT_FSIZE, limits.file_size_mb * _MB, limits.file_size_mb * _MB),
         (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
         (resource.RLIMIT_NPROC, limits.processes, limits.processes),
+        (resource.RLIMIT_CORE, 0, 0),  # no core dumps (SIGXCPU, ...) in the worktree
     ]
 
     def apply() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -48,7 +49,7 @@ def measure_security(
         by_test=dict(sorted(by_test.items())),
     )
     problems = tuple(
-        f"{e.get('filename', '?')}: {e.get('reason', '?')}"
+        f"{os.path.normpath(str(e.get('filename', '?')))}: {e.get('reason', '?')}"
         for e in data.get("errors", [])
         if isinstance(e, dict)
     )
