@@ -63,6 +63,7 @@ class RepositoryCore:
     def __init__(self, root: Path, *, git: Git | None = None) -> None:
         self.root = Path(root)
         self._git = git or Git()
+        self._common_dir: Path | None = None  # looked up on first use
 
     # ------------------------------------------------------------------ opening and reading
 
@@ -118,7 +119,39 @@ class RepositoryCore:
         input: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> GitResult:
-        return self._git.call(*_SAFE_CONFIG, *args, cwd=cwd or self.root, input=input, env=env)
+        where = cwd or self.root
+        isolated = self._isolate(where)
+        return self._git.call(*_SAFE_CONFIG, *isolated, *args, cwd=where, input=input, env=env)
+
+    def _isolate(self, cwd: Path) -> tuple[str, ...]:
+        """Explicit ``--git-dir``/``--work-tree`` when ``cwd`` is inside one of ratchet's
+        worktrees. Candidate code has run in there and may have replaced the worktree's ``.git``
+        file with one naming a repository whose config runs commands (``core.fsmonitor``,
+        filters, hooks): git must never discover its repository from inside a candidate."""
+        base = self.worktrees_dir.resolve()
+        resolved = Path(cwd).resolve()
+        if resolved == base or base not in resolved.parents:
+            return ()
+        worktree = base / resolved.relative_to(base).parts[0]
+        return ("--git-dir", str(self.worktree_git_dir(worktree)), "--work-tree", str(worktree))
+
+    def worktree_git_dir(self, worktree: Path) -> Path:
+        """The administrative directory (``.git/worktrees/<id>``) of a linked worktree, found
+        from git's own records (``.git/worktrees/*/gitdir``), never from the worktree's ``.git``
+        file. Raises RefusedOperation when ``worktree`` is not a registered linked worktree."""
+        if self._common_dir is None:
+            self._common_dir = self.git_common_dir()
+        target = Path(worktree).resolve()
+        admin_root = self._common_dir / "worktrees"
+        for admin in sorted(admin_root.iterdir()) if admin_root.is_dir() else ():
+            record = admin / "gitdir"
+            if record.is_file():
+                recorded = Path(record.read_text(encoding="utf-8", errors="replace").strip())
+                if recorded.parent.resolve() == target:
+                    return admin
+        raise RefusedOperation(
+            ["rev-parse", "--git-dir"], f"{worktree} is not a registered worktree of {self.root}"
+        )
 
     def _run(
         self,
@@ -129,7 +162,8 @@ class RepositoryCore:
     ) -> str:
         result = self._call(*args, cwd=cwd, input=input, env=env)
         if not result.ok:
-            raise GitError(list(args), result.returncode, result.stderr)
+            # Some refusals ("nothing to commit") are printed on stdout.
+            raise GitError(list(args), result.returncode, result.stderr or result.stdout)
         return result.stdout
 
     def current_branch(self) -> str | None:
@@ -347,15 +381,22 @@ class RepositoryCore:
 
     def _busy_with(self, worktree: Path) -> str | None:
         """The branch a rebase or bisect in ``worktree`` will return to, if one is running."""
-        result = self._call("rev-parse", "--absolute-git-dir", cwd=worktree)
-        if not result.ok:
+        try:
+            gitdir = self._git_dir_of(worktree)
+        except GitError:
             return None
-        gitdir = Path(result.stdout.rstrip("\n"))
         for state in ("rebase-merge/head-name", "rebase-apply/head-name", "BISECT_START"):
             if (gitdir / state).is_file():
                 name = (gitdir / state).read_text(encoding="utf-8", errors="replace").strip()
                 return name.removeprefix("refs/heads/")
         return None
+
+    def _git_dir_of(self, worktree: Path) -> Path:
+        """The git directory of any worktree (ratchet's found from git's records)."""
+        if self._isolate(worktree):
+            return self.worktree_git_dir(worktree)
+        out = self._run("rev-parse", "--absolute-git-dir", cwd=worktree)
+        return Path(out.rstrip("\n"))
 
     def _refuse_if_checked_out(self, branch: str, action: str) -> None:
         where = self.checked_out_at(branch)

@@ -63,9 +63,10 @@ class Repository(RepositoryCore):
         path = self._own_worktree(path, "worktree remove")
         registered = {w.path.resolve() for w in self.list_worktrees()}
         if path in registered and path.exists():
-            self._run("worktree", "remove", "--force", "--force", str(path))
-        elif path.exists():
-            shutil.rmtree(path)  # a leftover directory git no longer knows
+            # git refuses when the worktree's .git file was tampered with; it is ours: delete it.
+            self._call("worktree", "remove", "--force", "--force", str(path))
+        if path.exists():
+            shutil.rmtree(path)  # a leftover directory git no longer knows (symlinks not followed)
         self._run("worktree", "prune")
 
     def prune_stale(self, in_use: Collection[Path] = ()) -> list[str]:
@@ -140,7 +141,7 @@ class Repository(RepositoryCore):
         result = self._call(*config, *args, checked_arg(onto), cwd=wt, env=env)
         if result.ok:
             return True
-        gitdir = Path(self._run("rev-parse", "--absolute-git-dir", cwd=wt).rstrip("\n"))
+        gitdir = self.worktree_git_dir(wt)
         if (gitdir / "rebase-merge").exists() or (gitdir / "rebase-apply").exists():
             self._run("rebase", "--abort", cwd=wt)
             return False

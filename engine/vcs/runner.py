@@ -155,5 +155,5 @@ class Git:
         """
         result = self.call(*args, cwd=cwd, input=input, env=env)
         if check and not result.ok:
-            raise GitError(list(args), result.returncode, result.stderr)
+            raise GitError(list(args), result.returncode, result.stderr or result.stdout)
         return result.stdout
