@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from typing import Any, cast
 
 import pytest
 
@@ -373,6 +374,24 @@ ADD_IMPORT = [
         "import os\n",
         id="empty file",
     ),
+    pytest.param(
+        "from x import b\n",
+        "from x import (\n    a,\n    b,\n)",
+        "from x import b\nfrom x import (\n    a,\n)\n",
+        id="parenthesised names keep their trailing comma",
+    ),
+    pytest.param(
+        "from x import b\n",
+        "from x import a, b",
+        "from x import b\nfrom x import a\n",
+        id="no dangling comma after filtering",
+    ),
+    pytest.param(
+        "import os\n",
+        "import y; import z",
+        "import os\nimport y\nimport z\n",
+        id="one line per import, no semicolons",
+    ),
 ]
 
 
@@ -619,8 +638,12 @@ FAILURES = [
         id="create without code",
     ),
     pytest.param(
-        "X = 1\n", Edit(file="m.py", op="frobnicate"), "invalid", ("unknown op",), id="unknown op"
-    ),  # type: ignore[arg-type]
+        "X = 1\n",
+        Edit(file="m.py", op=cast(Any, "frobnicate")),
+        "invalid",
+        ("unknown op",),
+        id="unknown op",
+    ),
 ]
 
 
@@ -635,6 +658,13 @@ def test_symbol_list_is_capped_at_ten() -> None:
     assert isinstance(result, EditFailed)
     assert "f9" in result.reason and "f10" not in result.reason
     assert "(and 4 more)" in result.reason
+
+
+def test_snippet_with_a_less_indented_multiline_string() -> None:
+    before = "class A:\n    def f(self):\n        pass\n"
+    code = '    def f(self):\n        x = """\nraw\n"""\n        return x\n'
+    after = 'class A:\n    def f(self):\n        x = """\nraw\n"""\n        return x\n'
+    assert_patch(before, Edit(file="m.py", op="replace", symbol="A.f", code=code), after)
 
 
 def test_async_def_is_a_symbol() -> None:
@@ -655,3 +685,17 @@ def test_edits_chain_on_one_text() -> None:
         assert isinstance(result, EditApplied), result
         text = result.source
     assert text == "import os\n\n\ndef f():\n    return os.getcwd()\n"
+
+
+WEIRD_SOURCES = [None, "", "\x00", "def f(:", "class A:\n  def m(s): pass\n"]
+WEIRD_CODES = [None, "", "\x00", "def f(\n", "  x = 1\n y = 2\n", "x = " + "(" * 200 + ")" * 200]
+
+
+@pytest.mark.parametrize("op", ["replace", "insert", "delete", "add_import", "create", "rewrite"])
+def test_never_raises_on_hostile_input(op: Any) -> None:
+    for source in WEIRD_SOURCES:
+        for code in WEIRD_CODES:
+            for symbol in (None, "", "A.m", "A..m"):
+                edit = Edit(file="m.py", op=op, symbol=symbol, after=symbol, code=code)
+                result = apply_edit(source, edit)
+                assert not (isinstance(result, EditFailed) and result.kind == "internal"), result

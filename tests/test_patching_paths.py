@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from engine.patching.paths import (
@@ -162,3 +165,12 @@ SCOPES = [
 @pytest.mark.parametrize(("scope", "path", "expected"), SCOPES)
 def test_in_scope(scope: tuple[str, ...], path: str, expected: bool) -> None:
     assert in_scope(path, scope) is expected
+
+
+def test_path_policy_and_plan_files_do_not_import_libcst() -> None:
+    """The CLI and config layers use these; importing LibCST costs about a second."""
+    code = (
+        "import sys, engine.patching.paths, engine.patching.planfile; "
+        "assert 'libcst' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

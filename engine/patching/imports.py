@@ -99,6 +99,7 @@ def _keys(node: ImportNode) -> set[_Key]:
 
 def _missing(node: ImportNode, present: set[_Key]) -> ImportNode | None:
     """``node`` reduced to the names not yet imported, or None when all are."""
+    node = node.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)  # it gets its own line
     if isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar):
         return None if _keys(node) <= present else node
     names = node.names
@@ -106,7 +107,10 @@ def _missing(node: ImportNode, present: set[_Key]) -> ImportNode | None:
     keep = [alias for alias in names if not _keys(_single(node, alias)) <= present]
     if not keep:
         return None
-    keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    if len(keep) < len(names):
+        # The new last name ends the way the old last one did (a trailing comma is
+        # only legal, and kept, inside parentheses).
+        keep[-1] = keep[-1].with_changes(comma=names[-1].comma)
     return node.with_changes(names=keep)
 
 

@@ -188,7 +188,7 @@ class _Checker:
         for key, value in node.value.items.values():
             name = key.value
             if not isinstance(name, str):
-                self.issue(key, field, f"keys must be strings, got {_kind(name)} {name!r}")
+                self.issue(key, field, f"keys must be strings, got {_kind(name)}")
             elif name not in known:
                 close = difflib.get_close_matches(name, known, n=1)
                 fix = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"

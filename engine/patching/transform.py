@@ -260,12 +260,17 @@ def _prepare(
 
 
 def _parse_snippet(code: str, op: str) -> cst.Module | EditFailed:
-    dedented = textwrap.dedent(code)
-    parsed = _parse(dedented, f"the {op} code")
-    if isinstance(parsed, EditFailed) and dedented != code:
-        # Dedenting can misjudge a snippet whose multi-line string is less indented.
-        raw = _parse(code, f"the {op} code")
-        return raw if isinstance(raw, cst.Module) else parsed
+    parsed = _parse(textwrap.dedent(code), f"the {op} code")
+    if isinstance(parsed, EditFailed):
+        # textwrap.dedent gives up when a multi-line string has lines less indented
+        # than the code; then strip the first line's indentation where it is present.
+        first = next((line for line in code.splitlines() if line.strip()), "")
+        indent = first[: len(first) - len(first.lstrip())]
+        if indent:
+            lines = code.splitlines(keepends=True)
+            stripped = "".join(ln.removeprefix(indent) for ln in lines)
+            retry = _parse(stripped, f"the {op} code")
+            return retry if isinstance(retry, cst.Module) else parsed
     return parsed
 
 
