@@ -229,6 +229,12 @@ def test_update_ref_cas_refuses_checked_out_branch_and_short_names(repo: Reposit
     with pytest.raises(RefusedOperation, match="full ref"):
         repo.update_ref_cas("main", old, head)
     assert repo.rev_parse("main") == head
+    git(repo.root, "branch", "release")
+    with pytest.raises(RefusedOperation, match="does not descend"):
+        repo.update_ref_cas("refs/heads/release", old, head)  # backwards: never
+    assert repo.update_ref_cas("refs/heads/ratchet/g/1", old, ZERO_SHA)
+    assert repo.update_ref_cas("refs/heads/ratchet/g/1", head, old)
+    assert repo.update_ref_cas("refs/heads/ratchet/g/1", old, head)  # ratchet's own: any way
 
 
 def test_archive_and_delete_ref(repo: Repository) -> None:
@@ -342,13 +348,14 @@ def test_prune_stale(repo: Repository) -> None:
     stray = repo.worktrees_dir / "stray"
     stray.mkdir()
     (stray / "junk.txt").write_text("x")
+    (repo.worktrees_dir / "stray-file").write_text("x")
     git(repo.root, "worktree", "remove", "--force", str(gone))  # registered, then dir gone
     gone2 = repo.add_worktree("d", commit=head, branch=None)
     for child in sorted(gone2.rglob("*"), reverse=True):
         child.unlink() if child.is_file() else child.rmdir()
     gone2.rmdir()
     removed = repo.prune_stale(in_use=[keep])
-    assert sorted(Path(p).name for p in removed) == ["c", "d", "stray"]
+    assert sorted(Path(p).name for p in removed) == ["c", "d", "stray", "stray-file"]
     assert [w.path for w in repo.list_worktrees()] == [repo.root, keep]
     assert sorted(p.name for p in repo.worktrees_dir.iterdir()) == ["a"]
     assert idle.exists() is False

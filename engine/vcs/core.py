@@ -292,12 +292,18 @@ class RepositoryCore:
         does not exist). False, with nothing changed, when it was elsewhere.
 
         Refuses a branch that is checked out in any worktree (moving it would make that
-        worktree's index look changed); use ``fast_forward`` for those.
+        worktree's index look changed; use ``fast_forward``), and moving a branch outside
+        ``ratchet/`` anywhere but forward.
         """
         if not checked_arg(ref).startswith("refs/"):
             raise RefusedOperation(["update-ref", ref], f"{ref!r} is not a full ref name")
         if ref.startswith("refs/heads/"):
             self._refuse_if_checked_out(ref.removeprefix("refs/heads/"), "update-ref")
+            ours = ref.startswith("refs/heads/ratchet/")
+            if not ours and old != ZERO_SHA and not self.is_ancestor(old, new):
+                raise RefusedOperation(
+                    ["update-ref", ref, new, old], f"{new} does not descend from {old}"
+                )
         result = self._call("update-ref", "-m", "ratchet: compare-and-swap", ref, new, old)
         if result.ok:
             return True

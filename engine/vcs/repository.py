@@ -5,7 +5,7 @@ the user's working tree, index or HEAD, with one exception — ``fast_forward`` 
 is checked out in a clean worktree, which behaves like ``git pull --ff-only``. Candidate work
 happens only in worktrees under ``<toplevel>/.ratchet/worktrees/``; calls that write a worktree
 refuse any other path. No git hook ever runs (hooks are repository code), nothing is signed,
-nothing is auto-stashed, and branch refs outside ``ratchet/`` are only ever moved forward by a
+nothing is auto-stashed, and branches outside ``ratchet/`` are only ever moved forward, by a
 compare-and-swap.
 """
 
@@ -65,8 +65,10 @@ class Repository(RepositoryCore):
         if path in registered and path.exists():
             # git refuses when the worktree's .git file was tampered with; it is ours: delete it.
             self._call("worktree", "remove", "--force", "--force", str(path))
-        if path.exists():
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)  # a leftover directory git no longer knows (symlinks not followed)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
         self._run("worktree", "prune")
 
     def prune_stale(self, in_use: Collection[Path] = ()) -> list[str]:
@@ -77,7 +79,8 @@ class Repository(RepositoryCore):
         """
         keep = {Path(p).resolve() for p in in_use}
         base = self.worktrees_dir.resolve()
-        candidates = {w.path.resolve() for w in self.list_worktrees() if w.path.parent == base}
+        listed = {w.path.resolve() for w in self.list_worktrees()}
+        candidates = {p for p in listed if p.parent == base}
         if base.is_dir():
             candidates |= {child.resolve() for child in base.iterdir()}
         removed = []
