@@ -1,0 +1,297 @@
+"""Measuring a tiny real project (a git repo in tmp_path) through the real sandbox."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.evaluation import BaselineCache, Evaluator, SandboxRunner, baseline_key
+from engine.evaluation.cache import tool_versions
+from engine.evaluation.probes.tests import SESSION_FAILURE, TestsProbe
+from engine.model import (
+    ComplexityMetrics,
+    CoverageMetrics,
+    Directives,
+    LintMetrics,
+    Metrics,
+    SecurityMetrics,
+    TestMetrics,
+    Timeouts,
+)
+
+CALC = """\
+def add(a, b):
+    return a + b
+
+
+def sub(a, b):
+    return a - b
+
+
+def mul(a, b):
+    return a * b
+"""
+
+TESTS = """\
+from pkg.calc import add, sub
+
+
+def test_add():
+    assert add(2, 3) == 5
+
+
+def test_sub():
+    assert sub(5, 3) == 2
+"""
+
+PROJECT = {"pkg/__init__.py": "", "pkg/calc.py": CALC, "tests/test_calc.py": TESTS}
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=repo, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+
+
+def make_repo(root: Path, changes: dict[str, str] | None = None) -> tuple[Path, list[str], str]:
+    """A committed project (PROJECT updated with ``changes``): (checkout, tracked files, sha)."""
+    repo = root / "repo"
+    for rel, text in {**PROJECT, **(changes or {})}.items():
+        path = repo / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "init")
+    return repo, git(repo, "ls-files").split(), git(repo, "rev-parse", "HEAD").strip()
+
+
+def evaluator(mode: str = "bwrap", **overrides: object) -> Evaluator:
+    base = Evaluator(runner=SandboxRunner(mode=mode))  # type: ignore[arg-type]
+    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def live_processes_mentioning(text: str) -> list[int]:
+    pids = []
+    for entry in os.scandir("/proc"):
+        try:
+            cmdline = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if entry.name.isdigit() and text.encode() in cmdline and int(entry.name) != os.getpid():
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["bwrap", "unsafe-none"])
+def test_measure_green_project(tmp_path: Path, mode: str) -> None:
+    repo, files, sha = make_repo(tmp_path)
+    metrics = evaluator(mode).measure(repo, files, commit=sha)
+    assert dataclasses.replace(metrics.tests, duration=0.0, output_tail="") == TestMetrics(
+        passed=2, collected=2
+    )
+    coverage = metrics.coverage  # 6 statements; mul's body never runs
+    assert (coverage.covered_lines, coverage.num_statements) == (5, 6)
+    assert coverage.percent == pytest.approx(500 / 6)
+    assert coverage.files == {"pkg/__init__.py": 100.0, "pkg/calc.py": pytest.approx(500 / 6)}
+    assert dataclasses.replace(metrics.complexity, mi=0.0) == ComplexityMetrics(
+        total=3, max=1, mean=1.0, blocks=3, mi=0.0
+    )
+    assert metrics.lint == LintMetrics()
+    assert metrics.security == SecurityMetrics()
+    assert (metrics.commit, metrics.sandbox) == (sha, mode)
+    assert 0 < metrics.seconds < 120
+    # nothing left behind in the worktree: no .coverage, junit, caches or bytecode
+    assert git(repo, "status", "--porcelain", "--ignored") == ""
+
+
+@pytest.mark.slow
+def test_measure_failing_test(tmp_path: Path) -> None:
+    broken = TESTS.replace("sub(5, 3) == 2", "sub(5, 3) == 3")
+    repo, files, sha = make_repo(tmp_path, {"tests/test_calc.py": broken})
+    tests = evaluator(flaky_reruns=1).measure(repo, files, commit=sha).tests
+    assert (tests.passed, tests.failed, tests.errors, tests.collected) == (1, 1, 0, 2)
+    assert tests.failures == ("tests/test_calc.py::test_sub",)
+    assert tests.exit_code == 1 and not tests.timed_out
+    assert "assert 2 == 3" in tests.output_tail
+
+
+FLAKY = """\
+from pathlib import Path
+
+
+def test_flaky():
+    marker = Path("flaky.marker")
+    if not marker.exists():
+        marker.write_text("failed once")
+        raise AssertionError("first run fails")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("reruns", "expected"),
+    [
+        # flaky_reruns -> (passed, failed, failures, flaky, exit code)
+        (0, (2, 1, ("tests/test_flaky.py::test_flaky",), (), 1)),
+        (1, (3, 0, (), ("tests/test_flaky.py::test_flaky",), 0)),
+    ],
+)
+def test_flaky_reruns(
+    tmp_path: Path, reruns: int, expected: tuple[int, int, tuple[str, ...], tuple[str, ...], int]
+) -> None:
+    repo, files, sha = make_repo(tmp_path, {"tests/test_flaky.py": FLAKY})
+    result = evaluator(flaky_reruns=reruns).evaluate(repo, files, commit=sha)
+    tests = result.metrics.tests
+    assert (tests.passed, tests.failed, tests.failures, result.flaky, tests.exit_code) == expected
+
+
+@pytest.mark.slow
+def test_no_tests_collected_is_exit_5(tmp_path: Path) -> None:
+    repo, files, sha = make_repo(tmp_path)
+    tests = (
+        evaluator(test_command="python -m pytest -q -k no_such_test")
+        .measure(repo, files, commit=sha)
+        .tests
+    )
+    assert (tests.exit_code, tests.collected, tests.errors, tests.failures) == (5, 0, 0, ())
+
+
+HANG = """\
+import time
+
+
+def test_hangs():
+    time.sleep(1000)
+"""
+
+
+@pytest.mark.slow
+def test_hung_test_is_killed_with_its_process_group(tmp_path: Path) -> None:
+    repo, files, sha = make_repo(tmp_path, {"tests/test_hang.py": HANG})
+    started = time.monotonic()
+    result = evaluator(timeouts=Timeouts(tests=4)).evaluate(repo, files, commit=sha)
+    tests = result.metrics.tests
+    assert time.monotonic() - started < 60
+    assert tests.timed_out and tests.errors == 1 and tests.failures == (SESSION_FAILURE,)
+    assert "timed out" in tests.output_tail
+    assert result.metrics.coverage == CoverageMetrics()
+    assert any("timed out" in note for note in result.notes)
+    assert live_processes_mentioning(str(repo)) == []
+
+
+CONFTEST = """\
+from pathlib import Path
+
+Path("conftest.ran").write_text("tests were started")
+"""
+
+
+@pytest.mark.slow
+def test_syntax_error_stops_the_cascade_before_tests(tmp_path: Path) -> None:
+    changes = {"pkg/calc.py": CALC + "\ndef broken(:\n    pass\n", "conftest.py": CONFTEST}
+    repo, files, sha = make_repo(tmp_path, changes)
+    result = evaluator().evaluate(repo, files, commit=sha)
+    metrics = result.metrics
+    assert not (repo / "conftest.ran").exists()
+    assert (metrics.tests.errors, metrics.tests.exit_code, metrics.tests.collected) == (1, 2, 0)
+    assert metrics.tests.failures[0].startswith("pkg/calc.py:12: SyntaxError")
+    assert metrics.lint.by_code.get("invalid-syntax", 0) >= 1  # static probes still ran
+    assert any(note.startswith("radon skipped pkg/calc.py") for note in result.notes)
+    assert any("tests not run" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # command -> (passed, failed, collected, exit code, failures)
+        ("python -c pass", (1, 0, 1, 0, ())),
+        (
+            "python -c 'import sys; sys.exit(3)'",
+            (0, 1, 1, 3, ("python -c 'import sys; sys.exit(3)'",)),
+        ),
+    ],
+)
+def test_non_pytest_command_is_judged_by_exit_code(
+    tmp_path: Path, command: str, expected: tuple[int, int, int, int, tuple[str, ...]]
+) -> None:
+    repo, _, _ = make_repo(tmp_path)
+    report = TestsProbe(runner=SandboxRunner(), test_command=command, timeout=30).run(repo)
+    tests = report.tests
+    assert (
+        tests.passed,
+        tests.failed,
+        tests.collected,
+        tests.exit_code,
+        tests.failures,
+    ) == expected
+    assert report.coverage == CoverageMetrics()
+
+
+def test_evaluator_from_directives() -> None:
+    directives = Directives(
+        test_command="pytest -x", sandbox="unsafe-none", flaky_reruns=3, timeouts=Timeouts(tests=7)
+    )
+    made = Evaluator.from_directives(directives)
+    assert (made.runner.mode, made.runner.limits) == ("unsafe-none", directives.limits)
+    assert (made.test_command, made.flaky_reruns, made.timeouts.tests) == ("pytest -x", 3, 7)
+
+
+# --------------------------------------------------------------------------- baseline cache
+
+RICH = Metrics(
+    commit="abc123",
+    tests=TestMetrics(passed=3, failed=1, failures=("t.py::x",), output_tail="boom"),
+    coverage=CoverageMetrics(percent=75.5, covered_lines=3, num_statements=4, files={"a.py": 75.5}),
+    complexity=ComplexityMetrics(total=4, max=2, mean=1.33, blocks=3, mi=70.1),
+    lint=LintMetrics(violations=2, by_code={"F401": 2}, unformatted=1),
+    security=SecurityMetrics(findings=1, high=0, by_test={"B101": 1}),
+    sandbox="bwrap",
+    seconds=3.5,
+)
+
+
+def test_baseline_cache_round_trip(tmp_path: Path) -> None:
+    cache = BaselineCache(tmp_path / "cache")
+    key = baseline_key("abc123", "python -m pytest -q")
+    assert cache.get(key) is None
+    cache.put(key, RICH)
+    assert cache.get(key) == RICH
+    assert cache.get(baseline_key("abc124", "python -m pytest -q")) is None
+    assert [p.suffix for p in (tmp_path / "cache").iterdir()] == [".json"]
+
+
+def test_baseline_cache_ignores_corrupt_files(tmp_path: Path) -> None:
+    cache = BaselineCache(tmp_path)
+    cache.put("k", RICH)
+    (stored,) = tmp_path.iterdir()
+    for junk in ("", "{not json", '{"key": "k"}', '{"key": "other", "metrics": {}}', "[]"):
+        stored.write_text(junk)
+        assert cache.get("k") is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (("abc", "pytest"), ("abd", "pytest")),
+        (("abc", "pytest"), ("abc", "pytest -x")),
+    ],
+)
+def test_baseline_key_varies(a: tuple[str, str], b: tuple[str, str]) -> None:
+    assert baseline_key(*a) != baseline_key(*b)
+    assert baseline_key(*a) == baseline_key(*a)
+
+
+def test_baseline_key_names_tool_versions_and_extras() -> None:
+    key = baseline_key("abc", "pytest", sandbox="bwrap")
+    for tool, version in tool_versions().items():
+        assert f'"{tool}":"{version}"' in key
+    assert '"sandbox":"bwrap"' in key
