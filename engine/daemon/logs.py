@@ -18,7 +18,9 @@ from typing import Any
 LOGGER = "engine.daemon"
 
 
-def event(logger: logging.Logger, message: str, level: int = logging.INFO, **fields: Any) -> None:
+def event(
+    logger: logging.Logger, message: str, level: int = logging.INFO, /, **fields: Any
+) -> None:
     logger.log(level, message, extra={"fields": fields})
 
 

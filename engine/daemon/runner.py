@@ -196,3 +196,12 @@ def _tail(path: Path, size: int) -> str:
             return handle.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
+
+
+def process_cmdline(pid: int) -> list[str] | None:
+    """The argv of a live process (Linux ``/proc``), or None when it is gone or unreadable."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return [part.decode("utf-8", errors="replace") for part in raw.split(b"\0") if part]

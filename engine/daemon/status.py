@@ -66,6 +66,7 @@ class DaemonStatus:
     last_outcomes: tuple[OutcomeInfo, ...] = ()
     config_error: str | None = None
     config_fingerprint: str = ""
+    goals: tuple[str, ...] = ()  # "id (status)" of the configuration in force
     self_hosting: bool = False
     known_good: str | None = None
     runtime: str | None = None  # revision cycles run from (pin, else known-good)
@@ -99,7 +100,7 @@ class DaemonStatus:
         )
         if isinstance(values.get("spend_today"), dict):
             values["spend_today"] = _build(Spend, values["spend_today"])
-        for key in ("review_branches", "human_branches", "notes"):
+        for key in ("goals", "review_branches", "human_branches", "notes"):
             values[key] = tuple(values.get(key, ()))
         return cls(**values)
 

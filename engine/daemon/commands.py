@@ -1,0 +1,241 @@
+"""The daemon's commands, added to the ``ratchet`` typer app by :func:`register`.
+
+``start`` (foreground; systemd supervises it), ``stop``, ``status``, ``pause``, ``resume``,
+``install-service``, ``pin REV``, ``unpin``. Exit codes: 0 done; 1 ``stop`` timed out;
+2 unusable repository or argument; 3 another daemon already runs for this repository.
+Only typer is imported at module level: ``ratchet --help`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from engine.daemon.paths import StatePaths
+    from engine.daemon.status import DaemonStatus
+
+RepoOpt = Annotated[Path, typer.Option("--repo", help="Repository the daemon works on.")]
+EXIT_INPUT = 2
+EXIT_ALREADY_RUNNING = 3
+
+
+def register(app: typer.Typer) -> None:
+    """Add the daemon commands to ``app``."""
+    app.command("start")(start)
+    app.command("stop")(stop)
+    app.command("status")(status)
+    app.command("pause")(pause)
+    app.command("resume")(resume)
+    app.command("install-service")(install_service)
+    app.command("pin")(pin)
+    app.command("unpin")(unpin)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"ratchet: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _paths(repo: Path) -> StatePaths:
+    """The state paths of the repository containing ``repo`` (its top level)."""
+    from engine.daemon.paths import StatePaths
+    from engine.errors import GitError, InputError
+    from engine.vcs import Repository
+
+    try:
+        root = Repository.open(repo).root
+    except (InputError, GitError) as exc:
+        raise _fail(str(exc), EXIT_INPUT) from exc
+    return StatePaths.for_repo(root)
+
+
+def start(
+    repo: RepoOpt = Path("."),
+    log_json: Annotated[
+        bool, typer.Option("--log-json", help="Log one JSON object per line.")
+    ] = False,
+) -> None:
+    """Run the daemon in the foreground until SIGTERM (systemd: see install-service)."""
+    from engine.daemon.daemon import Daemon, DaemonOptions
+    from engine.daemon.lock import AlreadyRunning
+    from engine.errors import GitError, InputError
+
+    paths = _paths(repo)
+    dev_command = os.environ.get("RATCHET_CYCLE_COMMAND")  # development hook, see docs
+    options = DaemonOptions(
+        repo=paths.repo,
+        log_json=log_json,
+        cycle_command=tuple(shlex.split(dev_command)) if dev_command else None,
+    )
+    try:
+        code = Daemon(options).run()
+    except AlreadyRunning as exc:
+        raise _fail(str(exc), EXIT_ALREADY_RUNNING) from exc
+    except (InputError, GitError) as exc:
+        raise _fail(str(exc), EXIT_INPUT) from exc
+    raise typer.Exit(code)
+
+
+def stop(
+    repo: RepoOpt = Path("."),
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for it to exit.")] = 120.0,
+) -> None:
+    """Stop the daemon: its running cycle is stopped cleanly, then it exits."""
+    from engine.daemon.control import stop as stop_daemon
+
+    result = stop_daemon(_paths(repo), timeout=timeout)
+    if result.kind == "not-running":
+        typer.echo("not running")
+    elif result.kind == "stopped":
+        typer.echo(f"stopped (pid {result.pid}, {result.seconds:.1f}s)")
+    elif result.kind == "unknown-pid":
+        raise _fail("the daemon holds its lock but its pid is unknown; is it starting?", 1)
+    else:
+        raise _fail(f"pid {result.pid} did not exit within {timeout:g}s", 1)
+
+
+def status(
+    repo: RepoOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Running or not, paused, current cycle and step, next run, last outcomes,
+    configuration error, known-good revision, spend today."""
+    from engine.daemon.lock import is_running
+    from engine.daemon.status import DaemonStatus, read_status
+
+    paths = _paths(repo)
+    running = is_running(paths.lock)
+    current = read_status(paths.status) or DaemonStatus()
+    if not running:
+        from engine.daemon.control import is_paused, read_pin
+
+        current = dataclasses.replace(
+            current,
+            state="stopped",
+            cycle=None,
+            next_run=None,
+            paused=is_paused(paths),
+            pinned=read_pin(paths),
+        )
+    if as_json:
+        data: dict[str, Any] = {"running": running, "repo": str(paths.repo), **current.to_json()}
+        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+        return
+    typer.echo("\n".join(render_status(paths.repo, running, current)))
+
+
+def render_status(repo: Path, running: bool, s: DaemonStatus) -> list[str]:
+    """The human-readable ``ratchet status``."""
+    head = f"ratchet daemon for {repo}: "
+    head += f"running (pid {s.pid}, since {s.started})" if running else "not running"
+    lines = [head, f"  state:         {s.state}{'  [PAUSED]' if s.paused else ''}"]
+    if s.cycle is not None:
+        goal = s.cycle.goal or "(choosing)"
+        lines.append(
+            f"  cycle:         goal {goal}, step {s.cycle.step}, since "
+            f"{s.cycle.started} ({s.cycle.reason})"
+        )
+    if s.waiting:
+        lines.append(f"  waiting:       {s.waiting}")
+    lines.append(f"  next run:      {s.next_run or '-'}")
+    if s.config_error:
+        lines.append("  configuration: INVALID (the last good one stays in force)")
+        lines += [f"    {line}" for line in s.config_error.splitlines()]
+    else:
+        lines.append(f"  configuration: ok ({', '.join(s.goals) or 'no goals'})")
+    if s.self_hosting:
+        lines.append(
+            f"  known-good:    {s.known_good or '-'}"
+            + (f"  PINNED to {s.pinned}" if s.pinned else "")
+        )
+    spend = s.spend_today
+    lines.append(
+        f"  spend today:   ${spend.usd:.4f}, {spend.tokens} tokens, "
+        f"{spend.cycles} cycle(s)" + (f" ({spend.date})" if spend.date else "")
+    )
+    if s.review_branches:
+        lines.append(f"  review:        {', '.join(s.review_branches)}")
+    if s.human_branches:
+        lines.append(f"  human-owned:   {', '.join(s.human_branches)} (never touched)")
+    if s.last_outcomes:
+        lines.append("  last outcomes:")
+        for o in s.last_outcomes[:5]:
+            lines.append(
+                f"    {o.finished}  {o.goal or '-':<16} {o.outcome:<13} "
+                f"{o.seconds:>7.1f}s  {o.message[:60]}"
+            )
+    for note in s.notes[:3]:
+        lines.append(f"  note: {note}")
+    return lines
+
+
+def pause(repo: RepoOpt = Path(".")) -> None:
+    """Pause: the running cycle is stopped cleanly and no new one starts (kept across
+    restarts until `ratchet resume`)."""
+    from engine.daemon.control import pause as do_pause
+
+    do_pause(_paths(repo))
+    typer.echo("paused")
+
+
+def resume(repo: RepoOpt = Path(".")) -> None:
+    """Resume after `ratchet pause`."""
+    from engine.daemon.control import resume as do_resume
+
+    do_resume(_paths(repo))
+    typer.echo("resumed")
+
+
+def pin(
+    rev: Annotated[str, typer.Argument(help="Revision the cycles must run from.")],
+    repo: RepoOpt = Path("."),
+) -> None:
+    """Self-hosting: run cycles from REV (instead of known-good) until `ratchet unpin`."""
+    from engine.daemon.control import pin as do_pin
+    from engine.daemon.selfhost import is_self_hosting
+    from engine.vcs import Repository
+
+    paths = _paths(repo)
+    sha = Repository(paths.repo).rev_parse(rev) if not rev.startswith("-") else None
+    if sha is None:
+        raise _fail(f"{rev!r} is not a commit in {paths.repo}", EXIT_INPUT)
+    do_pin(paths, sha)
+    typer.echo(f"pinned to {sha}")
+    if not is_self_hosting(paths.repo):
+        typer.echo(
+            f"note: {paths.repo} is not ratchet itself, so its cycles run from the "
+            "installed ratchet; the pin takes effect only for a self-hosting repository"
+        )
+
+
+def unpin(repo: RepoOpt = Path(".")) -> None:
+    """Go back to the known-good revision after `ratchet pin`."""
+    from engine.daemon.control import unpin as do_unpin
+
+    do_unpin(_paths(repo))
+    typer.echo("unpinned")
+
+
+def install_service(repo: RepoOpt = Path(".")) -> None:
+    """Write a systemd user unit for this repository's daemon and print how to enable it."""
+    from engine.daemon.cycles import engine_root
+    from engine.daemon.service import install_unit
+
+    paths = _paths(repo)
+    root = engine_root()
+    environment = {}
+    if not any(part in ("site-packages", "dist-packages") for part in root.parts):
+        environment["PYTHONPATH"] = str(root)  # ratchet is not installed: run it from here
+    unit = install_unit(paths.repo, (sys.executable, "-P", "-m", "engine.cli"), environment)
+    typer.echo(f"wrote {unit.path}")
+    typer.echo("enable and start it with:")
+    for command in unit.enable_commands:
+        typer.echo(f"  {command}")
