@@ -89,8 +89,9 @@ def test_bwrap_argv_order(tmp_path: Path) -> None:
     out = tmp_path / "out"
     argv = bwrap_argv(
         ["python", "-V"], bwrap="bwrap", cwd=tmp_path, writable=[tmp_path, out], readable=[],
-        env={"A": "1"},
+        env={"A": "1"}, extra=("--unshare-user",),
     )  # fmt: skip
+    assert argv[:2] == ["bwrap", "--unshare-user"]
     pairs = [(argv[i], argv[i + 1]) for i in range(len(argv) - 1)]
     last_tmpfs = max(i for i, p in enumerate(pairs) if p[0] == "--tmpfs")
     binds = [i for i, p in enumerate(pairs) if p == ("--bind", str(tmp_path))]

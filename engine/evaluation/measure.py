@@ -72,7 +72,8 @@ class Evaluator:
         """Like :meth:`measure`, keeping the notes and flaky test ids."""
         start = time.monotonic()
         checkout = Path(checkout).resolve()
-        py_files = python_files(tuple(files))
+        # a listed file may be gone in this checkout (deleted by the candidate)
+        py_files = [f for f in python_files(tuple(files)) if (checkout / f).is_file()]
         sources = [f for f in py_files if not is_test_path(f)]
         notes: list[str] = []
 

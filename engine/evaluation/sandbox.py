@@ -86,12 +86,13 @@ class SandboxRunner:
         preexec = _rlimit_setter(self.limits)
         if self.mode == "unsafe-none":
             return run_captured(argv, cwd=cwd, env=full_env, timeout=timeout, preexec_fn=preexec)
-        reason = probe_sandbox(self.bwrap)
-        if reason is not None:
-            raise SandboxError(f"{reason}; install bubblewrap or set `sandbox: unsafe-none`")
+        setup = _bwrap_setup(self.bwrap)
+        if setup.reason is not None:
+            raise SandboxError(f"{setup.reason}; install bubblewrap or set `sandbox: unsafe-none`")
         wrapped = bwrap_argv(
             argv,
-            bwrap=self.bwrap,
+            bwrap=setup.exe,
+            extra=setup.flags,
             cwd=cwd,
             writable=[cwd, *(Path(w).resolve() for w in writable)],
             readable=[Path(r).resolve() for r in readable],
@@ -125,9 +126,10 @@ def bwrap_argv(
     writable: Sequence[Path],
     readable: Sequence[Path],
     env: Mapping[str, str],
+    extra: Sequence[str] = (),
 ) -> list[str]:
-    """The bubblewrap command line for ``argv`` (pure: reads nothing but ``sys``)."""
-    args = [bwrap, *_isolation_args()]
+    """The bubblewrap command line for ``argv``; ``extra`` flags go before the mounts."""
+    args = [bwrap, *extra, *_isolation_args()]
     for directory in _dedupe(interpreter_dirs() + [Path(r) for r in readable]):
         args += ["--ro-bind", str(directory), str(directory)]
     for directory in _dedupe([Path(w) for w in writable]):
@@ -190,17 +192,36 @@ def _rlimit_setter(limits: Limits) -> Callable[[], None]:
     return apply
 
 
-@functools.cache
 def probe_sandbox(bwrap: str = "bwrap") -> str | None:
     """None when bubblewrap works here, else why not. Tried once per process and path."""
+    return _bwrap_setup(bwrap).reason
+
+
+@dataclass(frozen=True)
+class _BwrapSetup:
+    reason: str | None  # None: works
+    exe: str = ""  # resolved path (bwrap itself runs with an empty environment)
+    flags: tuple[str, ...] = ()  # the variant that worked
+
+
+# ``--unshare-all`` already *tries* a user namespace; where bwrap runs as root without
+# CAP_SYS_ADMIN (some containers) only an explicit user namespace gives it mount rights.
+_VARIANTS: tuple[tuple[str, ...], ...] = ((), ("--unshare-user",))
+
+
+@functools.cache
+def _bwrap_setup(bwrap: str) -> _BwrapSetup:
     exe = shutil.which(bwrap)
     if exe is None:
-        return f"bubblewrap ({bwrap}) is not installed"
+        return _BwrapSetup(reason=f"bubblewrap ({bwrap}) is not installed")
     true = shutil.which("true") or "/bin/true"
-    argv = [exe, *_isolation_args(), "--clearenv", "--", true]
-    result = run_captured(argv, cwd=Path("/"), env={}, timeout=_PROBE_TIMEOUT)
-    if result.ok:
-        return None
-    detail = (result.stderr.strip() or result.stdout.strip())[-300:] or "no output"
-    status = "timed out" if result.timed_out else f"exited {result.returncode}"
-    return f"bubblewrap does not work here ({status}: {detail})"
+    failures = []
+    for flags in _VARIANTS:
+        argv = [exe, *flags, *_isolation_args(), "--clearenv", "--", true]
+        result = run_captured(argv, cwd=Path("/"), env={}, timeout=_PROBE_TIMEOUT)
+        if result.ok:
+            return _BwrapSetup(reason=None, exe=exe, flags=flags)
+        detail = (result.stderr.strip() or result.stdout.strip())[-300:] or "no output"
+        status = "timed out" if result.timed_out else f"exited {result.returncode}"
+        failures.append(f"{' '.join(flags) or 'default'}: {status}: {detail}")
+    return _BwrapSetup(reason=f"bubblewrap does not work here ({'; '.join(failures)})")
