@@ -17,7 +17,7 @@ TEMPLATES: dict[str, str] = {
     "directives.yaml": "directives.yaml",
     "rules/default.yaml": "default-rules.yaml",
 }
-STATE_DIR_PATTERN = ".ratchet/"
+STATE_DIR_PATTERN = "/.ratchet/"  # anchored: the state dir at the repository root
 
 
 def template_text(name: str) -> str:

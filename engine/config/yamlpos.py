@@ -20,6 +20,8 @@ from engine.errors import ConfigIssue
 
 Path_ = tuple[str | int, ...]  # ("goals", 1, "priority")
 
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
 
 @dataclass(frozen=True)
 class Pos:
@@ -94,6 +96,9 @@ class _Walker:
 
     def walk(self, node: yaml.Node, path: Path_) -> Any:
         self.values[path] = _pos(node.start_mark)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+            # Scalars with odd tags fail in construct_object; collections we walk ourselves.
+            self._issue(self.values[path], path, f"unsupported YAML tag '{node.tag}'", "remove it")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):

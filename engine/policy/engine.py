@@ -133,8 +133,9 @@ def _values(expr: CompiledExpr, context: Mapping[str, Any]) -> dict[str, Any]:
 
 def _show_values(values: Mapping[str, Any]) -> str:
     shown = [f"{path}={_show(value)}" for path, value in values.items()]
-    # Two values are nearly always "this vs that": say so.
-    return " vs ".join(shown) if len(shown) == 2 else ", ".join(shown)
+    tails = {path.partition(".")[2] for path in values}
+    # The same field on two sides (candidate.x, baseline.x) reads best as "this vs that".
+    return " vs ".join(shown) if len(shown) == 2 and len(tails) == 1 else ", ".join(shown)
 
 
 def _show(value: Any) -> str:

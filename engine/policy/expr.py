@@ -65,12 +65,18 @@ KNOWN_FUNCTIONS: frozenset[str] = frozenset(
     }
 )
 
+# Type names are identifiers too: ``type(x) == int``.
+TYPE_NAMES: frozenset[str] = frozenset(
+    {"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"}
+)
+
 # Macros bind a loop variable: ``list.exists(x, x > 1)``. references() lists ``x`` as a
 # variable, so it must not be mistaken for an unknown root.
 _MACRO_VAR = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 _STRING = re.compile(
     r"""[rR]?(?:'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*")""", re.S
 )
+_UNDEFINED = re.compile(r"Undefined variable or function: '([^']+)'")
 _PARSE_ERROR = re.compile(r"<input>:(\d+):(\d+):\s*(?:Syntax error:\s*)?(.*)")
 
 
@@ -102,7 +108,15 @@ class CompiledExpr:
         except KeyError as exc:
             key = exc.args[0] if exc.args else ""
             raise ExprError(_missing_message(str(key), self.paths, context)) from None
-        except (TypeError, ValueError, RuntimeError, ArithmeticError) as exc:
+        except RuntimeError as exc:
+            undefined = _UNDEFINED.search(str(exc))
+            if undefined:  # a root the caller left out of the context
+                known = ", ".join(sorted(str(k) for k in context))
+                raise ExprError(
+                    f"no field {undefined.group(1)!r} (the context has: {known})"
+                ) from None
+            raise ExprError(_first_sentence(str(exc))) from None
+        except (TypeError, ValueError, ArithmeticError) as exc:
             raise ExprError(_first_sentence(str(exc))) from None
 
 
@@ -118,7 +132,7 @@ def compile_expr(text: str, *, roots: Iterable[str] = ROOTS) -> CompiledExpr:
     refs = program.references()
     bound = set(_MACRO_VAR.findall(_strip_strings(text)))
     for name in refs.get("variables", []):
-        if name not in allowed and name not in bound:
+        if name not in allowed and name not in bound and name not in TYPE_NAMES:
             raise ExprSyntaxError(f"unknown name {name!r}{_did_you_mean(name, allowed)}")
     for name in refs.get("functions", []):
         if name[:1].isalpha() and name not in KNOWN_FUNCTIONS:
@@ -166,7 +180,7 @@ def _syntax_error(raw: str) -> ExprSyntaxError:
     if not match:
         return ExprSyntaxError(f"invalid expression: {_first_sentence(raw)}")
     line, col, reason = int(match.group(1)), int(match.group(2)), match.group(3).strip()
-    if "<EOF>" in reason:
+    if reason.startswith("mismatched input '<EOF>'"):
         reason = "the expression ends too early"
     else:
         reason = re.sub(r"\s*expecting \{.*", "", reason)  # the parser's token sets are noise

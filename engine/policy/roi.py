@@ -69,4 +69,5 @@ def compute_roi(
     terms = {name: round(float(value), 4) for name, value in {**gains, **costs}.items()}
     # ``+ 0.0`` turns a -0.0 (no change, negative weight) into 0.0 for stable output.
     score = round(improvement / cost, 4) + 0.0
-    return Roi(score=score, improvement=improvement, cost=cost, terms=terms)
+    # improvement, cost and terms are rounded for display only; the score uses exact values.
+    return Roi(score=score, improvement=round(improvement, 4), cost=round(cost, 4), terms=terms)
