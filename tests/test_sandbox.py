@@ -198,6 +198,7 @@ def test_no_network(repo: Path) -> None:
         server.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 def test_timeout_kills_the_whole_tree(mode: str, repo: Path, marker: str) -> None:
     code = """
