@@ -1,0 +1,169 @@
+"""Turn a model's text into a validated edit plan, or say precisely what is wrong with it.
+
+:func:`parse_answer` is pure: it returns a :class:`~engine.model.Proposal` or an
+:class:`AnswerProblem` (never raises on bad model output). Checks, in order:
+
+1. the text holds a JSON object (the whole text, a fenced block, or the first object);
+2. the object has the edit-plan shape (``engine.patching.planfile.plan_from_data``);
+3. every edit names a file in scope — or ``create``\\ s a new file the goal's scope allows;
+4. ``replace``/``delete`` name a symbol the file defines, ``insert`` an existing ``after``;
+5. Python code parses (``search_replace`` is applied in memory and the result parsed).
+
+The problem text is written for the model: it is fed back verbatim in the repair round.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConfigError
+from engine.model import Edit, Proposal
+from engine.patching.paths import check_path, in_scope
+from engine.patching.planfile import plan_from_data
+from engine.providers.base import ProposalRequest
+
+_FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n```", re.DOTALL)
+_CODE_OPS = ("replace", "insert", "create", "rewrite", "add_import")
+
+
+@dataclass(frozen=True)
+class AnswerProblem:
+    """Why an answer cannot be used, in words the model can act on."""
+
+    message: str
+
+
+def extract_json(text: str) -> dict[str, Any] | None:
+    """The first JSON object in ``text``: whole text, a fenced block, or a scan."""
+    candidates = [text.strip(), *(m.group(1) for m in _FENCE.finditer(text))]
+    for candidate in candidates:
+        try:
+            value = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"\{", text):
+        try:
+            value, _end = decoder.raw_decode(text, match.start())
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def parse_answer(
+    text: str,
+    request: ProposalRequest,
+    symbols: dict[str, tuple[str, ...]],
+    *,
+    source: str,
+) -> Proposal | AnswerProblem:
+    """Validate ``text`` against ``request`` (see module docstring for the checks)."""
+    data = extract_json(text)
+    if data is None:
+        snippet = text.strip()[:200] or "(empty)"
+        return AnswerProblem(f"the answer contains no JSON object; it began: {snippet!r}")
+    try:
+        proposal = plan_from_data(_normalise(data), source)
+    except ConfigError as error:
+        return AnswerProblem(f"the JSON is not a valid edit plan: {error}")
+    problems = [
+        f"edit {n} ({edit.op} {edit.file}): {problem}"
+        for n, edit in enumerate(proposal.edits, 1)
+        for problem in _edit_problems(edit, request, symbols)
+    ]
+    if problems:
+        return AnswerProblem("; ".join(problems))
+    return proposal
+
+
+def _normalise(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop the null / empty optional fields that schema-constrained models fill in."""
+    edits = data.get("edits")
+    if not isinstance(edits, list):
+        return data
+    cleaned = []
+    for edit in edits:
+        if isinstance(edit, dict):
+            edit = {
+                k: v
+                for k, v in edit.items()
+                if v is not None
+                and not (k in ("symbol", "after") and v == "")
+                and not (k in ("search", "replace", "code") and v == "" and _unused(k, edit))
+            }
+        cleaned.append(edit)
+    return {**data, "edits": cleaned}
+
+
+def _unused(key: str, edit: dict[str, Any]) -> bool:
+    """An empty string in a field the op does not use is schema filler, not content."""
+    op = edit.get("op")
+    if key == "code":
+        return op in ("delete", "search_replace")
+    return op != "search_replace"
+
+
+def _edit_problems(
+    edit: Edit, request: ProposalRequest, symbols: dict[str, tuple[str, ...]]
+) -> list[str]:
+    bad_path = check_path(edit.file)
+    if bad_path:
+        return [bad_path]
+    if edit.op == "create" and (request.root / edit.file).exists():
+        return [f"{edit.file} already exists; use rewrite or a symbol op"]
+    if edit.file not in request.files:
+        if edit.op != "create":
+            shown = ", ".join(request.files[:20])
+            return [f"{edit.file} is not in scope; edit only: {shown}"]
+        if not in_scope(edit.file, request.goal.scope):
+            return [f"creating {edit.file} is outside the goal's scope {list(request.goal.scope)}"]
+    problems: list[str] = []
+    known = symbols.get(edit.file, ())
+    is_python = edit.file.endswith(".py")
+    if is_python and edit.op in ("replace", "delete") and edit.symbol not in known:
+        problems.append(_missing(edit.symbol or "", edit.file, known))
+    if is_python and edit.op == "insert" and edit.after and edit.after not in known:
+        problems.append(_missing(edit.after, edit.file, known))
+    if is_python and edit.op in _CODE_OPS and edit.code is not None:
+        problems.extend(_syntax(edit.code, "code"))
+    if is_python and edit.op == "search_replace":
+        problems.extend(_search_replace(edit, request.root))
+    return problems
+
+
+def _missing(name: str, file: str, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    ordered = close + [k for k in known if k not in close]
+    return f"symbol {name!r} is not defined in {file}; it defines: {', '.join(ordered[:15])}"
+
+
+def _syntax(code: str, what: str) -> list[str]:
+    try:
+        ast.parse(textwrap.dedent(code))
+    except SyntaxError as error:
+        return [f"{what} does not parse: {error.msg} at line {error.lineno}: {error.text!r}"]
+    except ValueError as error:
+        return [f"{what} does not parse: {error}"]
+    return []
+
+
+def _search_replace(edit: Edit, root: Path) -> list[str]:
+    try:
+        text = (root / edit.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return [f"{edit.file} cannot be read"]
+    search = edit.search or ""
+    if not search or search not in text:
+        return ["the search text does not occur in the file (copy it exactly)"]
+    return _syntax(text.replace(search, edit.replace or "", 1), "the file after search_replace")

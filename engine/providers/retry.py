@@ -1,0 +1,116 @@
+"""The one retry layer around model calls (tenacity). SDK retries are always off.
+
+Only :class:`~engine.errors.ProviderTransient` is retried (429, 5xx, timeouts, connection
+errors). The wait before attempt *n+1* is exponential with jitter
+(``base * 2**(n-1) + uniform(0, base)``, capped at ``max_wait``), or the server's
+retry-after when that is longer, capped at ``retry_after_max`` so a hostile or confused
+server cannot park the daemon. Every other error passes straight through.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import tenacity
+
+from engine.errors import ConfigError, ConfigIssue, ProviderTransient
+
+T = TypeVar("T")
+log = logging.getLogger("engine.providers")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """How often and how long to retry one model call."""
+
+    attempts: int = 4  # total tries, the first included
+    base: float = 1.0  # seconds before the first retry (before jitter)
+    max_wait: float = 30.0  # cap on the exponential wait
+    retry_after_max: float = 60.0  # cap on a server's retry-after
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ConfigError(_issue("retries", self.attempts, "must be at least 1"))
+        for name in ("base", "max_wait", "retry_after_max"):
+            if getattr(self, name) < 0:
+                raise ConfigError(_issue(name, getattr(self, name), "must not be negative"))
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> RetryPolicy:
+        """Read ``retries``, ``backoff_base``, ``backoff_max``, ``retry_after_max``."""
+        return cls(
+            attempts=int(options.get("retries", cls.attempts)),
+            base=float(options.get("backoff_base", cls.base)),
+            max_wait=float(options.get("backoff_max", cls.max_wait)),
+            retry_after_max=float(options.get("retry_after_max", cls.retry_after_max)),
+        )
+
+
+def _issue(field: str, value: object, problem: str) -> ConfigIssue:
+    return ConfigIssue("directives.yaml", 0, 0, f"provider.options.{field}", f"{value!r} {problem}")
+
+
+class _Wait(tenacity.wait.wait_base):
+    """Exponential backoff with jitter, or the server's retry-after when longer."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+        self._backoff = tenacity.wait_exponential_jitter(
+            initial=policy.base, max=policy.max_wait, jitter=policy.base
+        )
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        wait = float(self._backoff(retry_state))
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            wait = max(wait, min(float(retry_after), self._policy.retry_after_max))
+        return wait
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    policy: RetryPolicy,
+    *,
+    label: str = "model call",
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Call ``fn`` until it succeeds, raises a non-transient error, or attempts run out.
+
+    When attempts run out, the last :class:`ProviderTransient` is re-raised with the
+    attempt count in its message.
+    """
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "%s: attempt %d failed (%s); retrying in %.2fs",
+            label,
+            state.attempt_number,
+            error,
+            wait,
+        )
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(policy.attempts),
+        wait=_Wait(policy),
+        retry=tenacity.retry_if_exception_type(ProviderTransient),
+        reraise=True,
+        sleep=sleep,
+        before_sleep=before_sleep,
+    )
+    try:
+        return retrying(fn)
+    except ProviderTransient as error:
+        if policy.attempts == 1:
+            raise
+        raise ProviderTransient(
+            f"{label} failed after {policy.attempts} attempts: {error}", error.retry_after
+        ) from error

@@ -1,0 +1,62 @@
+"""The JSON schema of the edit plan, as model providers ask for it.
+
+With ``closed=True`` the ``file`` field is an enum of the in-scope files and ``symbol`` /
+``after`` are enums of the known qualified names (plus ``""`` for "none"), so a
+grammar-constrained model *cannot* name a file or symbol that does not exist — the
+mistake small models make most (copying a path from the example). Remote models get the
+open schema (they may ``create`` new files) and the lists in the prompt instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from engine.model import EDIT_OPS
+
+# Enums longer than this make grammars slow to build and prompts large; past it the
+# field stays a free string and validation catches bad names.
+MAX_ENUM = 400
+
+
+def plan_schema(
+    files: Sequence[str] = (),
+    symbols: Sequence[str] = (),
+    *,
+    closed: bool = False,
+    max_edits: int | None = None,
+) -> dict[str, Any]:
+    """The edit-plan JSON schema (see ARCHITECTURE.md), optionally closed over names."""
+    file_field: dict[str, Any] = {"type": "string"}
+    symbol_field: dict[str, Any] = {"type": "string"}
+    if closed and files and len(files) <= MAX_ENUM:
+        file_field = {"type": "string", "enum": sorted(set(files))}
+    if closed and symbols and len(symbols) < MAX_ENUM:
+        symbol_field = {"type": "string", "enum": ["", *sorted(set(symbols))]}
+    edits: dict[str, Any] = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "file": file_field,
+                "op": {"type": "string", "enum": list(EDIT_OPS)},
+                "symbol": symbol_field,
+                "after": dict(symbol_field),
+                "code": {"type": "string"},
+                "search": {"type": "string"},
+                "replace": {"type": "string"},
+            },
+            "required": ["file", "op"],
+        },
+    }
+    if max_edits is not None:
+        edits["maxItems"] = max_edits
+    return {
+        "type": "object",
+        "properties": {
+            "summary": {"type": "string"},
+            "rationale": {"type": "string"},
+            "edits": edits,
+        },
+        "required": ["summary", "edits"],
+    }

@@ -1,0 +1,207 @@
+"""The network seam of the model providers: one call in, one reply out.
+
+A :class:`Transport` turns an :class:`LLMRequest` (system text, prompt, JSON schema,
+settings) into an :class:`LLMReply` (text and token counts). Each model provider module
+(``gemini``, ``openai_compat``, ``local``) holds exactly one transport and is the only
+module that imports its SDK. Transports translate their SDK's faults into ratchet's:
+
+- :class:`~engine.errors.ProviderTransient` for rate limits (429), 5xx, timeouts and
+  connection errors (with the server's retry-after when it gave one): worth a retry;
+- :class:`~engine.errors.ProviderError` for everything else (4xx config errors, a missing
+  key): retrying will not help.
+
+Every message that leaves a transport goes through :func:`redact`: keys never reach logs,
+records or commits. :class:`CallableTransport` ships here so tests and benchmarks can pass
+a plain function instead of a server.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine.errors import ConfigError, ConfigIssue
+
+# Shapes of well-known secrets, redacted even when we do not know the value itself.
+_SECRET_PATTERNS = (
+    re.compile(r"AIza[0-9A-Za-z_\-]{20,}"),  # Google API keys
+    re.compile(r"sk-[0-9A-Za-z_\-]{16,}"),  # OpenAI-style keys
+    re.compile(r"(?i)(bearer\s+)[0-9A-Za-z._\-]{8,}"),
+    re.compile(r"(?i)((?:api[_-]?key|key|token)=)[^&\s\"']+"),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LLMRequest:
+    """One model call. ``schema`` is the JSON schema the answer must follow."""
+
+    system: str
+    prompt: str
+    schema: dict[str, Any]
+    temperature: float = 0.2
+    max_output_tokens: int = 2048
+    timeout: float = 120.0  # seconds for this one call
+
+    def cache_key(self, provider: str, model: str) -> str:
+        """sha256 of everything that shapes the answer (model, prompt, settings).
+
+        The timeout and any key are deliberately left out: they do not change the answer.
+        """
+        material = json.dumps(
+            {
+                "provider": provider,
+                "model": model,
+                "system": self.system,
+                "prompt": self.prompt,
+                "schema": self.schema,
+                "temperature": self.temperature,
+                "max_output_tokens": self.max_output_tokens,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(material.encode()).hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class LLMReply:
+    """What the model said, and what it cost in tokens (as reported, else estimated)."""
+
+    text: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+class Transport(Protocol):
+    """Sends one request to one model. Constructors do no I/O; the first call connects."""
+
+    name: str  # provider name, e.g. "gemini"
+    model: str
+    endpoint: str  # where calls go (base URL or model path): names the circuit breaker
+
+    def complete(self, request: LLMRequest) -> LLMReply:
+        """Return the model's reply; raise ProviderTransient / ProviderError on faults."""
+        ...
+
+
+class CallableTransport:
+    """A transport backed by a function: the fake for tests and benchmarks."""
+
+    def __init__(
+        self,
+        handler: Callable[[LLMRequest], LLMReply],
+        *,
+        name: str = "callable",
+        model: str = "fake",
+        endpoint: str = "memory",
+    ) -> None:
+        self._handler = handler
+        self.name = name
+        self.model = model
+        self.endpoint = endpoint
+
+    def complete(self, request: LLMRequest) -> LLMReply:
+        return self._handler(request)
+
+
+def estimate_tokens(text: str) -> int:
+    """Cheap token estimate: one token per 4 characters, rounded up.
+
+    Real tokenizers give 3-5 characters per token on English and code; 4 is the common
+    rule of thumb and errs on the generous side for code. Used for context budgets and
+    for usage when a server does not report token counts.
+    """
+    return (len(text) + 3) // 4
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with every known secret value and every key-shaped string replaced."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[REDACTED]")
+    for pattern in _SECRET_PATTERNS:
+        if pattern.groups:
+            text = pattern.sub(lambda m: m.group(1) + "[REDACTED]", text)
+        else:
+            text = pattern.sub("[REDACTED]", text)
+    return text
+
+
+def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    millis = lowered.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000.0)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def parse_duration(value: Any) -> float | None:
+    """``"7s"`` / ``"1.5s"`` (protobuf Duration JSON, as in Gemini's RetryInfo) -> seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and value.endswith("s"):
+        try:
+            return max(0.0, float(value[:-1]))
+        except ValueError:
+            return None
+    return None
+
+
+def is_transient_status(status: int) -> bool:
+    """429 and 5xx are worth a retry; every other 4xx is a configuration error."""
+    return status == 429 or status >= 500
+
+
+def env_secret(
+    env: Mapping[str, str], options: Mapping[str, Any], names: tuple[str, ...]
+) -> tuple[str | None, str]:
+    """``(value, variable name)`` of the first set variable.
+
+    ``options.api_key_env`` names the variable to read instead of ``names`` (secrets come
+    from the environment only: a literal key in directives.yaml is never read).
+    """
+    custom = options.get("api_key_env")
+    candidates = (str(custom),) if custom else names
+    for name in candidates:
+        value = env.get(name)
+        if value:
+            return value, name
+    return None, " or ".join(candidates)
+
+
+def refuse_literal_key(options: Mapping[str, Any]) -> None:
+    """Raise ConfigError when directives carry a literal ``api_key`` (it would be committed)."""
+    if "api_key" in options:
+        raise ConfigError(
+            ConfigIssue(
+                "directives.yaml",
+                0,
+                0,
+                "provider.options.api_key",
+                "a literal API key in a repository file",
+                "remove it; set the key in the environment (or name the variable with "
+                "options.api_key_env)",
+            )
+        )
