@@ -272,3 +272,10 @@ def test_every_duplicate_key_is_reported() -> None:
         "f.yaml:2:1: a: duplicate key 'a' (first at line 1); keep one of them",
         "f.yaml:3:11: b.c: duplicate key 'c' (first at line 3); keep one of them",
     ]
+
+
+def test_keys_left_empty_mean_empty_lists_and_mappings(tmp_path: Path) -> None:
+    (tmp_path / "goals.yaml").write_text(
+        "version: 1\ngoals:\n  - id: a\n    description: d\n    scope:\n    options:\n    allow:\n"
+    )
+    assert load_goals(tmp_path) == (Goal(id="a", description="d"),)

@@ -102,6 +102,11 @@ def goal(extra: str) -> str:
             "goals.yaml:5:14: goals[0].options: expected a mapping, got a list",
         ),
         (
+            goal("options: {token: abc}"),
+            "goals.yaml:5:22: goals[0].options.token: 'token' looks like a secret written into "
+            "the file; set it in the environment and write 'token: ${VAR_NAME}'",
+        ),
+        (
             goal("allow: complexity-increase"),
             "goals.yaml:5:12: goals[0].allow: expected a list, got a string "
             "('complexity-increase'); write a list: ['complexity-increase']",

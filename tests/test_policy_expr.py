@@ -152,6 +152,12 @@ CONTEXT: dict[str, Any] = {
         ),
         ("goal.id + 1 == 'x'", "Unsupported operation: string + int"),
         ("candidate.lint.violations / 0 == 1", "division by zero in CEL expression"),
+        ("[1][5] == 1", "list index out of bounds: 5"),
+        (
+            "9223372036854775807 + candidate.lint.violations > 0",
+            "Arithmetic overflow in 'add' on 9223372036854775807 and 3",
+        ),
+        ("goal.id.matches('(')", "Function 'matches' error: '(' not a valid regex"),
     ],
 )
 def test_evaluation_errors_are_readable(text: str, message: str) -> None:

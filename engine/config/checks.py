@@ -12,7 +12,7 @@ import zoneinfo
 from collections.abc import Iterable
 from typing import Any
 
-from engine.config.schema import Check, Cursor, Invalid, describe, string
+from engine.config.schema import Check, Cursor, Invalid, describe, mapping, string
 from engine.policy.context import unknown_paths
 from engine.policy.expr import ROOTS, ExprSyntaxError, compile_expr
 
@@ -86,6 +86,13 @@ def cron_problem(expr: str, tz: str) -> Invalid | None:
             "use 5 fields: minute hour day-of-month month day-of-week, e.g. '0 2 * * *'",
         )
     return None
+
+
+def provider_options(value: Any, cursor: Cursor) -> dict[str, Any]:
+    """Free-form provider options, except that secrets must be ``${VAR}`` references."""
+    options: dict[str, Any] = mapping()(value, cursor)
+    no_literal_secrets(options, cursor)
+    return options
 
 
 def no_literal_secrets(value: dict[str, Any], cursor: Cursor) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-from engine.config.checks import cron_problem, is_timezone, no_literal_secrets, timezone
+from engine.config.checks import cron_problem, is_timezone, provider_options, timezone
 from engine.config.goals import PROVIDER_NAMES
 from engine.config.schema import (
     INVALID,
@@ -21,7 +21,6 @@ from engine.config.schema import (
     check_document,
     integer,
     list_of,
-    mapping,
     nested,
     number,
     one_of,
@@ -46,21 +45,15 @@ from engine.model import (
 BRANCH = r"(?!-)(?!.*\.\.)[^\s~^:?*\[\\]+"
 
 
-def _options(value: Any, cursor: Cursor) -> dict[str, Any]:
-    options = mapping()(value, cursor)
-    no_literal_secrets(options, cursor)
-    return options
-
-
 def _provider(*, fallback: bool) -> Schema:
-    fields = {
+    spec = {
         "name": Field(one_of(*PROVIDER_NAMES)),
         "model": Field(optional(string())),
-        "options": Field(_options),
+        "options": Field(provider_options),
     }
     if fallback:  # one level: a fallback has no fallback of its own
-        fields["fallback"] = Field(optional(nested(_provider(fallback=False))))
-    return Schema(target=ProviderConfig, fields=fields)
+        spec["fallback"] = Field(optional(nested(_provider(fallback=False))))
+    return Schema(target=ProviderConfig, fields=spec)
 
 
 def _check_cron(raw: Mapping[str, Any], given: Mapping[str, Any], cursor: Cursor) -> None:

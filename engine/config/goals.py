@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.config.checks import expression, slug
+from engine.config.checks import expression, provider_options, slug
 from engine.config.schema import (
     INVALID,
     Cursor,
@@ -19,7 +19,6 @@ from engine.config.schema import (
     check_document,
     integer,
     list_of,
-    mapping,
     nested,
     one_of,
     optional,
@@ -53,7 +52,7 @@ GOAL = Schema(
         "priority": Field(integer()),
         "scope": Field(list_of(scope_pattern)),
         "provider": Field(optional(one_of(*PROVIDER_NAMES))),
-        "options": Field(mapping()),
+        "options": Field(provider_options),
         "max_attempts": Field(integer(minimum=1)),
         "status": Field(one_of(*GOAL_STATUSES)),
         "done_when": Field(optional(expression())),

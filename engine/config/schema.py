@@ -19,10 +19,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config.yamlpos import Path_, YamlDoc, render_path
+from engine.config.yamlpos import KeyPath, YamlDoc, render_path
 from engine.errors import ConfigIssue
 
-INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()
+
+class _InvalidType:
+    """The result of a check that reported a problem (never a legitimate value)."""
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID: Any = _InvalidType()
 
 Check = Callable[[Any, "Cursor"], Any]
 
@@ -41,7 +49,7 @@ class Cursor:
     """Where we are in a document; all cursors of one parse share ``issues``."""
 
     doc: YamlDoc
-    path: Path_ = ()
+    path: KeyPath = ()
     issues: list[ConfigIssue] = field(default_factory=list)
 
     def child(self, key: str | int) -> Cursor:
@@ -211,10 +219,12 @@ def optional(inner: Check) -> Check:
 
 
 def list_of(inner: Check, *, single: bool = False) -> Check:
-    """A list -> tuple; each item checked at its own position. ``single``: a scalar is a
-    one-item list (``cron: "0 2 * * *"``)."""
+    """A list -> tuple; each item checked at its own position. ``null`` is an empty list;
+    with ``single`` a scalar is a one-item list (``cron: "0 2 * * *"``)."""
 
     def check(value: Any, cursor: Cursor) -> Any:
+        if value is None:  # ``scope:`` with nothing after it
+            return ()
         if single and not isinstance(value, list | dict):
             return (run(inner, value, cursor),)
         if not isinstance(value, list):
@@ -225,9 +235,12 @@ def list_of(inner: Check, *, single: bool = False) -> Check:
 
 
 def mapping() -> Check:
-    """A free-form mapping (provider options): keys are names, values anything YAML."""
+    """A free-form mapping (provider options): keys are names, values anything YAML.
+    ``null`` is an empty mapping."""
 
     def check(value: Any, cursor: Cursor) -> dict[str, Any]:
+        if value is None:
+            return {}
         if not isinstance(value, dict):
             raise Invalid(f"expected a mapping, got {describe(value)}", "")
         return dict(value)

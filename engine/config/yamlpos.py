@@ -18,7 +18,7 @@ import yaml
 
 from engine.errors import ConfigIssue
 
-Path_ = tuple[str | int, ...]  # ("goals", 1, "priority")
+KeyPath = tuple[str | int, ...]  # ("goals", 1, "priority")
 
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
@@ -35,11 +35,11 @@ class YamlDoc:
 
     file: str
     data: Any
-    values: dict[Path_, Pos] = field(default_factory=dict)
-    keys: dict[Path_, Pos] = field(default_factory=dict)
+    values: dict[KeyPath, Pos] = field(default_factory=dict)
+    keys: dict[KeyPath, Pos] = field(default_factory=dict)
     issues: tuple[ConfigIssue, ...] = ()
 
-    def value_pos(self, path: Path_) -> Pos:
+    def value_pos(self, path: KeyPath) -> Pos:
         """Where the value at ``path`` starts; the nearest located ancestor otherwise."""
         for end in range(len(path), -1, -1):
             pos = self.values.get(path[:end])
@@ -47,7 +47,7 @@ class YamlDoc:
                 return pos
         return Pos(1, 1)
 
-    def key_pos(self, path: Path_) -> Pos:
+    def key_pos(self, path: KeyPath) -> Pos:
         """Where the key naming ``path`` is written; falls back to :meth:`value_pos`."""
         return self.keys.get(path) or self.value_pos(path)
 
@@ -75,7 +75,7 @@ def load_yaml(text: str, file: str) -> YamlDoc:
     )
 
 
-def render_path(path: Path_) -> str:
+def render_path(path: KeyPath) -> str:
     """``("goals", 1, "priority")`` -> ``goals[1].priority``."""
     out = ""
     for part in path:
@@ -90,11 +90,11 @@ class _Walker:
     def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
         self.file = file
         self.loader = loader
-        self.values: dict[Path_, Pos] = {}
-        self.keys: dict[Path_, Pos] = {}
+        self.values: dict[KeyPath, Pos] = {}
+        self.keys: dict[KeyPath, Pos] = {}
         self.issues: list[ConfigIssue] = []
 
-    def walk(self, node: yaml.Node, path: Path_) -> Any:
+    def walk(self, node: yaml.Node, path: KeyPath) -> Any:
         self.values[path] = _pos(node.start_mark)
         if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
             # Scalars with odd tags fail in construct_object; collections we walk ourselves.
@@ -105,7 +105,7 @@ class _Walker:
             return [self.walk(item, (*path, i)) for i, item in enumerate(node.value)]
         return self.loader.construct_object(node, deep=True)
 
-    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         first: dict[Any, Pos] = {}
         for key_node, value_node in node.value:
@@ -129,7 +129,7 @@ class _Walker:
             out[key] = self.walk(value_node, (*path, key))
         return out
 
-    def _issue(self, pos: Pos, path: Path_, problem: str, fix: str = "") -> None:
+    def _issue(self, pos: Pos, path: KeyPath, problem: str, fix: str = "") -> None:
         self.issues.append(
             ConfigIssue(self.file, pos.line, pos.col, render_path(path), problem, fix)
         )

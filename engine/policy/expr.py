@@ -116,7 +116,13 @@ class CompiledExpr:
                     f"no field {undefined.group(1)!r} (the context has: {known})"
                 ) from None
             raise ExprError(_first_sentence(str(exc))) from None
-        except (TypeError, ValueError, ArithmeticError) as exc:
+        except IndexError as exc:
+            raise ExprError(f"list {_first_sentence(str(exc))}") from None
+        except BaseException as exc:
+            # The interpreter is Rust: a panic surfaces as pyo3's PanicException, which is a
+            # BaseException. It must fail the rule, not the daemon; Ctrl-C still propagates.
+            if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+                raise
             raise ExprError(_first_sentence(str(exc))) from None
 
 
@@ -217,7 +223,7 @@ def _did_you_mean(word: str, options: Iterable[str], prefix: str = "") -> str:
 
 def _first_sentence(text: str) -> str:
     head = text.strip().splitlines()[0] if text.strip() else "evaluation failed"
-    return head.split(". ")[0].rstrip(".")
+    return head.split(". ")[0].rstrip(".:")
 
 
 def _strip_strings(text: str) -> str:
