@@ -10,7 +10,7 @@ import pytest
 from engine.model import Directives, Goal
 from engine.providers.base import ProposalRequest
 from engine.providers.context import build_context
-from engine.providers.repomap import index_source, collect_tests
+from engine.providers.repomap import collect_tests, index_source
 from engine.providers.transport import estimate_tokens
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from engine.errors import BudgetExceeded, MalformedAnswer, ProviderError, ProviderTransient
 from engine.model import Budgets, Directives, Goal, ProviderConfig
-from engine.providers.base import Provider, ProposalRequest
+from engine.providers.base import ProposalRequest, Provider
 from engine.providers.breaker import CircuitOpen
 from engine.providers.budget import SpendLedger, utc_day
 from engine.providers.gemini import make_gemini
@@ -245,9 +245,12 @@ def test_malformed_json_gets_one_repair_round(backend: Backend, repo: Path):
 
 def test_code_that_does_not_parse_is_rejected_after_the_repair_round(backend: Backend, repo: Path):
     bad = plan(code="def area(w, h:\n    return w *\n")
-    with backend.server([backend.ok(bad)]) as server:
-        with pytest.raises(MalformedAnswer, match="after one repair round.*does not parse") as err:
-            backend.make(server).propose(make_request(repo))
+    expected = "after one repair round.*does not parse"
+    with (
+        backend.server([backend.ok(bad)]) as server,
+        pytest.raises(MalformedAnswer, match=expected) as err,
+    ):
+        backend.make(server).propose(make_request(repo))
     assert len(server.requests) == 2
     assert err.value.usage.calls == 2  # type: ignore[attr-defined]
     assert "does not parse" in backend.prompt_of(server.requests[1])

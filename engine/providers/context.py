@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.providers.base import ProposalRequest
-from engine.providers.repomap import FileIndex, Symbol, index_source, collect_tests
+from engine.providers.repomap import FileIndex, Symbol, collect_tests, index_source
 from engine.providers.transport import estimate_tokens
 
 _SKIP_DIRS = {"__pycache__", "node_modules", "venv", "build", "dist", "site-packages"}
