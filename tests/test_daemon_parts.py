@@ -31,12 +31,16 @@ from engine.vcs import Repository
 
 BOT = Identity()
 BOT_ENV = {
-    "GIT_AUTHOR_NAME": BOT.name, "GIT_AUTHOR_EMAIL": BOT.email,
-    "GIT_COMMITTER_NAME": BOT.name, "GIT_COMMITTER_EMAIL": BOT.email,
+    "GIT_AUTHOR_NAME": BOT.name,
+    "GIT_AUTHOR_EMAIL": BOT.email,
+    "GIT_COMMITTER_NAME": BOT.name,
+    "GIT_COMMITTER_EMAIL": BOT.email,
 }
 HUMAN_ENV = {
-    "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@example.invalid",
-    "GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "ada@example.invalid",
+    "GIT_AUTHOR_NAME": "Ada",
+    "GIT_AUTHOR_EMAIL": "ada@example.invalid",
+    "GIT_COMMITTER_NAME": "Ada",
+    "GIT_COMMITTER_EMAIL": "ada@example.invalid",
 }
 
 
@@ -46,8 +50,9 @@ def utc(text: str) -> datetime:
 
 def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     full = {**os.environ, **(env or {})}
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
-                          env=full).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=full
+    ).stdout.strip()
 
 
 def commit(repo: Path, rel: str, text: str, message: str, env: dict[str, str]) -> str:
@@ -79,8 +84,12 @@ def new_repo(root: Path) -> Path:
         # down from 01:00 to 01:59: the 02:00 run is still ahead
         (Entry("c", cron="0 2 * * *"), "2025-03-02 02:00", "2025-03-03 01:59", None),
         # 02:00 Paris is 01:00 UTC in winter
-        (Entry("c", cron="0 2 * * *", timezone="Europe/Paris"), "2025-01-01 01:00",
-         "2025-01-02 01:30", "2025-01-02 01:00"),
+        (
+            Entry("c", cron="0 2 * * *", timezone="Europe/Paris"),
+            "2025-01-01 01:00",
+            "2025-01-02 01:30",
+            "2025-01-02 01:00",
+        ),
         # interval of 30 minutes, down for an hour
         (Entry("i", minutes=30), "2025-03-03 10:00", "2025-03-03 11:00", "2025-03-03 10:30"),
         (Entry("i", minutes=30), "2025-03-03 10:00", "2025-03-03 10:20", None),
@@ -94,10 +103,14 @@ def test_missed_runs(entry: Entry, last: str | None, now: str, expected: str | N
 
 
 def test_schedule_entries_and_last_runs(tmp_path: Path) -> None:
-    schedule = Schedule(cron=("0 2 * * *", "30 12 * * sat"), timezone="Europe/Paris",
-                        interval_minutes=15)
+    schedule = Schedule(
+        cron=("0 2 * * *", "30 12 * * sat"), timezone="Europe/Paris", interval_minutes=15
+    )
     assert [e.key for e in entries(schedule)] == [
-        "cron:0 2 * * *@Europe/Paris", "cron:30 12 * * sat@Europe/Paris", "interval:15"]
+        "cron:0 2 * * *@Europe/Paris",
+        "cron:30 12 * * sat@Europe/Paris",
+        "interval:15",
+    ]
     runs = LastRuns(tmp_path / "s.json")
     assert runs.load() == {}
     runs.record("interval:15", utc("2025-03-03 10:00"))
@@ -114,9 +127,14 @@ def test_one_lock_holder_and_running_is_decided_by_the_lock(tmp_path: Path) -> N
     first.acquire()
     # Another process sees it held; a second holder is refused.
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys; from engine.daemon.lock import is_running; "
-         f"sys.exit(0 if is_running(__import__('pathlib').Path({str(path)!r})) else 1)"],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        [
+            sys.executable,
+            "-c",
+            "import sys; from engine.daemon.lock import is_running; "
+            f"sys.exit(0 if is_running(__import__('pathlib').Path({str(path)!r})) else 1)",
+        ],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
     assert probe.returncode == 0
     with pytest.raises(AlreadyRunning, match="already running"):
         DaemonLock(path).acquire()
@@ -127,7 +145,8 @@ def test_one_lock_holder_and_running_is_decided_by_the_lock(tmp_path: Path) -> N
 def test_status_round_trip_tolerates_unknown_and_missing_keys(tmp_path: Path) -> None:
     path = tmp_path / "daemon.json"
     status = DaemonStatus(pid=7, state="idle", goals=("a (active)",)).with_outcome(
-        OutcomeInfo(finished="t", outcome="merged", goal="a"))
+        OutcomeInfo(finished="t", outcome="merged", goal="a")
+    )
     write_status(path, status)
     assert read_status(path) == status
     path.write_text('{"pid": 3, "from_the_future": 1}')
@@ -155,15 +174,25 @@ def test_sd_notify_sends_datagrams_without_blocking(tmp_path: Path) -> None:
 def test_install_unit_writes_a_notify_unit_under_xdg_config_home(tmp_path: Path) -> None:
     repo = tmp_path / "my repo%"
     repo.mkdir()
-    unit = install_unit(repo, ("/usr/bin/python3", "-P", "-m", "engine.cli"),
-                        {"PYTHONPATH": "/opt/ratchet"},
-                        environ={"XDG_CONFIG_HOME": str(tmp_path / "cfg")})
+    unit = install_unit(
+        repo,
+        ("/usr/bin/python3", "-P", "-m", "engine.cli"),
+        {"PYTHONPATH": "/opt/ratchet"},
+        environ={"XDG_CONFIG_HOME": str(tmp_path / "cfg")},
+    )
     assert unit.path == tmp_path / "cfg" / "systemd" / "user" / "ratchet-my-repo.service"
     assert unit.name == unit_name(repo)
     text = unit.path.read_text()
-    for line in ("Type=notify", "Restart=on-failure", "ExecReload=/bin/kill -HUP $MAINPID",
-                 "KillMode=mixed", "TimeoutStopSec=120", "RestartPreventExitStatus=2 3",
-                 "Environment=PYTHONPATH=/opt/ratchet", "WantedBy=default.target"):
+    for line in (
+        "Type=notify",
+        "Restart=on-failure",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "KillMode=mixed",
+        "TimeoutStopSec=120",
+        "RestartPreventExitStatus=2 3",
+        "Environment=PYTHONPATH=/opt/ratchet",
+        "WantedBy=default.target",
+    ):
         assert line in text.splitlines(), line
     # the path is quoted and its % escaped (systemd would expand it as a specifier)
     assert f"--repo '{tmp_path}/my repo%%' --log-json" in text
@@ -182,9 +211,16 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
         "time.sleep(60)\n"
     )
     started = time.monotonic()
-    result = run_child(ChildSpec(argv=(sys.executable, "-c", script), cwd=tmp_path,
-                                 env=dict(os.environ), timeout=1.5, grace=1.0,
-                                 output=tmp_path / "out"))
+    result = run_child(
+        ChildSpec(
+            argv=(sys.executable, "-c", script),
+            cwd=tmp_path,
+            env=dict(os.environ),
+            timeout=1.5,
+            grace=1.0,
+            output=tmp_path / "out",
+        )
+    )
     print(f"timed out and killed in {time.monotonic() - started:.2f}s")
     assert result.timed_out and not result.ok
     grandchild = int(pidfile.read_text())
@@ -208,8 +244,13 @@ def test_a_stopped_child_gets_sigterm_first_and_may_clean_up(tmp_path: Path) -> 
     )
     ticks = []
     result = run_child(
-        ChildSpec(argv=(sys.executable, "-c", script), cwd=tmp_path, env=dict(os.environ),
-                  grace=5.0, output=tmp_path / "out"),
+        ChildSpec(
+            argv=(sys.executable, "-c", script),
+            cwd=tmp_path,
+            env=dict(os.environ),
+            grace=5.0,
+            output=tmp_path / "out",
+        ),
         should_stop=lambda: "paused" if len(ticks) > 5 else None,
         on_tick=lambda: ticks.append(1),
     )
@@ -314,8 +355,12 @@ def test_branches_are_classified_and_reconcile_touches_only_half_made_ones(
     }
     repository = Repository.open(repo)
     kinds = {b.name: b.kind for b in scan_branches(repository, BOT)}
-    assert kinds == {"ratchet/g/1": "half-made", "ratchet/g/2": "review",
-                     "ratchet/g/3": "human", "ratchet/g/4": "half-made"}
+    assert kinds == {
+        "ratchet/g/1": "half-made",
+        "ratchet/g/2": "review",
+        "ratchet/g/3": "human",
+        "ratchet/g/4": "half-made",
+    }
 
     report = reconcile(repository, StatePaths.for_repo(repo), BOT)
 
@@ -323,8 +368,10 @@ def test_branches_are_classified_and_reconcile_touches_only_half_made_ones(
     assert report.archived == ("ratchet/g/1 -> refs/ratchet/rejected/g/1",)
     assert set(report.deleted) == {"ratchet/g/1", "ratchet/g/4"}
     assert report.human == ("ratchet/g/3",)
-    refs = dict(line.split(" ", 1)[::-1] for line in git(
-        repo, "for-each-ref", "--format=%(objectname) %(refname)").splitlines())
+    refs = dict(
+        line.split(" ", 1)[::-1]
+        for line in git(repo, "for-each-ref", "--format=%(objectname) %(refname)").splitlines()
+    )
     assert refs["refs/ratchet/rejected/g/1"] == tips["ratchet/g/1"]  # nothing is lost
     assert refs["refs/heads/ratchet/g/2"] == tips["ratchet/g/2"]
     assert refs["refs/heads/ratchet/g/3"] == tips["ratchet/g/3"]  # a human's: untouched
@@ -399,7 +446,8 @@ def test_known_good_promotion_rollback_and_pin(tmp_path: Path) -> None:
     assert host.ensure_known_good(v1) == v1
     assert git(repo, "rev-parse", f"refs/tags/{KNOWN_GOOD}") == v1
     runtime = host.runtime(v1)
-    assert runtime == paths.runtime / v1 and (runtime / "engine" / "cycle.py").read_text() == "# v1\n"
+    assert runtime == paths.runtime / v1
+    assert (runtime / "engine" / "cycle.py").read_text() == "# v1\n"
 
     commit(repo, "README", "docs only\n", "docs", HUMAN_ENV)
     assert not host.needs_canary(git(repo, "rev-parse", "main"))  # not ratchet's code

@@ -231,6 +231,7 @@ class Daemon:
             if not self._cycle_running and state in ("idle", "paused"):
                 state = "paused" if paused else "idle"
             self._set(paused=paused, state=state)
+            self.notifier.status(self._summary())
         if pinned != self.status.pinned:
             event(log, "pinned" if pinned else "unpinned", revision=pinned)
             self._set(pinned=pinned)
