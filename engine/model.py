@@ -302,6 +302,7 @@ class CycleReport:
     started: str = ""
     finished: str = ""
     notes: tuple[str, ...] = ()
+    fingerprint: str = ""  # identity of the proposed diff (same goal + same diff)
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` shape: the keys the issue fixes, then the rest."""
@@ -329,6 +330,7 @@ class CycleReport:
             "started": self.started,
             "finished": self.finished,
             "notes": list(self.notes),
+            "fingerprint": self.fingerprint,
         }
 
 
@@ -348,18 +350,18 @@ def to_data(value: Any) -> Any:
 
 def metrics_from_data(data: dict[str, Any]) -> Metrics:
     """Inverse of ``to_data`` for Metrics (used by the baseline cache)."""
+
+    def part(cls: Any, key: str) -> Any:
+        raw = data.get(key, {})
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+
     return Metrics(
         commit=data.get("commit", ""),
-        tests=TestMetrics(
-            **{
-                k: tuple(v) if isinstance(v, list) else v
-                for k, v in data.get("tests", {}).items()
-            }
-        ),
-        coverage=CoverageMetrics(**data.get("coverage", {})),
-        complexity=ComplexityMetrics(**data.get("complexity", {})),
-        lint=LintMetrics(**data.get("lint", {})),
-        security=SecurityMetrics(**data.get("security", {})),
+        tests=part(TestMetrics, "tests"),
+        coverage=part(CoverageMetrics, "coverage"),
+        complexity=part(ComplexityMetrics, "complexity"),
+        lint=part(LintMetrics, "lint"),
+        security=part(SecurityMetrics, "security"),
         goal=data.get("goal", 0.0),
         sandbox=data.get("sandbox", "bwrap"),
         seconds=data.get("seconds", 0.0),

@@ -1,0 +1,136 @@
+"""Real git repositories in temp dirs and the real ``ratchet`` CLI as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CALC = '''\
+"""Small arithmetic helpers."""
+
+
+def add(a, b):
+    return a + b
+
+
+def classify(n):
+    if n < 0:
+        return "negative"
+    else:
+        if n == 0:
+            return "zero"
+        else:
+            if n < 10:
+                return "small"
+            else:
+                return "large"
+'''
+
+TESTS = '''\
+from calc.ops import add, classify
+
+
+def test_add():
+    assert add(2, 3) == 5
+
+
+def test_classify():
+    assert classify(-1) == "negative"
+    assert classify(0) == "zero"
+    assert classify(3) == "small"
+    assert classify(30) == "large"
+'''
+
+DEFAULT_GOALS: list[dict[str, Any]] = [
+    {"id": "simplify", "description": "Flatten nested branches.", "priority": 5,
+     "scope": ["calc/**/*.py"], "provider": "scripted", "max_attempts": 1},
+]
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.stdout.strip().splitlines()[-1])
+        return data
+
+
+def ratchet(*args: str, cwd: Path | None = None, timeout: float = 300) -> Run:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI", "GOOGLE_API",
+                                                                      "OPENAI"))}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd or ROOT,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text) if text.startswith("\n") else text, encoding="utf-8")
+    return path
+
+
+def make_repo(root: Path, *, goals: list[dict[str, Any]] | None = None,
+              directives: dict[str, Any] | None = None, files: dict[str, str] | None = None,
+              rules: str | None = None) -> Path:
+    """A user's repository: a tiny package with tests, ratchet configured, one commit."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Test User")
+    git(root, "config", "user.email", "user@example.invalid")
+    write(root / "calc" / "__init__.py", "")
+    write(root / "calc" / "ops.py", CALC)
+    write(root / "tests" / "test_ops.py", TESTS)
+    for rel, text in (files or {}).items():
+        write(root / rel, text)
+    init = ratchet("init", "--repo", str(root))
+    assert init.code == 0, init.stderr
+    write(root / "goals.yaml", yaml.safe_dump({"version": 1, "goals": goals or DEFAULT_GOALS},
+                                              sort_keys=False))
+    base = {"version": 1, "test_command": "python -m pytest -q -p no:cacheprovider",
+            "timeouts": {"tests": 120}}
+    base.update(directives or {})
+    write(root / "directives.yaml", yaml.safe_dump(base, sort_keys=False))
+    if rules is not None:
+        write(root / "rules" / "default.yaml", rules)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    return root
+
+
+def plan_file(path: Path, summary: str, edits: list[dict[str, Any]]) -> Path:
+    return write(path, yaml.safe_dump({"summary": summary, "edits": edits}, sort_keys=False))
+
+
+FLAT_CLASSIFY = '''\
+def classify(n):
+    if n < 0:
+        return "negative"
+    if n == 0:
+        return "zero"
+    return "small" if n < 10 else "large"
+'''
+
+BROKEN_CLASSIFY = '''\
+def classify(n):
+    return "small"
+'''

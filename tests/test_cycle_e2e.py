@@ -1,0 +1,227 @@
+"""The improvement cycle end to end, through the real CLI, on real git repositories."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.repo_helpers import (
+    BROKEN_CLASSIFY,
+    FLAT_CLASSIFY,
+    git,
+    make_repo,
+    plan_file,
+    ratchet,
+    write,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def snapshot_of_user_state(repo: Path) -> dict[str, str]:
+    """Every file of the user's working tree (outside .git and .ratchet) plus the index,
+    HEAD and the status, as hashes: 'byte-identical' made checkable."""
+    state: dict[str, str] = {}
+    for path in sorted(repo.rglob("*")):
+        rel = path.relative_to(repo).as_posix()
+        if rel.startswith((".git/", ".ratchet/", ".ratchet")) or rel == ".git" or path.is_dir():
+            continue
+        state[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    state[".git/index"] = hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest()
+    state["HEAD"] = (repo / ".git" / "HEAD").read_text()
+    state["status"] = git(repo, "status", "--porcelain", "--untracked-files=all")
+    return state
+
+
+def test_accepted_change_is_merged_with_trailers_and_records(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    git(repo, "checkout", "-q", "-b", "elsewhere")  # target not checked out: ref update only
+    before = git(repo, "rev-parse", "main")
+    plan = plan_file(tmp_path / "plan.yaml", "Flatten classify", [
+        {"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}])
+
+    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
+                  "--json")
+    assert run.code == 0, run.stderr
+    result = run.json
+    assert result["outcome"] == "merged", result
+    after = git(repo, "rev-parse", "main")
+    assert result["target_before"] == before and result["target_after"] == after != before
+    assert git(repo, "rev-parse", f"{after}^") == before  # linear: one commit per change
+    message = git(repo, "log", "-1", "--format=%B", "main")
+    assert "Ratchet-Goal: simplify" in message
+    assert "Ratchet-Decision: merged" in message
+    assert "Ratchet-Provider: scripted" in message
+    assert "Ratchet-Delta-complexity-total: -" in message
+    assert git(repo, "log", "-1", "--format=%an <%ae>", "main") != "Test User <user@example.invalid>"
+    files = git(repo, "show", "--name-only", "--format=", "main").splitlines()
+    cycle = result["cycle_id"]
+    assert sorted(files) == sorted(["calc/ops.py", f"snapshots/{cycle}.json",
+                                    f"memory-bank/cycles/{cycle}.md"])
+    snapshot = json.loads(git(repo, "show", f"main:snapshots/{cycle}.json"))
+    assert snapshot["outcome"] == "merged"
+    assert snapshot["candidate"]["tests"]["passed"] == 2
+    assert snapshot["candidate"]["complexity"]["total"] < snapshot["baseline"]["complexity"]["total"]
+    assert {r["id"] for r in snapshot["rules"]} >= {"tests-pass", "coverage-ratchet"}
+    assert result["baseline"]["tests"]["passed"] == 2
+    assert not git(repo, "branch", "--list", "ratchet/*")  # merged branch cleaned up
+    assert git(repo, "worktree", "list").count("\n") == 0  # no worktree left behind
+
+
+def test_breaking_change_is_rejected_and_kept_under_a_ref(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    before = git(repo, "rev-parse", "main")
+    plan = plan_file(tmp_path / "plan.yaml", "Simplify classify (wrongly)", [
+        {"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": BROKEN_CLASSIFY}])
+
+    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
+                  "--json")
+    assert run.code == 0, run.stderr
+    result = run.json
+    assert result["outcome"] == "rejected"
+    assert git(repo, "rev-parse", "main") == before
+    failed = {r["id"] for r in result["rules"] if not r["passed"]}
+    assert "tests-pass" in failed
+    refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/ratchet/rejected/")
+    assert refs == "refs/ratchet/rejected/simplify/1"
+    assert "Ratchet-Decision: rejected" in git(repo, "log", "-1", "--format=%B", refs)
+    log = ratchet("log", "--repo", str(repo))
+    assert log.code == 0
+    assert "REJECTED" in log.stdout and "failed tests-pass" in log.stdout
+    log_json = json.loads(ratchet("log", "--repo", str(repo), "--json").stdout)
+    assert log_json[-1]["outcome"] == "rejected"
+
+
+def test_user_dirty_tree_and_untracked_files_are_untouched(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    git(repo, "checkout", "-q", "-b", "feature")
+    write(repo / "calc" / "ops.py", (repo / "calc" / "ops.py").read_text() + "# wip\n")
+    write(repo / "notes.txt", "untracked user notes\n")
+    git(repo, "add", "notes.txt")
+    write(repo / "scratch.py", "x = 1\n")
+    state = snapshot_of_user_state(repo)
+    plan = plan_file(tmp_path / "plan.yaml", "Flatten classify", [
+        {"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}])
+
+    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
+                  "--json")
+    assert run.code == 0, run.stderr
+    assert run.json["outcome"] == "merged"  # main is not checked out: ref update
+    assert snapshot_of_user_state(repo) == state
+
+
+def test_checked_out_dirty_target_is_pending_then_merged_when_clean(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    original = (repo / "calc" / "ops.py").read_text()
+    write(repo / "calc" / "__init__.py", "# local edit\n")
+    state = snapshot_of_user_state(repo)
+    before = git(repo, "rev-parse", "main")
+    plan = plan_file(tmp_path / "plan.yaml", "Flatten classify", [
+        {"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}])
+
+    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
+                  "--json")
+    assert run.code == 0, run.stderr
+    assert run.json["outcome"] == "pending"
+    assert git(repo, "rev-parse", "main") == before
+    assert snapshot_of_user_state(repo) == state
+    assert git(repo, "branch", "--list", "ratchet/simplify/1")
+
+    git(repo, "checkout", "--", "calc/__init__.py")  # the user commits or drops the edit
+    again = ratchet("run-once", "--repo", str(repo), "--json")
+    assert again.code == 0, again.stderr
+    assert again.json["outcome"] == "merged"
+    assert git(repo, "rev-parse", "main") != before
+    assert (repo / "calc" / "ops.py").read_text() != original  # fast-forwarded checkout
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_checked_out_clean_target_is_fast_forwarded(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write(repo / "untracked.txt", "mine\n")
+    plan = plan_file(tmp_path / "plan.yaml", "Flatten classify", [
+        {"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}])
+    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
+                  "--json")
+    assert run.json["outcome"] == "merged", run.stdout
+    assert "return \"small\" if n < 10" in (repo / "calc" / "ops.py").read_text()
+    assert (repo / "untracked.txt").read_text() == "mine\n"
+    assert git(repo, "status", "--porcelain") == "?? untracked.txt"
+
+
+@pytest.mark.parametrize(
+    ("edit", "guard"),
+    [
+        ({"file": "lib/other.py", "op": "create", "code": "X = 1\n"}, "guard-scope"),
+        ({"file": "goals.yaml", "op": "rewrite", "code": "version: 1\ngoals: []\n"},
+         "guard-protected"),
+        ({"file": "calc/ops.py", "op": "replace", "symbol": "classify",
+          "code": "def classify(n):\n    return (\n"}, "guard-parse"),
+        ({"file": "../escape.py", "op": "create", "code": "X = 1\n"}, "guard-path"),
+    ],
+    ids=["outside-scope", "protected-path", "unparsable", "path-traversal"],
+)
+def test_bad_edits_are_refused_before_anything_runs(tmp_path: Path, edit: dict[str, str],
+                                                    guard: str) -> None:
+    repo = make_repo(tmp_path / "repo")
+    before = git(repo, "rev-parse", "main")
+    plan = plan_file(tmp_path / "plan.yaml", "Bad idea", [edit])
+    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
+                  "--json")
+    assert run.code == 0, run.stderr
+    result = run.json
+    assert result["outcome"] == "rejected"
+    assert result["candidate"] == {}  # nothing ran
+    assert guard in {r["id"] for r in result["rules"] if not r["passed"]}
+    assert "refused before anything ran" in result["message"]
+    assert git(repo, "rev-parse", "main") == before
+    assert not (tmp_path / "escape.py").exists()
+    assert guard in ratchet("log", "--repo", str(repo)).stdout
+
+
+def test_malformed_goals_yaml_exits_2_with_line_and_column(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write(repo / "goals.yaml", "version: 1\ngoals:\n  - id: ok-goal\n    description: x\n"
+                               "    priorty: 3\n")
+    run = ratchet("run-once", "--repo", str(repo), "--json")
+    assert run.code == 2
+    assert "goals.yaml:5:5: goals[0].priorty" in run.stderr
+    assert "priority" in run.stderr  # the fix: did you mean
+    check = ratchet("check", "--repo", str(repo))
+    assert check.code == 2 and "goals.yaml:5:5" in check.stderr
+    assert not (repo / ".ratchet" / "journal.jsonl").exists()
+    assert git(repo, "for-each-ref", "refs/ratchet/") == ""
+
+
+def test_hung_test_suite_is_killed_and_rejected(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", directives={"timeouts": {"tests": 8}})
+    plan = plan_file(tmp_path / "plan.yaml", "Add a helper with a test", [
+        {"file": "calc/ops.py", "op": "insert", "code": "def double(x):\n    return 2 * x\n"},
+        {"file": "tests/test_hang.py", "op": "create",
+         "code": "import time\n\n\ndef test_hang():\n    while True:\n        time.sleep(0.1)\n"},
+    ])
+    goals = [{"id": "simplify", "description": "x", "scope": ["calc/**", "tests/**"],
+              "provider": "scripted", "max_attempts": 1}]
+    write(repo / "goals.yaml", json.dumps({"version": 1, "goals": goals}))
+    git(repo, "commit", "-qam", "wider scope")
+    before = git(repo, "rev-parse", "main")
+    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
+                  "--json")
+    assert run.code == 0, run.stderr
+    result = run.json
+    assert result["outcome"] == "rejected"
+    assert result["candidate"]["tests"]["timed_out"] is True
+    assert git(repo, "rev-parse", "main") == before
+    leftovers = [p for p in Path("/proc").iterdir() if p.name.isdigit()
+                 and "test_hang" in _cmdline(p)]
+    assert leftovers == []
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
