@@ -2,6 +2,10 @@
 
 Pure: no I/O. ``expr`` compiles and runs expressions, ``context`` builds the map they see,
 ``engine`` decides, ``roi`` scores.
+
+CEL runs through the ``common-expression-language`` package (``import cel``), not
+cel-python: it compares int with double (metrics mix both; cel-python raises "no such
+overload" on ``2 > 1.0``), it is much faster, and its parse errors carry line/column.
 """
 
 from engine.policy.context import build_context, numeric_delta, tip_context, unknown_paths
