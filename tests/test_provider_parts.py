@@ -15,6 +15,7 @@ from engine.errors import (
     MalformedAnswer,
     ProviderError,
     ProviderTransient,
+    ProviderUnavailable,
 )
 from engine.model import Budgets, Directives, Goal, ProviderConfig
 from engine.providers.answer import AnswerProblem, extract_json, parse_answer
@@ -31,6 +32,7 @@ from engine.providers.transport import (
     CallableTransport,
     LLMReply,
     LLMRequest,
+    env_secret,
     parse_retry_after,
     redact,
 )
@@ -364,9 +366,31 @@ def test_closed_schema_enumerates_files_and_symbols():
     )
 
 
+@pytest.mark.parametrize(
+    ("options", "env", "expected"),
+    [
+        ({}, {"GEMINI_API_KEY": "a", "GOOGLE_API_KEY": "b"}, ("a", "GEMINI_API_KEY")),
+        ({}, {"GOOGLE_API_KEY": "b"}, ("b", "GOOGLE_API_KEY")),
+        ({}, {}, (None, "GEMINI_API_KEY or GOOGLE_API_KEY")),
+        ({"api_key": "${MY_KEY}"}, {"MY_KEY": "m", "GEMINI_API_KEY": "a"}, ("m", "MY_KEY")),
+        ({"api_key": "${MY_KEY}"}, {"GEMINI_API_KEY": "a"}, (None, "MY_KEY")),
+        ({"api_key_env": "TEAM_KEY"}, {"TEAM_KEY": "t"}, ("t", "TEAM_KEY")),
+    ],
+)
+def test_env_secret(options: dict[str, str], env: dict[str, str], expected: tuple[Any, str]):
+    assert env_secret(env, options, ("GEMINI_API_KEY", "GOOGLE_API_KEY")) == expected
+
+
 def test_literal_api_key_in_directives_is_refused():
     with pytest.raises(ConfigError, match="api_key"):
         make_gemini(ProviderConfig(name="gemini", options={"api_key": "x"}), Directives(), env={})
+
+
+def test_unset_key_variable_is_named_on_the_first_call(tmp_path: Path):
+    config = ProviderConfig(name="gemini", options={"api_key": "${TEAM_GEMINI_KEY}"})
+    request = ProposalRequest(goal=Goal(id="g", description="d"), root=tmp_path, files=())
+    with pytest.raises(ProviderUnavailable, match="set TEAM_GEMINI_KEY"):
+        make_gemini(config, Directives(), env={"GEMINI_API_KEY": "other"}).propose(request)
 
 
 # --------------------------------------------------------------------------- auto

@@ -28,7 +28,6 @@ from engine.providers.transport import (
     parse_duration,
     parse_retry_after,
     redact,
-    refuse_literal_key,
 )
 
 DEFAULT_MODEL = "gemini-2.5-flash"
@@ -155,7 +154,6 @@ def make_gemini(
     """
     env = os.environ if env is None else env
     options = dict(config.options)
-    refuse_literal_key(options)
     model = config.model or DEFAULT_MODEL
     key, key_name = env_secret(env, options, KEY_VARIABLES)
     base_url = options.get("base_url") or env.get("GOOGLE_GEMINI_BASE_URL") or None

@@ -29,7 +29,6 @@ from engine.providers.transport import (
     is_transient_status,
     parse_retry_after,
     redact,
-    refuse_literal_key,
 )
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -145,7 +144,6 @@ def make_openai_compat(
     """
     env = os.environ if env is None else env
     options = dict(config.options)
-    refuse_literal_key(options)
     model = config.model or env.get("OPENAI_MODEL") or DEFAULT_MODEL
     key, key_name = env_secret(env, options, KEY_VARIABLES)
     base_url = options.get("base_url") or env.get("OPENAI_BASE_URL") or None

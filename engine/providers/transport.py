@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from engine.errors import ConfigError, ConfigIssue
 
 # Shapes of well-known secrets, redacted even when we do not know the value itself.
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_PATTERNS = (
     re.compile(r"AIza[0-9A-Za-z_\-]{20,}"),  # Google API keys
     re.compile(r"sk-[0-9A-Za-z_\-]{16,}"),  # OpenAI-style keys
@@ -177,31 +178,31 @@ def is_transient_status(status: int) -> bool:
 def env_secret(
     env: Mapping[str, str], options: Mapping[str, Any], names: tuple[str, ...]
 ) -> tuple[str | None, str]:
-    """``(value, variable name)`` of the first set variable.
+    """``(value, variable name)`` of the first set variable (value None: none is set).
 
-    ``options.api_key_env`` names the variable to read instead of ``names`` (secrets come
-    from the environment only: a literal key in directives.yaml is never read).
+    ``options.api_key: ${VAR}`` or ``options.api_key_env: VAR`` names the variable to read
+    instead of ``names``. Secrets come from the environment only: a literal ``api_key`` in
+    directives.yaml would be committed, so it raises ConfigError.
     """
-    custom = options.get("api_key_env")
-    candidates = (str(custom),) if custom else names
+    candidates = names
+    if options.get("api_key") is not None:
+        match = _ENV_REF.fullmatch(str(options["api_key"]).strip())
+        if match is None:
+            raise ConfigError(
+                ConfigIssue(
+                    "directives.yaml",
+                    0,
+                    0,
+                    "provider.options.api_key",
+                    "a literal API key in a repository file",
+                    "set the key in the environment and write 'api_key: ${VAR_NAME}'",
+                )
+            )
+        candidates = (match.group(1),)
+    elif options.get("api_key_env"):
+        candidates = (str(options["api_key_env"]),)
     for name in candidates:
         value = env.get(name)
         if value:
             return value, name
     return None, " or ".join(candidates)
-
-
-def refuse_literal_key(options: Mapping[str, Any]) -> None:
-    """Raise ConfigError when directives carry a literal ``api_key`` (it would be committed)."""
-    if "api_key" in options:
-        raise ConfigError(
-            ConfigIssue(
-                "directives.yaml",
-                0,
-                0,
-                "provider.options.api_key",
-                "a literal API key in a repository file",
-                "remove it; set the key in the environment (or name the variable with "
-                "options.api_key_env)",
-            )
-        )
