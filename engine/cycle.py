@@ -252,6 +252,9 @@ class Cycle:
 
         assert state.baseline and state.candidate and state.change and state.proposal
         directives = self.config.directives
+        if state.goal.metric:
+            state.baseline = _with_goal_metric(state.baseline, state.goal)
+            state.candidate = _with_goal_metric(state.candidate, state.goal)
         roi = compute_roi(state.baseline, state.candidate, state.change, state.proposal.usage,
                           seconds, directives.roi)
         state.roi = roi.score
@@ -278,16 +281,18 @@ class Cycle:
         for _ in range(MAX_REBASES + 1):
             report = self._report(state, "merged", "fast-forwarded "
                                   f"{state.target} to the candidate")
-            commit = write_records(self.repo, worktree, report, self.config.directives.identity)
+            commit = write_records(self.repo, worktree, report, self.config.directives.identity,
+                                   state.proposal.rationale if state.proposal else "")
             result = self.repo.fast_forward(state.target, commit, state.target_before)
             if result.kind in ("updated-ref", "fast-forwarded"):
                 self.repo.delete_branch(state.branch)
                 return self._final(replace(report, commit=commit, target_after=commit))
             if result.kind == "dirty":
-                self._remember_pending(state, commit)
-                return self._finish(worktree, state, "pending",
-                                    f"{state.target} is checked out with local changes; the "
-                                    "merge waits for a later cycle", keep_branch=True)
+                report = self._finish(worktree, state, "pending",
+                                      f"{state.target} is checked out with local changes; the "
+                                      "merge waits for a later cycle", keep_branch=True)
+                self._remember_pending(state, report.commit or commit)
+                return report
             # The target moved: rebase the candidate and evaluate it again.
             new_tip = self.repo.rev_parse(f"refs/heads/{state.target}") or ""
             state.notes.append(f"target moved {state.target_before[:12]} -> {new_tip[:12]}: "
@@ -317,7 +322,8 @@ class Cycle:
         if outcome in ("nothing-to-do", "error", "budget") and state.change is None:
             self.repo.delete_branch(state.branch)
             return self._final(report)
-        commit = write_records(self.repo, worktree, report, self.config.directives.identity)
+        commit = write_records(self.repo, worktree, report, self.config.directives.identity,
+                                   state.proposal.rationale if state.proposal else "")
         report = replace(report, commit=commit)
         if not keep_branch:
             n = state.branch.rsplit("/", 1)[1]
@@ -376,6 +382,15 @@ class Cycle:
     def _cycle_id(self, goal_id: str, n: int) -> str:
         stamp = self.clock().strftime("%Y%m%dT%H%M%SZ")
         return f"{stamp}-{goal_id}-{n}-{os.getpid() % 10000:04d}"
+
+
+def _with_goal_metric(metrics: Metrics, goal: Goal) -> Metrics:
+    """Fill ``Metrics.goal`` from the goal's own metric expression (0.0 if it fails)."""
+    from engine.policy.context import tip_context
+    from engine.policy.engine import goal_metric
+
+    value = goal_metric(goal, tip_context(metrics, goal))
+    return replace(metrics, goal=value if value is not None else 0.0)
 
 
 def _cost(usage: Usage, change: ChangeFacts, seconds: float) -> dict[str, Any]:

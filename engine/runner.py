@@ -8,6 +8,7 @@ cycle lock keeps two cycles from ever running at once.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from engine.errors import DaemonError, SandboxError
@@ -35,6 +36,8 @@ def run_one_cycle(
         from engine.patching.planfile import load_plan
 
         plan = load_plan(plan_file)
+        if not plan.provider:
+            plan = replace(plan, provider="scripted", model=f"plan:{plan_file.name}")
     measurer = make_measurer(config.directives)
     repo.state_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(repo.state_dir / "cycle.lock"))

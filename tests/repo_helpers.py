@@ -102,6 +102,8 @@ def make_repo(root: Path, *, goals: list[dict[str, Any]] | None = None,
     write(root / "tests" / "test_ops.py", TESTS)
     for rel, text in (files or {}).items():
         write(root / rel, text)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "project")
     init = ratchet("init", "--repo", str(root))
     assert init.code == 0, init.stderr
     write(root / "goals.yaml", yaml.safe_dump({"version": 1, "goals": goals or DEFAULT_GOALS},
@@ -113,7 +115,7 @@ def make_repo(root: Path, *, goals: list[dict[str, Any]] | None = None,
     if rules is not None:
         write(root / "rules" / "default.yaml", rules)
     git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "initial")
+    git(root, "commit", "-q", "-m", "configure ratchet")
     return root
 
 
@@ -123,11 +125,9 @@ def plan_file(path: Path, summary: str, edits: list[dict[str, Any]]) -> Path:
 
 FLAT_CLASSIFY = '''\
 def classify(n):
-    if n < 0:
-        return "negative"
     if n == 0:
         return "zero"
-    return "small" if n < 10 else "large"
+    return ("negative", "small", "large")[(n > 0) + (n >= 10)]
 '''
 
 BROKEN_CLASSIFY = '''\

@@ -94,6 +94,10 @@ class CycleOutcome:
 
     @property
     def message(self) -> str:
+        if self.result.interrupted is not None:
+            return f"stopped by the daemon: {self.result.interrupted}"
+        if self.result.timed_out:
+            return f"killed after the cycle timeout ({self.result.seconds:.0f}s)"
         if self.report is not None:
             return str(self.report.get("message") or "")
         tail = (self.result.stderr.strip() or self.result.error).splitlines()[-2:]

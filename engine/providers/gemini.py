@@ -76,7 +76,9 @@ class GeminiTransport:
             options = types.HttpOptions(
                 base_url=self._base_url, api_version=self._api_version, timeout=timeout_ms
             )
-            self._clients[timeout_ms] = genai.Client(api_key=self._api_key, http_options=options)
+            self._clients[timeout_ms] = genai.Client(
+                api_key=self._api_key, vertexai=False, http_options=options
+            )
         return self._clients[timeout_ms]
 
     def complete(self, request: LLMRequest) -> LLMReply:
