@@ -263,8 +263,8 @@ class Cycle:
                                 cost=_cost(state.proposal.usage, state.change, seconds),
                                 roi=roi.score)
         decision = decide(self.config.rules, context, merge_mode=directives.merge)
-        guards = run_guards(self.repo, state.target_before, state.baseline, state.candidate,
-                            state.change, directives)
+        guards = run_guards(self.repo, state.target_before, state.candidate.commit,
+                            state.baseline, state.candidate, state.change, directives)
         outcomes = decision.outcomes + guards
         kind = decision.kind
         if any(not g.passed and g.on_fail == "reject" for g in guards):

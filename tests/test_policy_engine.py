@@ -41,7 +41,7 @@ GREEN = TestMetrics(passed=10, collected=10, exit_code=0)
 NO_TESTS = TestMetrics(collected=0, exit_code=5)
 BASE = Metrics(
     tests=GREEN,
-    coverage=CoverageMetrics(percent=81.2),
+    coverage=CoverageMetrics(percent=81.2, covered_lines=812, num_statements=1000),
     complexity=ComplexityMetrics(total=40),
     lint=LintMetrics(violations=5),
 )
@@ -124,10 +124,26 @@ CASES: list[tuple[str, Metrics, Metrics, dict[str, Any], str, list[str]]] = [
     (
         "coverage drops 1.3 points",
         BASE,
-        replace(BASE, lint=lint(0), coverage=CoverageMetrics(percent=79.9)),
+        replace(
+            BASE,
+            lint=lint(0),
+            coverage=CoverageMetrics(percent=79.9, covered_lines=799, num_statements=1000),
+        ),
         {},
         "reject",
         ["coverage-ratchet"],
+    ),
+    (
+        "covered code deleted: percent drops, no line lost its test",
+        BASE,
+        replace(
+            BASE,
+            lint=lint(0),
+            coverage=CoverageMetrics(percent=80.0, covered_lines=752, num_statements=940),
+        ),
+        {},
+        "merge",
+        [],
     ),
     (
         "coverage within the 0.1 tolerance",
@@ -260,17 +276,15 @@ def outcome_of(rule_id: str, baseline: Metrics, candidate: Metrics, **extra: Any
 
 
 def test_detail_shows_the_values_the_rule_saw() -> None:
-    outcome = outcome_of(
-        "coverage-ratchet", BASE, replace(BASE, coverage=CoverageMetrics(percent=79.9))
-    )
+    outcome = outcome_of("lint-ratchet", BASE, replace(BASE, lint=lint(7)))
     assert not outcome.passed
     assert outcome.detail == (
-        "coverage-ratchet: candidate.coverage.percent=79.9 vs baseline.coverage.percent=81.2 "
-        "(required: candidate.coverage.percent >= baseline.coverage.percent - 0.1)"
+        "lint-ratchet: candidate.lint.violations=7 vs baseline.lint.violations=5 "
+        "(required: candidate.lint.violations <= baseline.lint.violations)"
     )
     assert outcome.values == {
-        "candidate.coverage.percent": 79.9,
-        "baseline.coverage.percent": 81.2,
+        "candidate.lint.violations": 7,
+        "baseline.lint.violations": 5,
     }
 
 

@@ -14,12 +14,14 @@ from engine.vcs import Repository
 def run_guards(
     repo: Repository,
     base_commit: str,
+    head_commit: str,
     baseline: Metrics,
     candidate: Metrics,
     change: ChangeFacts,
     directives: Directives,
 ) -> tuple[RuleOutcome, ...]:
-    """Every built-in guard's outcome for one candidate."""
+    """Every built-in guard's outcome for one candidate (``head_commit`` is the evaluated
+    candidate commit, child of ``base_commit``; read files through ``repo``)."""
     outcomes = [
         RuleOutcome(
             id="guard-protected-paths",
