@@ -107,7 +107,14 @@ def run_captured(
         for fd in tails:
             os.set_blocking(fd, False)
             sel.register(fd, selectors.EVENT_READ)
-        timed_out = _wait(proc.pid, sel, tails, deadline=start + timeout)
+        try:
+            timed_out = _wait(proc.pid, sel, tails, deadline=start + timeout)
+        except BaseException:
+            # SIGTERM of ratchet itself (raised as an exception) or Ctrl-C: the run dies too.
+            _kill_tree(proc.pid)
+            _kill_group(proc.pid)
+            proc.wait()
+            raise
         if timed_out:
             _kill_tree(proc.pid)
         _kill_group(proc.pid)  # nothing the run started outlives it
