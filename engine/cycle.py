@@ -29,11 +29,12 @@ from engine.model import (
     Decision,
     Goal,
     Metrics,
+    Outcome,
     Proposal,
     RuleOutcome,
     Usage,
 )
-from engine.providers.base import Provider, ProposalRequest
+from engine.providers.base import ProposalRequest, Provider
 from engine.records import write_records
 from engine.selection import (
     diff_fingerprint,
@@ -128,14 +129,28 @@ class Cycle:
             idle += reports  # nothing to do for this goal: the next one gets the cycle
         return idle
 
-    def _run_goal(self, goal: Goal, target: str, tip: str, request: CycleRequest,
-                  history: list[dict[str, Any]]) -> list[CycleReport]:
+    def _run_goal(
+        self,
+        goal: Goal,
+        target: str,
+        tip: str,
+        request: CycleRequest,
+        history: list[dict[str, Any]],
+    ) -> list[CycleReport]:
         if goal.status != "active":
             return [self._bare(goal.id, target, tip, "nothing-to-do", f"goal is {goal.status}")]
         baseline = self.measurer.baseline(self.repo, tip)
         if goal.done_when and self._goal_met(goal, baseline):
-            return [self._bare(goal.id, target, tip, "nothing-to-do",
-                               f"goal met: {goal.done_when}", baseline=baseline)]
+            return [
+                self._bare(
+                    goal.id,
+                    target,
+                    tip,
+                    "nothing-to-do",
+                    f"goal met: {goal.done_when}",
+                    baseline=baseline,
+                )
+            ]
         provider: Provider | None = None
         if request.plan is None:
             try:
@@ -147,8 +162,7 @@ class Cycle:
         attempts = 1 if request.plan is not None else max(1, goal.max_attempts)
         feedback = ""
         for attempt in range(1, attempts + 1):
-            report = self._attempt(goal, target, attempt, request.plan, provider, feedback,
-                                   history)
+            report = self._attempt(goal, target, attempt, request.plan, provider, feedback, history)
             reports.append(report)
             journal.append(self.repo.state_dir, report)
             if report.outcome != "rejected" or request.plan is not None:
@@ -159,77 +173,141 @@ class Cycle:
 
     # ------------------------------------------------------------------ one attempt
 
-    def _attempt(self, goal: Goal, target: str, attempt: int, plan: Proposal | None,
-                 provider: Provider | None, feedback: str,
-                 history: list[dict[str, Any]]) -> CycleReport:
+    def _attempt(
+        self,
+        goal: Goal,
+        target: str,
+        attempt: int,
+        plan: Proposal | None,
+        provider: Provider | None,
+        feedback: str,
+        history: list[dict[str, Any]],
+    ) -> CycleReport:
         tip = self.repo.rev_parse(f"refs/heads/{target}") or ""
         n = self.repo.next_branch_number(goal.id)
-        state = _Attempt(goal=goal, cycle_id=self._cycle_id(goal.id, n), attempt=attempt,
-                         branch=f"ratchet/{goal.id}/{n}", target=target, target_before=tip,
-                         started=self.clock().isoformat(timespec="seconds"))
+        state = _Attempt(
+            goal=goal,
+            cycle_id=self._cycle_id(goal.id, n),
+            attempt=attempt,
+            branch=f"ratchet/{goal.id}/{n}",
+            target=target,
+            target_before=tip,
+            started=self.clock().isoformat(timespec="seconds"),
+        )
         state.baseline = self.measurer.baseline(self.repo, tip)
         worktree = self.repo.add_worktree(f"{goal.id}-{n}", commit=tip, branch=state.branch)
         try:
             return self._attempt_in(worktree, state, plan, provider, feedback, history)
+        except BaseException:
+            self._abandon(state)  # SIGTERM, a crash: no half-made branch is left behind
+            raise
         finally:
             self.repo.remove_worktree(worktree)
 
-    def _attempt_in(self, worktree: Path, state: _Attempt, plan: Proposal | None,
-                    provider: Provider | None, feedback: str,
-                    history: list[dict[str, Any]]) -> CycleReport:
+    def _abandon(self, state: _Attempt) -> None:
+        """Archive an interrupted attempt's partial commit (nothing is lost) and delete
+        its branch."""
+        head = self.repo.rev_parse(f"refs/heads/{state.branch}")
+        if head is None:
+            return
+        if head != state.target_before:
+            n = state.branch.rsplit("/", 1)[1]
+            self.repo.archive(f"refs/ratchet/rejected/{state.goal.id}/{n}", head)
+        self.repo.delete_branch(state.branch)
+
+    def _attempt_in(
+        self,
+        worktree: Path,
+        state: _Attempt,
+        plan: Proposal | None,
+        provider: Provider | None,
+        feedback: str,
+        history: list[dict[str, Any]],
+    ) -> CycleReport:
         from engine.patching.plan import PlanRefused, apply_plan
 
         directives = self.config.directives
         goal = state.goal
-        files = scope_files(self.repo.ls_files(state.target_before), goal,
-                            directives.protected_paths)
+        files = scope_files(
+            self.repo.ls_files(state.target_before), goal, directives.protected_paths
+        )
         t0 = time.monotonic()
         if plan is None:
             assert provider is not None
             try:
-                plan = provider.propose(ProposalRequest(
-                    goal=goal, root=worktree, files=files, directives=directives,
-                    attempt=state.attempt, feedback=feedback,
-                    history=rejection_history(history, goal.id),
-                    lessons=_lessons(self.repo), state_dir=self.repo.state_dir,
-                ))
+                plan = provider.propose(
+                    ProposalRequest(
+                        goal=goal,
+                        root=worktree,
+                        files=files,
+                        directives=directives,
+                        attempt=state.attempt,
+                        feedback=feedback,
+                        history=rejection_history(history, goal.id),
+                        lessons=_lessons(self.repo),
+                        state_dir=self.repo.state_dir,
+                    )
+                )
             except BudgetExceeded as exc:
                 return self._finish(worktree, state, "budget", str(exc))
             except ProviderError as exc:
                 return self._finish(worktree, state, "error", f"provider failed: {exc}")
         state.proposal = plan
         if not plan.edits:
-            return self._finish(worktree, state, "nothing-to-do",
-                                plan.summary or "the provider proposed no change")
+            return self._finish(
+                worktree, state, "nothing-to-do", plan.summary or "the provider proposed no change"
+            )
 
         result = apply_plan(
-            lambda rel: read_text(worktree, rel), plan.edits, scope=goal.scope,
+            lambda rel: read_text(worktree, rel),
+            plan.edits,
+            scope=goal.scope,
             protected_extra=directives.protected_paths,
             allow_protected=directives.on_protected == "review",
             max_file_bytes=directives.limits.max_file_kb * 1024,
             max_diff_lines=directives.limits.max_diff_lines,
         )
         if isinstance(result, PlanRefused):
-            state.decision = Decision(kind="reject", outcomes=tuple(
-                RuleOutcome(id=f"guard-{r.kind}", passed=False,
-                            detail=f"edit #{r.index} {r.file}: {r.reason}")
-                for r in result.reasons))
-            return self._finish(worktree, state, "rejected",
-                                "refused before anything ran: "
-                                + "; ".join(f"{r.file}: {r.reason}" for r in result.reasons[:3]))
+            state.decision = Decision(
+                kind="reject",
+                outcomes=tuple(
+                    RuleOutcome(
+                        id=f"guard-{r.kind}",
+                        passed=False,
+                        detail=f"edit #{r.index} {r.file}: {r.reason}",
+                    )
+                    for r in result.reasons
+                ),
+            )
+            return self._finish(
+                worktree,
+                state,
+                "rejected",
+                "refused before anything ran: "
+                + "; ".join(f"{r.file}: {r.reason}" for r in result.reasons[:3]),
+            )
         state.fingerprint = diff_fingerprint(goal.id, result.diff)
         if state.fingerprint in rejected_fingerprints(history):
             # Never propose a rejected change again; with nothing new, the goal is idle.
-            return self._finish(worktree, state, "nothing-to-do",
-                                "the proposal repeats a change rejected before; not evaluated")
+            return self._finish(
+                worktree,
+                state,
+                "nothing-to-do",
+                "the proposal repeats a change rejected before; not evaluated",
+            )
         write_files(worktree, result.files)
         state.change = result.change_facts()
         from engine.vcs import format_message
 
         commit = self.repo.commit_all(
-            worktree, author=directives.identity,
-            message=format_message(plan.summary, plan.rationale,
-                                   {"Ratchet-Goal": goal.id, "Ratchet-Decision": "evaluating"}))
+            worktree,
+            author=directives.identity,
+            message=format_message(
+                plan.summary,
+                plan.rationale,
+                {"Ratchet-Goal": goal.id, "Ratchet-Decision": "evaluating"},
+            ),
+        )
         state.candidate = self.measurer.candidate(worktree, self.repo, commit)
         proposal_seconds = time.monotonic() - t0
         self._decide(state, proposal_seconds, result.protected)
@@ -237,10 +315,19 @@ class Cycle:
         if state.decision.kind == "merge":
             return self._merge(worktree, state, proposal_seconds)
         if state.decision.kind == "review":
-            return self._finish(worktree, state, "review", "kept for human review on "
-                                f"{state.branch}", keep_branch=True)
-        return self._finish(worktree, state, "rejected", "rejected by the rules: "
-                            + ", ".join(o.id for o in state.decision.failed))
+            return self._finish(
+                worktree,
+                state,
+                "review",
+                f"kept for human review on {state.branch}",
+                keep_branch=True,
+            )
+        return self._finish(
+            worktree,
+            state,
+            "rejected",
+            "rejected by the rules: " + ", ".join(o.id for o in state.decision.failed),
+        )
 
     # ------------------------------------------------------------------ decide & merge
 
@@ -255,16 +342,33 @@ class Cycle:
         if state.goal.metric:
             state.baseline = _with_goal_metric(state.baseline, state.goal)
             state.candidate = _with_goal_metric(state.candidate, state.goal)
-        roi = compute_roi(state.baseline, state.candidate, state.change, state.proposal.usage,
-                          seconds, directives.roi)
+        roi = compute_roi(
+            state.baseline,
+            state.candidate,
+            state.change,
+            state.proposal.usage,
+            seconds,
+            directives.roi,
+        )
         state.roi = roi.score
-        context = build_context(baseline=state.baseline, candidate=state.candidate,
-                                change=state.change, goal=state.goal,
-                                cost=_cost(state.proposal.usage, state.change, seconds),
-                                roi=roi.score)
+        context = build_context(
+            baseline=state.baseline,
+            candidate=state.candidate,
+            change=state.change,
+            goal=state.goal,
+            cost=_cost(state.proposal.usage, state.change, seconds),
+            roi=roi.score,
+        )
         decision = decide(self.config.rules, context, merge_mode=directives.merge)
-        guards = run_guards(self.repo, state.target_before, state.candidate.commit,
-                            state.baseline, state.candidate, state.change, directives)
+        guards = run_guards(
+            self.repo,
+            state.target_before,
+            state.candidate.commit,
+            state.baseline,
+            state.candidate,
+            state.change,
+            directives,
+        )
         outcomes = decision.outcomes + guards
         kind = decision.kind
         if any(not g.passed and g.on_fail == "reject" for g in guards):
@@ -275,31 +379,50 @@ class Cycle:
             kind = "review"  # built in: a protected path is never auto-merged
         state.decision = Decision(kind=kind, outcomes=outcomes)
         if state.candidate.sandbox != "bwrap":
-            state.notes.append("UNSAFE: candidate code ran without a sandbox (sandbox: unsafe-none)")
+            state.notes.append(
+                "UNSAFE: candidate code ran without a sandbox (sandbox: unsafe-none)"
+            )
 
     def _merge(self, worktree: Path, state: _Attempt, seconds: float) -> CycleReport:
         for _ in range(MAX_REBASES + 1):
-            report = self._report(state, "merged", "fast-forwarded "
-                                  f"{state.target} to the candidate")
-            commit = write_records(self.repo, worktree, report, self.config.directives.identity,
-                                   state.proposal.rationale if state.proposal else "")
+            report = self._report(
+                state, "merged", f"fast-forwarded {state.target} to the candidate"
+            )
+            commit = write_records(
+                self.repo,
+                worktree,
+                report,
+                self.config.directives.identity,
+                state.proposal.rationale if state.proposal else "",
+            )
             result = self.repo.fast_forward(state.target, commit, state.target_before)
             if result.kind in ("updated-ref", "fast-forwarded"):
                 self.repo.delete_branch(state.branch)
                 return self._final(replace(report, commit=commit, target_after=commit))
             if result.kind == "dirty":
-                report = self._finish(worktree, state, "pending",
-                                      f"{state.target} is checked out with local changes; the "
-                                      "merge waits for a later cycle", keep_branch=True)
+                report = self._finish(
+                    worktree,
+                    state,
+                    "pending",
+                    f"{state.target} is checked out with local changes; the "
+                    "merge waits for a later cycle",
+                    keep_branch=True,
+                )
                 self._remember_pending(state, report.commit or commit)
                 return report
             # The target moved: rebase the candidate and evaluate it again.
             new_tip = self.repo.rev_parse(f"refs/heads/{state.target}") or ""
-            state.notes.append(f"target moved {state.target_before[:12]} -> {new_tip[:12]}: "
-                               "rebased and re-evaluated")
+            state.notes.append(
+                f"target moved {state.target_before[:12]} -> {new_tip[:12]}: "
+                "rebased and re-evaluated"
+            )
             if not self.repo.rebase(worktree, new_tip, author=self.config.directives.identity):
-                return self._finish(worktree, state, "rejected",
-                                    "the target moved and the candidate no longer applies")
+                return self._finish(
+                    worktree,
+                    state,
+                    "rejected",
+                    "the target moved and the candidate no longer applies",
+                )
             state.target_before = new_tip
             state.baseline = self.measurer.baseline(self.repo, new_tip)
             head = self.repo.rev_parse("HEAD", cwd=worktree) or ""
@@ -307,23 +430,40 @@ class Cycle:
             self._decide(state, seconds, state.change.protected if state.change else ())
             assert state.decision is not None
             if state.decision.kind != "merge":
-                kind = "review" if state.decision.kind == "review" else "rejected"
-                return self._finish(worktree, state, kind, "re-evaluated on the moved target",
-                                    keep_branch=kind == "review")
+                kind: Outcome = "review" if state.decision.kind == "review" else "rejected"
+                return self._finish(
+                    worktree,
+                    state,
+                    kind,
+                    "re-evaluated on the moved target",
+                    keep_branch=kind == "review",
+                )
         return self._finish(worktree, state, "rejected", "the target kept moving; giving up")
 
     # ------------------------------------------------------------------ records
 
-    def _finish(self, worktree: Path, state: _Attempt, outcome: str, message: str, *,
-                keep_branch: bool = False) -> CycleReport:
+    def _finish(
+        self,
+        worktree: Path,
+        state: _Attempt,
+        outcome: Outcome,
+        message: str,
+        *,
+        keep_branch: bool = False,
+    ) -> CycleReport:
         """Record the attempt in its own commit; keep the branch (review/pending) or
         archive the commit under refs/ratchet/rejected/ and delete the branch."""
         report = self._report(state, outcome, message)
         if outcome in ("nothing-to-do", "error", "budget") and state.change is None:
             self.repo.delete_branch(state.branch)
             return self._final(report)
-        commit = write_records(self.repo, worktree, report, self.config.directives.identity,
-                                   state.proposal.rationale if state.proposal else "")
+        commit = write_records(
+            self.repo,
+            worktree,
+            report,
+            self.config.directives.identity,
+            state.proposal.rationale if state.proposal else "",
+        )
         report = replace(report, commit=commit)
         if not keep_branch:
             n = state.branch.rsplit("/", 1)[1]
@@ -333,50 +473,84 @@ class Cycle:
             report = replace(report, rejected_ref=ref)
         return self._final(report)
 
-    def _report(self, state: _Attempt, outcome: str, message: str) -> CycleReport:
+    def _report(self, state: _Attempt, outcome: Outcome, message: str) -> CycleReport:
         proposal = state.proposal
         decision = state.decision
         return CycleReport(
-            cycle_id=state.cycle_id, goal=state.goal.id, outcome=outcome,  # type: ignore[arg-type]
-            message=message, branch=state.branch, target=state.target,
-            target_before=state.target_before, target_after=state.target_before,
+            cycle_id=state.cycle_id,
+            goal=state.goal.id,
+            outcome=outcome,
+            message=message,
+            branch=state.branch,
+            target=state.target,
+            target_before=state.target_before,
+            target_after=state.target_before,
             attempt=state.attempt,
-            provider=proposal.provider if proposal else "", model=proposal.model if proposal else "",
+            provider=proposal.provider if proposal else "",
+            model=proposal.model if proposal else "",
             summary=proposal.summary if proposal else "",
-            rules=decision.outcomes if decision else (), baseline=state.baseline,
-            candidate=state.candidate, change=state.change, roi=state.roi,
-            usage=proposal.usage if proposal else Usage(), started=state.started,
-            notes=tuple(state.notes), fingerprint=state.fingerprint,
+            rules=decision.outcomes if decision else (),
+            baseline=state.baseline,
+            candidate=state.candidate,
+            change=state.change,
+            roi=state.roi,
+            usage=proposal.usage if proposal else Usage(),
+            started=state.started,
+            notes=tuple(state.notes),
+            fingerprint=state.fingerprint,
         )
 
     def _final(self, report: CycleReport) -> CycleReport:
         after = self.repo.rev_parse(f"refs/heads/{report.target}") if report.target else None
-        return replace(report, target_after=after,
-                       finished=self.clock().isoformat(timespec="seconds"))
+        return replace(
+            report, target_after=after, finished=self.clock().isoformat(timespec="seconds")
+        )
 
-    def _bare(self, goal: str | None, target: str, tip: str, outcome: str, message: str,
-              baseline: Metrics | None = None) -> CycleReport:
+    def _bare(
+        self,
+        goal: str | None,
+        target: str,
+        tip: str,
+        outcome: Outcome,
+        message: str,
+        baseline: Metrics | None = None,
+    ) -> CycleReport:
         now = self.clock().isoformat(timespec="seconds")
-        report = CycleReport(cycle_id=self._cycle_id(goal or "none", 0), goal=goal,
-                             outcome=outcome, message=message, target=target,  # type: ignore[arg-type]
-                             target_before=tip, target_after=tip, baseline=baseline,
-                             started=now, finished=now)
+        report = CycleReport(
+            cycle_id=self._cycle_id(goal or "none", 0),
+            goal=goal,
+            outcome=outcome,
+            message=message,
+            target=target,
+            target_before=tip,
+            target_after=tip,
+            baseline=baseline,
+            started=now,
+            finished=now,
+        )
         journal.append(self.repo.state_dir, report)
         return report
 
     def _remember_pending(self, state: _Attempt, commit: str) -> None:
-        journal.add_pending(self.repo.state_dir, {
-            "goal": state.goal.id, "branch": state.branch, "commit": commit,
-            "target": state.target, "target_before": state.target_before,
-            "cycle_id": state.cycle_id,
-        })
+        journal.add_pending(
+            self.repo.state_dir,
+            {
+                "goal": state.goal.id,
+                "branch": state.branch,
+                "commit": commit,
+                "target": state.target,
+                "target_before": state.target_before,
+                "cycle_id": state.cycle_id,
+            },
+        )
 
     def _goal_met(self, goal: Goal, baseline: Metrics) -> bool:
         from engine.policy.context import build_context
         from engine.policy.engine import goal_met
 
-        context = build_context(baseline=baseline, candidate=baseline, change=ChangeFacts(),
-                                goal=goal, cost={}, roi=0.0)
+        context = build_context(
+            baseline=baseline, candidate=baseline, change=ChangeFacts(), goal=goal, cost={}, roi=0.0
+        )
         return goal_met(goal, context)
 
     def _cycle_id(self, goal_id: str, n: int) -> str:
@@ -394,15 +568,21 @@ def _with_goal_metric(metrics: Metrics, goal: Goal) -> Metrics:
 
 
 def _cost(usage: Usage, change: ChangeFacts, seconds: float) -> dict[str, Any]:
-    return {"tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out,
-            "usd": usage.cost_usd, "seconds": round(seconds, 3), "lines": change.lines}
+    return {
+        "tokens_in": usage.tokens_in,
+        "tokens_out": usage.tokens_out,
+        "usd": usage.cost_usd,
+        "seconds": round(seconds, 3),
+        "lines": change.lines,
+    }
 
 
 def _feedback(report: CycleReport) -> str:
     """What failed, for the refine loop: failing tests, their output, the failed rules."""
     lines = [f"Your previous attempt ({report.summary!r}) was rejected."]
-    lines += [f"- rule {r.id} failed: {r.detail}" for r in report.rules
-              if r.applicable and not r.passed]
+    lines += [
+        f"- rule {r.id} failed: {r.detail}" for r in report.rules if r.applicable and not r.passed
+    ]
     if report.candidate and report.candidate.tests.failures:
         lines.append("Failing tests: " + ", ".join(report.candidate.tests.failures[:10]))
         lines.append(report.candidate.tests.output_tail[-2000:])

@@ -48,8 +48,9 @@ class SandboxMeasurer:
         name = f"baseline-{commit[:12]}-{os.getpid()}"
         worktree = repo.add_worktree(name, commit=commit, branch=None)
         try:
-            metrics = self.evaluator.measure(worktree, measured_files(repo.ls_files(commit)),
-                                             commit=commit)
+            metrics = self.evaluator.measure(
+                worktree, measured_files(repo.ls_files(commit)), commit=commit
+            )
         finally:
             repo.remove_worktree(worktree)
         if not metrics.tests.timed_out:
@@ -57,5 +58,6 @@ class SandboxMeasurer:
         return metrics
 
     def candidate(self, checkout: Path, repo: Repository, commit: str) -> Metrics:
-        return self.evaluator.measure(checkout, measured_files(repo.ls_files(commit)),
-                                      commit=commit)
+        return self.evaluator.measure(
+            checkout, measured_files(repo.ls_files(commit)), commit=commit
+        )

@@ -7,13 +7,16 @@ from engine.model import CycleReport
 
 
 def render_report(report: CycleReport) -> str:
-    lines = [f"[{report.goal or '-'}] attempt {report.attempt}: {report.outcome.upper()}"
-             + (f" — {report.summary}" if report.summary else "")]
+    lines = [
+        f"[{report.goal or '-'}] attempt {report.attempt}: {report.outcome.upper()}"
+        + (f" — {report.summary}" if report.summary else "")
+    ]
     if report.message:
         lines.append(f"  {report.message}")
     if report.baseline and report.candidate:
-        lines.append(f"  metrics: {delta_text(report.baseline, report.candidate)}; "
-                     f"roi {report.roi:.4f}")
+        lines.append(
+            f"  metrics: {delta_text(report.baseline, report.candidate)}; roi {report.roi:.4f}"
+        )
     for rule in report.rules:
         if rule.applicable and not rule.passed:
             lines.append(f"  failed {rule.id}: {rule.detail}")
@@ -21,8 +24,9 @@ def render_report(report: CycleReport) -> str:
         where = report.rejected_ref or report.branch
         lines.append(f"  commit {report.commit[:12]} ({where})")
     if report.target_before != report.target_after and report.target_after:
-        lines.append(f"  {report.target}: {str(report.target_before)[:12]} -> "
-                     f"{report.target_after[:12]}")
+        lines.append(
+            f"  {report.target}: {str(report.target_before)[:12]} -> {report.target_after[:12]}"
+        )
     for note in report.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines)

@@ -42,10 +42,17 @@ def retry_pending(cycle: Cycle) -> CycleReport | None:
             repo.delete_branch(branch)
             now = cycle.clock().isoformat(timespec="seconds")
             merged = CycleReport(
-                cycle_id=str(entry["cycle_id"]), goal=str(entry["goal"]), outcome="merged",
-                message=f"pending merge completed: {target} fast-forwarded", branch=branch,
-                commit=commit, target=target, target_before=old, target_after=commit,
-                started=now, finished=now,
+                cycle_id=str(entry["cycle_id"]),
+                goal=str(entry["goal"]),
+                outcome="merged",
+                message=f"pending merge completed: {target} fast-forwarded",
+                branch=branch,
+                commit=commit,
+                target=target,
+                target_before=old,
+                target_after=commit,
+                started=now,
+                finished=now,
             )
             journal.append(repo.state_dir, merged)
         else:

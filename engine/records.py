@@ -16,13 +16,17 @@ from engine.vcs import Repository, format_message
 from engine.workspace import write_files
 
 
-def write_records(repo: Repository, worktree: Path, report: CycleReport, identity: Identity,
-                  rationale: str = "") -> str:
+def write_records(
+    repo: Repository, worktree: Path, report: CycleReport, identity: Identity, rationale: str = ""
+) -> str:
     """Write the records into ``worktree`` and commit them; returns the commit SHA."""
-    write_files(worktree, {
-        snapshot_path(report.cycle_id): snapshot_json(report),
-        memory_path(report.cycle_id): memory_entry(report),
-    })
+    write_files(
+        worktree,
+        {
+            snapshot_path(report.cycle_id): snapshot_json(report),
+            memory_path(report.cycle_id): memory_entry(report),
+        },
+    )
     subject = report.summary or f"ratchet: {report.outcome} attempt at {report.goal}"
     body = "\n\n".join(p for p in (rationale.strip(), f"ratchet: {report.message}") if p)
     message = format_message(subject, body, trailers(report))

@@ -12,13 +12,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.errors import DaemonError, SandboxError
-from engine.model import CycleReport, Directives, Goal, Proposal
 from engine.measurement import SandboxMeasurer
+from engine.model import CycleReport, Directives, Goal, Proposal
 from engine.providers.base import Provider
 
 
 def run_one_cycle(
-    repo_path: Path, *, goal_id: str | None = None, plan_file: Path | None = None,
+    repo_path: Path,
+    *,
+    goal_id: str | None = None,
+    plan_file: Path | None = None,
     provider: Provider | None = None,
 ) -> list[CycleReport]:
     """Run one cycle on ``repo_path``; every attempt's report, the outcome last."""
@@ -49,8 +52,12 @@ def run_one_cycle(
             "wait for it or stop the daemon with `ratchet stop`"
         ) from exc
     try:
-        cycle = Cycle(repo, config, measurer,
-                      make_provider=lambda goal: _provider(goal, config.directives, repo.root))
+        cycle = Cycle(
+            repo,
+            config,
+            measurer,
+            make_provider=lambda goal: _provider(goal, config.directives, repo.root),
+        )
         if plan is None and goal_id is None:
             merged = retry_pending(cycle)
             if merged is not None:

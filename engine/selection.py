@@ -41,17 +41,13 @@ def scope_files(
     protected path."""
     patterns = goal.scope or ("**/*.py",)
     return tuple(
-        sorted(
-            f
-            for f in tracked
-            if matches(f, patterns) and not is_protected(f, protected_extra)
-        )
+        sorted(f for f in tracked if matches(f, patterns) and not is_protected(f, protected_extra))
     )
 
 
-def rejection_history(history: Sequence[dict[str, Any]], goal_id: str, limit: int = 5) -> tuple[
-    str, ...
-]:
+def rejection_history(
+    history: Sequence[dict[str, Any]], goal_id: str, limit: int = 5
+) -> tuple[str, ...]:
     """Why earlier attempts at this goal were rejected, newest last:
     ``"coverage-ratchet: candidate.coverage.percent=79.9 vs ..."``."""
     reasons: list[str] = []

@@ -20,7 +20,9 @@ def safe_target(root: Path, rel: str) -> Path:
     for part in Path(rel).parts:
         path = path / part
         if path.is_symlink():
-            raise InputError(f"{rel}: refusing to write through the symlink {path.relative_to(root)}")
+            raise InputError(
+                f"{rel}: refusing to write through the symlink {path.relative_to(root)}"
+            )
     if not path.resolve().is_relative_to(root):
         raise InputError(f"{rel}: resolves outside the worktree")
     return path

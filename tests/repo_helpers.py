@@ -36,7 +36,7 @@ def classify(n):
                 return "large"
 '''
 
-TESTS = '''\
+TESTS = """\
 from calc.ops import add, classify
 
 
@@ -49,17 +49,24 @@ def test_classify():
     assert classify(0) == "zero"
     assert classify(3) == "small"
     assert classify(30) == "large"
-'''
+"""
 
 DEFAULT_GOALS: list[dict[str, Any]] = [
-    {"id": "simplify", "description": "Flatten nested branches.", "priority": 5,
-     "scope": ["calc/**/*.py"], "provider": "scripted", "max_attempts": 1},
+    {
+        "id": "simplify",
+        "description": "Flatten nested branches.",
+        "priority": 5,
+        "scope": ["calc/**/*.py"],
+        "provider": "scripted",
+        "max_attempts": 1,
+    },
 ]
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @dataclass
@@ -75,11 +82,18 @@ class Run:
 
 
 def ratchet(*args: str, cwd: Path | None = None, timeout: float = 300) -> Run:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI", "GOOGLE_API",
-                                                                      "OPENAI"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GEMINI", "GOOGLE_API", "OPENAI"))
+    }
     env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd or ROOT,
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args],
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
     return Run(done.returncode, done.stdout, done.stderr)
 
 
@@ -89,9 +103,14 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def make_repo(root: Path, *, goals: list[dict[str, Any]] | None = None,
-              directives: dict[str, Any] | None = None, files: dict[str, str] | None = None,
-              rules: str | None = None) -> Path:
+def make_repo(
+    root: Path,
+    *,
+    goals: list[dict[str, Any]] | None = None,
+    directives: dict[str, Any] | None = None,
+    files: dict[str, str] | None = None,
+    rules: str | None = None,
+) -> Path:
     """A user's repository: a tiny package with tests, ratchet configured, one commit."""
     root.mkdir(parents=True, exist_ok=True)
     git(root, "init", "-q", "-b", "main")
@@ -106,10 +125,15 @@ def make_repo(root: Path, *, goals: list[dict[str, Any]] | None = None,
     git(root, "commit", "-q", "-m", "project")
     init = ratchet("init", "--repo", str(root))
     assert init.code == 0, init.stderr
-    write(root / "goals.yaml", yaml.safe_dump({"version": 1, "goals": goals or DEFAULT_GOALS},
-                                              sort_keys=False))
-    base = {"version": 1, "test_command": "python -m pytest -q -p no:cacheprovider",
-            "timeouts": {"tests": 120}}
+    write(
+        root / "goals.yaml",
+        yaml.safe_dump({"version": 1, "goals": goals or DEFAULT_GOALS}, sort_keys=False),
+    )
+    base = {
+        "version": 1,
+        "test_command": "python -m pytest -q -p no:cacheprovider",
+        "timeouts": {"tests": 120},
+    }
     base.update(directives or {})
     write(root / "directives.yaml", yaml.safe_dump(base, sort_keys=False))
     if rules is not None:
@@ -123,14 +147,14 @@ def plan_file(path: Path, summary: str, edits: list[dict[str, Any]]) -> Path:
     return write(path, yaml.safe_dump({"summary": summary, "edits": edits}, sort_keys=False))
 
 
-FLAT_CLASSIFY = '''\
+FLAT_CLASSIFY = """\
 def classify(n):
     if n == 0:
         return "zero"
     return ("negative", "small", "large")[(n > 0) + (n >= 10)]
-'''
+"""
 
-BROKEN_CLASSIFY = '''\
+BROKEN_CLASSIFY = """\
 def classify(n):
     return "small"
-'''
+"""

@@ -40,11 +40,15 @@ def test_accepted_change_is_merged_with_trailers_and_records(tmp_path: Path) -> 
     repo = make_repo(tmp_path / "repo", directives={"target_branch": "main"})
     git(repo, "checkout", "-q", "-b", "elsewhere")  # target not checked out: ref update only
     before = git(repo, "rev-parse", "main")
-    plan = plan_file(tmp_path / "plan.yaml", "Flatten classify", [
-        {"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}])
+    plan = plan_file(
+        tmp_path / "plan.yaml",
+        "Flatten classify",
+        [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}],
+    )
 
-    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
-                  "--json")
+    run = ratchet(
+        "run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json"
+    )
     assert run.code == 0, run.stderr
     result = run.json
     assert result["outcome"] == "merged", result
@@ -56,15 +60,20 @@ def test_accepted_change_is_merged_with_trailers_and_records(tmp_path: Path) -> 
     assert "Ratchet-Decision: merged" in message
     assert "Ratchet-Provider: scripted" in message
     assert "Ratchet-Delta-complexity-total: -" in message
-    assert git(repo, "log", "-1", "--format=%an <%ae>", "main") != "Test User <user@example.invalid>"
+    assert (
+        git(repo, "log", "-1", "--format=%an <%ae>", "main") != "Test User <user@example.invalid>"
+    )
     files = git(repo, "show", "--name-only", "--format=", "main").splitlines()
     cycle = result["cycle_id"]
-    assert sorted(files) == sorted(["calc/ops.py", f"snapshots/{cycle}.json",
-                                    f"memory-bank/cycles/{cycle}.md"])
+    assert sorted(files) == sorted(
+        ["calc/ops.py", f"snapshots/{cycle}.json", f"memory-bank/cycles/{cycle}.md"]
+    )
     snapshot = json.loads(git(repo, "show", f"main:snapshots/{cycle}.json"))
     assert snapshot["outcome"] == "merged"
     assert snapshot["candidate"]["tests"]["passed"] == 2
-    assert snapshot["candidate"]["complexity"]["total"] < snapshot["baseline"]["complexity"]["total"]
+    assert (
+        snapshot["candidate"]["complexity"]["total"] < snapshot["baseline"]["complexity"]["total"]
+    )
     assert {r["id"] for r in snapshot["rules"]} >= {"tests-pass", "coverage-ratchet"}
     assert result["baseline"]["tests"]["passed"] == 2
     assert not git(repo, "branch", "--list", "ratchet/*")  # merged branch cleaned up
@@ -74,11 +83,15 @@ def test_accepted_change_is_merged_with_trailers_and_records(tmp_path: Path) -> 
 def test_breaking_change_is_rejected_and_kept_under_a_ref(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     before = git(repo, "rev-parse", "main")
-    plan = plan_file(tmp_path / "plan.yaml", "Simplify classify (wrongly)", [
-        {"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": BROKEN_CLASSIFY}])
+    plan = plan_file(
+        tmp_path / "plan.yaml",
+        "Simplify classify (wrongly)",
+        [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": BROKEN_CLASSIFY}],
+    )
 
-    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
-                  "--json")
+    run = ratchet(
+        "run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json"
+    )
     assert run.code == 0, run.stderr
     result = run.json
     assert result["outcome"] == "rejected"
@@ -103,11 +116,15 @@ def test_user_dirty_tree_and_untracked_files_are_untouched(tmp_path: Path) -> No
     git(repo, "add", "notes.txt")
     write(repo / "scratch.py", "x = 1\n")
     state = snapshot_of_user_state(repo)
-    plan = plan_file(tmp_path / "plan.yaml", "Flatten classify", [
-        {"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}])
+    plan = plan_file(
+        tmp_path / "plan.yaml",
+        "Flatten classify",
+        [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}],
+    )
 
-    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
-                  "--json")
+    run = ratchet(
+        "run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json"
+    )
     assert run.code == 0, run.stderr
     assert run.json["outcome"] == "merged"  # main is not checked out: ref update
     assert snapshot_of_user_state(repo) == state
@@ -119,11 +136,15 @@ def test_checked_out_dirty_target_is_pending_then_merged_when_clean(tmp_path: Pa
     write(repo / "calc" / "__init__.py", "# local edit\n")
     state = snapshot_of_user_state(repo)
     before = git(repo, "rev-parse", "main")
-    plan = plan_file(tmp_path / "plan.yaml", "Flatten classify", [
-        {"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}])
+    plan = plan_file(
+        tmp_path / "plan.yaml",
+        "Flatten classify",
+        [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}],
+    )
 
-    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
-                  "--json")
+    run = ratchet(
+        "run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json"
+    )
     assert run.code == 0, run.stderr
     assert run.json["outcome"] == "pending"
     assert git(repo, "rev-parse", "main") == before
@@ -142,10 +163,14 @@ def test_checked_out_dirty_target_is_pending_then_merged_when_clean(tmp_path: Pa
 def test_checked_out_clean_target_is_fast_forwarded(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     write(repo / "untracked.txt", "mine\n")
-    plan = plan_file(tmp_path / "plan.yaml", "Flatten classify", [
-        {"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}])
-    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
-                  "--json")
+    plan = plan_file(
+        tmp_path / "plan.yaml",
+        "Flatten classify",
+        [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}],
+    )
+    run = ratchet(
+        "run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json"
+    )
     assert run.json["outcome"] == "merged", run.stdout
     assert "(n > 0) + (n >= 10)" in (repo / "calc" / "ops.py").read_text()
     assert (repo / "untracked.txt").read_text() == "mine\n"
@@ -156,21 +181,32 @@ def test_checked_out_clean_target_is_fast_forwarded(tmp_path: Path) -> None:
     ("edit", "guard"),
     [
         ({"file": "lib/other.py", "op": "create", "code": "X = 1\n"}, "guard-scope"),
-        ({"file": "goals.yaml", "op": "rewrite", "code": "version: 1\ngoals: []\n"},
-         "guard-protected"),
-        ({"file": "calc/ops.py", "op": "replace", "symbol": "classify",
-          "code": "def classify(n):\n    return (\n"}, "guard-parse"),
+        (
+            {"file": "goals.yaml", "op": "rewrite", "code": "version: 1\ngoals: []\n"},
+            "guard-protected",
+        ),
+        (
+            {
+                "file": "calc/ops.py",
+                "op": "replace",
+                "symbol": "classify",
+                "code": "def classify(n):\n    return (\n",
+            },
+            "guard-parse",
+        ),
         ({"file": "../escape.py", "op": "create", "code": "X = 1\n"}, "guard-path"),
     ],
     ids=["outside-scope", "protected-path", "unparsable", "path-traversal"],
 )
-def test_bad_edits_are_refused_before_anything_runs(tmp_path: Path, edit: dict[str, str],
-                                                    guard: str) -> None:
+def test_bad_edits_are_refused_before_anything_runs(
+    tmp_path: Path, edit: dict[str, str], guard: str
+) -> None:
     repo = make_repo(tmp_path / "repo")
     before = git(repo, "rev-parse", "main")
     plan = plan_file(tmp_path / "plan.yaml", "Bad idea", [edit])
-    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
-                  "--json")
+    run = ratchet(
+        "run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json"
+    )
     assert run.code == 0, run.stderr
     result = run.json
     assert result["outcome"] == "rejected"
@@ -184,8 +220,10 @@ def test_bad_edits_are_refused_before_anything_runs(tmp_path: Path, edit: dict[s
 
 def test_malformed_goals_yaml_exits_2_with_line_and_column(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
-    write(repo / "goals.yaml", "version: 1\ngoals:\n  - id: ok-goal\n    description: x\n"
-                               "    priorty: 3\n")
+    write(
+        repo / "goals.yaml",
+        "version: 1\ngoals:\n  - id: ok-goal\n    description: x\n    priorty: 3\n",
+    )
     run = ratchet("run-once", "--repo", str(repo), "--json")
     assert run.code == 2
     assert "goals.yaml:5:5: goals[0].priorty" in run.stderr
@@ -198,25 +236,43 @@ def test_malformed_goals_yaml_exits_2_with_line_and_column(tmp_path: Path) -> No
 
 def test_hung_test_suite_is_killed_and_rejected(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", directives={"timeouts": {"tests": 8}})
-    plan = plan_file(tmp_path / "plan.yaml", "Add a helper with a test", [
-        {"file": "calc/ops.py", "op": "insert", "code": "def double(x):\n    return 2 * x\n"},
-        {"file": "tests/test_hang.py", "op": "create",
-         "code": "import time\n\n\ndef test_hang():\n    while True:\n        time.sleep(0.1)\n"},
-    ])
-    goals = [{"id": "simplify", "description": "x", "scope": ["calc/**", "tests/**"],
-              "provider": "scripted", "max_attempts": 1}]
+    plan = plan_file(
+        tmp_path / "plan.yaml",
+        "Add a helper with a test",
+        [
+            {"file": "calc/ops.py", "op": "insert", "code": "def double(x):\n    return 2 * x\n"},
+            {
+                "file": "tests/test_hang.py",
+                "op": "create",
+                "code": (
+                    "import time\n\n\ndef test_hang():\n    while True:\n        time.sleep(0.1)\n"
+                ),
+            },
+        ],
+    )
+    goals = [
+        {
+            "id": "simplify",
+            "description": "x",
+            "scope": ["calc/**", "tests/**"],
+            "provider": "scripted",
+            "max_attempts": 1,
+        }
+    ]
     write(repo / "goals.yaml", json.dumps({"version": 1, "goals": goals}))
     git(repo, "commit", "-qam", "wider scope")
     before = git(repo, "rev-parse", "main")
-    run = ratchet("run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan),
-                  "--json")
+    run = ratchet(
+        "run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json"
+    )
     assert run.code == 0, run.stderr
     result = run.json
     assert result["outcome"] == "rejected"
     assert result["candidate"]["tests"]["timed_out"] is True
     assert git(repo, "rev-parse", "main") == before
-    leftovers = [p for p in Path("/proc").iterdir() if p.name.isdigit()
-                 and "test_hang" in _cmdline(p)]
+    leftovers = [
+        p for p in Path("/proc").iterdir() if p.name.isdigit() and "test_hang" in _cmdline(p)
+    ]
     assert leftovers == []
 
 

@@ -44,8 +44,7 @@ def test_target_moved_during_evaluation_is_rebased_and_reevaluated(tmp_path: Pat
     git(repo, "checkout", "-q", "-b", "elsewhere")
     start = git(repo, "rev-parse", "main")
 
-    reports = run_one_cycle(repo, goal_id="simplify",
-                            provider=PushWhileProposing(repo, (PLAN,)))
+    reports = run_one_cycle(repo, goal_id="simplify", provider=PushWhileProposing(repo, (PLAN,)))
 
     final = reports[-1]
     assert final.outcome == "merged", final.message

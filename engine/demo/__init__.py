@@ -26,8 +26,12 @@ def make_sample_repo(dest: Path) -> Path:
     """Copy the sample into ``dest`` and commit it as a user (not the bot) would."""
     sample = resources.files("engine.demo") / "sample"
     with resources.as_file(sample) as src:
-        shutil.copytree(src, dest, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+        shutil.copytree(
+            src,
+            dest,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"),
+        )
     _git(dest, "init", "-q", "-b", "main")
     _git(dest, "config", "user.name", "Demo User")
     _git(dest, "config", "user.email", "demo@example.invalid")
@@ -59,8 +63,12 @@ def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> int:
     echo(f"\n== ratchet log --repo {repo_dir}")
     echo("\n\n".join(format_entry(e) for e in load_history(repo)))
     after = repo.rev_parse("refs/heads/main")
-    echo(f"\nmain: {str(before)[:12]} -> {str(after)[:12]}; "
-         f"rejected refs: {', '.join(repo.list_refs('refs/ratchet/rejected/')) or 'none'}")
-    echo(f"records: {repo_dir}/snapshots/ and {repo_dir}/memory-bank/cycles/ "
-         "(merged), `git show <rejected ref>` (rejected)")
+    echo(
+        f"\nmain: {str(before)[:12]} -> {str(after)[:12]}; "
+        f"rejected refs: {', '.join(repo.list_refs('refs/ratchet/rejected/')) or 'none'}"
+    )
+    echo(
+        f"records: {repo_dir}/snapshots/ and {repo_dir}/memory-bank/cycles/ "
+        "(merged), `git show <rejected ref>` (rejected)"
+    )
     return 0

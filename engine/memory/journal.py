@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from engine.model import CycleReport
 from engine.memory.render import metric_deltas, snapshot_json
+from engine.model import CycleReport
 
 
 def journal_path(state_dir: Path) -> Path:
@@ -40,8 +40,9 @@ def read_journal(state_dir: Path) -> list[dict[str, Any]]:
     return out
 
 
-def merge_history(journal: Iterable[dict[str, Any]],
-                  snapshots: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def merge_history(
+    journal: Iterable[dict[str, Any]], snapshots: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """One entry per cycle id, journal first (it is newer), oldest cycle first."""
     seen: dict[str, dict[str, Any]] = {}
     for entry in snapshots:
@@ -53,14 +54,18 @@ def merge_history(journal: Iterable[dict[str, Any]],
 
 def format_entry(entry: dict[str, Any]) -> str:
     """One human block per cycle for ``ratchet log``."""
-    head = (f"{entry.get('cycle_id')}  {entry.get('goal')}  {str(entry.get('outcome')).upper()}"
-            f"  {entry.get('summary') or ''}").rstrip()
+    head = (
+        f"{entry.get('cycle_id')}  {entry.get('goal')}  {str(entry.get('outcome')).upper()}"
+        f"  {entry.get('summary') or ''}"
+    ).rstrip()
     lines = [head]
     if entry.get("message"):
         lines.append(f"    {entry['message']}")
     if entry.get("branch") or entry.get("rejected_ref"):
-        lines.append(f"    branch: {entry.get('branch')}  commit: {str(entry.get('commit'))[:12]}"
-                     + (f"  kept at {entry['rejected_ref']}" if entry.get("rejected_ref") else ""))
+        lines.append(
+            f"    branch: {entry.get('branch')}  commit: {str(entry.get('commit'))[:12]}"
+            + (f"  kept at {entry['rejected_ref']}" if entry.get("rejected_ref") else "")
+        )
     deltas = entry.get("delta") or {}
     if deltas:
         lines.append("    deltas: " + ", ".join(f"{k} {v:+g}" for k, v in deltas.items()))
@@ -69,8 +74,10 @@ def format_entry(entry: dict[str, Any]) -> str:
             lines.append(f"    failed {rule['id']}: {rule.get('detail', '')}")
     usage = entry.get("usage") or {}
     if usage.get("tokens_in") or usage.get("tokens_out"):
-        lines.append(f"    tokens: {usage.get('tokens_in')}+{usage.get('tokens_out')}"
-                     f"  cost: ${usage.get('cost_usd', 0):.4f}")
+        lines.append(
+            f"    tokens: {usage.get('tokens_in')}+{usage.get('tokens_out')}"
+            f"  cost: ${usage.get('cost_usd', 0):.4f}"
+        )
     if entry.get("roi") is not None and entry.get("candidate"):
         lines.append(f"    roi: {entry['roi']}")
     return "\n".join(lines)

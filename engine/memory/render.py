@@ -39,8 +39,13 @@ def snapshot_json(report: CycleReport) -> str:
     data = report.to_json()
     data["delta"] = metric_deltas(report.baseline, report.candidate)
     data["rules"] = [
-        {"id": r.id, "passed": r.passed, "detail": r.detail, "on_fail": r.on_fail,
-         "applicable": r.applicable}
+        {
+            "id": r.id,
+            "passed": r.passed,
+            "detail": r.detail,
+            "on_fail": r.on_fail,
+            "applicable": r.applicable,
+        }
         for r in report.rules
     ]
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
@@ -82,7 +87,9 @@ def trailers(report: CycleReport) -> dict[str, str]:
     out = {
         "Ratchet-Goal": report.goal or "",
         "Ratchet-Cycle": report.cycle_id,
-        "Ratchet-Provider": f"{report.provider}/{report.model}" if report.model else report.provider,
+        "Ratchet-Provider": f"{report.provider}/{report.model}"
+        if report.model
+        else report.provider,
         "Ratchet-Decision": report.outcome,
         "Ratchet-ROI": f"{report.roi:.4f}",
     }
@@ -112,8 +119,10 @@ def memory_entry(report: CycleReport) -> str:
         f"- ROI: {report.roi:.4f}",
     ]
     if report.change and report.change.files:
-        lines.append(f"- files: {', '.join(report.change.files)} "
-                     f"(+{report.change.lines_added} -{report.change.lines_removed})")
+        lines.append(
+            f"- files: {', '.join(report.change.files)} "
+            f"(+{report.change.lines_added} -{report.change.lines_removed})"
+        )
     if report.candidate and report.candidate.sandbox != "bwrap":
         lines.append("- WARNING: candidate code ran WITHOUT a sandbox (sandbox: unsafe-none)")
     lines += ["", "## Rules", ""]

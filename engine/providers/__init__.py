@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine.errors import ConfigError, ConfigIssue, ProviderUnavailable
 from engine.model import Directives, Goal, ProviderConfig
-from engine.providers.base import Provider, ProposalRequest
+from engine.providers.base import ProposalRequest, Provider
 
 __all__ = ["PROVIDER_NAMES", "Provider", "ProposalRequest", "make_provider", "provider_config_for"]
 
@@ -29,8 +29,9 @@ def provider_config_for(goal: Goal, directives: Directives) -> ProviderConfig:
     return base
 
 
-def resolve_name(config: ProviderConfig, directives: Directives,
-                 env: Mapping[str, str] | None = None) -> str:
+def resolve_name(
+    config: ProviderConfig, directives: Directives, env: Mapping[str, str] | None = None
+) -> str:
     """``auto`` -> a configured model provider if there is one, else ``ruff``."""
     if config.name != "auto":
         return config.name
@@ -38,8 +39,9 @@ def resolve_name(config: ProviderConfig, directives: Directives,
     return str(auto.resolve_auto(directives, os.environ if env is None else env))
 
 
-def make_provider(goal: Goal, directives: Directives, *, repo: Path,
-                  env: Mapping[str, str] | None = None) -> Provider:
+def make_provider(
+    goal: Goal, directives: Directives, *, repo: Path, env: Mapping[str, str] | None = None
+) -> Provider:
     """Build the provider for ``goal``. Unknown names list the valid ones.
 
     Raises ProviderUnavailable when the goal needs a model (``auto`` resolved to ruff but
@@ -67,6 +69,12 @@ def make_provider(goal: Goal, directives: Directives, *, repo: Path,
         provider: Provider = getattr(module, f"make_{name}")(config, directives)
         return provider
     raise ConfigError(
-        ConfigIssue("directives.yaml", 0, 0, "provider.name", f"unknown provider {name!r}",
-                    f"use one of: {', '.join(PROVIDER_NAMES)}")
+        ConfigIssue(
+            "directives.yaml",
+            0,
+            0,
+            "provider.name",
+            f"unknown provider {name!r}",
+            f"use one of: {', '.join(PROVIDER_NAMES)}",
+        )
     )

@@ -58,19 +58,26 @@ class RuffFixProvider:
                 continue
             new = old
             if select:
-                new = self._run(["check", "--fix-only", "--exit-zero", "--select", ",".join(select)],
-                                rel, new, request.root)
+                new = self._run(
+                    ["check", "--fix-only", "--exit-zero", "--select", ",".join(select)],
+                    rel,
+                    new,
+                    request.root,
+                )
             if do_format:
                 new = self._run(["format"], rel, new, request.root)
             if new != old:
                 edits.append(Edit(file=rel, op="rewrite", code=new))
         what = " and ".join(
-            p for p in (f"fix {', '.join(select)}" if select else "", "format" if do_format else "")
+            p
+            for p in (f"fix {', '.join(select)}" if select else "", "format" if do_format else "")
             if p
         )
         files = ", ".join(e.file for e in edits[:3]) + (" ..." if len(edits) > 3 else "")
         return Proposal(
-            summary=f"ruff: {what} in {len(edits)} file(s)" if edits else f"ruff: nothing to {what}",
+            summary=f"ruff: {what} in {len(edits)} file(s)"
+            if edits
+            else f"ruff: nothing to {what}",
             rationale=f"Deterministic safe fixes by ruff ({what}) in: {files}." if edits else "",
             edits=tuple(edits),
             provider=self.name,
@@ -81,8 +88,13 @@ class RuffFixProvider:
         cmd = [ruff_binary(), *args, "--stdin-filename", rel, "-"]
         try:
             done = subprocess.run(
-                cmd, input=text, capture_output=True, text=True, cwd=cwd,
-                timeout=self._timeout, check=False,
+                cmd,
+                input=text,
+                capture_output=True,
+                text=True,
+                cwd=cwd,
+                timeout=self._timeout,
+                check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ProviderError(f"ruff could not run on {rel}: {exc}") from exc
