@@ -22,6 +22,8 @@ from engine.providers.local import make_local
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
 NO_LOCAL_MODEL = os.environ.get("RATCHET_NO_LOCAL_MODEL") == "1"
+# What constrained decoding rules out (see engine/providers/answer.py for the wording).
+SHAPE_PROBLEMS = ("no JSON object", "not a valid edit plan", "not in scope", "is not defined")
 
 SOURCE = '''def greet(name):
     """Return a greeting for name."""
@@ -47,10 +49,11 @@ def make_request(tmp_path: Path) -> ProposalRequest:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.local_model
 def test_local_model_produces_a_validated_plan(tmp_path: Path):
     request = make_request(tmp_path)
-    config = ProviderConfig(name="local", options={"max_output_tokens": 256, "temperature": 0.0})
+    config = ProviderConfig(name="local", options={"max_output_tokens": 512, "temperature": 0.0})
     provider = make_local(config, Directives())
     if not HAVE_LLAMA:
         assert NO_LOCAL_MODEL, (
@@ -64,10 +67,11 @@ def test_local_model_produces_a_validated_plan(tmp_path: Path):
     try:
         proposal = provider.propose(request)
     except MalformedAnswer as error:
-        # Grammar-constrained output is always a well-formed plan over the right names;
-        # a 270M model may still write Python that does not parse. That, and only that,
-        # is an acceptable rejection.
-        assert "does not parse" in str(error), error
+        # The grammar guarantees JSON of the plan's shape over existing files and symbols;
+        # a 270M model may still write poor content (code that does not parse, a
+        # placeholder summary). Only such content problems are acceptable here.
+        for shape_problem in SHAPE_PROBLEMS:
+            assert shape_problem not in str(error), error
         assert error.usage.calls == 2  # type: ignore[attr-defined]
         return
     assert proposal.provider == "local" and proposal.usage.calls >= 1

@@ -100,6 +100,17 @@ def edit_answer(**edit: Any) -> str:
         (edit_answer(file="m.py", op="delete", symbol="f", code="", search="", after=""), None),
         (json.dumps({"summary": "s", "edits": [{"file": "m.py"}]}), "not a valid edit plan"),
         (json.dumps({"summary": "nothing to do", "edits": []}), None),
+        (json.dumps({"summary": "<imperative commit subject>", "edits": []}), "placeholder"),
+        (
+            edit_answer(file="m.py", op="replace", symbol="f", code="import os"),
+            "exactly one complete def or class",
+        ),
+        (
+            edit_answer(file="m.py", op="replace", symbol="f", code="def f(): pass\ndef h(): pass"),
+            "exactly one complete def or class",
+        ),
+        (edit_answer(file="m.py", op="add_import", code="x = 1"), "only import statements"),
+        (edit_answer(file="m.py", op="add_import", code="import os\nfrom a import b"), None),
         ("just prose", "no JSON object"),
     ],
 )
@@ -354,11 +365,18 @@ def test_malformed_twice_raises_with_usage(tmp_path: Path):
     assert err.value.usage.calls == 2  # type: ignore[attr-defined]
 
 
-def test_closed_schema_enumerates_files_and_symbols():
+def test_closed_schema_enumerates_files_and_symbols_per_op():
     schema = plan_schema(["a.py", "b.py"], ["f", "C.g"], closed=True, max_edits=2)
-    item = schema["properties"]["edits"]["items"]["properties"]
-    assert item["file"]["enum"] == ["a.py", "b.py"]
-    assert item["symbol"]["enum"] == ["", "C.g", "f"]
+    variants = {
+        v["properties"]["op"]["const"]: v for v in schema["properties"]["edits"]["items"]["anyOf"]
+    }
+    assert sorted(variants) == ["add_import", "delete", "insert", "replace", "search_replace"]
+    replace = variants["replace"]
+    assert replace["required"] == ["file", "op", "symbol", "code"]
+    assert replace["properties"]["file"]["enum"] == ["a.py", "b.py"]
+    assert replace["properties"]["symbol"]["enum"] == ["C.g", "f"]
+    assert variants["insert"]["properties"]["after"]["enum"] == ["", "C.g", "f"]
+    assert all(v["additionalProperties"] is False for v in variants.values())
     assert schema["properties"]["edits"]["maxItems"] == 2
     assert (
         "enum"

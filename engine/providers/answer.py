@@ -7,7 +7,9 @@
 2. the object has the edit-plan shape (``engine.patching.planfile.plan_from_data``);
 3. every edit names a file in scope — or ``create``\\ s a new file the goal's scope allows;
 4. ``replace``/``delete`` name a symbol the file defines, ``insert`` an existing ``after``;
-5. Python code parses (``search_replace`` is applied in memory and the result parsed).
+5. Python code parses (``search_replace`` is applied in memory and the result parsed),
+   ``replace`` code is one def/class and ``add_import`` code only imports (as the patcher
+   requires), and the summary is not the prompt's placeholder.
 
 The problem text is written for the model: it is fed back verbatim in the repair round.
 """
@@ -77,6 +79,9 @@ def parse_answer(
         proposal = plan_from_data(_normalise(data), source)
     except ConfigError as error:
         return AnswerProblem(f"the JSON is not a valid edit plan: {error}")
+    summary = proposal.summary.strip()
+    if summary.startswith("<") and summary.endswith(">"):
+        return AnswerProblem("the summary is the template's placeholder: write a real one")
     problems = [
         f"edit {n} ({edit.op} {edit.file}): {problem}"
         for n, edit in enumerate(proposal.edits, 1)
@@ -136,7 +141,7 @@ def _edit_problems(
     if is_python and edit.op == "insert" and edit.after and edit.after not in known:
         problems.append(_missing(edit.after, edit.file, known))
     if is_python and edit.op in _CODE_OPS and edit.code is not None:
-        problems.extend(_syntax(edit.code, "code"))
+        problems.extend(_syntax(edit.code, "code") or _shape(edit.op, edit.code))
     if is_python and edit.op == "search_replace":
         problems.extend(_search_replace(edit, request.root))
     return problems
@@ -155,6 +160,17 @@ def _syntax(code: str, what: str) -> list[str]:
         return [f"{what} does not parse: {error.msg} at line {error.lineno}: {error.text!r}"]
     except ValueError as error:
         return [f"{what} does not parse: {error}"]
+    return []
+
+
+def _shape(op: str, code: str) -> list[str]:
+    """What the patcher would refuse about well-formed code, said before it runs."""
+    body = ast.parse(textwrap.dedent(code)).body
+    definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    if op == "replace" and (len(body) != 1 or not isinstance(body[0], definitions)):
+        return ["replace code must be exactly one complete def or class statement"]
+    if op == "add_import" and not all(isinstance(n, ast.Import | ast.ImportFrom) for n in body):
+        return ["add_import code must contain only import statements"]
     return []
 
 

@@ -1,10 +1,12 @@
 """The JSON schema of the edit plan, as model providers ask for it.
 
-With ``closed=True`` the ``file`` field is an enum of the in-scope files and ``symbol`` /
-``after`` are enums of the known qualified names (plus ``""`` for "none"), so a
+With ``closed=True`` the ``file`` field is an enum of the in-scope files, ``symbol`` /
+``after`` are enums of the known qualified names (``after`` may be ``""``: end of file),
+and each edit is one of per-op object shapes with exactly the fields that op needs, so a
 grammar-constrained model *cannot* name a file or symbol that does not exist — the
-mistake small models make most (copying a path from the example). Remote models get the
-open schema (they may ``create`` new files) and the lists in the prompt instead.
+mistake small models make most (copying a path from the example) — nor mix up fields.
+Remote models get the open schema (they may ``create`` new files) and the lists in the
+prompt instead.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def plan_schema(
             "required": ["file", "op"],
         },
     }
+    if closed:
+        edits["items"] = {"anyOf": _variants(file_field, symbol_field)}
     if max_edits is not None:
         edits["maxItems"] = max_edits
     return {
@@ -60,3 +64,42 @@ def plan_schema(
         },
         "required": ["summary", "edits"],
     }
+
+
+# Ops a closed schema offers, with exactly the fields each needs (see planfile.OP_FIELDS).
+# ``create``/``rewrite`` are left out: a new path cannot be an enum, and whole-file
+# rewrites are for formatters, not small models.
+_CLOSED_OPS: dict[str, tuple[str, ...]] = {
+    "replace": ("symbol", "code"),
+    "insert": ("after", "code"),
+    "delete": ("symbol",),
+    "add_import": ("code",),
+    "search_replace": ("search", "replace"),
+}
+
+
+def _variants(file_field: dict[str, Any], symbol_field: dict[str, Any]) -> list[dict[str, Any]]:
+    """One object schema per op, so a grammar can only produce a well-shaped edit."""
+    named = {"type": "string", "enum": [s for s in symbol_field.get("enum", ()) if s]}
+    if not named["enum"]:
+        named = {"type": "string"}
+    fields: dict[str, dict[str, Any]] = {
+        "symbol": named,
+        "after": symbol_field,  # "" = at the end of the file
+        "code": {"type": "string"},
+        "search": {"type": "string"},
+        "replace": {"type": "string"},
+    }
+    return [
+        {
+            "type": "object",
+            "properties": {
+                "file": file_field,
+                "op": {"const": op},
+                **{name: fields[name] for name in needs},
+            },
+            "required": ["file", "op", *needs],
+            "additionalProperties": False,
+        }
+        for op, needs in _CLOSED_OPS.items()
+    ]
