@@ -2,7 +2,8 @@
 
 ``SandboxRunner(mode="bwrap")`` wraps every command in bubblewrap:
 
-- ``--unshare-all`` (no network, own PID/IPC/UTS namespaces), ``--die-with-parent``,
+- ``--unshare-all`` (no network, own PID/IPC/UTS namespaces), ``--cap-drop ALL`` (no
+  capability survives, even when ratchet runs as root), ``--die-with-parent``,
   ``--new-session`` (no terminal injection);
 - the host root read-only (``--ro-bind / /``), fresh ``/dev``, ``/proc`` and ``/tmp``;
 - ``/root``, ``/home`` and ``/run`` (user files, secrets, unix sockets) hidden by empty
@@ -15,8 +16,9 @@
 
 Both modes apply the rlimits of :class:`engine.model.Limits` to the child (address space,
 CPU, file size, open files, processes) and kill the whole process tree at the wall-clock
-timeout (see :mod:`engine.evaluation.process`). RLIMIT_NPROC does not bind root; under
-bubblewrap the PID namespace and the timeout still contain a fork bomb.
+timeout (see :mod:`engine.evaluation.process`). RLIMIT_NPROC does not bind root: where a
+pids cgroup can be created, each run also gets one (:mod:`engine.evaluation.cgroup`);
+otherwise the PID namespace and the timeout are what contain a fork bomb.
 
 ``mode="unsafe-none"`` runs the command directly (same rlimits, timeout and cleared
 environment, but no filesystem or network isolation); directives must ask for it by name.
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Literal
 
 from engine.errors import SandboxError
+from engine.evaluation.cgroup import PidsGroup, create_pids_group
 from engine.evaluation.process import RunResult, run_captured
 from engine.model import Limits
 
@@ -83,7 +86,24 @@ class SandboxRunner:
         """
         cwd = Path(cwd).resolve()
         full_env = {**sandbox_env(), **(env or {})}
-        preexec = _rlimit_setter(self.limits)
+        group = create_pids_group(self.limits.processes)
+        try:
+            preexec = _rlimit_setter(self.limits, group)
+            return self._run(argv, cwd, full_env, preexec, writable, readable, timeout)
+        finally:
+            if group is not None:
+                group.remove()
+
+    def _run(
+        self,
+        argv: Sequence[str],
+        cwd: Path,
+        full_env: dict[str, str],
+        preexec: Callable[[], None],
+        writable: Sequence[Path],
+        readable: Sequence[Path],
+        timeout: float,
+    ) -> RunResult:
         if self.mode == "unsafe-none":
             return run_captured(argv, cwd=cwd, env=full_env, timeout=timeout, preexec_fn=preexec)
         setup = _bwrap_setup(self.bwrap)
@@ -141,7 +161,9 @@ def bwrap_argv(
 
 
 def _isolation_args() -> list[str]:
-    args = ["--unshare-all", "--die-with-parent", "--new-session"]
+    # --cap-drop ALL: run as root, bwrap keeps every capability inside its namespaces, and
+    # CAP_SYS_ADMIN there can unmount the tmpfs that hides /root, /home and /tmp.
+    args = ["--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
     args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for hidden in HIDDEN_DIRS:
         if Path(hidden).is_dir() and not Path(hidden).is_symlink():
@@ -170,8 +192,9 @@ def _dedupe(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def _rlimit_setter(limits: Limits) -> Callable[[], None]:
-    """A ``preexec_fn`` that lowers the child's rlimits (never raises a hard limit)."""
+def _rlimit_setter(limits: Limits, group: PidsGroup | None = None) -> Callable[[], None]:
+    """A ``preexec_fn`` that lowers the child's rlimits (never raises a hard limit) and
+    moves it into ``group`` (the process limit that binds root as well)."""
     wanted = [
         (resource.RLIMIT_AS, limits.memory_mb * _MB, limits.memory_mb * _MB),
         # the soft CPU limit sends SIGXCPU; the hard one, a little later, SIGKILL
@@ -183,6 +206,8 @@ def _rlimit_setter(limits: Limits) -> Callable[[], None]:
     ]
 
     def apply() -> None:
+        if group is not None:
+            group.join()
         for res, soft, hard in wanted:
             _, current_hard = resource.getrlimit(res)
             if current_hard != resource.RLIM_INFINITY:

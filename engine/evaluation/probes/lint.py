@@ -30,7 +30,7 @@ def ruff_command() -> list[str]:
 
         return [str(find_ruff_bin())]
     except (ImportError, FileNotFoundError):
-        return [sys.executable, "-m", "ruff"]
+        return [sys.executable, "-I", "-m", "ruff"]  # -I: never import from the checkout
 
 
 def measure_lint(root: Path, files: Sequence[str], timeout: float = STATIC_TIMEOUT) -> LintReport:

@@ -31,7 +31,9 @@ def measure_security(
     """
     if not files:
         return SecurityReport()
-    argv = [sys.executable, "-m", "bandit", "-r", "-f", "json", "-q"]
+    # -I: `python -m` would put the checkout first on sys.path, and a candidate file named
+    # bandit.py there would then run on the host, outside the sandbox.
+    argv = [sys.executable, "-I", "-m", "bandit", "-r", "-f", "json", "-q"]
     pyproject = root / "pyproject.toml"
     if pyproject.is_file() and "[tool.bandit" in pyproject.read_text(errors="replace"):
         argv += ["-c", "pyproject.toml"]

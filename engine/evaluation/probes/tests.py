@@ -10,6 +10,11 @@ with ``OUT`` a host temporary directory bound writable into the sandbox; ``cover
 then runs in the sandbox too (it reads candidate files). Exit code 5 (no tests collected)
 is recorded, not treated as a failure of the probe.
 
+Every run (and every re-run) works in a throwaway copy of the checkout
+(:mod:`engine.evaluation.scratch`): candidate code can never change the worktree whose
+commit ratchet records. What the run changed in its copy is reported in
+``TestMetrics.tampered`` for the guards; a re-run that changed its copy forgives nothing.
+
 Any other command runs as typed and is judged by its exit code alone: 0 is
 ``passed=1, collected=1``; anything else is ``failed=1, collected=1`` with the command as
 the failure id. Coverage stays empty.
@@ -33,6 +38,7 @@ from engine.evaluation.probes.coverage_report import read_coverage_json
 from engine.evaluation.probes.junit import JunitSummary, read_junit
 from engine.evaluation.process import RunResult
 from engine.evaluation.sandbox import SandboxRunner
+from engine.evaluation.scratch import run_changes, scratch_copy, tree_state
 from engine.model import CoverageMetrics, TestMetrics
 
 SESSION_FAILURE = "<session>"
@@ -75,28 +81,35 @@ class TestsProbe:
         with tempfile.TemporaryDirectory(
             prefix="ratchet-tests-", ignore_cleanup_errors=True
         ) as tmp:
-            out = Path(tmp)
+            out = Path(tmp) / "out"
+            out.mkdir()
+            work = scratch_copy(checkout, Path(tmp) / "work")
+            before = tree_state(work)
             argv = [
                 sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
-                f"--source={checkout}", f"--omit={omit_patterns(checkout)}",
+                f"--source={work}", f"--omit={omit_patterns(work)}",
                 "-m", "pytest", *(command.pytest_args or ()),
                 f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider",
             ]  # fmt: skip
             result = self.runner.run(
-                argv, cwd=checkout, writable=[out], env=command.env, timeout=self.timeout
+                argv, cwd=work, writable=[out], env=command.env, timeout=self.timeout
             )
-            summary = read_junit(out / "junit.xml", checkout)
-            tests = pytest_metrics(result, summary)
-            coverage, problems = self._coverage(checkout, out, result)
-        flaky: tuple[str, ...] = ()
-        if self.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
-            flaky = self.rerun_failures(checkout, tests.failures, self.flaky_reruns)
-            tests = forgive_flaky(tests, summary, flaky)
+            tampered = run_changes(before, tree_state(work))
+            summary = read_junit(out / "junit.xml", work)
+            tests = dataclasses.replace(pytest_metrics(result, summary), tampered=tampered)
+            coverage, problems = self._coverage(work, out, result)
+            flaky: tuple[str, ...] = ()
+            if self.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
+                # re-runs share the first run's copy, as they would have shared a worktree
+                flaky = self.rerun_failures(work, tests.failures, self.flaky_reruns)
+                tests = forgive_flaky(tests, summary, flaky)
         return TestsReport(tests=tests, coverage=coverage, flaky=flaky, problems=problems)
 
     def rerun_failures(self, checkout: Path, failures: Sequence[str], n: int) -> tuple[str, ...]:
-        """Re-run only the failed node ids (without coverage) up to ``n`` times; return those
-        that passed on some re-run. Ids that are not ``path::name`` node ids are not re-run."""
+        """Re-run only the failed node ids (without coverage) up to ``n`` times in
+        ``checkout`` (a scratch copy: the re-runs write it); return those that passed on some
+        re-run. Ids that are not ``path::name`` node ids are not re-run, and a re-run that
+        changed code or configuration in ``checkout`` forgives nothing."""
         checkout = Path(checkout).resolve()
         command = self.command
         remaining = [f for f in failures if "::" in f and (checkout / f.split("::")[0]).is_file()]
@@ -110,6 +123,7 @@ class TestsProbe:
                 prefix="ratchet-rerun-", ignore_cleanup_errors=True
             ) as tmp:
                 junit = Path(tmp) / "junit.xml"
+                before = tree_state(checkout)
                 argv = [
                     sys.executable, "-m", "pytest", *command.option_args(checkout), *remaining,
                     f"--junitxml={junit}", "-p", "no:cacheprovider",
@@ -118,15 +132,23 @@ class TestsProbe:
                     argv, cwd=checkout, writable=[Path(tmp)], env=command.env, timeout=self.timeout
                 )
                 summary = read_junit(junit, checkout)
+                if run_changes(before, tree_state(checkout)):
+                    summary = None
             passed = set(summary.passed) if summary else set()
             recovered += [f for f in remaining if f in passed]
             remaining = [f for f in remaining if f not in passed]
         return tuple(recovered)
 
     def _run_plain(self, checkout: Path, command: TestCommand) -> TestMetrics:
-        result = self.runner.run(
-            list(command.argv), cwd=checkout, env=command.env, timeout=self.timeout
-        )
+        with tempfile.TemporaryDirectory(
+            prefix="ratchet-tests-", ignore_cleanup_errors=True
+        ) as tmp:
+            work = scratch_copy(checkout, Path(tmp) / "work")
+            before = tree_state(work)
+            result = self.runner.run(
+                list(command.argv), cwd=work, env=command.env, timeout=self.timeout
+            )
+            tampered = run_changes(before, tree_state(work))
         ok = result.ok
         return TestMetrics(
             passed=int(ok),
@@ -137,6 +159,7 @@ class TestsProbe:
             timed_out=result.timed_out,
             failures=() if ok else (self.test_command,),
             output_tail=output_tail(result),
+            tampered=tampered,
         )
 
     def _coverage(
@@ -145,7 +168,7 @@ class TestsProbe:
         if result.timed_out:
             return CoverageMetrics(), ("coverage: not measured (the test run timed out)",)
         data = out / ".coverage"
-        python = [sys.executable, "-m", "coverage"]
+        python = [sys.executable, "-P", "-m", "coverage"]  # -P: the checkout cannot shadow it
         timeout = min(self.timeout, REPORT_TIMEOUT)
         if any(out.glob(".coverage.*")):  # the repo's config asked for parallel data files
             self.runner.run(
