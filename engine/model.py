@@ -187,6 +187,7 @@ class TestMetrics:
     timed_out: bool = False
     failures: tuple[str, ...] = ()  # node ids of failed/errored tests
     quarantined: tuple[str, ...] = ()  # failing on the baseline too: not blamed on a candidate
+    tampered: tuple[str, ...] = ()  # what the run changed in its copy of the checkout
     output_tail: str = ""  # last lines of the test output (for the log and the refine loop)
 
 
