@@ -248,9 +248,13 @@ class Cycle:
                         state_dir=self.repo.state_dir,
                     )
                 )
-            except BudgetExceeded as exc:
-                return self._finish(worktree, state, "budget", str(exc))
-            except ProviderError as exc:
+            except (BudgetExceeded, ProviderError) as exc:
+                # A failed call still cost something: keep its spend in the record.
+                state.proposal = Proposal(
+                    summary="", provider=provider.name, usage=getattr(exc, "usage", None) or Usage()
+                )
+                if isinstance(exc, BudgetExceeded):
+                    return self._finish(worktree, state, "budget", str(exc))
                 return self._finish(worktree, state, "error", f"provider failed: {exc}")
         state.proposal = plan
         if not plan.edits:

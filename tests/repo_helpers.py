@@ -81,11 +81,17 @@ class Run:
         return data
 
 
-def ratchet(*args: str, cwd: Path | None = None, timeout: float = 300) -> Run:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("GEMINI", "GOOGLE_API", "OPENAI"))
+def ratchet(
+    *args: str, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> Run:
+    """The real CLI in a child process; model-provider variables of the caller are dropped
+    (tests pass their own through ``env``)."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GEMINI", "GOOGLE_API", "GOOGLE_GEMINI", "OPENAI"))
     }
-    env["PYTHONPATH"] = str(ROOT)
+    env = {**base, **(env or {}), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "engine.cli", *args],
         cwd=cwd or ROOT,
