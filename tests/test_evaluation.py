@@ -209,6 +209,7 @@ def test_syntax_error_stops_the_cascade_before_tests(tmp_path: Path) -> None:
     assert any("tests not run" in note for note in result.notes)
 
 
+@pytest.mark.sandbox
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
