@@ -521,11 +521,20 @@ def test_pausing_a_goal_mid_cycle_stops_work_on_it(
     started = time.monotonic()
     save_like_an_editor(repo / "goals.yaml", text)
     done = daemon.wait_for(
-        lambda s: s["state"] == "idle" and s["last_outcomes"], "the interrupted cycle", poll=0.05
+        lambda s: any(o["outcome"] == "interrupted" for o in s["last_outcomes"]),
+        "the interrupted cycle",
+        poll=0.05,
     )
     print(f"goal paused -> cycle stopped and cleaned in {time.monotonic() - started:.2f}s")
-    first = done["last_outcomes"][0]
-    assert first["outcome"] == "interrupted" and "goal simplify is now paused" in first["message"]
+    stopped = done["last_outcomes"][-1]
+    assert stopped["outcome"] == "interrupted"
+    assert "goal simplify is now paused" in stopped["message"]
+    # The edit itself asks for a cycle (on_change: run): it finds nothing to do.
+    after = daemon.wait_for(
+        lambda s: s["state"] == "idle" and len(s["last_outcomes"]) == 2,
+        "the cycle the edit asked for",
+    )
+    assert after["last_outcomes"][0]["outcome"] == "nothing-to-do"
     assert git(repo, "branch", "--list", "ratchet/*") == ""
     assert daemon.terminate() == 0
     assert_repo_clean(repo)

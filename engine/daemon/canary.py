@@ -118,10 +118,8 @@ def _judge(name: str, result: ChildResult) -> CanaryStep:
     if result.timed_out:
         return CanaryStep(name, False, seconds, "timed out")
     if result.returncode != 0:
-        tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-3:]
-        return CanaryStep(
-            name, False, seconds, f"exit {result.returncode}: " + " | ".join(tail)[-400:]
-        )
+        lines = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()
+        return CanaryStep(name, False, seconds, f"exit {result.returncode}: {lines[-1][-400:]}")
     if name == "cycle":
         report = result.last_json
         if report is None:

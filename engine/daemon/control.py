@@ -55,12 +55,6 @@ def read_pin(paths: StatePaths) -> str | None:
     return text or None
 
 
-def request_reload(paths: StatePaths) -> None:
-    """The SIGHUP of a daemon whose pid we would rather not signal: re-read all config."""
-    paths.control.mkdir(parents=True, exist_ok=True)
-    paths.reload.write_text(now_iso() + "\n", encoding="utf-8")
-
-
 StopKind = Literal["stopped", "not-running", "timeout", "unknown-pid"]
 
 

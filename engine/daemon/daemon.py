@@ -222,9 +222,6 @@ class Daemon:
     def _read_control(self) -> None:
         paused = control.is_paused(self.paths)
         pinned = control.read_pin(self.paths)
-        if self.paths.reload.exists():
-            self.paths.reload.unlink(missing_ok=True)
-            self._load_config(force=True)
         if paused != self.status.paused:
             event(log, "paused" if paused else "resumed")
             state = self.status.state

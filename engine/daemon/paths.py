@@ -52,10 +52,6 @@ class StatePaths:
         return self.control / "pin"
 
     @property
-    def reload(self) -> Path:
-        return self.control / "reload"
-
-    @property
     def last_runs(self) -> Path:
         """When each schedule entry last fired: the catch-up of a missed nightly run."""
         return self.state / "daemon-schedule.json"
