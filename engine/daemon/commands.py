@@ -106,8 +106,10 @@ def status(
     repo: RepoOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
-    """Running or not, paused, current cycle and step, next run, last outcomes,
-    configuration error, known-good revision, spend today."""
+    """Show whether the daemon runs, its cycle, next run and last outcomes.
+
+    Also the configuration error if any, the known-good revision and today's spend.
+    """
     from engine.daemon.lock import is_running
     from engine.daemon.status import DaemonStatus, read_status
 
@@ -178,8 +180,10 @@ def render_status(repo: Path, running: bool, s: DaemonStatus) -> list[str]:
 
 
 def pause(repo: RepoOpt = Path(".")) -> None:
-    """Pause: the running cycle is stopped cleanly and no new one starts (kept across
-    restarts until `ratchet resume`)."""
+    """Pause the daemon: its running cycle is stopped cleanly, no new one starts.
+
+    The pause holds across restarts, until `ratchet resume`.
+    """
     from engine.daemon.control import pause as do_pause
 
     do_pause(_paths(repo))
