@@ -336,16 +336,34 @@ class Cycle:
     # ------------------------------------------------------------------ decide & merge
 
     def _decide(self, state: _Attempt, seconds: float, protected: tuple[str, ...]) -> None:
-        from engine.guards import run_guards
+        from engine.guards import apply_quarantine, run_guards
         from engine.policy.context import build_context
         from engine.policy.engine import decide
         from engine.policy.roi import compute_roi
 
         assert state.baseline and state.candidate and state.change and state.proposal
         directives = self.config.directives
+        # failures the baseline shares are not the candidate's: out of what the rules see
+        quarantine = apply_quarantine(state.baseline, state.candidate, state.change.files)
+        state.baseline, state.candidate = quarantine.baseline, quarantine.candidate
+        if note := quarantine.note():
+            state.notes.append(note)
         if state.goal.metric:
             state.baseline = _with_goal_metric(state.baseline, state.goal)
             state.candidate = _with_goal_metric(state.candidate, state.goal)
+        guards = run_guards(
+            self.repo,
+            state.target_before,
+            state.candidate.commit,
+            state.baseline,
+            state.candidate,
+            state.change,
+            directives,
+            allow=state.goal.allow,
+        ) + (quarantine.outcome(),)
+        state.change = replace(state.change, findings=tuple(
+            finding for g in guards if not g.passed for finding in g.values.get("findings", [])
+        ))
         roi = compute_roi(
             state.baseline,
             state.candidate,
@@ -364,15 +382,6 @@ class Cycle:
             roi=roi.score,
         )
         decision = decide(self.config.rules, context, merge_mode=directives.merge)
-        guards = run_guards(
-            self.repo,
-            state.target_before,
-            state.candidate.commit,
-            state.baseline,
-            state.candidate,
-            state.change,
-            directives,
-        )
         outcomes = decision.outcomes + guards
         kind = decision.kind
         if any(not g.passed and g.on_fail == "reject" for g in guards):
