@@ -24,9 +24,9 @@ from functools import lru_cache
 
 # The objective and the gate. ``pyproject.toml`` is protected whole: it holds the test
 # configuration (pytest options, coverage settings), and telling a harmless dependency
-# bump from a weakened test setup is not worth the risk. ``engine/policy`` and
-# ``engine/evaluation`` are ratchet's own gate code; they only exist when ratchet
-# improves itself and are harmless elsewhere.
+# bump from a weakened test setup is not worth the risk. ``engine/policy``,
+# ``engine/evaluation``, ``engine/guards`` and this file are ratchet's own gate code; they
+# only exist when ratchet improves itself and are harmless elsewhere.
 BUILTIN_PROTECTED: tuple[str, ...] = (
     "goals.yaml",
     "directives.yaml",
@@ -48,6 +48,8 @@ BUILTIN_PROTECTED: tuple[str, ...] = (
     ".gitattributes",
     "engine/policy/**",
     "engine/evaluation/**",
+    "engine/guards/**",
+    "engine/patching/paths.py",  # this list: editing it would shrink the protected paths
 )
 
 # Test files: anything under a ``tests`` directory, and pytest's default file names.
