@@ -281,3 +281,32 @@ def _cmdline(proc: Path) -> str:
         return (proc / "cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_malformed_plan_file_exits_2_and_leaves_no_trace(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    state = snapshot_of_user_state(repo)
+    refs = git(repo, "for-each-ref")
+    plan = write(
+        tmp_path / "plan.yaml",
+        "summary: x\nedits:\n  - file: calc/ops.py\n    op: replce\n    code: 'x = 1'\n",
+    )
+    run = ratchet("run-once", "--repo", str(repo), "--plan", str(plan), "--json")
+    assert run.code == 2
+    assert f"{plan}:4:9: edits[0].op" in run.stderr
+    assert "replace" in run.stderr  # names the valid ops
+    assert snapshot_of_user_state(repo) == state
+    assert git(repo, "for-each-ref") == refs
+    assert not (repo / ".ratchet" / "journal.jsonl").exists()
+
+
+def test_init_never_overwrites_and_excludes_state_dir_once(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    goals = (repo / "goals.yaml").read_bytes()
+    run = ratchet("init", "--repo", str(repo))
+    assert run.code == 0, run.stderr
+    assert (repo / "goals.yaml").read_bytes() == goals
+    assert "kept" in run.stdout
+    exclude = (repo / ".git" / "info" / "exclude").read_text()
+    assert exclude.count(".ratchet/") == 1
+    assert not (repo / ".gitignore").exists()  # the user's .gitignore is never written
