@@ -159,8 +159,10 @@ def revert(
     commit: Annotated[str, typer.Argument(help="A merged ratchet commit to undo.")],
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Undo a merged change with a revert commit on the target (working tree untouched
-    unless the target is checked out and clean, which is fast-forwarded)."""
+    """Undo a merged change with a revert commit on the target branch.
+
+    Your working tree is untouched unless the target is checked out and clean, which is
+    then fast-forwarded."""
 
     def go() -> int:
         from engine.config import load_directives
@@ -183,8 +185,9 @@ def demo(
         Path | None, typer.Option("--keep", help="Build the demo here instead of a temp dir.")
     ] = None,
 ) -> None:
-    """Copy a small sample project with real lint debt into a temp dir and run real
-    cycles on it with the embedded ruff provider: one merge, one rejection."""
+    """Run real cycles on a bundled sample project (no API key): one merge, one rejection.
+
+    The sample has real lint debt; the embedded ruff provider proposes the changes."""
 
     def go() -> int:
         from engine.demo import run_demo
@@ -195,10 +198,8 @@ def demo(
 
 
 def _register_daemon() -> None:
-    try:
-        from engine.daemon.commands import register
-    except ImportError:  # the daemon package is optional at import time of the CLI
-        return
+    from engine.daemon.commands import register  # keeps its heavy imports inside commands
+
     register(app)
 
 
