@@ -310,3 +310,25 @@ def test_init_never_overwrites_and_excludes_state_dir_once(tmp_path: Path) -> No
     exclude = (repo / ".git" / "info" / "exclude").read_text()
     assert exclude.count(".ratchet/") == 1
     assert not (repo / ".gitignore").exists()  # the user's .gitignore is never written
+
+
+def test_revert_undoes_a_merge_in_one_command(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", directives={"target_branch": "main"})
+    git(repo, "checkout", "-q", "-b", "elsewhere")
+    original = git(repo, "show", "main:calc/ops.py")
+    plan = plan_file(
+        tmp_path / "plan.yaml",
+        "Flatten classify",
+        [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}],
+    )
+    merged = ratchet(
+        "run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json"
+    ).json
+    assert merged["outcome"] == "merged"
+    state = snapshot_of_user_state(repo)
+
+    run = ratchet("revert", merged["commit"], "--repo", str(repo))
+    assert run.code == 0, run.stderr
+    assert git(repo, "show", "main:calc/ops.py") == original
+    assert git(repo, "rev-parse", "main^") == merged["commit"]
+    assert snapshot_of_user_state(repo) == state
