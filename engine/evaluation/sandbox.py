@@ -5,7 +5,8 @@
 - ``--unshare-all`` (no network, own PID/IPC/UTS namespaces), ``--cap-drop ALL`` (no
   capability survives, even when ratchet runs as root), ``--die-with-parent``,
   ``--new-session`` (no terminal injection);
-- the host root read-only (``--ro-bind / /``), fresh ``/dev``, ``/proc`` and ``/tmp``;
+- the host root read-only (``--ro-bind / /``), fresh ``/dev`` (read-only but for a small
+  ``/dev/shm``), ``/proc`` and ``/tmp`` (a tmpfs of ``limits.memory_mb``: tmpfs is RAM);
 - ``/root``, ``/home`` and ``/run`` (user files, secrets, unix sockets) hidden by empty
   tmpfs mounts, with the interpreter (``sys.prefix``, ``sys.base_prefix``,
   ``sys.exec_prefix``, site-packages) bound back read-only when it lives under one of them;
@@ -50,6 +51,9 @@ MODES: tuple[str, ...] = ("bwrap", "unsafe-none")
 # Hidden behind empty tmpfs mounts: home directories (keys, tokens, configs), the host's /tmp,
 # and /run (unix sockets such as docker.sock stay connectable through a read-only bind).
 HIDDEN_DIRS: tuple[str, ...] = ("/tmp", "/root", "/home", "/run")
+# tmpfs mounts live in the host's RAM and default to half of it: every one gets a size.
+HIDDEN_BYTES = 1024 * 1024  # /root, /home, /run: nothing should be written there
+SHM_BYTES = 64 * 1024 * 1024  # /dev/shm (multiprocessing semaphores and the like)
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 _PROBE_TIMEOUT = 20.0
 _MB = 1024 * 1024
@@ -117,6 +121,7 @@ class SandboxRunner:
             writable=[cwd, *(Path(w).resolve() for w in writable)],
             readable=[Path(r).resolve() for r in readable],
             env=full_env,
+            tmp_bytes=self.limits.memory_mb * _MB,
         )
         # bwrap itself gets no environment: the sandboxed one is passed with --setenv
         result = run_captured(wrapped, cwd=cwd, env={}, timeout=timeout, preexec_fn=preexec)
@@ -147,9 +152,11 @@ def bwrap_argv(
     readable: Sequence[Path],
     env: Mapping[str, str],
     extra: Sequence[str] = (),
+    tmp_bytes: int = 1024 * _MB,
 ) -> list[str]:
-    """The bubblewrap command line for ``argv``; ``extra`` flags go before the mounts."""
-    args = [bwrap, *extra, *_isolation_args()]
+    """The bubblewrap command line for ``argv``; ``extra`` flags go before the mounts.
+    ``tmp_bytes`` is the size of the sandbox's private ``/tmp``."""
+    args = [bwrap, *extra, *_isolation_args(tmp_bytes)]
     for directory in _dedupe(interpreter_dirs() + [Path(r) for r in readable]):
         args += ["--ro-bind", str(directory), str(directory)]
     for directory in _dedupe([Path(w) for w in writable]):
@@ -160,14 +167,17 @@ def bwrap_argv(
     return [*args, "--", *argv]
 
 
-def _isolation_args() -> list[str]:
+def _isolation_args(tmp_bytes: int = 1024 * _MB) -> list[str]:
     # --cap-drop ALL: run as root, bwrap keeps every capability inside its namespaces, and
     # CAP_SYS_ADMIN there can unmount the tmpfs that hides /root, /home and /tmp.
     args = ["--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
     args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    # /dev is a writable tmpfs as big as half the RAM: a small /dev/shm, the rest read-only
+    args += ["--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
     for hidden in HIDDEN_DIRS:
         if Path(hidden).is_dir() and not Path(hidden).is_symlink():
-            args += ["--tmpfs", hidden]
+            size = tmp_bytes if hidden == "/tmp" else HIDDEN_BYTES
+            args += ["--size", str(size), "--tmpfs", hidden]
     return args
 
 
