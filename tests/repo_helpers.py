@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -164,3 +165,18 @@ BROKEN_CLASSIFY = """\
 def classify(n):
     return "small"
 """
+
+
+def snapshot_of_user_state(repo: Path) -> dict[str, str]:
+    """Every file of the user's working tree (outside .git and .ratchet) plus the index,
+    HEAD and the status, as hashes: 'byte-identical' made checkable."""
+    state: dict[str, str] = {}
+    for path in sorted(repo.rglob("*")):
+        rel = path.relative_to(repo).as_posix()
+        if rel.startswith((".git/", ".ratchet/", ".ratchet")) or rel == ".git" or path.is_dir():
+            continue
+        state[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    state[".git/index"] = hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest()
+    state["HEAD"] = (repo / ".git" / "HEAD").read_text()
+    state["status"] = git(repo, "status", "--porcelain", "--untracked-files=all")
+    return state
