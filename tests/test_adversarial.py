@@ -28,7 +28,7 @@ import pytest
 
 from tests.repo_helpers import git, make_repo, ratchet, snapshot_of_user_state, write
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(CORPUS.glob("*.yaml"))
