@@ -70,8 +70,10 @@ def breaking(command: str) -> tuple[str, str]:
     """A search/replace that makes `python -m engine.cli <command>` fail, and nothing else:
     the module still imports and the smoke test still passes."""
     code = (
-        f'\nif __name__ == "__main__" and __import__("sys").argv[1:2] == [{command!r}]:\n'
-        f'    raise RuntimeError("this revision of ratchet cannot run {command}")\n'
+        '\nif __name__ == "__main__":\n'
+        "    import sys as _argv_check\n\n"
+        f"    if _argv_check.argv[1:2] == [{command!r}]:\n"
+        f'        raise RuntimeError("this revision of ratchet cannot run {command}")\n'
     )
     return MAIN_GUARD, code + MAIN_GUARD
 
@@ -115,9 +117,12 @@ def self_change(
         yaml.safe_dump({"version": 1, "goals": [{**the_goal, "status": "active"}]}),
     )
     done = daemon.wait_for(
-        lambda s: any(verdict in n for n in s.get("notes", [])),
+        lambda s: (
+            any(verdict in n for n in s.get("notes", []))
+            or any(o["outcome"] != "merged" for o in s.get("last_outcomes", []))
+        ),
         "the canary's verdict",
-        timeout=600,
+        timeout=500,
         poll=0.5,
     )
     cycle = done["last_outcomes"][0]

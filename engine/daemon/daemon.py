@@ -342,7 +342,7 @@ class Daemon:
         human = tuple(b.name for b in branches if b.kind == "human")
         self._set(review_branches=review, human_branches=human)
         limit = self.config.directives.max_review_branches
-        if len(review) >= limit:
+        if review and len(review) >= limit:
             return f"{len(review)} review branches open (max_review_branches: {limit})"
         return None
 
