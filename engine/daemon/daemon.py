@@ -27,8 +27,9 @@ from engine.daemon.lock import DaemonLock
 from engine.daemon.logs import LOGGER, event, setup_logging
 from engine.daemon.notify import SystemdNotifier
 from engine.daemon.paths import StatePaths
+from engine.daemon.progress import ProgressFollower
 from engine.daemon.reconcile import ReconcileReport, reconcile
-from engine.daemon.runner import ChildSpec, kill_stale_group, process_cmdline, run_child
+from engine.daemon.runner import ChildSpec, is_cycle_of, kill_stale_group, run_child
 from engine.daemon.status import CycleInfo, DaemonStatus, OutcomeInfo, Spend, read_status
 from engine.daemon.status import write_status as _write_status
 from engine.daemon.watcher import config_digest
@@ -84,7 +85,7 @@ class Daemon:
         self._config_dirty = False
         self._control_dirty = False
         self._current_goal: str | None = None
-        self._worktree_names: frozenset[str] = frozenset()
+        self._progress: ProgressFollower | None = None
         self._seen_tip: str | None = None  # the target tip after our own last change
 
     # ------------------------------------------------------------------ life
@@ -365,7 +366,7 @@ class Daemon:
         self.paths.progress.unlink(missing_ok=True)
         started = now_iso()
         self._current_goal = None
-        self._worktree_names = frozenset()
+        self._progress = ProgressFollower(self.repo, self.paths) if self.repo else None
         with self._mutex:
             self._cycle_running = True
         info = CycleInfo(reason=reason, started=started, runtime=runtime_sha)
@@ -393,7 +394,7 @@ class Daemon:
         self._record(outcome, reason)
         if not outcome.completed:
             self._reconcile(fsck=False, why=f"cycle {outcome.outcome}")
-        if self.selfhost is not None and outcome.outcome not in ("interrupted", "busy"):
+        if self.selfhost is not None:
             self._count_for_rollback(outcome)
         self._set(state="paused" if self.status.paused else "idle", cycle=None)
         self._seen_tip = None  # our own merge is not a reason for another cycle
@@ -422,36 +423,13 @@ class Daemon:
         self._follow_progress()
 
     def _follow_progress(self) -> None:
-        """Which goal and step the cycle is at: from ``RATCHET_PROGRESS_FILE`` when the
-        cycle writes it, else from the candidate worktree it created."""
-        from engine.daemon.status import read_json
-
         cycle = self.status.cycle
-        if cycle is None:
+        if cycle is None or self._progress is None:
             return
-        goal, step = cycle.goal, cycle.step
-        progress = read_json(self.paths.progress, None)
-        if isinstance(progress, dict):
-            goal = str(progress.get("goal") or goal or "") or None
-            step = str(progress.get("step") or step)
-        else:
-            names = frozenset(_listdir(self.paths.worktrees))
-            if names != self._worktree_names:
-                self._worktree_names = names
-                goal_now = self._goal_of_worktrees(names)
-                if goal_now is not None:
-                    goal, step = goal_now, "candidate"
+        goal, step = self._progress.poll(cycle.goal, cycle.step)
         if goal != cycle.goal or step != cycle.step:
             self._current_goal = goal
             self._set(cycle=dataclasses.replace(cycle, goal=goal, step=step))
-
-    def _goal_of_worktrees(self, names: frozenset[str]) -> str | None:
-        assert self.repo is not None
-        for ref in self.repo.list_refs("refs/heads/ratchet/"):
-            parts = ref.removeprefix("refs/heads/ratchet/").split("/")
-            if len(parts) == 2 and f"{parts[0]}-{parts[1]}" in names:
-                return parts[0]
-        return None
 
     def _record(self, outcome: CycleOutcome, reason: str) -> None:
         report = outcome.report or {}
@@ -464,10 +442,11 @@ class Daemon:
             commit=report.get("commit"),
             seconds=round(outcome.result.seconds, 2),
             reason=reason,
-            message=outcome.message or (outcome.result.interrupted or ""),
+            message=outcome.message,
         )
-        self._set_status(self.status.with_outcome(info))
-        self._add_spend(report.get("usage") or {})
+        today = datetime.now().date().isoformat()
+        usage = report.get("usage") or {}
+        self._set_status(self.status.with_outcome(info).with_spend(usage, today))
         level = logging.WARNING if outcome.failed else logging.INFO
         event(
             log,
@@ -480,21 +459,6 @@ class Daemon:
             message=info.message,
             exit=outcome.result.returncode,
         )
-
-    def _add_spend(self, usage: dict[str, Any]) -> None:
-        today = datetime.now().date().isoformat()
-        spend = self.status.spend_today
-        if spend.date != today:
-            spend = Spend(date=today)
-        spend = Spend(
-            date=today,
-            usd=round(spend.usd + float(usage.get("cost_usd") or 0.0), 6),
-            tokens=spend.tokens
-            + int(usage.get("tokens_in") or 0)
-            + int(usage.get("tokens_out") or 0),
-            cycles=spend.cycles + 1,
-        )
-        self._set(spend_today=spend)
 
     # ------------------------------------------------------------------ repository hygiene
 
@@ -529,15 +493,11 @@ class Daemon:
         return report
 
     def _kill_orphan(self, cycle: CycleInfo) -> None:
-        """A child of a daemon that died by ``kill -9`` may still be running (it gets SIGTERM
-        through PDEATHSIG, but may still be unwinding): wait for it, or end it."""
-        argv = process_cmdline(cycle.pid) if cycle.pid else None
-        if not argv or not any("engine.cli" in a or a.endswith("ratchet") for a in argv):
-            return
-        if str(self.paths.repo) not in argv and not any(str(self.paths.canary) in a for a in argv):
-            return
-        event(log, "ending the cycle a previous daemon left running", pid=cycle.pid)
-        kill_stale_group(cycle.pid, grace=self.options.grace)
+        """A child of a daemon that died by ``kill -9`` may still be unwinding (PDEATHSIG
+        sent it SIGTERM): give it its grace, then end it."""
+        if cycle.pid and is_cycle_of(cycle.pid, self.paths.repo):
+            event(log, "ending the cycle a previous daemon left running", pid=cycle.pid)
+            kill_stale_group(cycle.pid, grace=self.options.grace)
 
     def _note(self, text: str) -> None:
         self._set_status(self.status.with_note(f"{now_iso()} {text}"))
@@ -567,23 +527,16 @@ class Daemon:
         )
 
     def _count_for_rollback(self, outcome: CycleOutcome) -> None:
+        from engine.daemon.selfupdate import rollback_if_due
+
         assert self.selfhost is not None
-        if self.selfhost.pinned() is not None:
-            return
-        reason = self.selfhost.record_cycle(
-            failed=outcome.failed,
-            crashed=outcome.crashed,
-            threshold=self.options.rollback_after,
-        )
-        if reason is None:
-            return
-        old = self.selfhost.known_good()
-        new = self.selfhost.rollback(reason)
-        if new is not None:
-            text = f"rolled back known-good {str(old)[:12]} -> {new[:12]}: {reason}"
+        text = rollback_if_due(self.selfhost, outcome, threshold=self.options.rollback_after)
+        if text is not None:
             event(log, text, logging.ERROR)
             self._note(text)
-            self._set(known_good=new, runtime=self.selfhost.runtime_revision())
+            self._set(
+                known_good=self.selfhost.known_good(), runtime=self.selfhost.runtime_revision()
+            )
 
     def _check_self_update(self) -> None:
         """A merge changed ratchet's own code: canary it, then promote or revert."""
@@ -633,10 +586,3 @@ class Daemon:
         if s.config_error:
             return "configuration error (see ratchet status)"
         return f"idle; next run {s.next_run or 'on request'}"
-
-
-def _listdir(path: Path) -> list[str]:
-    try:
-        return os.listdir(path)
-    except OSError:
-        return []

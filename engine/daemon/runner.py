@@ -205,3 +205,12 @@ def process_cmdline(pid: int) -> list[str] | None:
     except OSError:
         return None
     return [part.decode("utf-8", errors="replace") for part in raw.split(b"\0") if part]
+
+
+def is_cycle_of(pid: int, repo: Path) -> bool:
+    """True when ``pid`` runs ``engine.cli`` on ``repo`` (a cycle, or a canary step in one of
+    its scratch clones): safe to signal as ours."""
+    argv = process_cmdline(pid)
+    if not argv or not any("engine.cli" in a for a in argv):
+        return False
+    return any(a == str(repo) or a.startswith(f"{repo}/.ratchet/") for a in argv)

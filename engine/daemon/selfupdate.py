@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.daemon.canary import CanaryResult, run_canary
+from engine.daemon.cycles import CycleOutcome
 from engine.daemon.paths import StatePaths
 from engine.daemon.selfhost import SelfHost
 from engine.errors import GitError, InputError
@@ -76,6 +77,23 @@ def promote_or_revert(
     if problems:
         text += "; " + "; ".join(problems)
     return SelfUpdateResult(tip, False, text, steps, tuple(reverts))
+
+
+def rollback_if_due(selfhost: SelfHost, outcome: CycleOutcome, *, threshold: int) -> str | None:
+    """Count a finished cycle (not one the daemon interrupted) against the revision it ran
+    from; roll back when due. Returns what happened, for the log and status, or None."""
+    if outcome.outcome in ("interrupted", "busy") or selfhost.pinned() is not None:
+        return None
+    reason = selfhost.record_cycle(
+        failed=outcome.failed, crashed=outcome.crashed, threshold=threshold
+    )
+    if reason is None:
+        return None
+    old = selfhost.known_good()
+    new = selfhost.rollback(reason)
+    if new is None:
+        return f"rollback due ({reason}) but no previous known-good to return to"
+    return f"rolled back known-good {str(old)[:12]} -> {new[:12]}: {reason}"
 
 
 def _revert_code_commits(

@@ -82,6 +82,21 @@ class DaemonStatus:
             self, last_outcomes=(outcome, *self.last_outcomes)[:MAX_OUTCOMES]
         )
 
+    def with_spend(self, usage: dict[str, Any], today: str) -> DaemonStatus:
+        """Add one cycle's ``usage`` (run-once's report) to today's spend (``today``: ISO
+        date; a new day starts from zero)."""
+        spend = self.spend_today if self.spend_today.date == today else Spend(date=today)
+        tokens = int(usage.get("tokens_in") or 0) + int(usage.get("tokens_out") or 0)
+        return dataclasses.replace(
+            self,
+            spend_today=Spend(
+                date=today,
+                usd=round(spend.usd + float(usage.get("cost_usd") or 0.0), 6),
+                tokens=spend.tokens + tokens,
+                cycles=spend.cycles + 1,
+            ),
+        )
+
     def with_note(self, note: str) -> DaemonStatus:
         return dataclasses.replace(self, notes=(note, *self.notes)[:MAX_OUTCOMES])
 
