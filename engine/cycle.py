@@ -96,12 +96,14 @@ class Cycle:
         *,
         make_provider: Callable[[Goal], Provider],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_step: Callable[[str, str], None] = lambda goal, step: None,
     ) -> None:
         self.repo = repo
         self.config = config
         self.measurer = measurer
         self.make_provider = make_provider
         self.clock = clock
+        self.on_step = on_step  # (goal id, step): progress for `ratchet status`
 
     # ------------------------------------------------------------------ entry point
 
@@ -139,6 +141,7 @@ class Cycle:
     ) -> list[CycleReport]:
         if goal.status != "active":
             return [self._bare(goal.id, target, tip, "nothing-to-do", f"goal is {goal.status}")]
+        self.on_step(goal.id, "baseline")
         baseline = self.measurer.baseline(self.repo, tip)
         if goal.done_when and self._goal_met(goal, baseline):
             return [
@@ -194,6 +197,7 @@ class Cycle:
             target_before=tip,
             started=self.clock().isoformat(timespec="seconds"),
         )
+        self.on_step(goal.id, "baseline")
         state.baseline = self.measurer.baseline(self.repo, tip)
         worktree = self.repo.add_worktree(f"{goal.id}-{n}", commit=tip, branch=state.branch)
         try:
@@ -235,6 +239,7 @@ class Cycle:
         if plan is None:
             assert provider is not None
             try:
+                self.on_step(state.goal.id, "propose")
                 plan = provider.propose(
                     ProposalRequest(
                         goal=goal,
@@ -262,6 +267,7 @@ class Cycle:
                 worktree, state, "nothing-to-do", plan.summary or "the provider proposed no change"
             )
 
+        self.on_step(state.goal.id, "patch")
         result = apply_plan(
             lambda rel: read_text(worktree, rel),
             plan.edits,
@@ -312,6 +318,7 @@ class Cycle:
                 {"Ratchet-Goal": goal.id, "Ratchet-Decision": "evaluating"},
             ),
         )
+        self.on_step(state.goal.id, "evaluate")
         state.candidate = self.measurer.candidate(worktree, self.repo, commit)
         proposal_seconds = time.monotonic() - t0
         self._decide(state, proposal_seconds, result.protected)
@@ -361,9 +368,12 @@ class Cycle:
             directives,
             allow=state.goal.allow,
         ) + (quarantine.outcome(),)
-        state.change = replace(state.change, findings=tuple(
-            finding for g in guards if not g.passed for finding in g.values.get("findings", [])
-        ))
+        state.change = replace(
+            state.change,
+            findings=tuple(
+                finding for g in guards if not g.passed for finding in g.values.get("findings", [])
+            ),
+        )
         roi = compute_roi(
             state.baseline,
             state.candidate,
@@ -397,6 +407,7 @@ class Cycle:
             )
 
     def _merge(self, worktree: Path, state: _Attempt, seconds: float) -> CycleReport:
+        self.on_step(state.goal.id, "merge")
         for _ in range(MAX_REBASES + 1):
             report = self._report(
                 state, "merged", f"fast-forwarded {state.target} to the candidate"
@@ -437,6 +448,7 @@ class Cycle:
                     "the target moved and the candidate no longer applies",
                 )
             state.target_before = new_tip
+            self.on_step(state.goal.id, "re-evaluate")
             state.baseline = self.measurer.baseline(self.repo, new_tip)
             head = self.repo.rev_parse("HEAD", cwd=worktree) or ""
             state.candidate = self.measurer.candidate(worktree, self.repo, head)

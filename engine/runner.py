@@ -8,6 +8,9 @@ cycle lock keeps two cycles from ever running at once.
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -57,6 +60,7 @@ def run_one_cycle(
             config,
             measurer,
             make_provider=lambda goal: _provider(goal, config.directives, repo.root),
+            on_step=_progress_writer(),
         )
         if plan is None and goal_id is None:
             merged = retry_pending(cycle)
@@ -65,6 +69,24 @@ def run_one_cycle(
         return cycle.run(CycleRequest(goal_id=goal_id, plan=plan, provider=provider))
     finally:
         lock.release()
+
+
+def _progress_writer() -> Callable[[str, str], None]:
+    """Report (goal, step) to the file the daemon names in RATCHET_PROGRESS_FILE."""
+    target = os.environ.get("RATCHET_PROGRESS_FILE")
+    if not target:
+        return lambda goal, step: None
+    path = Path(target)
+
+    def write(goal: str, step: str) -> None:
+        tmp = path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps({"goal": goal, "step": step, "pid": os.getpid()}))
+            tmp.replace(path)
+        except OSError:
+            pass  # progress is best effort; the cycle never fails for it
+
+    return write
 
 
 def make_measurer(directives: Directives) -> SandboxMeasurer:
