@@ -17,13 +17,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 _COUNTER = itertools.count()
-_REMOVE_WAIT = 2.0  # seconds to wait for killed members to leave before giving up
+_REMOVE_WAIT = 5.0  # seconds to wait for killed members to be reaped before giving up
+_NAME = re.compile(r"ratchet-(\d+)-\d+")
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,9 @@ class PidsGroup:
         return [int(p) for p in text.split() if p.isdigit()]
 
     def remove(self) -> None:
-        """Kill whatever is still in the group, then delete it (left behind if it will not
-        empty within a couple of seconds; an empty cgroup costs nothing)."""
+        """Kill whatever is still in the group, then delete it. A group whose killed members
+        are not reaped in time is left behind and swept by a later :func:`create_pids_group`
+        once its owner has exited."""
         deadline = time.monotonic() + _REMOVE_WAIT
         while True:
             members = self.members()
@@ -64,6 +67,7 @@ class PidsGroup:
 def create_pids_group(max_pids: int) -> PidsGroup | None:
     """A fresh child cgroup of our own limited to ``max_pids`` tasks; None where impossible."""
     for base in _own_pids_dirs():
+        _sweep(base)
         path = base / f"ratchet-{os.getpid()}-{next(_COUNTER)}"
         try:
             path.mkdir()
@@ -77,6 +81,16 @@ def create_pids_group(max_pids: int) -> PidsGroup | None:
             continue
         return PidsGroup(path)
     return None
+
+
+def _sweep(base: Path) -> None:
+    """Delete groups left behind by ratchet processes that no longer exist."""
+    with contextlib.suppress(OSError):
+        for child in base.iterdir():
+            match = _NAME.fullmatch(child.name)
+            if match and not Path(f"/proc/{match.group(1)}").exists():
+                with contextlib.suppress(OSError):
+                    child.rmdir()
 
 
 def _own_pids_dirs() -> list[Path]:
