@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -15,25 +14,11 @@ from tests.repo_helpers import (
     make_repo,
     plan_file,
     ratchet,
+    snapshot_of_user_state,
     write,
 )
 
 pytestmark = pytest.mark.slow
-
-
-def snapshot_of_user_state(repo: Path) -> dict[str, str]:
-    """Every file of the user's working tree (outside .git and .ratchet) plus the index,
-    HEAD and the status, as hashes: 'byte-identical' made checkable."""
-    state: dict[str, str] = {}
-    for path in sorted(repo.rglob("*")):
-        rel = path.relative_to(repo).as_posix()
-        if rel.startswith((".git/", ".ratchet/", ".ratchet")) or rel == ".git" or path.is_dir():
-            continue
-        state[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    state[".git/index"] = hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest()
-    state["HEAD"] = (repo / ".git" / "HEAD").read_text()
-    state["status"] = git(repo, "status", "--porcelain", "--untracked-files=all")
-    return state
 
 
 def test_accepted_change_is_merged_with_trailers_and_records(tmp_path: Path) -> None:

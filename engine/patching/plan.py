@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from engine.errors import InputError
 from engine.model import ChangeFacts, Edit
 from engine.patching.diff import count_lines, touched_symbols, unified_diff
 from engine.patching.paths import check_path, is_protected, is_test_file, matches
@@ -196,3 +197,5 @@ def _read(read: Reader, file: str) -> str | None | Refusal:
         return Refusal(-1, file, "binary", f"{file} is not UTF-8 text")
     except OSError as exc:
         return Refusal(-1, file, "path", f"{file} cannot be read: {exc.strerror or exc}")
+    except InputError as exc:  # the reader refuses symlinks and escapes from the worktree
+        return Refusal(-1, file, "path", str(exc))
