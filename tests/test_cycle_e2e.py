@@ -317,3 +317,23 @@ def test_revert_undoes_a_merge_in_one_command(tmp_path: Path) -> None:
     assert git(repo, "show", "main:calc/ops.py") == original
     assert git(repo, "rev-parse", "main^") == merged["commit"]
     assert snapshot_of_user_state(repo) == state
+
+
+def test_review_mode_keeps_a_passing_candidate_on_its_branch(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", directives={"target_branch": "main", "merge": "review"})
+    before = git(repo, "rev-parse", "main")
+    plan = plan_file(
+        tmp_path / "plan.yaml",
+        "Flatten classify",
+        [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}],
+    )
+    run = ratchet(
+        "run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json"
+    )
+    assert run.code == 0, run.stderr
+    result = run.json
+    assert result["outcome"] == "review"
+    assert all(r["passed"] for r in result["rules"])
+    assert git(repo, "rev-parse", "main") == before
+    assert git(repo, "rev-parse", "ratchet/simplify/1") == result["commit"]
+    assert "Ratchet-Decision: review" in git(repo, "log", "-1", "--format=%B", result["commit"])
