@@ -3,7 +3,7 @@
 ::
 
     RatchetError
-     ├── ConfigError          goals.yaml / directives.yaml / rules/ / a plan file is invalid (exit 2)
+     ├── ConfigError          goals.yaml, directives.yaml, rules/ or a plan file is invalid (2)
      ├── InputError           a command-line argument or file is unusable (exit 2)
      ├── GitError             a git command failed; carries the command and git's stderr
      ├── SandboxError         candidate code cannot be run safely (no bubblewrap, ...)

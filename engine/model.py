@@ -246,7 +246,8 @@ class ChangeFacts:
     protected: tuple[str, ...] = ()  # protected paths touched
     tests_touched: tuple[str, ...] = ()
     empty: bool = True
-    findings: tuple[dict[str, Any], ...] = ()  # static guard findings: {guard, file, line, evidence}
+    # static guard findings: {guard, file, line, evidence}
+    findings: tuple[dict[str, Any], ...] = ()
 
     @property
     def lines(self) -> int:
