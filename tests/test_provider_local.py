@@ -88,3 +88,58 @@ def test_missing_model_file_is_reported_not_crashed(tmp_path: Path):
     expected = "nope.gguf" if HAVE_LLAMA else "llama-cpp-python is not installed"
     with pytest.raises(ProviderUnavailable, match=expected):
         make_local(config, Directives()).propose(request)
+
+
+GREET_TESTS = """from greet import greet
+
+
+def test_greet():
+    assert greet("") == "Hello, world"
+    assert greet("Ada") == "Hello, Ada"
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.local_model
+def test_run_once_with_the_local_model_gates_a_candidate(tmp_path: Path) -> None:
+    """The whole path: real GGUF model -> validated plan -> sandboxed evaluation -> rules ->
+    a recorded decision (a 270M model's change may well be rejected; it must be gated)."""
+    from tests.repo_helpers import git, make_repo, ratchet
+
+    goals = [
+        {
+            "id": "flatten-greet",
+            "description": "In greet.py, simplify the function greet: remove the else branch.",
+            "scope": ["greet.py"],
+            "provider": "local",
+            "options": {},
+            "max_attempts": 1,
+        }
+    ]
+    repo = make_repo(
+        tmp_path / "repo",
+        goals=goals,
+        files={"greet.py": SOURCE, "tests/test_greet.py": GREET_TESTS},
+        directives={
+            "target_branch": "main",
+            "provider": {
+                "name": "local",
+                "options": {"max_output_tokens": 512, "temperature": 0.0},
+            },
+        },
+    )
+    run = ratchet("run-once", "--repo", str(repo), "--goal", "flatten-greet", "--json", timeout=900)
+    assert run.code == 0, run.stderr
+    result = run.json
+    if not HAVE_LLAMA:
+        assert not REQUIRE_LOCAL_MODEL, (
+            "RATCHET_REQUIRE_LOCAL_MODEL=1 but llama-cpp-python is missing"
+        )
+        assert result["outcome"] == "error" and "llama-cpp-python" in result["message"]
+        return
+    assert result["outcome"] in ("merged", "rejected", "review"), result["message"]
+    assert result["provider"] == "local" and result["usage"]["calls"] >= 1
+    assert result["candidate"]["tests"]["collected"] >= 1  # the candidate really ran
+    assert {r["id"] for r in result["rules"]} >= {"tests-pass", "positive-roi"}
+    ref = result["rejected_ref"] or "main"
+    assert git(repo, "show", f"{ref}:snapshots/{result['cycle_id']}.json")
