@@ -194,11 +194,11 @@ CASES: list[tuple[str, Metrics, Metrics, dict[str, Any], str, list[str]]] = [
         ["security-ratchet"],
     ),
     (
-        "a protected path touched",
+        "a protected path touched: left for a human, never merged",
         BASE,
         replace(BASE, lint=lint(3)),
         {"change": replace(SMALL, protected=("rules/default.yaml",))},
-        "reject",
+        "review",
         ["no-protected-paths"],
     ),
     (

@@ -566,8 +566,14 @@ class Daemon:
             return
         level = logging.INFO if result.promoted else logging.ERROR
         event(log, result.text, level, steps=result.steps)
-        self._note(result.text)
-        self._set(known_good=self.selfhost.known_good(), runtime=self.selfhost.runtime_revision())
+        # One status write: a reader that sees the note also sees the new revisions.
+        self._set_status(
+            dataclasses.replace(
+                self.status.with_note(f"{now_iso()} {result.text}"),
+                known_good=self.selfhost.known_good(),
+                runtime=self.selfhost.runtime_revision(),
+            )
+        )
 
     # ------------------------------------------------------------------ status
 
