@@ -502,6 +502,18 @@ class Daemon:
     def _note(self, text: str) -> None:
         self._set_status(self.status.with_note(f"{now_iso()} {text}"))
 
+    def _note_revisions(self, text: str) -> None:
+        """A self-hosting note and the revisions it is about, in one status write: a reader
+        that sees the note also sees the new known-good and runtime revisions."""
+        assert self.selfhost is not None
+        self._set_status(
+            dataclasses.replace(
+                self.status.with_note(f"{now_iso()} {text}"),
+                known_good=self.selfhost.known_good(),
+                runtime=self.selfhost.runtime_revision(),
+            )
+        )
+
     # ------------------------------------------------------------------ self-hosting
 
     def _setup_selfhost(self) -> None:
@@ -533,10 +545,7 @@ class Daemon:
         text = rollback_if_due(self.selfhost, outcome, threshold=self.options.rollback_after)
         if text is not None:
             event(log, text, logging.ERROR)
-            self._note(text)
-            self._set(
-                known_good=self.selfhost.known_good(), runtime=self.selfhost.runtime_revision()
-            )
+            self._note_revisions(text)
 
     def _check_self_update(self) -> None:
         """A merge changed ratchet's own code: canary it, then promote or revert."""
@@ -566,14 +575,7 @@ class Daemon:
             return
         level = logging.INFO if result.promoted else logging.ERROR
         event(log, result.text, level, steps=result.steps)
-        # One status write: a reader that sees the note also sees the new revisions.
-        self._set_status(
-            dataclasses.replace(
-                self.status.with_note(f"{now_iso()} {result.text}"),
-                known_good=self.selfhost.known_good(),
-                runtime=self.selfhost.runtime_revision(),
-            )
-        )
+        self._note_revisions(result.text)
 
     # ------------------------------------------------------------------ status
 
