@@ -322,9 +322,13 @@ class Cycle:
         state.candidate = self.measurer.candidate(worktree, self.repo, commit)
         proposal_seconds = time.monotonic() - t0
         self._decide(state, proposal_seconds, result.protected)
+        return self._conclude(worktree, state, proposal_seconds)
+
+    def _conclude(self, worktree: Path, state: _Attempt, seconds: float) -> CycleReport:
+        """Act on the decision: merge (compare-and-swap), keep for review, or reject."""
         assert state.decision is not None
         if state.decision.kind == "merge":
-            return self._merge(worktree, state, proposal_seconds)
+            return self._merge(worktree, state, seconds)
         if state.decision.kind == "review":
             return self._finish(
                 worktree,
@@ -339,6 +343,59 @@ class Cycle:
             "rejected",
             "rejected by the rules: " + ", ".join(o.id for o in state.decision.failed),
         )
+
+    # ------------------------------------------------------------------ pending merges
+
+    def resume(self, entry: dict[str, Any]) -> CycleReport | None:
+        """A pending candidate whose target moved: rebase it onto the new tip, evaluate it
+        again and decide afresh. None when its goal is gone or no longer active (the
+        candidate is then archived under refs/ratchet/rejected/, nothing is lost)."""
+        branch, commit = str(entry["branch"]), str(entry["commit"])
+        target, old_base = str(entry["target"]), str(entry["target_before"])
+        n = branch.rsplit("/", 1)[1]
+        goal = next((g for g in self.config.goals if g.id == entry.get("goal")), None)
+        if goal is None or goal.status != "active":
+            self.repo.archive(f"refs/ratchet/rejected/{entry.get('goal')}/{n}", commit)
+            self.repo.delete_branch(branch)
+            return None
+        tip = self.repo.rev_parse(f"refs/heads/{target}") or ""
+        state = _Attempt(
+            goal=goal,
+            cycle_id=str(entry["cycle_id"]),
+            attempt=1,
+            branch=branch,
+            target=target,
+            target_before=old_base,
+            started=self.clock().isoformat(timespec="seconds"),
+        )
+        state.proposal = _proposal_from_commit(self.repo, commit)
+        self.repo.delete_branch(branch)  # re-made below, on the same commit, in a worktree
+        worktree = self.repo.add_worktree(f"{goal.id}-{n}", commit=commit, branch=branch)
+        try:
+            state.notes.append(
+                f"pending since {old_base[:12]}; {target} moved to {tip[:12]}: "
+                "rebased and re-evaluated"
+            )
+            if not self.repo.rebase(worktree, tip, author=self.config.directives.identity):
+                return self._finish(
+                    worktree,
+                    state,
+                    "rejected",
+                    "the target moved and the pending candidate no longer applies",
+                )
+            head = self.repo.head_of(worktree) or commit
+            state.target_before = tip
+            state.change = _change_from_git(self.repo, tip, head, state.cycle_id)
+            self.on_step(goal.id, "re-evaluate")
+            state.baseline = self.measurer.baseline(self.repo, tip)
+            state.candidate = self.measurer.candidate(worktree, self.repo, head)
+            self._decide(state, 0.0, state.change.protected)
+            return self._conclude(worktree, state, 0.0)
+        except BaseException:
+            self._abandon(state)
+            raise
+        finally:
+            self.repo.remove_worktree(worktree)
 
     # ------------------------------------------------------------------ decide & merge
 
@@ -581,6 +638,43 @@ class Cycle:
     def _cycle_id(self, goal_id: str, n: int) -> str:
         stamp = self.clock().strftime("%Y%m%dT%H%M%SZ")
         return f"{stamp}-{goal_id}-{n}-{os.getpid() % 10000:04d}"
+
+
+def _proposal_from_commit(repo: Repository, commit: str) -> Proposal:
+    """What a recorded candidate proposed, read back from its commit message."""
+    from engine.vcs import parse_trailers
+
+    message = repo.commit_message(commit)
+    subject, _, rest = message.partition("\n")
+    trailers = parse_trailers(message)
+    body = rest.split("\nratchet: ", 1)[0].strip()
+    provider, _, model = trailers.get("Ratchet-Provider", "").partition("/")
+    return Proposal(summary=subject.strip(), rationale=body, provider=provider, model=model)
+
+
+def _change_from_git(repo: Repository, base: str, head: str, cycle_id: str) -> ChangeFacts:
+    """The ``change`` of a committed candidate (its own record files left out)."""
+    from engine.memory.render import memory_path, snapshot_path
+    from engine.patching.diff import count_lines, touched_symbols, unified_diff
+    from engine.patching.paths import is_protected, is_test_file
+
+    records = {snapshot_path(cycle_id), memory_path(cycle_id)}
+    paths = sorted({f.path for f in repo.changed_files(base, head)} - records)
+    old = {p: repo.show_file(base, p) for p in paths}
+    new = {p: repo.show_file(head, p) or "" for p in paths}
+    added, removed = count_lines(unified_diff(old, new))
+    symbols = [
+        f"{p}::{s}" for p in paths if p.endswith(".py") for s in touched_symbols(p, old[p], new[p])
+    ]
+    return ChangeFacts(
+        files=tuple(paths),
+        lines_added=added,
+        lines_removed=removed,
+        symbols=tuple(symbols),
+        protected=tuple(p for p in paths if is_protected(p)),
+        tests_touched=tuple(p for p in paths if is_test_file(p)),
+        empty=not paths,
+    )
 
 
 def _with_goal_metric(metrics: Metrics, goal: Goal) -> Metrics:

@@ -1,14 +1,15 @@
 """Retry of merges that waited for a clean checked-out target (outcome ``pending``).
 
 At the start of a cycle, each pending candidate whose branch is untouched since ratchet
-made it is merged when the target is unchanged and its worktree is clean now. A target
-that moved sends the candidate back through evaluation on the new tip (as a fresh
-attempt of its goal); a branch a human has committed to is left alone and forgotten.
+made it is merged when the target is unchanged and its worktree is clean now. When the
+target moved, the candidate is rebased onto the new tip, evaluated again and decided
+afresh (merged, rejected, review, or pending again). A branch a human has committed to is
+left alone and forgotten. At most one pending candidate is settled per cycle.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.memory import journal
 from engine.model import CycleReport
@@ -18,30 +19,34 @@ if TYPE_CHECKING:
 
 
 def retry_pending(cycle: Cycle) -> CycleReport | None:
-    """Merge the first pending candidate that can be merged now; its report, or None."""
+    """Settle the first pending candidate that can be settled now; its report, or None."""
     repo = cycle.repo
     entries = journal.read_pending(repo.state_dir)
-    keep = []
-    merged: CycleReport | None = None
+    keep: list[dict[str, Any]] = []
+    done: CycleReport | None = None
     for entry in entries:
         branch, commit = str(entry["branch"]), str(entry["commit"])
         target, old = str(entry["target"]), str(entry["target_before"])
-        if merged is not None or repo.rev_parse(f"refs/heads/{branch}") != commit:
+        if done is not None or repo.rev_parse(f"refs/heads/{branch}") != commit:
             if repo.rev_parse(f"refs/heads/{branch}") == commit:
                 keep.append(entry)
             continue  # gone, or a human committed to it: never touched again
         if repo.rev_parse(f"refs/heads/{target}") != old:
-            # Moved: the candidate must be judged again on the new tip; archive this
-            # one so nothing is lost and let the goal's next attempt redo the work.
-            n = branch.rsplit("/", 1)[1]
-            repo.archive(f"refs/ratchet/rejected/{entry['goal']}/{n}", commit)
-            repo.delete_branch(branch)
+            # Moved: rebased onto the new tip and judged again (it may wait again).
+            report = cycle.resume(entry)
+            if report is not None:
+                journal.append(repo.state_dir, report)
+                if report.outcome == "pending":  # still dirty: re-registered, new commit
+                    pending = journal.read_pending(repo.state_dir)
+                    keep += [e for e in pending if e.get("branch") == branch]
+                    continue
+                done = report  # whatever it became, this cycle's work is done
             continue
         result = repo.fast_forward(target, commit, old)
         if result.kind in ("updated-ref", "fast-forwarded"):
             repo.delete_branch(branch)
             now = cycle.clock().isoformat(timespec="seconds")
-            merged = CycleReport(
+            done = CycleReport(
                 cycle_id=str(entry["cycle_id"]),
                 goal=str(entry["goal"]),
                 outcome="merged",
@@ -54,8 +59,8 @@ def retry_pending(cycle: Cycle) -> CycleReport | None:
                 started=now,
                 finished=now,
             )
-            journal.append(repo.state_dir, merged)
+            journal.append(repo.state_dir, done)
         else:
             keep.append(entry)
     journal.write_pending(repo.state_dir, keep)
-    return merged
+    return done

@@ -337,3 +337,35 @@ def test_review_mode_keeps_a_passing_candidate_on_its_branch(tmp_path: Path) -> 
     assert git(repo, "rev-parse", "main") == before
     assert git(repo, "rev-parse", "ratchet/simplify/1") == result["commit"]
     assert "Ratchet-Decision: review" in git(repo, "log", "-1", "--format=%B", result["commit"])
+
+
+def test_pending_candidate_is_rebased_and_reevaluated_when_the_target_moved(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write(repo / "calc" / "__init__.py", '"""Calc package."""\n')  # the user's local change
+    plan = plan_file(
+        tmp_path / "plan.yaml",
+        "Flatten classify",
+        [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}],
+    )
+    first = ratchet(
+        "run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json"
+    )
+    assert first.json["outcome"] == "pending", first.stdout
+
+    git(repo, "commit", "-qam", "user: document the package")  # the target moves, clean now
+    user_commit = git(repo, "rev-parse", "main")
+    again = ratchet("run-once", "--repo", str(repo), "--json")
+    assert again.code == 0, again.stderr
+    result = again.json
+    assert result["outcome"] == "merged", result["message"]
+    assert result["target_before"] == user_commit
+    assert any("rebased and re-evaluated" in note for note in result["notes"])
+    assert result["baseline"]["commit"] == user_commit
+    assert git(repo, "rev-parse", "main^") == user_commit  # linear, on top of the user
+    assert "(n > 0) + (n >= 10)" in (repo / "calc" / "ops.py").read_text()
+    assert (repo / "calc" / "__init__.py").read_text() == '"""Calc package."""\n'
+    assert git(repo, "status", "--porcelain") == ""
+    assert not git(repo, "branch", "--list", "ratchet/*")
+    assert (repo / ".ratchet" / "pending.json").read_text().strip() == "[]"
