@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine import cycle_facts as facts
 from engine.config import Config
 from engine.errors import BudgetExceeded, InputError, ProviderError, ProviderUnavailable
 from engine.memory import journal
@@ -165,12 +167,14 @@ class Cycle:
         attempts = 1 if request.plan is not None else max(1, goal.max_attempts)
         feedback = ""
         for attempt in range(1, attempts + 1):
-            report = self._attempt(goal, target, attempt, request.plan, provider, feedback, history)
+            report = self._attempt(
+                goal, target, attempt, request.plan, provider, feedback, history, baseline
+            )
             reports.append(report)
             journal.append(self.repo.state_dir, report)
             if report.outcome != "rejected" or request.plan is not None:
                 break
-            feedback = _feedback(report)
+            feedback = facts.feedback(report)
             history = journal.read_journal(self.repo.state_dir)
         return reports
 
@@ -185,6 +189,7 @@ class Cycle:
         provider: Provider | None,
         feedback: str,
         history: list[dict[str, Any]],
+        baseline: Metrics | None = None,
     ) -> CycleReport:
         tip = self.repo.rev_parse(f"refs/heads/{target}") or ""
         n = self.repo.next_branch_number(goal.id)
@@ -197,13 +202,24 @@ class Cycle:
             target_before=tip,
             started=self.clock().isoformat(timespec="seconds"),
         )
-        self.on_step(goal.id, "baseline")
-        state.baseline = self.measurer.baseline(self.repo, tip)
-        worktree = self.repo.add_worktree(f"{goal.id}-{n}", commit=tip, branch=state.branch)
-        try:
+        if baseline is not None and baseline.commit == tip:
+            state.baseline = baseline  # measured for this tip already (a timed-out one is
+            # not cached, so measuring it again here would cost the whole timeout twice)
+        else:
+            self.on_step(goal.id, "baseline")
+            state.baseline = self.measurer.baseline(self.repo, tip)
+        with self._candidate_worktree(state, f"{goal.id}-{n}", tip) as worktree:
             return self._attempt_in(worktree, state, plan, provider, feedback, history)
+
+    @contextmanager
+    def _candidate_worktree(self, state: _Attempt, name: str, commit: str) -> Iterator[Path]:
+        """A worktree on ``state.branch`` at ``commit``, removed afterwards; on SIGTERM or a
+        crash the attempt is abandoned so no half-made branch is left behind."""
+        worktree = self.repo.add_worktree(name, commit=commit, branch=state.branch)
+        try:
+            yield worktree
         except BaseException:
-            self._abandon(state)  # SIGTERM, a crash: no half-made branch is left behind
+            self._abandon(state)
             raise
         finally:
             self.repo.remove_worktree(worktree)
@@ -249,7 +265,7 @@ class Cycle:
                         attempt=state.attempt,
                         feedback=feedback,
                         history=rejection_history(history, goal.id),
-                        lessons=_lessons(self.repo),
+                        lessons=facts.lessons(self.repo),
                         state_dir=self.repo.state_dir,
                     )
                 )
@@ -368,34 +384,39 @@ class Cycle:
             target_before=old_base,
             started=self.clock().isoformat(timespec="seconds"),
         )
-        state.proposal = _proposal_from_commit(self.repo, commit)
+        state.proposal = facts.proposal_from_commit(self.repo, commit)
         self.repo.delete_branch(branch)  # re-made below, on the same commit, in a worktree
-        worktree = self.repo.add_worktree(f"{goal.id}-{n}", commit=commit, branch=branch)
-        try:
-            state.notes.append(
-                f"pending since {old_base[:12]}; {target} moved to {tip[:12]}: "
-                "rebased and re-evaluated"
+        with self._candidate_worktree(state, f"{goal.id}-{n}", commit) as worktree:
+            stopped = self._rebase_and_measure(
+                worktree,
+                state,
+                tip,
+                f"pending since {old_base[:12]}; {target} moved to "
+                f"{tip[:12]}: rebased and re-evaluated",
             )
-            if not self.repo.rebase(worktree, tip, author=self.config.directives.identity):
-                return self._finish(
-                    worktree,
-                    state,
-                    "rejected",
-                    "the target moved and the pending candidate no longer applies",
-                )
-            head = self.repo.head_of(worktree) or commit
-            state.target_before = tip
-            state.change = _change_from_git(self.repo, tip, head, state.cycle_id)
-            self.on_step(goal.id, "re-evaluate")
-            state.baseline = self.measurer.baseline(self.repo, tip)
-            state.candidate = self.measurer.candidate(worktree, self.repo, head)
+            if stopped is not None:
+                return stopped
+            head = state.candidate.commit if state.candidate else commit
+            state.change = facts.change_from_git(self.repo, tip, head, state.cycle_id)
             self._decide(state, 0.0, state.change.protected)
             return self._conclude(worktree, state, 0.0)
-        except BaseException:
-            self._abandon(state)
-            raise
-        finally:
-            self.repo.remove_worktree(worktree)
+
+    def _rebase_and_measure(
+        self, worktree: Path, state: _Attempt, new_tip: str, note: str
+    ) -> CycleReport | None:
+        """Rebase the candidate onto ``new_tip`` and measure baseline and candidate again.
+        Returns the rejection report when the candidate no longer applies, else None."""
+        state.notes.append(note)
+        if not self.repo.rebase(worktree, new_tip, author=self.config.directives.identity):
+            return self._finish(
+                worktree, state, "rejected", "the target moved and the candidate no longer applies"
+            )
+        state.target_before = new_tip
+        self.on_step(state.goal.id, "re-evaluate")
+        state.baseline = self.measurer.baseline(self.repo, new_tip)
+        head = self.repo.head_of(worktree) or ""
+        state.candidate = self.measurer.candidate(worktree, self.repo, head)
+        return None
 
     # ------------------------------------------------------------------ decide & merge
 
@@ -413,8 +434,8 @@ class Cycle:
         if note := quarantine.note():
             state.notes.append(note)
         if state.goal.metric:
-            state.baseline = _with_goal_metric(state.baseline, state.goal)
-            state.candidate = _with_goal_metric(state.candidate, state.goal)
+            state.baseline = facts.with_goal_metric(state.baseline, state.goal)
+            state.candidate = facts.with_goal_metric(state.candidate, state.goal)
         guards = run_guards(
             self.repo,
             state.target_before,
@@ -445,7 +466,7 @@ class Cycle:
             candidate=state.candidate,
             change=state.change,
             goal=state.goal,
-            cost=_cost(state.proposal.usage, state.change, seconds),
+            cost=facts.cost(state.proposal.usage, state.change, seconds),
             roi=roi.score,
         )
         decision = decide(self.config.rules, context, merge_mode=directives.merge)
@@ -493,22 +514,13 @@ class Cycle:
                 return report
             # The target moved: rebase the candidate and evaluate it again.
             new_tip = self.repo.rev_parse(f"refs/heads/{state.target}") or ""
-            state.notes.append(
+            note = (
                 f"target moved {state.target_before[:12]} -> {new_tip[:12]}: "
                 "rebased and re-evaluated"
             )
-            if not self.repo.rebase(worktree, new_tip, author=self.config.directives.identity):
-                return self._finish(
-                    worktree,
-                    state,
-                    "rejected",
-                    "the target moved and the candidate no longer applies",
-                )
-            state.target_before = new_tip
-            self.on_step(state.goal.id, "re-evaluate")
-            state.baseline = self.measurer.baseline(self.repo, new_tip)
-            head = self.repo.rev_parse("HEAD", cwd=worktree) or ""
-            state.candidate = self.measurer.candidate(worktree, self.repo, head)
+            stopped = self._rebase_and_measure(worktree, state, new_tip, note)
+            if stopped is not None:
+                return stopped
             self._decide(state, seconds, state.change.protected if state.change else ())
             assert state.decision is not None
             if state.decision.kind != "merge":
@@ -638,79 +650,3 @@ class Cycle:
     def _cycle_id(self, goal_id: str, n: int) -> str:
         stamp = self.clock().strftime("%Y%m%dT%H%M%SZ")
         return f"{stamp}-{goal_id}-{n}-{os.getpid() % 10000:04d}"
-
-
-def _proposal_from_commit(repo: Repository, commit: str) -> Proposal:
-    """What a recorded candidate proposed, read back from its commit message."""
-    from engine.vcs import parse_trailers
-
-    message = repo.commit_message(commit)
-    subject, _, rest = message.partition("\n")
-    trailers = parse_trailers(message)
-    body = rest.split("\nratchet: ", 1)[0].strip()
-    provider, _, model = trailers.get("Ratchet-Provider", "").partition("/")
-    return Proposal(summary=subject.strip(), rationale=body, provider=provider, model=model)
-
-
-def _change_from_git(repo: Repository, base: str, head: str, cycle_id: str) -> ChangeFacts:
-    """The ``change`` of a committed candidate (its own record files left out)."""
-    from engine.memory.render import memory_path, snapshot_path
-    from engine.patching.diff import count_lines, touched_symbols, unified_diff
-    from engine.patching.paths import is_protected, is_test_file
-
-    records = {snapshot_path(cycle_id), memory_path(cycle_id)}
-    paths = sorted({f.path for f in repo.changed_files(base, head)} - records)
-    old = {p: repo.show_file(base, p) for p in paths}
-    new = {p: repo.show_file(head, p) or "" for p in paths}
-    added, removed = count_lines(unified_diff(old, new))
-    symbols = [
-        f"{p}::{s}" for p in paths if p.endswith(".py") for s in touched_symbols(p, old[p], new[p])
-    ]
-    return ChangeFacts(
-        files=tuple(paths),
-        lines_added=added,
-        lines_removed=removed,
-        symbols=tuple(symbols),
-        protected=tuple(p for p in paths if is_protected(p)),
-        tests_touched=tuple(p for p in paths if is_test_file(p)),
-        empty=not paths,
-    )
-
-
-def _with_goal_metric(metrics: Metrics, goal: Goal) -> Metrics:
-    """Fill ``Metrics.goal`` from the goal's own metric expression (0.0 if it fails)."""
-    from engine.policy.context import tip_context
-    from engine.policy.engine import goal_metric
-
-    value = goal_metric(goal, tip_context(metrics, goal))
-    return replace(metrics, goal=value if value is not None else 0.0)
-
-
-def _cost(usage: Usage, change: ChangeFacts, seconds: float) -> dict[str, Any]:
-    return {
-        "tokens_in": usage.tokens_in,
-        "tokens_out": usage.tokens_out,
-        "usd": usage.cost_usd,
-        "seconds": round(seconds, 3),
-        "lines": change.lines,
-    }
-
-
-def _feedback(report: CycleReport) -> str:
-    """What failed, for the refine loop: failing tests, their output, the failed rules."""
-    lines = [f"Your previous attempt ({report.summary!r}) was rejected."]
-    lines += [
-        f"- rule {r.id} failed: {r.detail}" for r in report.rules if r.applicable and not r.passed
-    ]
-    if report.candidate and report.candidate.tests.failures:
-        lines.append("Failing tests: " + ", ".join(report.candidate.tests.failures[:10]))
-        lines.append(report.candidate.tests.output_tail[-2000:])
-    return "\n".join(lines)
-
-
-def _lessons(repo: Repository) -> tuple[str, ...]:
-    path = repo.root / "memory-bank" / "lessons.md"
-    if not path.is_file():
-        return ()
-    text = path.read_text(encoding="utf-8", errors="replace")
-    return tuple(line[2:].strip() for line in text.splitlines() if line.startswith("- "))[:20]

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from engine.errors import GitError, InputError
-from engine.model import Identity
 from engine.vcs import (
     ZERO_SHA,
     FileChange,
@@ -18,9 +17,8 @@ from engine.vcs import (
     rejected_ref,
 )
 from engine.vcs.runner import clean_env
+from tests.git_testing import BOT, GIT, git, isolate_git_config, write
 
-BOT = Identity(name="ratchet-bot", email="bot@example.invalid")
-GIT = Git()
 IDENTITY_ENV = {
     "GIT_AUTHOR_NAME": "A",
     "GIT_AUTHOR_EMAIL": "a@b",
@@ -29,22 +27,9 @@ IDENTITY_ENV = {
 }
 
 
-def git(cwd: Path, *args: str) -> str:
-    return GIT.run(*args, cwd=cwd)
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-
-
 @pytest.fixture(autouse=True)
 def _isolated_git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No global or system git config from the machine running the tests."""
-    (tmp_path / "gitconfig").write_text("")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    isolate_git_config(tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 
 from engine.errors import GitError, InputError
-from engine.model import Identity
-from engine.vcs import Git, Repository, rejected_ref
+from engine.vcs import Repository, rejected_ref
+from tests.git_testing import BOT, GIT, git, isolate_git_config, write
 
-BOT = Identity(name="ratchet-bot", email="bot@example.invalid")
-GIT = Git()
 HOOKS = (
     "pre-commit",
     "prepare-commit-msg",
@@ -29,21 +27,9 @@ HOOKS = (
 )
 
 
-def git(cwd: Path, *args: str) -> str:
-    return GIT.run(*args, cwd=cwd)
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-
-
 @pytest.fixture(autouse=True)
 def _isolated_git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "gitconfig").write_text("")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    isolate_git_config(tmp_path, monkeypatch)
 
 
 def make_repo(root: Path) -> Path:

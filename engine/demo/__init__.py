@@ -9,7 +9,6 @@ that are in fact re-exports (tests fail: rejected, kept under refs/ratchet/rejec
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable
 from importlib import resources
@@ -19,7 +18,9 @@ DEMO_GOALS = ("modernise-geometry", "prune-api-imports")
 
 
 def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    from engine.vcs import Git  # the one git runner, even for setting up the sample
+
+    Git().run(*args, cwd=cwd)
 
 
 def make_sample_repo(dest: Path) -> Path:

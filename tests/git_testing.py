@@ -1,0 +1,31 @@
+"""Shared by the engine.vcs tests: the git runner under test, a bot identity, a writer,
+and isolation from the machine's global and system git config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.model import Identity
+from engine.vcs import Git
+
+BOT = Identity(name="ratchet-bot", email="bot@example.invalid")
+GIT = Git()
+
+
+def git(cwd: Path, *args: str) -> str:
+    return GIT.run(*args, cwd=cwd)
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def isolate_git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No global or system git config from the machine running the tests."""
+    (tmp_path / "gitconfig").write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
