@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.compose import run_one_cycle
 from engine.model import Edit, Proposal
 from engine.providers.base import ProposalRequest
 from engine.providers.scripted import ScriptedProvider
-from engine.runner import run_one_cycle
 from tests.repo_helpers import FLAT_CLASSIFY, git, make_repo, write
 
 pytestmark = pytest.mark.slow

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from engine.daemon.branches import scan_branches
+from engine.daemon.child import ChildSpec, last_json_object, run_child
 from engine.daemon.lock import AlreadyRunning, DaemonLock, is_running
 from engine.daemon.notify import SystemdNotifier
 from engine.daemon.paths import StatePaths
 from engine.daemon.reconcile import reconcile
-from engine.daemon.runner import ChildSpec, last_json_object, run_child
 from engine.daemon.schedule import Entry, LastRuns, entries, missed
 from engine.daemon.selfhost import KNOWN_GOOD, SelfHost, is_self_hosting
 from engine.daemon.service import install_unit, unit_name
@@ -265,7 +265,7 @@ def test_a_child_dies_with_the_daemon(tmp_path: Path) -> None:
     parent = (
         "import os, sys, time\n"
         "from pathlib import Path\n"
-        "from engine.daemon.runner import ChildSpec, run_child\n"
+        "from engine.daemon.child import ChildSpec, run_child\n"
         "child = 'import os, time; open(%r, \"w\").write(str(os.getpid())); time.sleep(60)'\n"
         f"run_child(ChildSpec(argv=(sys.executable, '-c', child % {str(pidfile)!r}),"
         f" cwd=Path({str(tmp_path)!r}), env=dict(os.environ)))\n"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.evaluation import BaselineCache, Evaluator, SandboxRunner, baseline_key
-from engine.evaluation.cache import tool_versions
-from engine.evaluation.probes.tests import SESSION_FAILURE, TestsProbe
+from engine.gate.evaluation import BaselineCache, Evaluator, SandboxRunner, baseline_key
+from engine.gate.evaluation.cache import tool_versions
+from engine.gate.evaluation.probes.tests import SESSION_FAILURE, TestsProbe
 from engine.model import (
     ComplexityMetrics,
     CoverageMetrics,

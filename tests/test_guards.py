@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from engine.guards import GUARD_IDS, run_guards
-from engine.guards.assertions import find_deleted, find_weakened
-from engine.guards.base import FileVersion, Finding, GuardSpec, outcome
-from engine.guards.markers import find_exits, find_pragmas, find_skips, find_suppressions
-from engine.guards.runner import find_runner_tampering, find_shadowing, find_test_path_imports
-from engine.guards.security import find_risky
+from engine.gate.guards import GUARD_IDS, run_guards
+from engine.gate.guards.assertions import find_deleted, find_weakened
+from engine.gate.guards.base import FileVersion, Finding, GuardSpec, outcome
+from engine.gate.guards.markers import find_exits, find_pragmas, find_skips, find_suppressions
+from engine.gate.guards.security import find_risky
+from engine.gate.guards.tampering import (
+    find_runner_tampering,
+    find_shadowing,
+    find_test_path_imports,
+)
 from engine.model import ChangeFacts, Directives, Metrics, SecurityMetrics, TestMetrics
 from engine.vcs import Repository
 from tests.repo_helpers import git, write

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.guards.quarantine import apply_quarantine
-from engine.guards.runs import find_fewer, find_more_skipped, find_tampered
+from engine.gate.guards.quarantine import apply_quarantine
+from engine.gate.guards.runs import find_fewer, find_more_skipped, find_tampered
 from engine.model import Metrics, TestMetrics
 
 A = "tests/test_a.py::test_a"

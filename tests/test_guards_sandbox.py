@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.evaluation.cgroup import create_pids_group
-from engine.evaluation.probes.security import measure_security
-from engine.evaluation.sandbox import SandboxRunner
-from engine.evaluation.scratch import run_changes, scratch_copy, tree_state
+from engine.gate.evaluation.cgroup import create_pids_group
+from engine.gate.evaluation.probes.security import measure_security
+from engine.gate.evaluation.sandbox import SandboxRunner
+from engine.gate.evaluation.scratch import run_changes, scratch_copy, tree_state
 from engine.model import Limits
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from engine.gate.policy import ROOTS, build_context, compile_expr, numeric_delta, unknown_paths
 from engine.model import (
     ChangeFacts,
     CoverageMetrics,
@@ -14,7 +15,6 @@ from engine.model import (
     Metrics,
     TestMetrics,
 )
-from engine.policy import ROOTS, build_context, compile_expr, numeric_delta, unknown_paths
 
 GOAL = Goal(id="g", description="d", allow=("complexity-increase",))
 

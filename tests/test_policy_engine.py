@@ -11,6 +11,14 @@ import pytest
 from engine.config.init import template_text
 from engine.config.rules import check_rules
 from engine.config.yamlpos import load_yaml
+from engine.gate.policy import (
+    build_context,
+    compute_roi,
+    decide,
+    goal_met,
+    goal_metric,
+    tip_context,
+)
 from engine.model import (
     ChangeFacts,
     ComplexityMetrics,
@@ -24,7 +32,6 @@ from engine.model import (
     TestMetrics,
     Usage,
 )
-from engine.policy import build_context, compute_roi, decide, goal_met, goal_metric, tip_context
 
 
 def default_rules() -> tuple[Rule, ...]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine.policy.expr import (
+from engine.gate.policy.expr import (
     KNOWN_FUNCTIONS,
     ExprError,
     ExprSyntaxError,

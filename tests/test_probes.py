@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from engine.evaluation.paths import is_test_path
-from engine.evaluation.probes.command import TestCommand
-from engine.evaluation.probes.complexity import measure_complexity
-from engine.evaluation.probes.coverage_report import read_coverage_json
-from engine.evaluation.probes.junit import JunitSummary, node_id, read_junit
-from engine.evaluation.probes.lint import measure_lint
-from engine.evaluation.probes.security import measure_security
-from engine.evaluation.probes.syntax import syntax_problems
-from engine.evaluation.probes.tests import SESSION_FAILURE, forgive_flaky, pytest_metrics
-from engine.evaluation.process import RunResult
+from engine.gate.evaluation.probes.command import TestCommand
+from engine.gate.evaluation.probes.complexity import measure_complexity
+from engine.gate.evaluation.probes.coverage_report import read_coverage_json
+from engine.gate.evaluation.probes.junit import JunitSummary, node_id, read_junit
+from engine.gate.evaluation.probes.lint import measure_lint
+from engine.gate.evaluation.probes.security import measure_security
+from engine.gate.evaluation.probes.syntax import syntax_problems
+from engine.gate.evaluation.probes.tests import SESSION_FAILURE, forgive_flaky, pytest_metrics
+from engine.gate.evaluation.process import RunResult
+from engine.gate.paths import is_test_file
 from engine.model import ComplexityMetrics, CoverageMetrics, LintMetrics, SecurityMetrics
 
 
@@ -99,8 +99,8 @@ def test_option_args_drop_test_paths(
         ("contest.py", False),
     ],
 )
-def test_is_test_path(path: str, is_test: bool) -> None:
-    assert is_test_path(path) is is_test
+def test_is_test_file(path: str, is_test: bool) -> None:
+    assert is_test_file(path) is is_test
 
 
 # --------------------------------------------------------------------------- syntax

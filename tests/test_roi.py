@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.gate.policy import compute_roi
 from engine.model import (
     ChangeFacts,
     ComplexityMetrics,
@@ -14,7 +15,6 @@ from engine.model import (
     TestMetrics,
     Usage,
 )
-from engine.policy import compute_roi
 
 BASE = Metrics(
     tests=TestMetrics(passed=10),

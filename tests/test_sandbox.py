@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import SandboxError
-from engine.evaluation.process import TAIL_BYTES
-from engine.evaluation.sandbox import (
+from engine.gate.evaluation.process import TAIL_BYTES
+from engine.gate.evaluation.sandbox import (
     SandboxRunner,
     bwrap_argv,
     interpreter_dirs,

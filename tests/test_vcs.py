@@ -16,7 +16,7 @@ from engine.vcs import (
     UnusableRepository,
     rejected_ref,
 )
-from engine.vcs.runner import clean_env
+from engine.vcs.git import clean_env
 from tests.git_testing import BOT, GIT, git, isolate_git_config, write
 
 IDENTITY_ENV = {

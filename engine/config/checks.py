@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.config.schema import Check, Cursor, Invalid, describe, mapping, string
-from engine.policy.context import unknown_paths
-from engine.policy.expr import ROOTS, ExprSyntaxError, compile_expr
+from engine.gate.policy.context import unknown_paths
+from engine.gate.policy.expr import ROOTS, ExprSyntaxError, compile_expr
 
 SLUG = r"[a-z0-9][a-z0-9-]{0,62}"
 SLUG_HINT = "use lowercase letters, digits and '-', starting with a letter or digit (max 63)"

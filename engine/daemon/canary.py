@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.daemon.child import ChildResult, ChildSpec, run_child
 from engine.daemon.gitops import clone_scratch
 from engine.daemon.paths import StatePaths
-from engine.daemon.runner import ChildResult, ChildSpec, run_child
 from engine.errors import GitError
 from engine.vcs import Repository
 

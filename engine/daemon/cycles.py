@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.daemon.runner import ChildResult
+from engine.daemon.child import ChildResult
 
 EXIT_BUSY = 3  # run-once: another cycle holds the repository's cycle lock
 

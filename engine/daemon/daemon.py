@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.daemon import control
 from engine.daemon.branches import open_review_branches, scan_branches
+from engine.daemon.child import ChildSpec, is_cycle_of, kill_stale_group, run_child
 from engine.daemon.cycles import CycleOutcome, cycle_launch, judge
 from engine.daemon.lock import DaemonLock
 from engine.daemon.logs import LOGGER, event, setup_logging
@@ -29,7 +30,6 @@ from engine.daemon.notify import SystemdNotifier
 from engine.daemon.paths import StatePaths
 from engine.daemon.progress import ProgressFollower
 from engine.daemon.reconcile import ReconcileReport, reconcile
-from engine.daemon.runner import ChildSpec, is_cycle_of, kill_stale_group, run_child
 from engine.daemon.status import CycleInfo, DaemonStatus, OutcomeInfo, Spend, read_status
 from engine.daemon.status import write_status as _write_status
 from engine.daemon.watcher import config_digest

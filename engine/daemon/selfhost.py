@@ -1,6 +1,7 @@
 """Self-modification, safely: which revision of ratchet's own code the cycles run from.
 
-When the repository *is* ratchet (it has ``engine/cycle.py`` and its pyproject names the
+When the repository *is* ratchet (it has ``engine/cycle/``, or ``engine/cycle.py`` before
+0.2, and its pyproject names the
 distribution ``ratchetd``), cycles never run from the files they are editing. They run from a
 known-good revision — tag ``ratchet/known-good``, checked out in a detached worktree
 ``.ratchet/runtime/<sha>`` — or from a revision a human pinned (``ratchet pin REV``).
@@ -35,7 +36,7 @@ MAX_EVENTS = 50
 
 def is_self_hosting(root: Path) -> bool:
     """True when ``root`` is a checkout of ratchet itself."""
-    if not (root / "engine" / "cycle.py").is_file():
+    if not ((root / "engine" / "cycle").is_dir() or (root / "engine" / "cycle.py").is_file()):
         return False
     try:
         data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))

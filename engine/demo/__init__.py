@@ -45,10 +45,10 @@ def make_sample_repo(dest: Path) -> Path:
 
 
 def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> int:
-    from engine.history import load_history
-    from engine.memory.journal import format_entry
-    from engine.output import render_report
-    from engine.runner import run_one_cycle
+    from engine.cli.output import render_report
+    from engine.compose import run_one_cycle
+    from engine.records.history import load_history
+    from engine.records.journal import format_entry
     from engine.vcs import Repository
 
     root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="ratchet-demo-"))

@@ -3,7 +3,7 @@
 Modules (import them directly; this package imports nothing so that the pure path
 policy does not pay for importing LibCST):
 
-- :mod:`~engine.patching.paths`     path safety, protected paths, scope globs
+- :mod:`~engine.gate.paths`     path safety, protected paths, scope globs
 - :mod:`~engine.patching.transform` one edit -> ``EditApplied`` | ``EditFailed`` (pure)
 - :mod:`~engine.patching.plan`      a whole plan -> ``PlanApplied`` | ``PlanRefused``
 - :mod:`~engine.patching.diff`      unified diff, line counts, touched symbols

@@ -8,7 +8,7 @@ so that a model can be told everything that was wrong at once.
 Refusal kinds:
 
 ==========  ==================================================================
-path        the file name is unsafe (:func:`engine.patching.paths.check_path`)
+path        the file name is unsafe (:func:`engine.gate.paths.check_path`)
 scope       the file is outside the goal's scope
 protected   the file is protected and ``allow_protected`` is false
 invalid, missing, exists, symbol, search, parse, binary, internal
@@ -34,9 +34,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from engine.errors import InputError
+from engine.gate.paths import check_path, is_protected, is_test_file, matches
 from engine.model import ChangeFacts, Edit
 from engine.patching.diff import count_lines, touched_symbols, unified_diff
-from engine.patching.paths import check_path, is_protected, is_test_file, matches
 from engine.patching.transform import EditFailed, apply_edit
 
 Reader = Callable[[str], str | None]

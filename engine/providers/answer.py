@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.gate.paths import check_path, in_scope
 from engine.model import Edit, Proposal
-from engine.patching.paths import check_path, in_scope
 from engine.patching.planfile import plan_from_data
 from engine.providers.base import ProposalRequest
 

@@ -1,6 +1,7 @@
 """The only package that runs git. See ``repository.Repository`` for the safety contract."""
 
 from engine.vcs.core import STATE_DIR, RepositoryCore, rejected_ref
+from engine.vcs.git import Git, GitResult, RefusedOperation, UnusableRepository
 from engine.vcs.messages import format_message, parse_trailers
 from engine.vcs.repository import Repository
 from engine.vcs.results import (
@@ -11,7 +12,6 @@ from engine.vcs.results import (
     RevertResult,
     WorktreeInfo,
 )
-from engine.vcs.runner import Git, GitResult, RefusedOperation, UnusableRepository
 
 __all__ = [
     "STATE_DIR",

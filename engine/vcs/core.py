@@ -14,6 +14,7 @@ from typing import Self
 
 from engine.errors import GitError
 from engine.model import Identity
+from engine.vcs.git import Git, GitResult, RefusedOperation, UnusableRepository
 from engine.vcs.results import (
     ZERO_SHA,
     FileChange,
@@ -21,7 +22,6 @@ from engine.vcs.results import (
     parse_name_status,
     parse_worktree_list,
 )
-from engine.vcs.runner import Git, GitResult, RefusedOperation, UnusableRepository
 
 STATE_DIR = ".ratchet"
 _EXCLUDE_LINE = f"/{STATE_DIR}/"

@@ -20,8 +20,8 @@ from pathlib import Path
 from engine.errors import GitError, InputError
 from engine.model import Identity
 from engine.vcs.core import STATE_DIR, RepositoryCore, checked_arg
+from engine.vcs.git import RefusedOperation
 from engine.vcs.results import FFResult, RevertResult, parse_status_paths
-from engine.vcs.runner import RefusedOperation
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a worktree directory name
 

@@ -1,0 +1,5 @@
+"""``python -m engine.cli``: how the daemon starts its ``run-once`` children."""
+
+from engine.cli import main
+
+main()

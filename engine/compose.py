@@ -1,0 +1,95 @@
+"""Wires one cycle from concrete adapters: the path ``ratchet run-once`` (and every
+daemon cycle, which is a ``run-once`` child process) takes.
+
+Order matters for safety: configuration and the plan file are validated and the sandbox
+is probed *before* anything is created, so bad input leaves no trace; the repository's
+cycle lock keeps two cycles from ever running at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from engine.errors import DaemonError
+from engine.gate.measure import make_measurer
+from engine.model import CycleReport, Directives, Goal, Proposal
+from engine.providers.base import Provider
+
+
+def run_one_cycle(
+    repo_path: Path,
+    *,
+    goal_id: str | None = None,
+    plan_file: Path | None = None,
+    provider: Provider | None = None,
+) -> list[CycleReport]:
+    """Run one cycle on ``repo_path``; every attempt's report, the outcome last."""
+    from filelock import FileLock, Timeout
+
+    from engine.config import load_config
+    from engine.cycle import Cycle, CycleRequest
+    from engine.cycle.pending import retry_pending
+    from engine.vcs import Repository
+
+    repo = Repository.open(repo_path)
+    config = load_config(repo.root)
+    plan: Proposal | None = None
+    if plan_file is not None:
+        from engine.patching.planfile import load_plan
+
+        plan = load_plan(plan_file)
+        if not plan.provider:
+            plan = replace(plan, provider="scripted", model=f"plan:{plan_file.name}")
+    measurer = make_measurer(config.directives)
+    repo.state_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(repo.state_dir / "cycle.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout as exc:
+        raise DaemonError(
+            f"another ratchet cycle is running on {repo.root} (lock {lock.lock_file}); "
+            "wait for it or stop the daemon with `ratchet stop`"
+        ) from exc
+    try:
+        cycle = Cycle(
+            repo,
+            config,
+            measurer,
+            make_provider=lambda goal: _provider(goal, config.directives, repo.root),
+            on_step=_progress_writer(),
+        )
+        if plan is None and goal_id is None:
+            merged = retry_pending(cycle)
+            if merged is not None:
+                return [merged]
+        return cycle.run(CycleRequest(goal_id=goal_id, plan=plan, provider=provider))
+    finally:
+        lock.release()
+
+
+def _progress_writer() -> Callable[[str, str], None]:
+    """Report (goal, step) to the file the daemon names in RATCHET_PROGRESS_FILE."""
+    target = os.environ.get("RATCHET_PROGRESS_FILE")
+    if not target:
+        return lambda goal, step: None
+    path = Path(target)
+
+    def write(goal: str, step: str) -> None:
+        tmp = path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps({"goal": goal, "step": step, "pid": os.getpid()}))
+            tmp.replace(path)
+        except OSError:
+            pass  # progress is best effort; the cycle never fails for it
+
+    return write
+
+
+def _provider(goal: Goal, directives: Directives, root: Path) -> Provider:
+    from engine.providers import make_provider
+
+    return make_provider(goal, directives, repo=root)

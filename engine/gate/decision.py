@@ -1,0 +1,125 @@
+"""The decision: guards + rules + merge mode + protected paths -> one :class:`Decision`.
+
+This is the only place where a candidate's fate is computed. The cycle acts on the
+``kind`` it returns and nothing else:
+
+- the quarantine runs first (a failure the baseline shares is not the candidate's), then
+  the goal metric is filled in, then every built-in guard runs;
+- ROI and the rule context are computed from the adjusted metrics; every rule is
+  evaluated (``merge_mode=review`` turns a passing ``merge`` into ``review``);
+- a failed guard with ``on_fail: reject`` rejects; any other failed guard turns a merge
+  into a review; a candidate touching a protected path is never auto-merged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from engine.config import Config
+from engine.model import ChangeFacts, Decision, Goal, Metrics, Usage
+from engine.vcs import Repository
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """What the gate concluded, with the metrics and change as the rules saw them."""
+
+    decision: Decision
+    baseline: Metrics
+    candidate: Metrics
+    change: ChangeFacts
+    roi: float
+    notes: tuple[str, ...] = ()
+
+
+def judge(
+    repo: Repository,
+    config: Config,
+    *,
+    goal: Goal,
+    base_commit: str,
+    baseline: Metrics,
+    candidate: Metrics,
+    change: ChangeFacts,
+    usage: Usage,
+    seconds: float,
+    protected: tuple[str, ...],
+) -> Verdict:
+    """Judge one measured candidate against its baseline. Never merges anything."""
+    from engine.gate.guards import apply_quarantine, run_guards
+    from engine.gate.policy.context import build_context
+    from engine.gate.policy.engine import decide
+    from engine.gate.policy.roi import compute_roi
+
+    directives = config.directives
+    notes: list[str] = []
+    quarantine = apply_quarantine(baseline, candidate, change.files)
+    baseline, candidate = quarantine.baseline, quarantine.candidate
+    if note := quarantine.note():
+        notes.append(note)
+    if goal.metric:
+        baseline = with_goal_metric(baseline, goal)
+        candidate = with_goal_metric(candidate, goal)
+    guards = run_guards(
+        repo,
+        base_commit,
+        candidate.commit,
+        baseline,
+        candidate,
+        change,
+        directives,
+        allow=goal.allow,
+    ) + (quarantine.outcome(),)
+    change = replace(
+        change,
+        findings=tuple(
+            finding for g in guards if not g.passed for finding in g.values.get("findings", [])
+        ),
+    )
+    roi = compute_roi(baseline, candidate, change, usage, seconds, directives.roi)
+    context = build_context(
+        baseline=baseline,
+        candidate=candidate,
+        change=change,
+        goal=goal,
+        cost=cost(usage, change, seconds),
+        roi=roi.score,
+    )
+    ruled = decide(config.rules, context, merge_mode=directives.merge)
+    kind = ruled.kind
+    if any(not g.passed and g.on_fail == "reject" for g in guards):
+        kind = "reject"
+    elif kind == "merge" and any(not g.passed for g in guards):
+        kind = "review"
+    if protected and kind == "merge":
+        kind = "review"  # built in: a protected path is never auto-merged
+    if candidate.sandbox != "bwrap":
+        notes.append("UNSAFE: candidate code ran without a sandbox (sandbox: unsafe-none)")
+    return Verdict(
+        decision=Decision(kind=kind, outcomes=ruled.outcomes + guards),
+        baseline=baseline,
+        candidate=candidate,
+        change=change,
+        roi=roi.score,
+        notes=tuple(notes),
+    )
+
+
+def with_goal_metric(metrics: Metrics, goal: Goal) -> Metrics:
+    """Fill ``Metrics.goal`` from the goal's own metric expression (0.0 if it fails)."""
+    from engine.gate.policy.context import tip_context
+    from engine.gate.policy.engine import goal_metric
+
+    value = goal_metric(goal, tip_context(metrics, goal))
+    return replace(metrics, goal=value if value is not None else 0.0)
+
+
+def cost(usage: Usage, change: ChangeFacts, seconds: float) -> dict[str, Any]:
+    return {
+        "tokens_in": usage.tokens_in,
+        "tokens_out": usage.tokens_out,
+        "usd": usage.cost_usd,
+        "seconds": round(seconds, 3),
+        "lines": change.lines,
+    }

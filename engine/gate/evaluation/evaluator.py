@@ -1,0 +1,125 @@
+"""Measure a checkout: the evaluation cascade, cheapest stage first.
+
+1. syntax: every listed ``*.py`` file must compile (host-side ``compile()``, nothing runs);
+   if one does not, the tests are not run and count as errors (``exit_code`` 2, the code
+   pytest uses for collection errors), with one ``path:line: message`` failure per file;
+2. tests + coverage in the sandbox (:class:`TestsProbe`), with flaky re-runs;
+3. static probes on the host: radon (complexity), ruff (lint), bandit (security).
+
+The static probes run even when the tests fail: they cost seconds, and leaving them at
+their defaults (zero complexity, zero findings) would make a broken candidate look better.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.gate.evaluation.cache import BaselineCache, baseline_key
+from engine.gate.evaluation.probes.command import DEFAULT_TEST_COMMAND
+from engine.gate.evaluation.probes.complexity import measure_complexity
+from engine.gate.evaluation.probes.lint import measure_lint
+from engine.gate.evaluation.probes.security import measure_security
+from engine.gate.evaluation.probes.syntax import syntax_problems
+from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
+from engine.gate.evaluation.sandbox import SandboxRunner
+from engine.gate.paths import is_test_file, python_files
+from engine.model import Directives, Limits, Metrics, TestMetrics, Timeouts
+
+__all__ = ["BaselineCache", "Evaluator", "Measurement", "baseline_key"]
+
+SYNTAX_EXIT = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class Measurement:
+    """Metrics plus what the numbers do not say (skipped files, tool problems, flaky tests)."""
+
+    metrics: Metrics
+    flaky: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evaluator:
+    """Measures checkouts. ``limits``, when given, replaces ``runner.limits``."""
+
+    runner: SandboxRunner
+    test_command: str = DEFAULT_TEST_COMMAND
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    limits: Limits | None = None
+    flaky_reruns: int = 1
+
+    @classmethod
+    def from_directives(cls, directives: Directives) -> Evaluator:
+        runner = SandboxRunner(mode=directives.sandbox, limits=directives.limits)
+        return cls(
+            runner=runner,
+            test_command=directives.test_command,
+            timeouts=directives.timeouts,
+            flaky_reruns=directives.flaky_reruns,
+        )
+
+    def measure(self, checkout: Path, files: Sequence[str], *, commit: str) -> Metrics:
+        """Metrics of ``checkout``; ``files`` are its tracked files, repo-relative POSIX paths
+        (non-``.py`` entries are ignored; test files are left out of radon and bandit)."""
+        return self.evaluate(checkout, files, commit=commit).metrics
+
+    def evaluate(self, checkout: Path, files: Sequence[str], *, commit: str) -> Measurement:
+        """Like :meth:`measure`, keeping the notes and flaky test ids."""
+        start = time.monotonic()
+        checkout = Path(checkout).resolve()
+        # a listed file may be gone in this checkout (deleted by the candidate)
+        py_files = [f for f in python_files(tuple(files)) if (checkout / f).is_file()]
+        sources = [f for f in py_files if not is_test_file(f)]
+        notes: list[str] = []
+
+        broken = syntax_problems(checkout, py_files)
+        if broken:
+            report = TestsReport(tests=_syntax_failure(broken))
+            notes.append(f"syntax check failed in {len(broken)} file(s): tests not run")
+        else:
+            report = self._tests_probe().run(checkout)
+            notes += report.problems
+            if report.flaky:
+                notes.append("flaky tests forgiven: " + ", ".join(report.flaky))
+
+        complexity = measure_complexity(checkout, sources)
+        lint = measure_lint(checkout, py_files)
+        security = measure_security(checkout, sources)
+        notes += [f"radon skipped {s}" for s in complexity.skipped]
+        notes += lint.problems + security.problems
+        metrics = Metrics(
+            commit=commit,
+            tests=report.tests,
+            coverage=report.coverage,
+            complexity=complexity.metrics,
+            lint=lint.metrics,
+            security=security.metrics,
+            sandbox=self.runner.mode,
+            seconds=time.monotonic() - start,
+        )
+        return Measurement(metrics=metrics, flaky=report.flaky, notes=tuple(notes))
+
+    def _tests_probe(self) -> TestsProbe:
+        runner = self.runner
+        if self.limits is not None:
+            runner = dataclasses.replace(runner, limits=self.limits)
+        return TestsProbe(
+            runner=runner,
+            test_command=self.test_command,
+            timeout=self.timeouts.tests,
+            flaky_reruns=self.flaky_reruns,
+        )
+
+
+def _syntax_failure(problems: Sequence[str]) -> TestMetrics:
+    return TestMetrics(
+        errors=len(problems),
+        exit_code=SYNTAX_EXIT,
+        failures=tuple(problems),
+        output_tail="\n".join(problems[-40:]),
+    )

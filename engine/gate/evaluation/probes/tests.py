@@ -1,0 +1,252 @@
+"""Run the user's test command in the sandbox: test counts, coverage, flaky re-runs.
+
+A pytest command (``pytest ...``, ``python -m pytest ...``) is run under the daemon's own
+interpreter as::
+
+    python -m coverage run --data-file=OUT/.coverage --source=CHECKOUT --omit=<test files> \\
+        -m pytest <user args> --junitxml=OUT/junit.xml -p no:cacheprovider
+
+with ``OUT`` a host temporary directory bound writable into the sandbox; ``coverage json``
+then runs in the sandbox too (it reads candidate files). Exit code 5 (no tests collected)
+is recorded, not treated as a failure of the probe.
+
+Every run (and every re-run) works in a throwaway copy of the checkout
+(:mod:`engine.gate.evaluation.scratch`): candidate code can never change the worktree whose
+commit ratchet records. What the run changed in its copy is reported in
+``TestMetrics.tampered`` for the guards; a re-run that changed its copy forgives nothing.
+
+Any other command runs as typed and is judged by its exit code alone: 0 is
+``passed=1, collected=1``; anything else is ``failed=1, collected=1`` with the command as
+the failure id. Coverage stays empty.
+
+A run that ends without a pytest verdict (crash, kill, timeout, missing JUnit file, or a
+non-zero exit with no failing test) counts one error with failure id ``<session>``, so it
+can never look green.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.gate.evaluation.probes.command import DEFAULT_TEST_COMMAND, TestCommand
+from engine.gate.evaluation.probes.coverage_report import read_coverage_json
+from engine.gate.evaluation.probes.junit import JunitSummary, read_junit
+from engine.gate.evaluation.process import RunResult
+from engine.gate.evaluation.sandbox import SandboxRunner
+from engine.gate.evaluation.scratch import run_changes, scratch_copy, tree_state
+from engine.model import CoverageMetrics, TestMetrics
+
+SESSION_FAILURE = "<session>"
+TAIL_LINES = 40
+REPORT_TIMEOUT = 300.0  # seconds for `coverage json`
+NO_TESTS_EXIT = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestsReport:
+    __test__ = False  # not a pytest class
+
+    tests: TestMetrics = field(default_factory=TestMetrics)
+    coverage: CoverageMetrics = field(default_factory=CoverageMetrics)
+    flaky: tuple[str, ...] = ()  # failed, then passed on a re-run (already forgiven in tests)
+    problems: tuple[str, ...] = ()  # e.g. the coverage report could not be produced
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestsProbe:
+    """Runs ``test_command`` in ``runner`` within ``timeout`` seconds (per run)."""
+
+    __test__ = False  # not a pytest class
+
+    runner: SandboxRunner
+    test_command: str = DEFAULT_TEST_COMMAND
+    timeout: float = 900.0
+    flaky_reruns: int = 0  # re-runs of failing node ids before they count as failures
+
+    @property
+    def command(self) -> TestCommand:
+        return TestCommand.parse(self.test_command)
+
+    def run(self, checkout: Path) -> TestsReport:
+        """Measure the checkout; failures may be re-run ``flaky_reruns`` times (see module)."""
+        checkout = Path(checkout).resolve()
+        command = self.command
+        if not command.is_pytest:
+            return TestsReport(tests=self._run_plain(checkout, command))
+        with tempfile.TemporaryDirectory(
+            prefix="ratchet-tests-", ignore_cleanup_errors=True
+        ) as tmp:
+            out = Path(tmp) / "out"
+            out.mkdir()
+            work = scratch_copy(checkout, Path(tmp) / "work")
+            before = tree_state(work)
+            argv = [
+                sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
+                f"--source={work}", f"--omit={omit_patterns(work)}",
+                "-m", "pytest", *(command.pytest_args or ()),
+                f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider",
+            ]  # fmt: skip
+            result = self.runner.run(
+                argv, cwd=work, writable=[out], env=command.env, timeout=self.timeout
+            )
+            tampered = run_changes(before, tree_state(work))
+            summary = read_junit(out / "junit.xml", work)
+            tests = dataclasses.replace(pytest_metrics(result, summary), tampered=tampered)
+            coverage, problems = self._coverage(work, out, result)
+            flaky: tuple[str, ...] = ()
+            if self.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
+                # re-runs share the first run's copy, as they would have shared a worktree
+                flaky = self.rerun_failures(work, tests.failures, self.flaky_reruns)
+                tests = forgive_flaky(tests, summary, flaky)
+        return TestsReport(tests=tests, coverage=coverage, flaky=flaky, problems=problems)
+
+    def rerun_failures(self, checkout: Path, failures: Sequence[str], n: int) -> tuple[str, ...]:
+        """Re-run only the failed node ids (without coverage) up to ``n`` times in
+        ``checkout`` (a scratch copy: the re-runs write it); return those that passed on some
+        re-run. Ids that are not ``path::name`` node ids are not re-run, and a re-run that
+        changed code or configuration in ``checkout`` forgives nothing."""
+        checkout = Path(checkout).resolve()
+        command = self.command
+        remaining = [f for f in failures if "::" in f and (checkout / f.split("::")[0]).is_file()]
+        if not command.is_pytest:
+            return ()
+        recovered: list[str] = []
+        for _ in range(n):
+            if not remaining:
+                break
+            with tempfile.TemporaryDirectory(
+                prefix="ratchet-rerun-", ignore_cleanup_errors=True
+            ) as tmp:
+                junit = Path(tmp) / "junit.xml"
+                before = tree_state(checkout)
+                argv = [
+                    sys.executable, "-m", "pytest", *command.option_args(checkout), *remaining,
+                    f"--junitxml={junit}", "-p", "no:cacheprovider",
+                ]  # fmt: skip
+                self.runner.run(
+                    argv, cwd=checkout, writable=[Path(tmp)], env=command.env, timeout=self.timeout
+                )
+                summary = read_junit(junit, checkout)
+                if run_changes(before, tree_state(checkout)):
+                    summary = None
+            passed = set(summary.passed) if summary else set()
+            recovered += [f for f in remaining if f in passed]
+            remaining = [f for f in remaining if f not in passed]
+        return tuple(recovered)
+
+    def _run_plain(self, checkout: Path, command: TestCommand) -> TestMetrics:
+        with tempfile.TemporaryDirectory(
+            prefix="ratchet-tests-", ignore_cleanup_errors=True
+        ) as tmp:
+            work = scratch_copy(checkout, Path(tmp) / "work")
+            before = tree_state(work)
+            result = self.runner.run(
+                list(command.argv), cwd=work, env=command.env, timeout=self.timeout
+            )
+            tampered = run_changes(before, tree_state(work))
+        ok = result.ok
+        return TestMetrics(
+            passed=int(ok),
+            failed=int(not ok),
+            collected=1,
+            duration=result.duration,
+            exit_code=result.returncode,
+            timed_out=result.timed_out,
+            failures=() if ok else (self.test_command,),
+            output_tail=output_tail(result),
+            tampered=tampered,
+        )
+
+    def _coverage(
+        self, checkout: Path, out: Path, result: RunResult
+    ) -> tuple[CoverageMetrics, tuple[str, ...]]:
+        if result.timed_out:
+            return CoverageMetrics(), ("coverage: not measured (the test run timed out)",)
+        data = out / ".coverage"
+        python = [sys.executable, "-P", "-m", "coverage"]  # -P: the checkout cannot shadow it
+        timeout = min(self.timeout, REPORT_TIMEOUT)
+        if any(out.glob(".coverage.*")):  # the repo's config asked for parallel data files
+            self.runner.run(
+                [*python, "combine", f"--data-file={data}"],
+                cwd=checkout, writable=[out], timeout=timeout,
+            )  # fmt: skip
+        if not data.exists():
+            return CoverageMetrics(), ("coverage: no data was collected",)
+        report = out / "coverage.json"
+        made = self.runner.run(
+            [*python, "json", f"--data-file={data}", "-o", str(report)],
+            cwd=checkout, writable=[out], timeout=timeout,
+        )  # fmt: skip
+        metrics = read_coverage_json(report, checkout)
+        if metrics is None:
+            detail = " ".join(made.stdout.strip().splitlines()[-2:])[-200:]
+            return CoverageMetrics(), (f"coverage: no report ({made.returncode}: {detail})",)
+        return metrics, ()
+
+
+def omit_patterns(checkout: Path) -> str:
+    """coverage ``--omit`` for test files under the checkout (``**/`` matches zero dirs too)."""
+    names = ("tests/*", "test/*", "test_*.py", "*_test.py", "conftest.py")
+    return ",".join(f"{checkout}/**/{name}" for name in names)
+
+
+def pytest_metrics(result: RunResult, summary: JunitSummary | None) -> TestMetrics:
+    """TestMetrics from one pytest run and its JUnit summary (None: no readable file)."""
+    s = summary or JunitSummary()
+    failures = s.failed + s.errors
+    errors = len(s.errors)
+    verdict_missing = summary is None or (
+        result.returncode not in (0, NO_TESTS_EXIT) and not failures
+    )
+    if verdict_missing:
+        errors += 1
+        failures += (SESSION_FAILURE,)
+    return TestMetrics(
+        passed=len(s.passed),
+        failed=len(s.failed),
+        errors=errors,
+        skipped=len(s.skipped),
+        xfailed=len(s.xfailed),
+        collected=s.collected,
+        duration=result.duration,
+        exit_code=result.returncode,
+        timed_out=result.timed_out,
+        failures=failures,
+        output_tail=output_tail(result),
+    )
+
+
+def forgive_flaky(tests: TestMetrics, summary: JunitSummary, flaky: Sequence[str]) -> TestMetrics:
+    """Count tests that passed on a re-run as passed; note them at the end of the output."""
+    if not flaky:
+        return tests
+    failures = tuple(f for f in tests.failures if f not in flaky)
+    failed = tests.failed - sum(1 for f in flaky if f in summary.failed)
+    errors = tests.errors - sum(1 for f in flaky if f in summary.errors)
+    # pytest's 1 meant "some tests failed"; if none are left, the run is as good as green
+    exit_code = 0 if tests.exit_code == 1 and not failures else tests.exit_code
+    note = "flaky (failed, then passed on re-run): " + ", ".join(flaky)
+    return dataclasses.replace(
+        tests,
+        passed=tests.passed + len(flaky),
+        failed=failed,
+        errors=errors,
+        failures=failures,
+        exit_code=exit_code,
+        output_tail=f"{tests.output_tail}\n{note}".lstrip("\n"),
+    )
+
+
+def output_tail(result: RunResult, lines: int = TAIL_LINES) -> str:
+    """The last ``lines`` lines of stdout followed by stderr."""
+    text = result.stdout
+    if result.stderr.strip():
+        text = f"{text.rstrip()}\n{result.stderr}"
+    if result.timed_out:
+        text = f"{text.rstrip()}\n[killed: the test command timed out]"
+    return "\n".join(text.strip("\n").splitlines()[-lines:])

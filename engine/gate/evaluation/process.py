@@ -1,0 +1,242 @@
+"""Run one process group to completion: bounded output, wall-clock timeout, no leftovers.
+
+This is the one place that spawns and reaps processes for the evaluation package. It knows
+nothing about sandboxes: :mod:`engine.gate.evaluation.sandbox` builds the argv, environment and
+rlimits; this module only runs them.
+
+Guarantees of :func:`run_captured`:
+
+- the child starts in a new session (its own process group) with stdin at /dev/null;
+- stdout and stderr are read concurrently (one ``selectors`` loop, no deadlock) and only
+  their last ``tail_bytes`` are kept, so a chatty child cannot exhaust our memory;
+- at the deadline every descendant is frozen (SIGSTOP, so a fork bomb cannot outrun us),
+  then the whole group and each descendant get SIGKILL;
+- when the child exits normally, whatever is left in its process group is killed too;
+- it never raises for a child's behaviour: a program that cannot start yields returncode 127.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+TAIL_BYTES = 200_000  # per stream
+DRAIN_GRACE = 1.0  # seconds to keep reading after the child exited or was killed
+_READ_CHUNK = 65536
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """What one run did. ``stdout``/``stderr`` are tails (see ``TAIL_BYTES``)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    duration: float = 0.0
+    killed_by_signal: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+class _Tail:
+    """The last ``cap`` bytes of a stream, plus how many bytes were dropped before them."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.buf = bytearray()
+        self.dropped = 0
+
+    def feed(self, data: bytes) -> None:
+        self.buf += data
+        if len(self.buf) > 2 * self.cap:  # trim in batches: amortised O(1) per byte
+            cut = len(self.buf) - self.cap
+            del self.buf[:cut]
+            self.dropped += cut
+
+    def text(self) -> str:
+        extra = max(0, len(self.buf) - self.cap)
+        body = bytes(self.buf[extra:]).decode("utf-8", errors="replace")
+        dropped = self.dropped + extra
+        return f"[... {dropped} bytes dropped ...]\n{body}" if dropped else body
+
+
+def run_captured(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    preexec_fn: Callable[[], None] | None = None,
+    tail_bytes: int = TAIL_BYTES,
+) -> RunResult:
+    """Run ``argv`` in ``cwd`` with exactly ``env``; kill its process tree at ``timeout``."""
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=preexec_fn,  # rlimits must be set in the child, before exec
+            close_fds=True,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return RunResult(
+            returncode=127,
+            stdout="",
+            stderr=f"cannot start {argv[0] if argv else '<empty argv>'}: {exc}\n",
+            duration=time.monotonic() - start,
+        )
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = _Tail(tail_bytes), _Tail(tail_bytes)
+    tails = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+    with selectors.DefaultSelector() as sel:
+        for fd in tails:
+            os.set_blocking(fd, False)
+            sel.register(fd, selectors.EVENT_READ)
+        try:
+            timed_out = _wait(proc.pid, sel, tails, deadline=start + timeout)
+        except BaseException:
+            # SIGTERM of ratchet itself (raised as an exception) or Ctrl-C: the run dies too.
+            _kill_tree(proc.pid)
+            _kill_group(proc.pid)
+            proc.wait()
+            raise
+        if timed_out:
+            _kill_tree(proc.pid)
+        _kill_group(proc.pid)  # nothing the run started outlives it
+        proc.wait()
+        _pump(sel, tails, until=time.monotonic() + DRAIN_GRACE)
+    proc.stdout.close()
+    proc.stderr.close()
+    rc = proc.returncode
+    return RunResult(
+        returncode=rc,
+        stdout=out.text(),
+        stderr=err.text(),
+        timed_out=timed_out,
+        duration=time.monotonic() - start,
+        killed_by_signal=-rc if rc < 0 else None,
+    )
+
+
+def _wait(pid: int, sel: selectors.BaseSelector, tails: dict[int, _Tail], deadline: float) -> bool:
+    """Read output until the child exits (True if the deadline came first)."""
+    exited_at: float | None = None
+    while True:
+        now = time.monotonic()
+        if _has_exited(pid):
+            if not sel.get_map():
+                return False
+            if exited_at is None:
+                # the child is gone but something still holds its pipes: end that too
+                exited_at = now
+                _kill_group(pid)
+            elif now - exited_at > DRAIN_GRACE:
+                return False
+        elif now >= deadline:
+            return True
+        step = min(deadline - now, 0.25) if exited_at is None else 0.05
+        if sel.get_map():
+            _pump(sel, tails, until=now + max(step, 0.0), once=True)
+        else:
+            time.sleep(min(max(step, 0.0), 0.02))
+
+
+def _pump(
+    sel: selectors.BaseSelector, tails: dict[int, _Tail], until: float, once: bool = False
+) -> None:
+    """Move available output into the tails; unregister streams at EOF."""
+    while sel.get_map():
+        remaining = until - time.monotonic()
+        if remaining <= 0 and not once:
+            return
+        events = sel.select(max(remaining, 0.0))
+        for key, _ in events:
+            fd = int(key.fd)
+            try:
+                data = os.read(fd, _READ_CHUNK)
+            except BlockingIOError:
+                continue
+            if data:
+                tails[fd].feed(data)
+            else:
+                sel.unregister(fd)
+        if once or not events:
+            return
+
+
+def _has_exited(pid: int) -> bool:
+    """True once the child is a zombie; it is not reaped, so its pgid stays reserved."""
+    try:
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return True
+    return info is not None
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _kill_tree(pid: int) -> None:
+    """Freeze every descendant (repeat until no new ones appear), then kill them all.
+
+    Descendants may have left the process group (``setsid``, bubblewrap's ``--new-session``),
+    so they are found through ``/proc`` parent links rather than the group.
+    """
+    frozen: set[int] = set()
+    for _ in range(50):
+        fresh = [p for p in _descendants(pid) if p not in frozen]
+        if not fresh:
+            break
+        for p in fresh:
+            _signal(p, signal.SIGSTOP)
+        frozen.update(fresh)
+    _kill_group(pid)
+    for p in frozen:
+        _signal(p, signal.SIGKILL)
+        _signal(p, signal.SIGCONT)  # SIGKILL wins; CONT only matters on odd kernels
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, sig)
+
+
+def _descendants(root: int) -> list[int]:
+    """Pids whose parent chain leads to ``root`` (read from /proc/*/stat)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # the command name may contain spaces and parentheses: split after the last ')'
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found

@@ -1,0 +1,262 @@
+"""The sandbox: the only way candidate code is run.
+
+``SandboxRunner(mode="bwrap")`` wraps every command in bubblewrap:
+
+- ``--unshare-all`` (no network, own PID/IPC/UTS namespaces), ``--cap-drop ALL`` (no
+  capability survives, even when ratchet runs as root), ``--die-with-parent``,
+  ``--new-session`` (no terminal injection);
+- the host root read-only (``--ro-bind / /``), fresh ``/dev`` (read-only but for a small
+  ``/dev/shm``), ``/proc`` and ``/tmp`` (a tmpfs of ``limits.memory_mb``: tmpfs is RAM);
+- ``/root``, ``/home`` and ``/run`` (user files, secrets, unix sockets) hidden by empty
+  tmpfs mounts, with the interpreter (``sys.prefix``, ``sys.base_prefix``,
+  ``sys.exec_prefix``, site-packages) bound back read-only when it lives under one of them;
+- ``cwd`` and ``writable`` bound read-write *after* those tmpfs mounts (a later mount hides
+  an earlier one at the same place, so order matters);
+- ``--clearenv`` then a fixed environment (:func:`sandbox_env`) plus the caller's ``env``:
+  nothing from ``os.environ`` gets in.
+
+Both modes apply the rlimits of :class:`engine.model.Limits` to the child (address space,
+CPU, file size, open files, processes) and kill the whole process tree at the wall-clock
+timeout (see :mod:`engine.gate.evaluation.process`). RLIMIT_NPROC does not bind root: where a
+pids cgroup can be created, each run also gets one (:mod:`engine.gate.evaluation.cgroup`);
+otherwise the PID namespace and the timeout are what contain a fork bomb.
+
+``mode="unsafe-none"`` runs the command directly (same rlimits, timeout and cleared
+environment, but no filesystem or network isolation); directives must ask for it by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import resource
+import shutil
+import site
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from engine.errors import SandboxError
+from engine.gate.evaluation.cgroup import PidsGroup, create_pids_group
+from engine.gate.evaluation.process import RunResult, run_captured
+from engine.model import Limits
+
+__all__ = ["RunResult", "SandboxRunner", "probe_sandbox", "sandbox_env", "SandboxMode"]
+
+SandboxMode = Literal["bwrap", "unsafe-none"]
+MODES: tuple[str, ...] = ("bwrap", "unsafe-none")
+
+# Hidden behind empty tmpfs mounts: home directories (keys, tokens, configs), the host's /tmp,
+# and /run (unix sockets such as docker.sock stay connectable through a read-only bind).
+HIDDEN_DIRS: tuple[str, ...] = ("/tmp", "/root", "/home", "/run")
+# tmpfs mounts live in the host's RAM and default to half of it: every one gets a size.
+HIDDEN_BYTES = 1024 * 1024  # /root, /home, /run: nothing should be written there
+SHM_BYTES = 64 * 1024 * 1024  # /dev/shm (multiprocessing semaphores and the like)
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+_PROBE_TIMEOUT = 20.0
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxRunner:
+    """Runs commands in the configured sandbox. Construction does no I/O."""
+
+    mode: SandboxMode = "bwrap"
+    limits: Limits = field(default_factory=Limits)
+    bwrap: str = "bwrap"  # executable name or path
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"SandboxRunner.mode: {self.mode!r} is not one of {MODES}")
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        writable: Sequence[Path] = (),
+        readable: Sequence[Path] = (),
+        env: Mapping[str, str] | None = None,
+        timeout: float,
+    ) -> RunResult:
+        """Run ``argv`` in ``cwd``; only ``cwd`` and ``writable`` can be written.
+
+        ``readable`` are extra paths bound read-only (useful when they sit under a hidden
+        directory). In ``unsafe-none`` mode ``writable``/``readable`` are not enforced.
+        Raises :class:`SandboxError` in ``bwrap`` mode when bubblewrap does not work here;
+        everything the command itself does is reported in the :class:`RunResult`.
+        """
+        cwd = Path(cwd).resolve()
+        full_env = {**sandbox_env(), **(env or {})}
+        group = create_pids_group(self.limits.processes)
+        try:
+            preexec = _rlimit_setter(self.limits, group)
+            return self._run(argv, cwd, full_env, preexec, writable, readable, timeout)
+        finally:
+            if group is not None:
+                group.remove()
+
+    def _run(
+        self,
+        argv: Sequence[str],
+        cwd: Path,
+        full_env: dict[str, str],
+        preexec: Callable[[], None],
+        writable: Sequence[Path],
+        readable: Sequence[Path],
+        timeout: float,
+    ) -> RunResult:
+        if self.mode == "unsafe-none":
+            return run_captured(argv, cwd=cwd, env=full_env, timeout=timeout, preexec_fn=preexec)
+        setup = _bwrap_setup(self.bwrap)
+        if setup.reason is not None:
+            raise SandboxError(f"{setup.reason}; install bubblewrap or set `sandbox: unsafe-none`")
+        wrapped = bwrap_argv(
+            argv,
+            bwrap=setup.exe,
+            extra=setup.flags,
+            cwd=cwd,
+            writable=[cwd, *(Path(w).resolve() for w in writable)],
+            readable=[Path(r).resolve() for r in readable],
+            env=full_env,
+            tmp_bytes=self.limits.memory_mb * _MB,
+        )
+        # bwrap itself gets no environment: the sandboxed one is passed with --setenv
+        result = run_captured(wrapped, cwd=cwd, env={}, timeout=timeout, preexec_fn=preexec)
+        if result.killed_by_signal is None and result.returncode > 128:
+            # bwrap reports a child killed by signal N as exit status 128 + N
+            result = dataclasses.replace(result, killed_by_signal=result.returncode - 128)
+        return result
+
+
+def sandbox_env() -> dict[str, str]:
+    """The whole environment of a sandboxed process, before the caller's additions."""
+    return {
+        "PATH": f"{Path(sys.executable).parent}:{SYSTEM_PATH}",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",  # keep the worktree free of __pycache__
+        "PYTHONHASHSEED": "0",  # reproducible set/dict order across baseline and candidate
+    }
+
+
+def bwrap_argv(
+    argv: Sequence[str],
+    *,
+    bwrap: str,
+    cwd: Path,
+    writable: Sequence[Path],
+    readable: Sequence[Path],
+    env: Mapping[str, str],
+    extra: Sequence[str] = (),
+    tmp_bytes: int = 1024 * _MB,
+) -> list[str]:
+    """The bubblewrap command line for ``argv``; ``extra`` flags go before the mounts.
+    ``tmp_bytes`` is the size of the sandbox's private ``/tmp``."""
+    args = [bwrap, *extra, *_isolation_args(tmp_bytes)]
+    for directory in _dedupe(interpreter_dirs() + [Path(r) for r in readable]):
+        args += ["--ro-bind", str(directory), str(directory)]
+    for directory in _dedupe([Path(w) for w in writable]):
+        args += ["--bind", str(directory), str(directory)]
+    args += ["--chdir", str(cwd), "--clearenv"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    return [*args, "--", *argv]
+
+
+def _isolation_args(tmp_bytes: int = 1024 * _MB) -> list[str]:
+    # --cap-drop ALL: run as root, bwrap keeps every capability inside its namespaces, and
+    # CAP_SYS_ADMIN there can unmount the tmpfs that hides /root, /home and /tmp.
+    args = ["--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
+    args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    # /dev is a writable tmpfs as big as half the RAM: a small /dev/shm, the rest read-only
+    args += ["--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
+    for hidden in HIDDEN_DIRS:
+        if Path(hidden).is_dir() and not Path(hidden).is_symlink():
+            size = tmp_bytes if hidden == "/tmp" else HIDDEN_BYTES
+            args += ["--size", str(size), "--tmpfs", hidden]
+    return args
+
+
+def interpreter_dirs() -> list[Path]:
+    """Interpreter directories that a hidden directory would otherwise cover."""
+    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages()]
+    hidden = [Path(h) for h in HIDDEN_DIRS]
+    out = []
+    for raw in candidates:
+        path = Path(raw).resolve()
+        if path.is_dir() and any(path.is_relative_to(h) for h in hidden):
+            out.append(path)
+    return out
+
+
+def _dedupe(paths: Sequence[Path]) -> list[Path]:
+    """Unique paths in order, dropping any path inside an earlier-listed one."""
+    out: list[Path] = []
+    for path in paths:
+        if not any(path == seen or path.is_relative_to(seen) for seen in out):
+            out.append(path)
+    return out
+
+
+def _rlimit_setter(limits: Limits, group: PidsGroup | None = None) -> Callable[[], None]:
+    """A ``preexec_fn`` that lowers the child's rlimits (never raises a hard limit) and
+    moves it into ``group`` (the process limit that binds root as well)."""
+    wanted = [
+        (resource.RLIMIT_AS, limits.memory_mb * _MB, limits.memory_mb * _MB),
+        # the soft CPU limit sends SIGXCPU; the hard one, a little later, SIGKILL
+        (resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 5),
+        (resource.RLIMIT_FSIZE, limits.file_size_mb * _MB, limits.file_size_mb * _MB),
+        (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
+        (resource.RLIMIT_NPROC, limits.processes, limits.processes),
+        (resource.RLIMIT_CORE, 0, 0),  # no core dumps (SIGXCPU, ...) in the worktree
+    ]
+
+    def apply() -> None:
+        if group is not None:
+            group.join()
+        for res, soft, hard in wanted:
+            _, current_hard = resource.getrlimit(res)
+            if current_hard != resource.RLIM_INFINITY:
+                hard = min(hard, current_hard)
+            resource.setrlimit(res, (min(soft, hard), hard))
+
+    return apply
+
+
+def probe_sandbox(bwrap: str = "bwrap") -> str | None:
+    """None when bubblewrap works here, else why not. Tried once per process and path."""
+    return _bwrap_setup(bwrap).reason
+
+
+@dataclass(frozen=True)
+class _BwrapSetup:
+    reason: str | None  # None: works
+    exe: str = ""  # resolved path (bwrap itself runs with an empty environment)
+    flags: tuple[str, ...] = ()  # the variant that worked
+
+
+# ``--unshare-all`` already *tries* a user namespace; where bwrap runs as root without
+# CAP_SYS_ADMIN (some containers) only an explicit user namespace gives it mount rights.
+_VARIANTS: tuple[tuple[str, ...], ...] = ((), ("--unshare-user",))
+
+
+@functools.cache
+def _bwrap_setup(bwrap: str) -> _BwrapSetup:
+    exe = shutil.which(bwrap)
+    if exe is None:
+        return _BwrapSetup(reason=f"bubblewrap ({bwrap}) is not installed")
+    true = shutil.which("true") or "/bin/true"
+    failures = []
+    for flags in _VARIANTS:
+        argv = [exe, *flags, *_isolation_args(), "--clearenv", "--", true]
+        result = run_captured(argv, cwd=Path("/"), env={}, timeout=_PROBE_TIMEOUT)
+        if result.ok:
+            return _BwrapSetup(reason=None, exe=exe, flags=flags)
+        detail = (result.stderr.strip() or result.stdout.strip())[-300:] or "no output"
+        status = "timed out" if result.timed_out else f"exited {result.returncode}"
+        failures.append(f"{' '.join(flags) or 'default'}: {status}: {detail}")
+    return _BwrapSetup(reason=f"bubblewrap does not work here ({'; '.join(failures)})")

@@ -1,0 +1,115 @@
+"""The gate is protected as a whole: every module the decision imports (transitively,
+function-level imports included) matches a protected path, and the real patcher refuses
+an edit to any of them — including a module added to a gate package later."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from engine.gate.boundary import DECISION_ROOTS, GATE
+from engine.gate.paths import is_protected, matches
+from engine.model import Edit
+from engine.patching.plan import PlanRefused, apply_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _file_of(module: str) -> Path | None:
+    path = ROOT.joinpath(*module.split("."))
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    if path.with_suffix(".py").is_file():
+        return path.with_suffix(".py")
+    return None
+
+
+def _imports(module: str) -> set[str]:
+    file = _file_of(module)
+    assert file is not None, module
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "engine"}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] != "engine":
+                continue
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    modules: set[str] = set()
+    for name in found:
+        parts = name.split(".")
+        modules |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+    return {m for m in modules if _file_of(m) is not None}
+
+
+def decision_closure() -> set[str]:
+    seen: set[str] = set()
+    todo = list(DECISION_ROOTS)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo += sorted(_imports(module) - seen)
+    return seen
+
+
+def _rel(module: str) -> str:
+    file = _file_of(module)
+    assert file is not None
+    return file.relative_to(ROOT).as_posix()
+
+
+def test_the_decision_roots_exist_and_reach_the_whole_gate() -> None:
+    closure = decision_closure()
+    for must in ("engine.gate.policy.engine", "engine.gate.guards", "engine.gate.evaluation"):
+        assert must in closure
+    assert len(closure) > 30
+
+
+@pytest.mark.parametrize("module", sorted(decision_closure()))
+def test_every_module_the_decision_imports_is_protected(module: str) -> None:
+    assert is_protected(_rel(module)), f"{_rel(module)} is on the decision path but editable"
+
+
+@pytest.mark.parametrize("module", sorted(decision_closure()))
+def test_the_patcher_refuses_an_edit_to_every_decision_module(module: str) -> None:
+    rel = _rel(module)
+    text = (ROOT / rel).read_text(encoding="utf-8")
+    result = apply_plan(
+        lambda f: text if f == rel else None,
+        (Edit(file=rel, op="rewrite", code=text + "\nWEAKENED = True\n"),),
+        scope=("**/*.py",),
+    )
+    assert isinstance(result, PlanRefused)
+    assert any("protected" in r.reason for r in result.reasons), result.reasons
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "engine/gate/new_module.py",
+        "engine/gate/guards/extra.py",
+        "engine/cycle/shortcut.py",
+        "engine/vcs/bypass.py",
+        "engine/model/extra.py",
+        "engine/config/loader2.py",
+    ],
+)
+def test_a_new_module_inside_a_gate_package_is_protected_by_construction(path: str) -> None:
+    assert matches(path, GATE)
+    result = apply_plan(
+        lambda f: None,
+        (Edit(file=path, op="create", code="X = 1\n"),),
+        scope=("**/*.py",),
+    )
+    assert isinstance(result, PlanRefused)
+
+
+@pytest.mark.parametrize(
+    "path", ["engine/providers/ruff.py", "engine/patching/transform.py", "engine/cli/output.py"]
+)
+def test_code_outside_the_gate_stays_improvable(path: str) -> None:
+    assert not is_protected(path)
