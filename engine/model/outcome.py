@@ -1,0 +1,117 @@
+"""What a cycle decided and did: the change's facts, rule outcomes, the decision, the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from engine.model.codec import to_data
+from engine.model.metrics import Metrics
+from engine.model.plan import Usage
+
+Outcome = Literal[
+    "merged", "rejected", "review", "pending", "nothing-to-do", "refused", "error", "budget"
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeFacts:
+    """What a candidate's diff touches; seen by rules as ``change`` (with ``change.lines``)."""
+
+    DERIVED: ClassVar[tuple[str, ...]] = ("lines",)
+
+    files: tuple[str, ...] = ()
+    lines_added: int = 0
+    lines_removed: int = 0
+    symbols: tuple[str, ...] = ()
+    protected: tuple[str, ...] = ()  # protected paths touched
+    tests_touched: tuple[str, ...] = ()
+    empty: bool = True
+    # static guard findings: {guard, file, line, evidence}
+    findings: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def lines(self) -> int:
+        return self.lines_added + self.lines_removed
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleOutcome:
+    id: str
+    passed: bool
+    detail: str  # human sentence: what was required, the values seen
+    on_fail: Literal["reject", "review"] = "reject"
+    values: dict[str, Any] = field(default_factory=dict)
+    applicable: bool = True
+
+
+DecisionKind = Literal["merge", "reject", "review"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    kind: DecisionKind
+    outcomes: tuple[RuleOutcome, ...] = ()
+
+    @property
+    def failed(self) -> tuple[RuleOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.applicable and not o.passed)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CycleReport:
+    """Everything one cycle did; the CLI prints it, memory records it."""
+
+    cycle_id: str
+    goal: str | None
+    outcome: Outcome
+    message: str = ""
+    branch: str | None = None
+    commit: str | None = None
+    target: str | None = None
+    target_before: str | None = None
+    target_after: str | None = None
+    attempt: int = 0
+    provider: str = ""
+    model: str = ""
+    summary: str = ""
+    rules: tuple[RuleOutcome, ...] = ()
+    baseline: Metrics | None = None
+    candidate: Metrics | None = None
+    change: ChangeFacts | None = None
+    roi: float = 0.0
+    usage: Usage = field(default_factory=Usage)
+    rejected_ref: str | None = None
+    started: str = ""
+    finished: str = ""
+    notes: tuple[str, ...] = ()
+    fingerprint: str = ""  # identity of the proposed diff (same goal + same diff)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` shape: the keys the issue fixes, then the rest."""
+        return {
+            "goal": self.goal,
+            "outcome": self.outcome,
+            "branch": self.branch,
+            "commit": self.commit,
+            "target_before": self.target_before,
+            "target_after": self.target_after,
+            "rules": [{"id": r.id, "passed": r.passed, "detail": r.detail} for r in self.rules],
+            "baseline": to_data(self.baseline) if self.baseline else {},
+            "candidate": to_data(self.candidate) if self.candidate else {},
+            "cycle_id": self.cycle_id,
+            "message": self.message,
+            "target": self.target,
+            "attempt": self.attempt,
+            "provider": self.provider,
+            "model": self.model,
+            "summary": self.summary,
+            "change": to_data(self.change) if self.change else {},
+            "roi": self.roi,
+            "usage": to_data(self.usage),
+            "rejected_ref": self.rejected_ref,
+            "started": self.started,
+            "finished": self.finished,
+            "notes": list(self.notes),
+            "fingerprint": self.fingerprint,
+        }

@@ -1,0 +1,52 @@
+"""The edit plan: the one contract between any provider and the patcher (see ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+EditOp = Literal["replace", "insert", "delete", "add_import", "create", "search_replace", "rewrite"]
+EDIT_OPS: tuple[str, ...] = (
+    "replace",
+    "insert",
+    "delete",
+    "add_import",
+    "create",
+    "search_replace",
+    "rewrite",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Edit:
+    """One edit op of an edit plan (see ARCHITECTURE.md)."""
+
+    file: str
+    op: EditOp
+    symbol: str | None = None  # replace/delete: qualified name, e.g. "Parser.parse"
+    after: str | None = None  # insert: qualified name to insert after (None: end of file)
+    code: str | None = None  # replace/insert/add_import/create/rewrite
+    search: str | None = None  # search_replace
+    replace: str | None = None  # search_replace
+
+
+@dataclass(frozen=True, kw_only=True)
+class Usage:
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    calls: int = 0
+    cached: int = 0  # calls answered from the local cache
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Proposal:
+    """An edit plan plus where it came from."""
+
+    summary: str
+    rationale: str = ""
+    edits: tuple[Edit, ...] = ()
+    provider: str = ""
+    model: str = ""
+    usage: Usage = field(default_factory=Usage)
