@@ -41,10 +41,9 @@ def imports_of(module: str, *, top_level_only: bool = False) -> set[str]:
     for node in nodes:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == "engine"}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module.split(".")[0] == "engine":
-                found.add(node.module)
-                found |= {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "engine":
+            found.add(str(node.module))
+            found |= {f"{node.module}.{a.name}" for a in node.names}
     return {m for m in found if file_of(m) is not None} - {module}
 
 
