@@ -47,16 +47,19 @@ def imports_of(module: str, *, top_level_only: bool = False) -> set[str]:
     return {m for m in found if file_of(m) is not None} - {module}
 
 
-def find_cycle(modules: list[str], **kwargs: bool) -> list[str] | None:
-    """A cycle among ``modules`` (as a path that returns to its start), or None."""
-    graph = {m: sorted(imports_of(m, **kwargs) & set(modules)) for m in modules}
+def find_cycle(modules: list[str], *, graph: dict[str, set[str]] | None = None) -> list[str] | None:
+    """A cycle among ``modules`` (as a path that returns to its start), or None.
+
+    ``graph`` (module -> what it imports) defaults to :func:`imports_of` for each module."""
+    imports = graph if graph is not None else {m: imports_of(m) for m in modules}
+    edges = {m: sorted(imports.get(m, set()) & set(modules)) for m in modules}
     state: dict[str, int] = {}
     stack: list[str] = []
 
     def visit(node: str) -> list[str] | None:
         state[node] = 1
         stack.append(node)
-        for nxt in graph[node]:
+        for nxt in edges[node]:
             if state.get(nxt) == 1:
                 return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):

@@ -24,6 +24,7 @@ from engine.providers.breaker import CircuitOpen
 from engine.providers.budget import SpendLedger, utc_day
 from engine.providers.gemini import make_gemini
 from engine.providers.openai_compat import make_openai_compat
+from engine.providers.registry import make_model_provider
 from tests.fakes_http import (
     FakeModelServer,
     Reply,
@@ -365,7 +366,7 @@ def test_fallback_answers_when_the_primary_is_down(repo: Path):
             fallback=fallback,
             options={"base_url": down.url, "retries": 2, "backoff_base": 0.01},
         )
-        provider = make_gemini(config, Directives(), env={"GEMINI_API_KEY": KEY})
+        provider = make_model_provider(config, Directives(), env={"GEMINI_API_KEY": KEY})
         proposal = provider.propose(make_request(repo))
     assert (proposal.provider, len(down.requests), len(up.requests)) == ("openai_compat", 2, 1)
 

@@ -152,7 +152,8 @@ def make_gemini(
     """The gemini provider for ``config`` (model default ``gemini-2.5-flash``).
 
     Reads the key now but validates it on the first call, so building never fails on a
-    missing key; ``propose`` raises ProviderUnavailable then.
+    missing key; ``propose`` raises ProviderUnavailable then. No fallback: the registry
+    wraps one around it.
     """
     env = os.environ if env is None else env
     options = dict(config.options)
@@ -169,6 +170,4 @@ def make_gemini(
     provider = LLMProvider(
         transport, LLMSettings.from_options(options, model), secrets=(key,) if key else ()
     )
-    from engine.providers.fallback import with_fallback
-
-    return with_fallback(provider, config, directives, env)
+    return provider

@@ -110,7 +110,9 @@ class LlamaCppTransport:
 def make_local(
     config: ProviderConfig, directives: Directives, *, env: Mapping[str, str] | None = None
 ) -> Provider:
-    """The local provider for ``config`` (schema closed over files/symbols by default)."""
+    """The local provider for ``config`` (schema closed over files/symbols by default).
+
+    No fallback: the registry wraps one around it."""
     env = os.environ if env is None else env
     options = dict(config.options)
     model_path = options.get("model_path")
@@ -134,6 +136,4 @@ def make_local(
     }
     settings = LLMSettings.from_options({**defaults, **options}, model, closed_schema=True)
     provider = LLMProvider(transport, settings)
-    from engine.providers.fallback import with_fallback
-
-    return with_fallback(provider, config, directives, env)
+    return provider

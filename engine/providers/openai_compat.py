@@ -157,6 +157,4 @@ def make_openai_compat(
     provider = LLMProvider(
         transport, LLMSettings.from_options(options, model), secrets=(key,) if key else ()
     )
-    from engine.providers.fallback import with_fallback
-
-    return with_fallback(provider, config, directives, env)
+    return provider
