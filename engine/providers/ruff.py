@@ -7,12 +7,19 @@ a ``rewrite`` edit. Ruff never executes the code it reads, so this runs on the h
 
 Options: ``select`` (list of rule codes), ``format`` (bool), ``max_files`` (int,
 default 20: keep each change small enough to review).
+
+Ruff gets a minimal environment (:func:`ruff_environment`): ``PATH`` and the locale from
+the parent, and ``HOME``/XDG directories inside a private temporary directory: no API key
+or token of the parent reaches it, and a user-level ruff config or cache is not read, so
+the fixes depend only on the repository's own ruff configuration.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from engine.errors import ProviderError
@@ -30,12 +37,33 @@ def ruff_binary() -> str:
         return "ruff"
 
 
+# What ruff may see of the parent's environment: where programs are, and the locale.
+PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "LC_CTYPE")
+
+
+def ruff_environment(parent: Mapping[str, str], home: Path) -> dict[str, str]:
+    """The whole environment of a ruff child: :data:`PASSED_THROUGH` from ``parent`` (LANG
+    defaults to C.UTF-8), ``HOME`` = ``home`` and the XDG cache/config directories under it,
+    and ruff's cache off. Nothing else of ``parent`` (no keys, tokens or RUFF_* settings)."""
+    env = {name: parent[name] for name in PASSED_THROUGH if name in parent}
+    env.setdefault("LANG", "C.UTF-8")
+    env.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / "cache"),
+        XDG_CONFIG_HOME=str(home / "config"),
+        RUFF_NO_CACHE="true",
+    )
+    return env
+
+
 class RuffFixProvider:
     name = "ruff"
     needs_model = False
 
-    def __init__(self, *, timeout: float = 60.0) -> None:
+    def __init__(self, *, timeout: float = 60.0, binary: str | None = None) -> None:
+        """``binary``: the ruff executable (default: the ruff wheel's, else ``ruff`` on PATH)."""
         self._timeout = timeout
+        self._binary = binary
 
     def propose(self, request: ProposalRequest) -> Proposal:
         options = request.goal.options
@@ -47,27 +75,9 @@ class RuffFixProvider:
                 "(rule codes) and/or options.format: true"
             )
         max_files = int(options.get("max_files", 20))
-        edits: list[Edit] = []
-        for rel in sorted(f for f in request.files if f.endswith(".py")):
-            if len(edits) >= max_files:
-                break
-            path = request.root / rel
-            try:
-                old = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            new = old
-            if select:
-                new = self._run(
-                    ["check", "--fix-only", "--exit-zero", "--select", ",".join(select)],
-                    rel,
-                    new,
-                    request.root,
-                )
-            if do_format:
-                new = self._run(["format"], rel, new, request.root)
-            if new != old:
-                edits.append(Edit(file=rel, op="rewrite", code=new))
+        with tempfile.TemporaryDirectory(prefix="ratchet-ruff-") as home:
+            env = ruff_environment(os.environ, Path(home))
+            edits = self._fix(request, select, do_format, max_files, env)
         what = " and ".join(
             p
             for p in (f"fix {', '.join(select)}" if select else "", "format" if do_format else "")
@@ -84,8 +94,35 @@ class RuffFixProvider:
             model="ruff",
         )
 
-    def _run(self, args: Sequence[str], rel: str, text: str, cwd: Path) -> str:
-        cmd = [ruff_binary(), *args, "--stdin-filename", rel, "-"]
+    def _fix(
+        self,
+        request: ProposalRequest,
+        select: tuple[str, ...],
+        do_format: bool,
+        max_files: int,
+        env: dict[str, str],
+    ) -> list[Edit]:
+        edits: list[Edit] = []
+        for rel in sorted(f for f in request.files if f.endswith(".py")):
+            if len(edits) >= max_files:
+                break
+            path = request.root / rel
+            try:
+                old = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            new = old
+            if select:
+                fix = ["check", "--fix-only", "--exit-zero", "--select", ",".join(select)]
+                new = self._run(fix, rel, new, request.root, env)
+            if do_format:
+                new = self._run(["format"], rel, new, request.root, env)
+            if new != old:
+                edits.append(Edit(file=rel, op="rewrite", code=new))
+        return edits
+
+    def _run(self, args: Sequence[str], rel: str, text: str, cwd: Path, env: dict[str, str]) -> str:
+        cmd = [self._binary or ruff_binary(), *args, "--stdin-filename", rel, "-"]
         try:
             done = subprocess.run(
                 cmd,
@@ -93,6 +130,7 @@ class RuffFixProvider:
                 capture_output=True,
                 text=True,
                 cwd=cwd,
+                env=env,
                 timeout=self._timeout,
                 check=False,
             )
