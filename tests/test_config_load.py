@@ -142,7 +142,7 @@ def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_goals(tmp_path)
     assert rendered(info) == [
-        "goals.yaml:1:1: (file): not UTF-8 text (invalid start byte); save it as UTF-8"
+        "goals.yaml:3:3: (file): not UTF-8 text (invalid start byte, byte 0xff); save it as UTF-8"
     ]
 
 

@@ -17,6 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config.directives import check_directives
+from engine.config.files import (
+    MAX_RULE_FILES,
+    check_rules_dir,
+    read_config_bytes,
+    read_config_text,
+)
 from engine.config.goals import check_goals
 from engine.config.init import init_repo
 from engine.config.rules import check_rules, duplicate_rule_ids
@@ -84,17 +90,18 @@ def load_config(repo: Path) -> Config:
 def config_fingerprint(repo: Path) -> str:
     """sha256 over goals.yaml, directives.yaml and rules/*.yaml (names and bytes).
 
-    Any edit, added or removed rule file changes it; a missing file counts as absent.
+    Any edit, added or removed rule file changes it; a missing file counts as absent. Files
+    are read like the loaders read them (no symlink out of the repository, no FIFO, at most
+    1 MiB): a file they refuse counts as its refusal message.
     """
     digest = hashlib.sha256()
-    rules_dir = repo / RULES_DIR
-    rule_files = sorted(rules_dir.glob("*.yaml")) if rules_dir.is_dir() else []
-    names = [GOALS_FILE, DIRECTIVES_FILE] + [f"{RULES_DIR}/{p.name}" for p in rule_files]
+    names = [GOALS_FILE, DIRECTIVES_FILE] + _rule_names(repo)[0]
     for name in names:
-        path = repo / name
-        data = path.read_bytes() if path.is_file() else b""
-        marker = b"+" if path.is_file() else b"-"
-        digest.update(name.encode() + b"\0" + marker + str(len(data)).encode() + b"\0" + data)
+        data = read_config_bytes(repo, name)
+        if isinstance(data, bytes):
+            digest.update(name.encode() + b"\0+" + str(len(data)).encode() + b"\0" + data)
+        else:
+            digest.update(name.encode() + b"\0-" + data.render().encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -116,25 +123,13 @@ def _directives(repo: Path) -> tuple[Directives | None, list[ConfigIssue]]:
 
 
 def _rules(repo: Path) -> tuple[tuple[Rule, ...], list[ConfigIssue]]:
-    rules_dir = repo / RULES_DIR
-    if not rules_dir.is_dir():
-        return (), [_missing(f"{RULES_DIR}/")]
-    issues: list[ConfigIssue] = []
-    for stray in sorted(rules_dir.glob("*.yml")):
-        issues.append(
-            ConfigIssue(
-                f"{RULES_DIR}/{stray.name}",
-                1,
-                1,
-                "(file)",
-                "ignored: rule files must end in .yaml",
-                f"rename it to {stray.stem}.yaml",
-            )
-        )
+    names, issues = _rule_names(repo)
+    if issues and not names:
+        return (), issues
     docs: list[YamlDoc] = []
     rules: list[Rule] = []
-    for path in sorted(rules_dir.glob("*.yaml")):
-        doc = _read(repo, f"{RULES_DIR}/{path.name}")
+    for name in names:
+        doc = _read(repo, name)
         if isinstance(doc, ConfigIssue):
             issues.append(doc)
             continue
@@ -157,23 +152,48 @@ def _rules(repo: Path) -> tuple[tuple[Rule, ...], list[ConfigIssue]]:
     return tuple(rules), issues
 
 
-def _read(repo: Path, name: str) -> YamlDoc | ConfigIssue:
-    path = repo / name
-    if not path.is_file():
-        return _missing(name)
+def _rule_names(repo: Path) -> tuple[list[str], list[ConfigIssue]]:
+    """``rules/*.yaml`` names in sorted order (at most MAX_RULE_FILES) and listing issues."""
+    refused = check_rules_dir(repo, RULES_DIR)
+    if refused:
+        return [], [refused]
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return ConfigIssue(
-            name, 1, 1, "(file)", f"not UTF-8 text ({exc.reason})", "save it as UTF-8"
-        )
+        entries = sorted(p.name for p in (repo / RULES_DIR).iterdir())
     except OSError as exc:
-        return ConfigIssue(name, 1, 1, "(file)", f"cannot read it: {exc.strerror}", "")
+        return [], [ConfigIssue(f"{RULES_DIR}/", 1, 1, "(file)", f"cannot list it: {exc}", "")]
+    issues = [
+        ConfigIssue(
+            f"{RULES_DIR}/{name}",
+            1,
+            1,
+            "(file)",
+            "ignored: rule files must end in .yaml",
+            f"rename it to {name[:-4]}.yaml",
+        )
+        for name in entries
+        if name.endswith(".yml")
+    ]
+    names = [f"{RULES_DIR}/{name}" for name in entries if name.endswith(".yaml")]
+    if len(names) > MAX_RULE_FILES:
+        issues.append(
+            ConfigIssue(
+                f"{RULES_DIR}/",
+                1,
+                1,
+                "(file)",
+                f"{len(names)} rule files; at most {MAX_RULE_FILES} are read",
+                "merge rule files: one file may hold many rules",
+            )
+        )
+        names = names[:MAX_RULE_FILES]
+    return names, issues
+
+
+def _read(repo: Path, name: str) -> YamlDoc | ConfigIssue:
+    text = read_config_text(repo, name)
+    if isinstance(text, ConfigIssue):
+        return text
     return load_yaml(text, name)
-
-
-def _missing(name: str) -> ConfigIssue:
-    return ConfigIssue(name, 1, 1, "(file)", "not found", "run `ratchet init` to create it")
 
 
 def _raise(issues: list[ConfigIssue]) -> None:
