@@ -34,17 +34,22 @@ class ConfigIssue:
     field: str
     problem: str
     fix: str = ""
+    warning: bool = False  # worth saying, not worth refusing (``ratchet check --strict`` does)
 
     def render(self) -> str:
         tail = f"; {self.fix}" if self.fix else ""
-        return f"{self.file}:{self.line}:{self.col}: {self.field}: {self.problem}{tail}"
+        kind = "warning: " if self.warning else ""
+        return f"{self.file}:{self.line}:{self.col}: {kind}{self.field}: {self.problem}{tail}"
 
 
 class ConfigError(RatchetError):
     """One or more configuration issues; ``str()`` lists them one per line."""
 
-    def __init__(self, issues: list[ConfigIssue] | ConfigIssue) -> None:
+    def __init__(
+        self, issues: list[ConfigIssue] | ConfigIssue, warnings: tuple[ConfigIssue, ...] = ()
+    ) -> None:
         self.issues = [issues] if isinstance(issues, ConfigIssue) else list(issues)
+        self.warnings = warnings  # found alongside; not part of the message
         super().__init__("\n".join(i.render() for i in self.issues))
 
 

@@ -88,14 +88,35 @@ def init(repo: RepoOpt = Path(".")) -> None:
 
 
 @app.command()
-def check(repo: RepoOpt = Path(".")) -> None:
-    """Validate goals.yaml, directives.yaml and rules/ (exit 2 with FILE:LINE:COL on error)."""
+def check(
+    repo: RepoOpt = Path("."),
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings are errors too.")] = False,
+) -> None:
+    """Validate goals.yaml, directives.yaml and rules/ (exit 2 with FILE:LINE:COL on error).
+
+    Warnings (no goals, a scope matching no tracked file, an unconfigured provider, nothing
+    scheduling the daemon) are listed on stderr and exit 0, unless --strict."""
 
     def go() -> int:
-        from engine.config import load_config
+        import os
 
-        config = load_config(_open(repo).root)
-        typer.echo(f"ok: {len(config.goals)} goal(s), {len(config.rules)} rule(s)")
+        from engine.config.environment import check_repository
+
+        repository = _open(repo)
+
+        def tracked(branch: str | None) -> list[str] | None:
+            target = branch or repository.current_branch() or "HEAD"
+            return repository.ls_files(target) if repository.rev_parse(target) else None
+
+        report = check_repository(repository.root, tracked=tracked, env=os.environ)
+        if not strict:
+            for warning in report.warnings:
+                typer.echo(warning.render(), err=True)
+        if report.errors or (strict and report.warnings) or report.config is None:
+            raise ConfigError(list(report.errors) + (list(report.warnings) if strict else []))
+        config = report.config
+        note = f", {len(report.warnings)} warning(s)" if report.warnings else ""
+        typer.echo(f"ok: {len(config.goals)} goal(s), {len(config.rules)} rule(s){note}")
         return 0
 
     _guard(go)

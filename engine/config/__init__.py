@@ -3,7 +3,14 @@
 Loaders read files and return frozen model values, or raise
 :class:`~engine.errors.ConfigError` listing *every* problem as
 ``FILE:LINE:COL: field: problem; fix`` (``file`` relative to the repo). A missing file
-or ``rules/`` directory is an error that says to run ``ratchet init``.
+or ``rules/`` directory is an error that says to run ``ratchet init``. Warnings (issues
+with ``warning`` set: no goals, nothing schedules the daemon, an unknown option) never
+fail a load; :attr:`Config.warnings` carries them to ``ratchet check``.
+
+Every file is read through ``config.files`` (size cap, regular files inside the repository
+only, text checks) and parsed within ``config.bounds`` (depth, aliases, expanded size): no
+bytes a user can save make a loader raise anything but ConfigError, or take more than
+milliseconds and a few MB.
 
 - :func:`load_goals`, :func:`load_directives`, :func:`load_rules`: one input each;
 - :func:`load_config`: all three, with the issues of all of them in one ConfigError;
@@ -53,6 +60,7 @@ class Config:
     goals: tuple[Goal, ...]
     directives: Directives
     rules: tuple[Rule, ...]
+    warnings: tuple[ConfigIssue, ...] = ()  # listed by ``ratchet check``; never refused here
 
 
 def load_goals(repo: Path) -> tuple[Goal, ...]:
@@ -82,9 +90,11 @@ def load_config(repo: Path) -> Config:
     goals, goal_issues = _goals(repo)
     directives, directive_issues = _directives(repo)
     rules, rule_issues = _rules(repo)
-    _raise(goal_issues + directive_issues + rule_issues)
+    issues = goal_issues + directive_issues + rule_issues
+    _raise(issues)
     assert directives is not None
-    return Config(goals=goals, directives=directives, rules=rules)
+    warnings = tuple(i for i in issues if i.warning)
+    return Config(goals=goals, directives=directives, rules=rules, warnings=warnings)
 
 
 def config_fingerprint(repo: Path) -> str:
@@ -197,5 +207,7 @@ def _read(repo: Path, name: str) -> YamlDoc | ConfigIssue:
 
 
 def _raise(issues: list[ConfigIssue]) -> None:
-    if issues:
-        raise ConfigError(issues)
+    """Raise for the errors among ``issues``; warnings alone pass."""
+    errors = [i for i in issues if not i.warning]
+    if errors:
+        raise ConfigError(errors, warnings=tuple(i for i in issues if i.warning))

@@ -15,6 +15,7 @@ from typing import Any
 from engine.config.schema import Check, Cursor, Invalid, describe, mapping, string
 from engine.gate.policy.context import unknown_paths
 from engine.gate.policy.expr import ROOTS, ExprSyntaxError, compile_expr
+from engine.gate.policy.types import Kind, type_problems
 
 SLUG = r"[a-z0-9][a-z0-9-]{0,62}"
 SLUG_HINT = "use lowercase letters, digits and '-', starting with a letter or digit (max 63)"
@@ -32,8 +33,15 @@ def slug() -> Check:
     return string(pattern=SLUG, hint=SLUG_HINT, what="id")
 
 
-def expression(roots: Iterable[str] = ROOTS) -> Check:
-    """A CEL expression that compiles and reads only known roots and fields."""
+_TYPE_FIX = (
+    "CEL never converts: compare numbers with numbers, strings with strings, "
+    "and write doubles as 1.0"
+)
+
+
+def expression(roots: Iterable[str] = ROOTS, *, kind: Kind = "bool") -> Check:
+    """A CEL expression that compiles, reads only known roots and fields, and type-checks
+    against the metric schema with a result of ``kind`` (see ``gate.policy.types``)."""
     allowed = tuple(roots)
 
     def check(value: Any, cursor: Cursor) -> str:
@@ -48,6 +56,10 @@ def expression(roots: Iterable[str] = ROOTS) -> Check:
         problems = unknown_paths(compiled)
         if problems:
             raise Invalid(f"invalid expression: {problems[0]}", "")
+        typed = type_problems(compiled, kind)
+        if typed:
+            fix = "" if typed[0].startswith("must give") else _TYPE_FIX
+            raise Invalid(f"invalid expression: {typed[0]}", fix)
         return value
 
     return check

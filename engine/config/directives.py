@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.config.checks import cron_problem, is_timezone, provider_options, timezone
 from engine.config.goals import PROVIDER_NAMES
+from engine.config.options import PROVIDER_OPTIONS, check_options
 from engine.config.schema import (
     INVALID,
     Check,
@@ -41,6 +42,9 @@ from engine.model import (
     Timeouts,
 )
 
+_WEEK = 7 * 86_400.0  # the longest timeout accepted, in seconds
+_HUGE = 1 << 20  # the largest resource limit accepted (MB, seconds, files, lines, KB)
+
 # A branch name git would accept, roughly: no spaces, no "..", no leading "-".
 BRANCH = r"(?!-)(?!.*\.\.)[^\s~^:?*\[\\]+"
 
@@ -53,7 +57,38 @@ def _provider(*, fallback: bool) -> Schema:
     }
     if fallback:  # one level: a fallback has no fallback of its own
         spec["fallback"] = Field(optional(nested(_provider(fallback=False))))
-    return Schema(target=ProviderConfig, fields=spec)
+    return Schema(target=ProviderConfig, fields=spec, post=_check_provider_options)
+
+
+def _check_provider_options(
+    raw: Mapping[str, Any], given: Mapping[str, Any], cursor: Cursor
+) -> None:
+    if "name" in raw and "name" not in given:
+        return  # an invalid name has been reported already
+    name = given.get("name", "auto")
+    known = PROVIDER_OPTIONS.get(name)
+    if known is not None:
+        check_options(raw.get("options"), cursor.child("options"), known, f"the {name} provider")
+
+
+def _check_schedule(raw: Mapping[str, Any], given: Mapping[str, Any], cursor: Cursor) -> None:
+    _check_cron(raw, given, cursor)
+    idle = not given.get("cron") and given.get("interval_minutes") is None
+    if idle and given.get("on_change", "wait") == "wait":
+        _nothing_schedules(cursor)
+
+
+def _nothing_schedules(cursor: Cursor) -> None:
+    cursor.warn(
+        "nothing schedules cycles: no cron, no interval_minutes, and on_change is 'wait'",
+        "a daemon would sit idle: add 'cron: \"0 2 * * *\"', 'interval_minutes: 60' or "
+        "'on_change: run'",
+    )
+
+
+def _check_file(raw: Mapping[str, Any], given: Mapping[str, Any], cursor: Cursor) -> None:
+    if "schedule" not in raw:
+        _nothing_schedules(cursor.child("schedule"))
 
 
 def _check_cron(raw: Mapping[str, Any], given: Mapping[str, Any], cursor: Cursor) -> None:
@@ -77,14 +112,15 @@ SCHEDULE = Schema(
     fields={
         "cron": Field(list_of(string(), single=True)),
         "timezone": Field(timezone()),
-        "interval_minutes": Field(optional(number(positive=True))),
+        "interval_minutes": Field(optional(number(positive=True, maximum=_WEEK / 60))),
         "on_change": Field(one_of("run", "wait")),
     },
-    post=_check_cron,
+    post=_check_schedule,
 )
 
 DIRECTIVES_FILE = Schema(
     target=lambda version, **given: Directives(**given),
+    post=_check_file,
     fields={
         "version": version_field(),
         "target_branch": Field(optional(string(pattern=BRANCH, what="branch name"))),
@@ -93,19 +129,19 @@ DIRECTIVES_FILE = Schema(
         "test_command": Field(string()),
         "protected_paths": Field(list_of(string())),
         "on_protected": Field(one_of("reject", "review")),
-        "timeouts": Field(_flat(Timeouts, number(positive=True))),
-        "limits": Field(_flat(Limits, integer(minimum=1))),
+        "timeouts": Field(_flat(Timeouts, number(positive=True, maximum=_WEEK))),
+        "limits": Field(_flat(Limits, integer(minimum=1, maximum=_HUGE))),
         "sandbox": Field(one_of("bwrap", "unsafe-none")),
-        "roi": Field(_flat(RoiWeights, number(minimum=0))),
+        "roi": Field(_flat(RoiWeights, number(minimum=0, maximum=1e6))),
         "budgets": Field(
             nested(
                 Schema(
                     target=Budgets,
                     fields={
-                        "tokens_per_cycle": Field(optional(integer(minimum=0))),
-                        "tokens_per_day": Field(optional(integer(minimum=0))),
-                        "usd_per_cycle": Field(optional(number(minimum=0))),
-                        "usd_per_day": Field(optional(number(minimum=0))),
+                        "tokens_per_cycle": Field(optional(integer(minimum=0, maximum=10**12))),
+                        "tokens_per_day": Field(optional(integer(minimum=0, maximum=10**12))),
+                        "usd_per_cycle": Field(optional(number(minimum=0, maximum=1e6))),
+                        "usd_per_day": Field(optional(number(minimum=0, maximum=1e6))),
                     },
                 )
             )
@@ -122,9 +158,9 @@ DIRECTIVES_FILE = Schema(
                 )
             )
         ),
-        "max_review_branches": Field(integer(minimum=0)),
-        "flaky_reruns": Field(integer(minimum=0)),
-        "context_tokens": Field(integer(minimum=1)),
+        "max_review_branches": Field(integer(minimum=0, maximum=1000)),
+        "flaky_reruns": Field(integer(minimum=0, maximum=10)),
+        "context_tokens": Field(integer(minimum=1, maximum=2_000_000)),
     },
 )
 

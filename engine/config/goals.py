@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.config.checks import expression, provider_options, slug
+from engine.config.options import GOAL_OPTIONS, check_options
 from engine.config.schema import (
     INVALID,
     Cursor,
@@ -49,16 +50,19 @@ GOAL = Schema(
     fields={
         "id": Field(slug(), required=True, example="id: lint-clean"),
         "description": Field(string(), required=True, example="description: ..."),
-        "priority": Field(integer()),
+        "priority": Field(integer(minimum=-1_000_000, maximum=1_000_000)),
         "scope": Field(list_of(scope_pattern)),
         "provider": Field(optional(one_of(*PROVIDER_NAMES))),
         "options": Field(provider_options),
-        "max_attempts": Field(integer(minimum=1)),
+        "max_attempts": Field(integer(minimum=1, maximum=20)),
         "status": Field(one_of(*GOAL_STATUSES)),
         "done_when": Field(optional(expression())),
         "allow": Field(list_of(string())),
-        "metric": Field(optional(expression(METRIC_ROOTS))),
+        "metric": Field(optional(expression(METRIC_ROOTS, kind="number"))),
     },
+    post=lambda raw, given, cursor: check_options(
+        raw.get("options"), cursor.child("options"), GOAL_OPTIONS, "goal options"
+    ),
 )
 
 
@@ -76,6 +80,8 @@ def _unique_ids(raw: Mapping[str, Any], given: Mapping[str, Any], cursor: Cursor
             )
         else:
             first[gid] = i
+    if (isinstance(goals, list) and not goals) or ("goals" in raw and goals is None):
+        cursor.child("goals").warn("no goals: a cycle has nothing to work on", "add a goal")
 
 
 GOALS_FILE = Schema(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -51,14 +52,22 @@ class Cursor:
     doc: YamlDoc
     path: KeyPath = ()
     issues: list[ConfigIssue] = field(default_factory=list)
+    warnings: list[ConfigIssue] = field(default_factory=list)
 
     def child(self, key: str | int) -> Cursor:
-        return Cursor(self.doc, (*self.path, key), self.issues)
+        return Cursor(self.doc, (*self.path, key), self.issues, self.warnings)
 
     def report(self, problem: str, fix: str = "", *, at_key: bool = False) -> None:
+        self.issues.append(self._issue(problem, fix, at_key=at_key, warning=False))
+
+    def warn(self, problem: str, fix: str = "", *, at_key: bool = False) -> None:
+        """A warning: listed by ``ratchet check``; it does not make the value invalid."""
+        self.warnings.append(self._issue(problem, fix, at_key=at_key, warning=True))
+
+    def _issue(self, problem: str, fix: str, *, at_key: bool, warning: bool) -> ConfigIssue:
         pos = self.doc.key_pos(self.path) if at_key else self.doc.value_pos(self.path)
         field_ = render_path(self.path)
-        self.issues.append(ConfigIssue(self.doc.file, pos.line, pos.col, field_, problem, fix))
+        return ConfigIssue(self.doc.file, pos.line, pos.col, field_, problem, fix, warning=warning)
 
 
 @dataclass(frozen=True)
@@ -164,25 +173,36 @@ def string(
     return check
 
 
-def integer(*, minimum: int | None = None) -> Check:
+def integer(*, minimum: int | None = None, maximum: int | None = None) -> Check:
+    """A whole number (not a boolean) within ``[minimum, maximum]``."""
+
     def check(value: Any, cursor: Cursor) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise Invalid(f"expected a whole number, got {describe(value)}", "")
         _at_least(value, minimum)
+        _at_most(value, maximum)
         return value
 
     return check
 
 
-def number(*, minimum: float | None = None, positive: bool = False) -> Check:
-    """An int or float, returned as float; ``positive`` means strictly greater than 0."""
+def number(
+    *, minimum: float | None = None, maximum: float | None = None, positive: bool = False
+) -> Check:
+    """A finite int or float, returned as float; ``positive`` means strictly greater than 0.
+
+    ``.nan``, ``.inf`` and ``-.inf`` are refused: no setting means "not a number" or
+    "forever" (a NaN compares false with everything, so it would disable any bound)."""
 
     def check(value: Any, cursor: Cursor) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise Invalid(f"expected a number, got {describe(value)}", "")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise Invalid(f"expected a finite number, got {describe(value)}", "")
         if positive and value <= 0:
             raise Invalid(f"must be greater than 0, got {value}", "")
         _at_least(value, minimum)
+        _at_most(value, maximum)
         return float(value)
 
     return check
@@ -270,6 +290,12 @@ def _at_least(value: float, minimum: float | None) -> None:
         raise Invalid(f"must be at least {minimum}, got {value}", "")
 
 
+def _at_most(value: float, maximum: float | None) -> None:
+    if maximum is not None and value > maximum:
+        shown = value if abs(value) < 1e15 else f"{value:.3g}"
+        raise Invalid(f"must be at most {maximum}, got {shown}", "")
+
+
 def _quote_hint(value: Any) -> str:
     if isinstance(value, bool | int | float):
         return "quote it to make it a string"
@@ -285,6 +311,9 @@ def _list_hint(value: Any) -> str:
 def check_document(doc: YamlDoc, schema: Schema, example: str) -> tuple[Any, list[ConfigIssue]]:
     """Apply ``schema`` to a whole file; ``(value or INVALID, issues sorted by position)``.
 
+    The errors come first, then the warnings (``ConfigIssue.warning``); warnings alone
+    leave the value valid.
+
     ``example`` is what an empty file should contain, for the message.
     """
     cursor = Cursor(doc, (), list(doc.issues))
@@ -294,7 +323,8 @@ def check_document(doc: YamlDoc, schema: Schema, example: str) -> tuple[Any, lis
         return INVALID, cursor.issues
     value = run(nested(schema), doc.data, cursor)
     issues = sorted(cursor.issues, key=lambda i: (i.line, i.col))
-    return (INVALID if issues else value), issues
+    warnings = sorted(cursor.warnings, key=lambda i: (i.line, i.col))
+    return (INVALID if issues else value), issues + warnings
 
 
 def version_field() -> Field:
