@@ -86,17 +86,24 @@ def self_change(
     verdict: str,
 ) -> tuple[Path, RunningDaemon, str, str]:
     """Start the daemon on a ratchet copy, let one cycle merge the given change to
-    engine/cli.py, and wait for the canary's verdict (a note containing ``verdict``).
+    engine/cli/__main__.py, and wait for the canary's verdict (a note containing ``verdict``).
     Returns the repo, the daemon, the start revision and the merged commit."""
     plan = plan_file(
         tmp_path / "plans" / "change.yaml",
         "Tidy the CLI entry point",
-        [{"file": "engine/cli.py", "op": "search_replace", "search": search, "replace": replace}],
+        [
+            {
+                "file": "engine/cli/__main__.py",
+                "op": "search_replace",
+                "search": search,
+                "replace": replace,
+            }
+        ],
     )
     the_goal = {
         "id": "tidy-cli",
         "description": "Tidy the CLI.",
-        "scope": ["engine/cli.py"],
+        "scope": ["engine/cli/__main__.py"],
         "provider": "scripted",
         "options": {"plans": [str(plan)]},
         "max_attempts": 1,
@@ -181,7 +188,7 @@ def test_a_promoted_revision_that_crashes_is_rolled_back_and_recorded(
     paused = {
         "id": "tidy-cli",
         "description": "Tidy the CLI.",
-        "scope": ["engine/cli.py"],
+        "scope": ["engine/cli/__main__.py"],
         "provider": "ruff",
         "status": "paused",
     }
@@ -189,7 +196,7 @@ def test_a_promoted_revision_that_crashes_is_rolled_back_and_recorded(
     good = git(repo, "rev-parse", "main")
     # Revision `bad` was promoted earlier (its canary passed) but its run-once crashes.
     search, replace = breaking("run-once")
-    cli = repo / "engine" / "cli.py"
+    cli = repo / "engine" / "cli" / "__main__.py"
     cli.write_text(cli.read_text().replace(search, replace, 1))
     git(repo, "commit", "-q", "-am", "a change whose cycles crash")
     bad = git(repo, "rev-parse", "main")

@@ -1,15 +1,16 @@
-"""The daemon's commands, added to the ``ratchet`` typer app by :func:`register`.
+"""The daemon's commands (listed in :data:`engine.cli.app.COMMANDS`).
 
 ``start`` (foreground; systemd supervises it), ``stop``, ``status``, ``pause``, ``resume``,
-``install-service``, ``pin REV``, ``unpin``. Exit codes: 0 done; 1 ``stop`` timed out;
-2 unusable repository or argument; 3 another daemon already runs for this repository.
-Only typer is imported at module level: ``ratchet --help`` must stay fast.
+``install-service``, ``pin REV``, ``unpin``. Each returns an exit code (None: done) or
+raises from the :mod:`engine.errors` tree, which :func:`engine.cli.app.guard` maps: 1
+``stop`` timed out; 2 unusable repository or argument; 3 another daemon already runs for
+this repository (:mod:`engine.cli.exits`). Only typer is imported at module level:
+``ratchet --help`` must stay fast.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shlex
 import sys
@@ -18,42 +19,27 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from engine.cli import output
+from engine.cli.exits import EXIT_ERROR
+
 if TYPE_CHECKING:
     from engine.daemon.paths import StatePaths
     from engine.daemon.status import DaemonStatus
 
 RepoOpt = Annotated[Path, typer.Option("--repo", help="Repository the daemon works on.")]
-EXIT_INPUT = 2
-EXIT_ALREADY_RUNNING = 3
-
-
-def register(app: typer.Typer) -> None:
-    """Add the daemon commands to ``app``."""
-    app.command("start")(start)
-    app.command("stop")(stop)
-    app.command("status")(status)
-    app.command("pause")(pause)
-    app.command("resume")(resume)
-    app.command("install-service")(install_service)
-    app.command("pin")(pin)
-    app.command("unpin")(unpin)
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"ratchet: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _paths(repo: Path) -> StatePaths:
-    """The state paths of the repository containing ``repo`` (its top level)."""
+    """The state paths of the repository containing ``repo`` (its top level); an unusable
+    repository is an InputError (exit 2)."""
     from engine.daemon.paths import StatePaths
     from engine.errors import GitError, InputError
     from engine.vcs import Repository
 
     try:
         root = Repository.open(repo).root
-    except (InputError, GitError) as exc:
-        raise _fail(str(exc), EXIT_INPUT) from exc
+    except GitError as exc:
+        raise InputError(str(exc)) from exc
     return StatePaths.for_repo(root)
 
 
@@ -62,10 +48,9 @@ def start(
     log_json: Annotated[
         bool, typer.Option("--log-json", help="Log one JSON object per line.")
     ] = False,
-) -> None:
+) -> int:
     """Run the daemon in the foreground until SIGTERM (systemd: see install-service)."""
     from engine.daemon.daemon import Daemon, DaemonOptions
-    from engine.daemon.lock import AlreadyRunning
     from engine.errors import GitError, InputError
 
     paths = _paths(repo)
@@ -76,30 +61,30 @@ def start(
         cycle_command=tuple(shlex.split(dev_command)) if dev_command else None,
     )
     try:
-        code = Daemon(options).run()
-    except AlreadyRunning as exc:
-        raise _fail(str(exc), EXIT_ALREADY_RUNNING) from exc
-    except (InputError, GitError) as exc:
-        raise _fail(str(exc), EXIT_INPUT) from exc
-    raise typer.Exit(code)
+        return Daemon(options).run()  # AlreadyRunning is a DaemonError: exit 3
+    except GitError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def stop(
     repo: RepoOpt = Path("."),
     timeout: Annotated[float, typer.Option(help="Seconds to wait for it to exit.")] = 120.0,
-) -> None:
+) -> int | None:
     """Stop the daemon: its running cycle is stopped cleanly, then it exits."""
     from engine.daemon.control import stop as stop_daemon
 
     result = stop_daemon(_paths(repo), timeout=timeout)
     if result.kind == "not-running":
-        typer.echo("not running")
+        output.echo("not running")
     elif result.kind == "stopped":
-        typer.echo(f"stopped (pid {result.pid}, {result.seconds:.1f}s)")
+        output.echo(f"stopped (pid {result.pid}, {result.seconds:.1f}s)")
     elif result.kind == "unknown-pid":
-        raise _fail("the daemon holds its lock but its pid is unknown; is it starting?", 1)
+        output.error("the daemon holds its lock but its pid is unknown; is it starting?")
+        return EXIT_ERROR
     else:
-        raise _fail(f"pid {result.pid} did not exit within {timeout:g}s", 1)
+        output.error(f"pid {result.pid} did not exit within {timeout:g}s")
+        return EXIT_ERROR
+    return None
 
 
 def status(
@@ -129,13 +114,13 @@ def status(
         )
     if as_json:
         data: dict[str, Any] = {"running": running, "repo": str(paths.repo), **current.to_json()}
-        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+        output.emit_json(data, indent=2, sort_keys=True)
         return
-    typer.echo("\n".join(render_status(paths.repo, running, current)))
+    output.echo("\n".join(render_status(paths.repo, running, current)))
 
 
 def render_status(repo: Path, running: bool, s: DaemonStatus) -> list[str]:
-    """The human-readable ``ratchet status``."""
+    """The human-readable ``ratchet status`` (pure; printed through the output layer)."""
     head = f"ratchet daemon for {repo}: "
     head += f"running (pid {s.pid}, since {s.started})" if running else "not running"
     lines = [head, f"  state:         {s.state}{'  [PAUSED]' if s.paused else ''}"]
@@ -187,7 +172,7 @@ def pause(repo: RepoOpt = Path(".")) -> None:
     from engine.daemon.control import pause as do_pause
 
     do_pause(_paths(repo))
-    typer.echo("paused")
+    output.echo("paused")
 
 
 def resume(repo: RepoOpt = Path(".")) -> None:
@@ -195,7 +180,7 @@ def resume(repo: RepoOpt = Path(".")) -> None:
     from engine.daemon.control import resume as do_resume
 
     do_resume(_paths(repo))
-    typer.echo("resumed")
+    output.echo("resumed")
 
 
 def pin(
@@ -205,16 +190,17 @@ def pin(
     """Self-hosting: run cycles from REV (instead of known-good) until `ratchet unpin`."""
     from engine.daemon.control import pin as do_pin
     from engine.daemon.selfhost import is_self_hosting
+    from engine.errors import InputError
     from engine.vcs import Repository
 
     paths = _paths(repo)
     sha = Repository(paths.repo).rev_parse(rev) if not rev.startswith("-") else None
     if sha is None:
-        raise _fail(f"{rev!r} is not a commit in {paths.repo}", EXIT_INPUT)
+        raise InputError(f"{rev!r} is not a commit in {paths.repo}")
     do_pin(paths, sha)
-    typer.echo(f"pinned to {sha}")
+    output.echo(f"pinned to {sha}")
     if not is_self_hosting(paths.repo):
-        typer.echo(
+        output.echo(
             f"note: {paths.repo} is not ratchet itself, so its cycles run from the "
             "installed ratchet; the pin takes effect only for a self-hosting repository"
         )
@@ -225,7 +211,7 @@ def unpin(repo: RepoOpt = Path(".")) -> None:
     from engine.daemon.control import unpin as do_unpin
 
     do_unpin(_paths(repo))
-    typer.echo("unpinned")
+    output.echo("unpinned")
 
 
 def install_service(repo: RepoOpt = Path(".")) -> None:
@@ -239,7 +225,7 @@ def install_service(repo: RepoOpt = Path(".")) -> None:
     if not any(part in ("site-packages", "dist-packages") for part in root.parts):
         environment["PYTHONPATH"] = str(root)  # ratchet is not installed: run it from here
     unit = install_unit(paths.repo, (sys.executable, "-P", "-m", "engine.cli"), environment)
-    typer.echo(f"wrote {unit.path}")
-    typer.echo("enable and start it with:")
+    output.echo(f"wrote {unit.path}")
+    output.echo("enable and start it with:")
     for command in unit.enable_commands:
-        typer.echo(f"  {command}")
+        output.echo(f"  {command}")

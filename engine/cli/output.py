@@ -1,12 +1,51 @@
-"""Human-readable rendering of a cycle report for the terminal (pure)."""
+"""The CLI's output layer: the only place in ratchet that prints.
+
+``echo`` writes a line to stdout, ``warn`` to stderr, ``emit_json`` one JSON document;
+``render_report`` turns a cycle report into terminal text (pure). Commands print through
+these, so ``--json`` output and human text never interleave by accident.
+"""
 
 from __future__ import annotations
 
-from engine.model import CycleReport
-from engine.records.render import delta_text
+import json
+import traceback
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from engine.model import CycleReport
+
+
+def echo(text: str = "") -> None:
+    """One line (or block) of human text on stdout."""
+    typer.echo(text)
+
+
+def warn(text: str) -> None:
+    """A message on stderr (errors, notes that must not mix into stdout data)."""
+    typer.echo(text, err=True)
+
+
+def error(message: str) -> None:
+    """An error on stderr, prefixed the way every ratchet error is: ``ratchet: ...``."""
+    warn(f"ratchet: {message}")
+
+
+def emit_json(data: Any, *, indent: int | None = None, sort_keys: bool = False) -> None:
+    """One JSON document on stdout."""
+    typer.echo(json.dumps(data, indent=indent, sort_keys=sort_keys))
+
+
+def print_traceback() -> None:
+    """The current exception's traceback on stderr (the CLI's last resort)."""
+    traceback.print_exc()
 
 
 def render_report(report: CycleReport) -> str:
+    """A cycle report as terminal text: outcome, metric deltas, failed rules, refs, notes."""
+    from engine.records.render import delta_text
+
     lines = [
         f"[{report.goal or '-'}] attempt {report.attempt}: {report.outcome.upper()}"
         + (f" — {report.summary}" if report.summary else "")

@@ -26,7 +26,7 @@ from engine.errors import GitError
 from engine.vcs import Repository
 
 STEP_TIMEOUT = 300.0
-IMPORT_CHECK = "import engine.cli, engine.cycle"
+IMPORT_CHECK = "import engine.cli.app, engine.cycle"  # the app, not only the lazy package
 
 
 @dataclass(frozen=True)

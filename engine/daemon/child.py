@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.cli.exits import EXIT_ORPHANED
+
 # Runs in the child before exec: die (SIGTERM, so run-once can still clean up) with the daemon.
 _LAUNCHER = (
     "import ctypes, os, signal, sys\n"
@@ -31,7 +33,7 @@ _LAUNCHER = (
     "except Exception:\n"
     "    pass\n"
     "if os.getppid() != int(sys.argv[1]):\n"
-    "    sys.exit(75)\n"  # the daemon died before we got here
+    f"    sys.exit({EXIT_ORPHANED})\n"  # the daemon died before we got here
     "os.execv(sys.argv[2], sys.argv[2:])\n"
 )
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.cli.exits import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK
 from engine.daemon.child import ChildResult
-
-EXIT_BUSY = 3  # run-once: another cycle holds the repository's cycle lock
 
 
 def engine_root() -> Path:
@@ -81,7 +80,7 @@ class CycleOutcome:
     @property
     def completed(self) -> bool:
         """The cycle ran to its end (whatever it decided)."""
-        return self.report is not None and self.result.returncode == 0
+        return self.report is not None and self.result.returncode == EXIT_OK
 
     @property
     def failed(self) -> bool:
@@ -110,10 +109,10 @@ def judge(result: ChildResult) -> CycleOutcome:
         return CycleOutcome("interrupted", report, result)
     if result.timed_out:
         return CycleOutcome("timeout", report, result)
-    if result.returncode == 0 and report is not None:
+    if result.returncode == EXIT_OK and report is not None:
         return CycleOutcome(str(report.get("outcome") or "error"), report, result)
-    if result.returncode == EXIT_BUSY:
+    if result.returncode == EXIT_LOCKED:  # another cycle holds the cycle lock
         return CycleOutcome("busy", None, result)
-    if result.returncode == 2:
+    if result.returncode == EXIT_CONFIG:
         return CycleOutcome("bad-config", None, result)
     return CycleOutcome("crashed", report, result)

@@ -10,15 +10,14 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from engine.cli.exits import EXIT_LOCKED
 from engine.errors import DaemonError
-
-EXIT_ALREADY_RUNNING = 3  # `ratchet start` when another daemon holds the lock
 
 
 class AlreadyRunning(DaemonError):
     """Another daemon holds this repository's lock."""
 
-    exit_code = EXIT_ALREADY_RUNNING
+    exit_code = EXIT_LOCKED  # `ratchet start` exits with it
 
 
 class DaemonLock:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.daemon.lock import EXIT_ALREADY_RUNNING
+from engine.cli.exits import NO_RESTART
 
 STOP_TIMEOUT = 120  # seconds; the daemon gives its cycle child a grace well inside this
 
@@ -69,9 +69,9 @@ def render_unit(repo: Path, command: Sequence[str], environment: Mapping[str, st
         "ExecReload=/bin/kill -HUP $MAINPID\n"
         "Restart=on-failure\n"
         "RestartSec=30\n"
-        # 2: the configuration cannot be used; 3: another daemon holds the lock.
+        # The configuration cannot be used, or another daemon holds the lock.
         # Restarting would not help either: wait for a human.
-        f"RestartPreventExitStatus=2 {EXIT_ALREADY_RUNNING}\n"
+        f"RestartPreventExitStatus={' '.join(map(str, NO_RESTART))}\n"
         "KillMode=mixed\n"
         f"TimeoutStopSec={STOP_TIMEOUT}\n"
         "Environment=PYTHONUNBUFFERED=1\n"

@@ -44,7 +44,7 @@ def make_sample_repo(dest: Path) -> Path:
     return dest
 
 
-def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> int:
+def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> None:
     from engine.cli.output import render_report
     from engine.compose import run_one_cycle
     from engine.records.history import load_history
@@ -72,4 +72,3 @@ def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> int:
         f"records: {repo_dir}/snapshots/ and {repo_dir}/memory-bank/cycles/ "
         "(merged), `git show <rejected ref>` (rejected)"
     )
-    return 0

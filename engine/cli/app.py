@@ -1,0 +1,98 @@
+"""The ``ratchet`` typer app: the command table, and the one place that maps errors to
+exit codes (:func:`guard`; the codes are in :mod:`engine.cli.exits`).
+
+A command is a plain function in :mod:`~engine.cli.cycle_commands` or
+:mod:`~engine.cli.daemon_commands` that returns an exit code (None: ``EXIT_OK``) or raises
+from the :mod:`engine.errors` tree; it prints only through :mod:`engine.cli.output`. Only
+typer is imported at module level: heavy libraries are imported inside the commands, so
+``ratchet --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import typer
+
+from engine.cli import cycle_commands, daemon_commands, output
+from engine.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_LOCKED, EXIT_OK
+from engine.errors import ConfigError, DaemonError, InputError, RatchetError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="ratchet: improves a git repository one small, verified change at a time.",
+)
+
+# name -> command, in the order `ratchet --help` lists them.
+COMMANDS: dict[str, Callable[..., int | None]] = {
+    "init": cycle_commands.init,
+    "check": cycle_commands.check,
+    "run-once": cycle_commands.run_once,
+    "log": cycle_commands.log,
+    "revert": cycle_commands.revert,
+    "demo": cycle_commands.demo,
+    "start": daemon_commands.start,
+    "stop": daemon_commands.stop,
+    "status": daemon_commands.status,
+    "pause": daemon_commands.pause,
+    "resume": daemon_commands.resume,
+    "install-service": daemon_commands.install_service,
+    "pin": daemon_commands.pin,
+    "unpin": daemon_commands.unpin,
+}
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    output.error(message)
+    raise typer.Exit(code)
+
+
+def guard(fn: Callable[[], int | None]) -> NoReturn:
+    """Run ``fn`` and exit with its code; map the error tree to exit codes in one place.
+
+    ConfigError -> EXIT_CONFIG (its FILE:LINE:COL lines as they are); InputError ->
+    EXIT_CONFIG; DaemonError (a lock is held) -> EXIT_LOCKED; any other RatchetError, a
+    SIGTERM (:class:`cycle_commands.Terminated`) or an unexpected exception (with its
+    traceback) -> EXIT_ERROR. Every message goes to stderr, prefixed ``ratchet:``.
+    """
+    try:
+        code = fn()
+    except ConfigError as exc:
+        output.warn(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from exc
+    except InputError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    except DaemonError as exc:
+        _fail(str(exc), EXIT_LOCKED)
+    except RatchetError as exc:
+        _fail(str(exc), EXIT_ERROR)
+    except cycle_commands.Terminated as exc:
+        _fail(f"stopped: {exc}", EXIT_ERROR)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # the CLI boundary: never a bare traceback without context
+        output.print_traceback()
+        _fail(f"internal error: {exc!r}", EXIT_ERROR)
+    raise typer.Exit(EXIT_OK if code is None else code)
+
+
+def guarded(command: Callable[..., int | None]) -> Callable[..., None]:
+    """``command`` run through :func:`guard`, with its signature and help kept for typer."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        guard(lambda: command(*args, **kwargs))
+
+    return run
+
+
+for _name, _command in COMMANDS.items():
+    app.command(_name)(guarded(_command))
+
+
+def main() -> None:
+    """The console script ``ratchet`` and ``python -m engine.cli``."""
+    app()

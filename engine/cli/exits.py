@@ -1,0 +1,25 @@
+"""Every exit code ratchet uses, in one place (the README's "Exit codes" table mirrors it).
+
+The ``ratchet`` commands exit with these, the daemon reads them back from its
+``run-once`` children, and the systemd unit lists the ones a restart cannot fix. This
+module imports nothing, so the daemon may import it without pulling in the CLI.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0  # done, whatever the cycle's outcome (merged, rejected, nothing-to-do, ...)
+EXIT_ERROR = 1  # internal or environment error; `stop` timed out; stopped by SIGTERM
+EXIT_CONFIG = 2  # bad configuration, argument or input file; unusable repository
+EXIT_LOCKED = 3  # another cycle or daemon holds the repository's lock
+EXIT_ORPHANED = 75  # a daemon child whose daemon died before it started (EX_TEMPFAIL)
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "done, whatever the cycle's outcome",
+    EXIT_ERROR: "internal or environment error (the message says what to do)",
+    EXIT_CONFIG: "bad configuration, argument or input file, or an unusable repository",
+    EXIT_LOCKED: "another cycle or daemon holds the repository's lock",
+    EXIT_ORPHANED: "a daemon's cycle child found its daemon gone before it started",
+}
+
+# A restart of the daemon cannot fix these: systemd waits for a human instead.
+NO_RESTART: tuple[int, ...] = (EXIT_CONFIG, EXIT_LOCKED)
