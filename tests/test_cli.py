@@ -5,6 +5,7 @@ engine/cli/exits.py) and documented in the README, only the output layer prints,
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 import tomllib
@@ -148,7 +149,7 @@ def test_help_imports_none_of_the_heavy_machinery() -> None:
         cwd=ROOT,
         timeout=120,
         check=False,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "[]"
@@ -172,7 +173,7 @@ def test_the_daemon_reads_exit_codes_without_loading_the_cli_app() -> None:
         text=True,
         timeout=60,
         check=False,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 0, done.stderr
 
