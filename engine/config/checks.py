@@ -58,7 +58,7 @@ def expression(roots: Iterable[str] = ROOTS, *, kind: Kind = "bool") -> Check:
             raise Invalid(f"invalid expression: {problems[0]}", "")
         typed = type_problems(compiled, kind)
         if typed:
-            fix = "" if typed[0].startswith("must give") else _TYPE_FIX
+            fix = _TYPE_FIX if typed[0].startswith(("type error", "==", "!=")) else ""
             raise Invalid(f"invalid expression: {typed[0]}", fix)
         return value
 

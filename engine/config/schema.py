@@ -293,7 +293,7 @@ def _at_least(value: float, minimum: float | None) -> None:
 def _at_most(value: float, maximum: float | None) -> None:
     if maximum is not None and value > maximum:
         shown = value if abs(value) < 1e15 else f"{value:.3g}"
-        raise Invalid(f"must be at most {maximum}, got {shown}", "")
+        raise Invalid(f"must be at most {maximum:g}, got {shown}", "")
 
 
 def _quote_hint(value: Any) -> str:

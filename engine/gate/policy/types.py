@@ -32,6 +32,8 @@ import typing
 from dataclasses import fields, is_dataclass
 from typing import Any, Literal
 
+import cel
+
 from engine.gate.policy.context import build_context
 from engine.gate.policy.expr import _STRING, ROOTS, CompiledExpr, resolve
 from engine.model import ChangeFacts, Goal, Metrics
@@ -55,7 +57,7 @@ _TYPE_ERROR = ("no such overload", "unsupported operation", "not a valid regex")
 def type_problems(expr: CompiledExpr, want: Kind) -> list[str]:
     """What is wrong with the types in ``expr`` whose result must be of kind ``want``."""
     problems: list[str] = []
-    for context in _samples():
+    for context in _contexts():
         outcome = _run(expr, context)
         if isinstance(outcome, _Failure):
             if outcome.is_type_error and outcome.message not in problems:
@@ -81,9 +83,9 @@ class _Failure:
         self.is_type_error = is_type_error
 
 
-def _run(expr: CompiledExpr, context: dict[str, Any]) -> Any:
+def _run(expr: CompiledExpr, context: Any) -> Any:
     try:
-        return expr.program.execute(dict(context))
+        return expr.program.execute(context)
     except TypeError as exc:
         return _Failure(f"type error: {_sentence(str(exc))}", True)
     except RuntimeError as exc:
@@ -116,6 +118,18 @@ def _sentence(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- samples
+
+
+@functools.cache
+def _contexts() -> tuple[Any, ...]:
+    """The samples as ``cel.Context`` objects: converted to CEL values once, not per call."""
+    out = []
+    for sample in _samples():
+        context = cel.Context()
+        for name, value in sample.items():
+            context.add_variable(name, value)
+        out.append(context)
+    return tuple(out)
 
 
 @functools.cache
@@ -188,18 +202,19 @@ def _mixed_equality(expr: CompiledExpr) -> list[str]:
     for match in _EQUALITY.finditer(_STRING.sub(hide, expr.text)):
         left, right = (_operand_kind(match.group(g), shape) for g in ("left", "right"))
         if left and right and left[0] != right[0]:
+            op = match.group("op")
             problems.append(
-                f"'{show(match.group(0))}' compares {left[1]} with {right[1]}: "
-                f"{'always false' if match.group('op') == '==' else 'always true'}"
+                f"{op} compares {show(left[1])} with {show(right[1])}: "
+                f"{'always false' if op == '==' else 'always true'}"
             )
     return problems
 
 
 def _operand_kind(text: str, shape: dict[str, Any]) -> tuple[str, str] | None:
     if text.startswith('"'):
-        return "string", "a string"
+        return "string", f"a string ({text})"
     if text[0].isdigit() or text[0] == "-":
-        return "number", "a number"
+        return "number", f"a number ({text})"
     found, value = resolve(text, shape)
     if not found:
         return None
