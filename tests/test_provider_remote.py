@@ -22,6 +22,7 @@ from engine.model import Budgets, Directives, Goal, ProviderConfig
 from engine.providers.base import ProposalRequest, Provider
 from engine.providers.breaker import CircuitOpen
 from engine.providers.budget import SpendLedger, utc_day
+from engine.providers.formats import LEVELS
 from engine.providers.gemini import make_gemini
 from engine.providers.openai_compat import make_openai_compat
 from engine.providers.registry import make_model_provider
@@ -225,12 +226,14 @@ def test_server_errors_open_the_breaker_which_persists_and_recovers(backend: Bac
 
 
 def test_timeout_is_retried_then_reported(backend: Backend, repo: Path):
-    with backend.server([Reply(delay=1.5)]) as server:
-        provider = backend.make(server, timeout=0.3, retries=2)
+    # The timeout is the whole call's (connect, send, answer): 0.8 s leaves a loaded
+    # machine time to deliver the request, and two calls still end well before the reply.
+    with backend.server([Reply(delay=5.0)]) as server:
+        provider = backend.make(server, timeout=0.8, retries=2)
         started = time.monotonic()
         with pytest.raises(ProviderTransient, match="timed out"):
             provider.propose(make_request(repo))
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 3.0
         assert len(server.requests) == 2
 
 
@@ -346,9 +349,14 @@ def test_client_errors_are_not_retried_and_never_leak_the_key(
     with backend.server([echo]) as server:
         with pytest.raises(ProviderError) as err:
             backend.make(server).propose(make_request(repo))
-        # openai_compat asks a 400-ing server once more without the json_schema format.
+        # openai_compat asks a 400-ing server at each weaker response format in turn
+        # (json_schema, json_object + schema, json_object, none): a 400 may mean "no such
+        # format"; once plain text is refused too, it is a configuration error.
         retried = backend.name == "openai_compat" and status == 400
-        assert len(server.requests) == (2 if retried else 1)
+        assert len(server.requests) == (len(LEVELS) if retried else 1)
+        if retried:
+            formats = [r.body.get("response_format", {}).get("type") for r in server.requests]
+            assert formats == ["json_schema", "json_object", "json_object", None]
     assert not isinstance(err.value, ProviderTransient)
     assert KEY not in str(err.value) and "[REDACTED]" in str(err.value)
     assert f"HTTP {status}" in str(err.value)
@@ -371,7 +379,7 @@ def test_fallback_answers_when_the_primary_is_down(repo: Path):
     assert (proposal.provider, len(down.requests), len(up.requests)) == ("openai_compat", 2, 1)
 
 
-def test_openai_server_without_json_schema_support_gets_plain_requests(repo: Path):
+def test_openai_server_without_json_schema_support_gets_the_next_format(repo: Path):
     openai = BACKENDS[1]
     prose = f"Here you go:\n```json\n{plan()}\n```\nHope this helps."
     script = [openai_error(400, "response_format json_schema is not supported"), openai_ok(prose)]
@@ -379,8 +387,19 @@ def test_openai_server_without_json_schema_support_gets_plain_requests(repo: Pat
         provider = openai.make(server)
         proposal = provider.propose(make_request(repo))
     assert proposal.edits
-    assert "response_format" in server.requests[0].body
-    assert "response_format" not in server.requests[1].body
+    assert server.requests[0].body["response_format"]["type"] == "json_schema"
+    second = server.requests[1].body["response_format"]
+    assert second["type"] == "json_object" and "edits" in json.dumps(second["schema"])
+
+
+def test_openai_server_refusing_every_format_gets_plain_requests(repo: Path):
+    openai = BACKENDS[1]
+    prose = f"Here you go:\n```json\n{plan()}\n```\nHope this helps."
+    refusal = openai_error(400, "response_format is not supported")
+    with openai.server([refusal, refusal, refusal, openai_ok(prose)]) as server:
+        proposal = openai.make(server).propose(make_request(repo))
+    assert proposal.edits
+    assert "response_format" not in server.requests[3].body
 
 
 def test_missing_key_is_reported_as_unavailable(repo: Path):

@@ -3,6 +3,9 @@
 ``echo`` writes a line to stdout, ``warn`` to stderr, ``emit_json`` one JSON document;
 ``render_report`` turns a cycle report into terminal text (pure). Commands print through
 these, so ``--json`` output and human text never interleave by accident.
+
+Everything printed passes the redactor (:mod:`engine.redact`) here — a second layer after
+the one where a model's answer arrives: no key reaches stdout or stderr.
 """
 
 from __future__ import annotations
@@ -18,13 +21,17 @@ if TYPE_CHECKING:
 
 
 def echo(text: str = "") -> None:
-    """One line (or block) of human text on stdout."""
-    typer.echo(text)
+    """One line (or block) of human text on stdout, redacted."""
+    from engine.redact import redact
+
+    typer.echo(redact(text))
 
 
 def warn(text: str) -> None:
-    """A message on stderr (errors, notes that must not mix into stdout data)."""
-    typer.echo(text, err=True)
+    """A message on stderr (errors, notes that must not mix into stdout data), redacted."""
+    from engine.redact import redact
+
+    typer.echo(redact(text), err=True)
 
 
 def error(message: str) -> None:
@@ -33,8 +40,10 @@ def error(message: str) -> None:
 
 
 def emit_json(data: Any, *, indent: int | None = None, sort_keys: bool = False) -> None:
-    """One JSON document on stdout."""
-    typer.echo(json.dumps(data, indent=indent, sort_keys=sort_keys))
+    """One JSON document on stdout, every string in it redacted."""
+    from engine.redact import redact_data
+
+    typer.echo(json.dumps(redact_data(data), indent=indent, sort_keys=sort_keys))
 
 
 def print_traceback() -> None:

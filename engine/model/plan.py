@@ -38,6 +38,8 @@ class Usage:
     calls: int = 0
     cached: int = 0  # calls answered from the local cache
     seconds: float = 0.0
+    tokens_cached: int = 0  # of tokens_in, served from the server's prefix cache
+    tokens_per_s: float = 0.0  # answer tokens per second over the paid calls (0: unknown)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,7 +3,10 @@
 :func:`parse_answer` is pure: it returns a :class:`~engine.model.Proposal` or an
 :class:`AnswerProblem` (never raises on bad model output). Checks, in order:
 
-1. the text holds a JSON object (the whole text, a fenced block, or the first object);
+1. the text holds a JSON object (the whole text, a fenced block, or the first object),
+   read non-strictly (raw newlines in strings) and, when that fails, leniently through
+   json-repair — a lenient reading is kept only if it is a valid plan (:mod:`.extract`);
+   otherwise the problem quotes the parse error and its position;
 2. the object has the edit-plan shape (``engine.patching.planfile.plan_from_data``);
 3. every edit names a file in scope — or ``create``\\ s a new file the goal's scope allows;
 4. ``replace``/``delete`` name a symbol the file defines, ``insert`` an existing ``after``;
@@ -18,8 +21,7 @@ from __future__ import annotations
 
 import ast
 import difflib
-import json
-import re
+import logging
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +32,10 @@ from engine.gate.paths import check_path, in_scope
 from engine.model import Edit, Proposal
 from engine.patching.planfile import plan_from_data
 from engine.providers.base import ProposalRequest
+from engine.providers.extract import extract_json, parse_error, repair_json
 
-_FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n```", re.DOTALL)
+__all__ = ["AnswerProblem", "extract_json", "parse_answer"]
+log = logging.getLogger("engine.providers")
 _CODE_OPS = ("replace", "insert", "create", "rewrite", "add_import")
 
 
@@ -40,27 +44,6 @@ class AnswerProblem:
     """Why an answer cannot be used, in words the model can act on."""
 
     message: str
-
-
-def extract_json(text: str) -> dict[str, Any] | None:
-    """The first JSON object in ``text``: whole text, a fenced block, or a scan."""
-    candidates = [text.strip(), *(m.group(1) for m in _FENCE.finditer(text))]
-    for candidate in candidates:
-        try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-    decoder = json.JSONDecoder()
-    for match in re.finditer(r"\{", text):
-        try:
-            value, _end = decoder.raw_decode(text, match.start())
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-    return None
 
 
 def parse_answer(
@@ -72,13 +55,24 @@ def parse_answer(
 ) -> Proposal | AnswerProblem:
     """Validate ``text`` against ``request`` (see module docstring for the checks)."""
     data = extract_json(text)
-    if data is None:
-        snippet = text.strip()[:200] or "(empty)"
-        return AnswerProblem(f"the answer contains no JSON object; it began: {snippet!r}")
-    try:
-        proposal = plan_from_data(_normalise(data), source)
-    except ConfigError as error:
-        return AnswerProblem(f"the JSON is not a valid edit plan: {error}")
+    problem: AnswerProblem | None = None
+    proposal: Proposal | None = None
+    if data is not None:
+        try:
+            proposal = plan_from_data(_normalise(data), source)
+        except ConfigError as error:
+            problem = AnswerProblem(f"the JSON is not a valid edit plan: {error}")
+    if proposal is None:
+        # The strict reading found nothing usable: a lenient one counts only as a valid plan.
+        lenient = repair_json(text)
+        proposal = _plan(lenient, source) if lenient is not None else None
+        if proposal is None:
+            snippet = text.strip()[:200] or "(empty)"
+            return problem or AnswerProblem(
+                f"the answer contains no JSON object that parses ({parse_error(text)}); "
+                f"it began: {snippet!r}"
+            )
+        log.info("%s: answer was not valid JSON; read leniently", source)
     summary = proposal.summary.strip()
     if summary.startswith("<") and summary.endswith(">"):
         return AnswerProblem("the summary is the template's placeholder: write a real one")
@@ -90,6 +84,13 @@ def parse_answer(
     if problems:
         return AnswerProblem("; ".join(problems))
     return proposal
+
+
+def _plan(data: dict[str, Any], source: str) -> Proposal | None:
+    try:
+        return plan_from_data(_normalise(data), source)
+    except ConfigError:
+        return None
 
 
 def _normalise(data: dict[str, Any]) -> dict[str, Any]:

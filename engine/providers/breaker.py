@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.errors import ProviderError, ProviderTransient
+from engine.providers.options import number
 
 T = TypeVar("T")
 
@@ -40,8 +41,12 @@ class BreakerPolicy:
     def from_options(cls, options: Mapping[str, Any]) -> BreakerPolicy:
         """Read ``breaker_threshold`` and ``breaker_cooldown``."""
         return cls(
-            threshold=max(1, int(options.get("breaker_threshold", cls.threshold))),
-            cooldown=max(0.0, float(options.get("breaker_cooldown", cls.cooldown))),
+            threshold=number(
+                options, "breaker_threshold", cls.threshold, kind=int, minimum=1, maximum=1000
+            ),
+            cooldown=number(
+                options, "breaker_cooldown", cls.cooldown, kind=float, minimum=0, maximum=86400
+            ),
         )
 
 

@@ -2,7 +2,8 @@
 
 Every model call (paid, failed or answered from the cache) appends one line to
 ``<state_dir>/spend/<YYYY-MM-DD>.jsonl`` (UTC day): time, cycle id, goal, attempt,
-provider, model, tokens in/out, estimated USD, cached, ok. Per-cycle, per-goal and per-day
+provider, model, tokens in/out, tokens the server took from its prefix cache, estimated
+USD, cached, ok, seconds, answer tokens per second. Per-cycle, per-goal and per-day
 totals are sums over those lines (:meth:`SpendLedger.totals`). Cached calls cost nothing
 and do not count against caps.
 
@@ -24,6 +25,7 @@ from typing import Any
 
 from engine.errors import BudgetExceeded
 from engine.model import Budgets, Usage
+from engine.providers.options import number
 
 # USD per million tokens (input, output): public list prices, mid-2025. A model not listed
 # costs 0 unless options.price_in_per_mtok / price_out_per_mtok say otherwise. Longest
@@ -61,8 +63,8 @@ class Price:
                 known = PRICES_PER_MTOK[prefix]
                 break
         return cls(
-            per_mtok_in=float(options.get("price_in_per_mtok", known[0])),
-            per_mtok_out=float(options.get("price_out_per_mtok", known[1])),
+            per_mtok_in=number(options, "price_in_per_mtok", known[0], kind=float, minimum=0),
+            per_mtok_out=number(options, "price_out_per_mtok", known[1], kind=float, minimum=0),
         )
 
 
@@ -83,6 +85,8 @@ class SpendEntry:
     cached: bool = False
     ok: bool = True
     seconds: float = 0.0
+    tokens_cached: int = 0  # of tokens_in, served from the server's prefix cache
+    tokens_per_s: float = 0.0  # answer tokens per second of this call (0: unknown)
 
 
 def utc_day(ts: float) -> str:
@@ -141,6 +145,7 @@ class SpendLedger:
         return Usage(
             tokens_in=sum(e.tokens_in for e in paid),
             tokens_out=sum(e.tokens_out for e in paid),
+            tokens_cached=sum(e.tokens_cached for e in paid),
             cost_usd=round(sum(e.cost_usd for e in paid), 6),
             calls=len(selected),
             cached=len(selected) - len(paid),

@@ -1,16 +1,19 @@
-"""``gemini``: Google's Gemini API through ``google-genai`` (never ``google-generativeai``,
-which is end-of-life). The only module that imports ``google.genai``, lazily (it costs
-seconds).
+"""``gemini``: Google's Gemini API (``generateContent``, REST, API version ``v1beta``).
 
-The edit plan is requested as structured output (``response_mime_type`` JSON with a
-``response_json_schema``). The SDK's own retries stay off (no ``retry_options``): ratchet's
-tenacity layer is the only one. Key: ``GEMINI_API_KEY`` or ``GOOGLE_API_KEY`` (or the
-variable named by ``options.api_key_env``). Endpoint: ``options.base_url``, else
-``GOOGLE_GEMINI_BASE_URL``, else Google's.
+HTTP goes through :func:`~engine.providers.http.post_json` (one total deadline per call,
+a size cap) rather than ``google-genai``: every reply is checked here, so an HTML page, a
+body that is not JSON, no candidates or no text become a
+:class:`~engine.errors.ProviderError` with the reason. The edit plan is requested as
+structured output (``responseMimeType: application/json`` with a ``responseJsonSchema``);
+the wire format is the one ``google-genai`` sends. ratchet's tenacity layer is the only
+retry layer. Key: ``GEMINI_API_KEY`` or ``GOOGLE_API_KEY`` (or the variable named by
+``options.api_key_env``), sent in the ``x-goog-api-key`` header, never in the URL.
+Endpoint: ``options.base_url``, else ``GOOGLE_GEMINI_BASE_URL``, else Google's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -18,21 +21,22 @@ from typing import Any
 from engine.errors import ProviderError, ProviderTransient, ProviderUnavailable
 from engine.model import Directives, ProviderConfig
 from engine.providers.base import Provider
+from engine.providers.http import HttpReply, post_json
 from engine.providers.llm import LLMProvider, LLMSettings
 from engine.providers.transport import (
     LLMReply,
     LLMRequest,
     env_secret,
     estimate_tokens,
-    is_transient_status,
     parse_duration,
-    parse_retry_after,
     redact,
 )
+from engine.providers.wire import count, field, json_object, status_error
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com"
 KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+LABEL = "gemini"
 
 _HINTS = {
     400: "check provider.model and provider.options in directives.yaml",
@@ -43,7 +47,7 @@ _HINTS = {
 
 
 class GeminiTransport:
-    """Calls ``models.generate_content``. Constructing it does no I/O and imports nothing."""
+    """POSTs ``{base}/{version}/models/{model}:generateContent``. The constructor does no I/O."""
 
     name = "gemini"
 
@@ -57,84 +61,79 @@ class GeminiTransport:
         api_version: str = "v1beta",
     ) -> None:
         self.model = model
-        self.endpoint = base_url or DEFAULT_ENDPOINT
+        self.endpoint = (base_url or DEFAULT_ENDPOINT).rstrip("/")
         self._api_key = api_key
         self._key_name = key_name
-        self._base_url = base_url
         self._api_version = api_version
-        self._clients: dict[int, Any] = {}
 
-    def _client(self, timeout_ms: int) -> Any:
+    def complete(self, request: LLMRequest) -> LLMReply:
         if not self._api_key:
             raise ProviderUnavailable(
                 f"the gemini provider needs an API key: set {self._key_name} in the environment"
             )
-        if timeout_ms not in self._clients:
-            from google import genai
-            from google.genai import types
-
-            options = types.HttpOptions(
-                base_url=self._base_url, api_version=self._api_version, timeout=timeout_ms
-            )
-            self._clients[timeout_ms] = genai.Client(
-                api_key=self._api_key, vertexai=False, http_options=options
-            )
-        return self._clients[timeout_ms]
-
-    def complete(self, request: LLMRequest) -> LLMReply:
-        client = self._client(max(1, int(request.timeout * 1000)))
-        import httpx2
-        from google.genai import errors, types
-
-        config = types.GenerateContentConfig(
-            system_instruction=request.system,
-            temperature=request.temperature,
-            max_output_tokens=request.max_output_tokens,
-            response_mime_type="application/json",
-            response_json_schema=request.schema,
-        )
+        payload: dict[str, Any] = {
+            "contents": [{"role": "user", "parts": [{"text": request.prompt}]}],
+            "systemInstruction": {"parts": [{"text": request.system}]},
+            "generationConfig": {
+                "temperature": request.temperature,
+                "maxOutputTokens": request.max_output_tokens,
+                "responseMimeType": "application/json",
+                "responseJsonSchema": request.schema,
+            },
+        }
+        url = f"{self.endpoint}/{self._api_version}/models/{self.model}:generateContent"
         try:
-            response = client.models.generate_content(
-                model=self.model, contents=request.prompt, config=config
+            reply = post_json(
+                url,
+                payload,
+                headers={"x-goog-api-key": self._api_key},
+                timeout=request.timeout,
+                label=LABEL,
             )
-        except errors.APIError as error:
-            raise self._translate(error) from None
-        except httpx2.TransportError as error:
-            kind = "timed out" if isinstance(error, httpx2.TimeoutException) else "failed"
-            raise ProviderTransient(
-                redact(f"gemini request {kind}: {type(error).__name__}: {error}", [self._api_key])
-            ) from None
-        text = _text(response)
-        meta = response.usage_metadata
-        tokens_in = (meta.prompt_token_count if meta else None) or estimate_tokens(
-            request.system + request.prompt
-        )
+            if not 200 <= reply.status < 300:
+                raise _status_error(reply)
+            return _parse(reply, request)
+        except ProviderError as error:
+            error.args = (redact(str(error), [self._api_key]),)
+            raise
+
+
+def _status_error(reply: HttpReply) -> ProviderError:
+    error = status_error(reply, LABEL, _HINTS)
+    if isinstance(error, ProviderTransient) and error.retry_after is None:
+        with contextlib.suppress(ProviderError):  # no JSON body: no RetryInfo either
+            error.retry_after = _retry_delay(json_object(reply, LABEL))
+    return error
+
+
+def _parse(reply: HttpReply, request: LLMRequest) -> LLMReply:
+    data = json_object(reply, LABEL)
+    candidates = field(data, "candidates", list, LABEL)
+    if not candidates:
+        feedback = data.get("promptFeedback") or "none given"
+        raise ProviderError(f"{LABEL} answer has no candidates (prompt feedback: {feedback})")
+    parts = field(data, "candidates.0.content.parts", list, LABEL)
+    texts = [
+        p["text"]
+        for p in parts
+        if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought")
+    ]
+    if not texts:
+        reason = candidates[0].get("finishReason") if isinstance(candidates[0], dict) else None
+        raise ProviderError(f"{LABEL} answer has no text (finishReason {reason})")
+    text = "".join(texts)
+    return LLMReply(
+        text=text,
+        tokens_in=count(data, "usageMetadata.promptTokenCount")
+        or estimate_tokens(request.system + request.prompt),
         # Thinking tokens are billed as output.
-        tokens_out = (
-            (meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0) if meta else 0
-        ) or estimate_tokens(text)
-        return LLMReply(text=text, tokens_in=tokens_in, tokens_out=tokens_out)
-
-    def _translate(self, error: Any) -> ProviderError:
-        status = int(error.code or 0)
-        detail = redact(
-            f"gemini HTTP {status} {error.status or ''}: {error.message or ''}", [self._api_key]
+        tokens_out=(
+            count(data, "usageMetadata.candidatesTokenCount")
+            + count(data, "usageMetadata.thoughtsTokenCount")
         )
-        if is_transient_status(status):
-            headers = getattr(getattr(error, "response", None), "headers", None)
-            retry_after = parse_retry_after(headers) or _retry_delay(error.details)
-            return ProviderTransient(detail, retry_after)
-        hint = _HINTS.get(status, "a client error: retrying will not help")
-        return ProviderError(f"{detail} ({hint})")
-
-
-def _text(response: Any) -> str:
-    """Concatenated text parts of the first candidate (thought parts excluded)."""
-    for candidate in response.candidates or []:
-        parts = candidate.content.parts if candidate.content else None
-        if parts:
-            return "".join(p.text for p in parts if p.text and not p.thought)
-    return ""
+        or estimate_tokens(text),
+        tokens_cached=count(data, "usageMetadata.cachedContentTokenCount"),
+    )
 
 
 def _retry_delay(details: Any) -> float | None:

@@ -38,6 +38,7 @@ from engine.providers.breaker import BreakerPolicy, CircuitBreaker
 from engine.providers.budget import Price, SpendEntry, SpendLedger, check_budget, utc_day
 from engine.providers.cache import ResponseCache
 from engine.providers.context import Context, build_context
+from engine.providers.options import flag, number
 from engine.providers.retry import RetryPolicy, call_with_retries
 from engine.providers.schema import plan_schema
 from engine.providers.transport import LLMReply, LLMRequest, Transport, estimate_tokens, redact
@@ -73,24 +74,46 @@ class LLMSettings:
     def from_options(
         cls, options: Mapping[str, Any], model: str, *, closed_schema: bool = False
     ) -> LLMSettings:
-        def opt(key: str, kind: Callable[[Any], Any], default: Any) -> Any:
-            value = options.get(key)
-            return default if value is None else kind(value)
-
+        """Each option is checked at use (:mod:`.options`): a bad value is a ConfigError."""
         return cls(
-            temperature=opt("temperature", float, cls.temperature),
-            max_output_tokens=opt("max_output_tokens", int, cls.max_output_tokens),
-            timeout=opt("timeout", float, None),
-            cache=opt("cache", bool, True),
-            closed_schema=opt("closed_schema", bool, closed_schema),
-            max_edits=opt("max_edits", int, None),
-            context_tokens=opt("context_tokens", int, None),
-            small_file_tokens=opt("small_file_tokens", int, cls.small_file_tokens),
-            max_targets=opt("max_targets", int, cls.max_targets),
+            temperature=number(
+                options, "temperature", cls.temperature, kind=float, minimum=0, maximum=2
+            ),
+            max_output_tokens=number(
+                options,
+                "max_output_tokens",
+                cls.max_output_tokens,
+                kind=int,
+                minimum=1,
+                maximum=1_000_000,
+            ),
+            timeout=_timeout(options),
+            cache=flag(options, "cache", True),
+            closed_schema=flag(options, "closed_schema", closed_schema),
+            max_edits=_optional_count(options, "max_edits", 100),
+            context_tokens=_optional_count(options, "context_tokens", 10_000_000),
+            small_file_tokens=number(
+                options, "small_file_tokens", cls.small_file_tokens, kind=int, minimum=0
+            ),
+            max_targets=number(
+                options, "max_targets", cls.max_targets, kind=int, minimum=1, maximum=1000
+            ),
             retry=RetryPolicy.from_options(options),
             breaker=BreakerPolicy.from_options(options),
             price=Price.for_model(model, options),
         )
+
+
+def _timeout(options: Mapping[str, Any]) -> float | None:
+    if options.get("timeout") is None:
+        return None
+    return number(options, "timeout", 0.0, kind=float, positive=True, maximum=86400)
+
+
+def _optional_count(options: Mapping[str, Any], key: str, maximum: int) -> int | None:
+    if options.get(key) is None:
+        return None
+    return number(options, key, 1, kind=int, minimum=1, maximum=maximum)
 
 
 class _Tally:
@@ -99,16 +122,29 @@ class _Tally:
     def __init__(self) -> None:
         self.usage = Usage()
 
+        self._paid_seconds = 0.0
+
     def add(self, reply: LLMReply | None, cost: float, seconds: float, cached: bool) -> None:
         u = self.usage
+        paid = reply if reply and not cached else None
+        tokens_out = u.tokens_out + (paid.tokens_out if paid else 0)
+        if paid:
+            self._paid_seconds += seconds
         self.usage = Usage(
-            tokens_in=u.tokens_in + (reply.tokens_in if reply and not cached else 0),
-            tokens_out=u.tokens_out + (reply.tokens_out if reply and not cached else 0),
+            tokens_in=u.tokens_in + (paid.tokens_in if paid else 0),
+            tokens_out=tokens_out,
+            tokens_cached=u.tokens_cached + (paid.tokens_cached if paid else 0),
             cost_usd=round(u.cost_usd + cost, 6),
             calls=u.calls + 1,
             cached=u.cached + (1 if cached else 0),
             seconds=round(u.seconds + seconds, 3),
+            tokens_per_s=_rate(tokens_out, self._paid_seconds),
         )
+
+
+def _rate(tokens: int, seconds: float) -> float:
+    """Tokens per second, rounded; 0 when nothing was timed."""
+    return round(tokens / seconds, 2) if tokens and seconds > 0 else 0.0
 
 
 class LLMProvider:
@@ -164,6 +200,7 @@ class LLMProvider:
             temperature=s.temperature,
             max_output_tokens=s.max_output_tokens,
             timeout=s.timeout if s.timeout is not None else request.directives.timeouts.provider,
+            state_dir=request.state_dir,
         )
         ledger = SpendLedger(request.state_dir, clock=self._clock)
         cache = ResponseCache.under(request.state_dir, enabled=s.cache)
@@ -224,6 +261,7 @@ class LLMProvider:
         key = call.cache_key(self.name, self.model)
         hit = cache.get(key)
         if hit is not None:
+            hit = self._untrusted(hit)
             self._record(ledger, request, cycle, hit, 0.0, 0.0, cached=True, ok=True)
             tally.add(hit, 0.0, 0.0, cached=True)
             return hit, key
@@ -255,10 +293,19 @@ class LLMProvider:
             tally.add(None, 0.0, seconds, cached=False)
             raise
         seconds = self._clock() - started
+        reply = self._untrusted(reply)
         cost = self.settings.price.cost(reply.tokens_in, reply.tokens_out)
         self._record(ledger, request, cycle, reply, cost, seconds, cached=False, ok=True)
         tally.add(reply, cost, seconds, cached=False)
         return reply, key
+
+    def _untrusted(self, reply: LLMReply) -> LLMReply:
+        """The answer is untrusted input: redacted where it arrives, before any use.
+
+        A server may echo the request (its Authorization header, the key) into the plan;
+        after this, no commit subject, rationale, code, record or log can carry it.
+        """
+        return replace(reply, text=redact(reply.text, self._secrets))
 
     def _cycle_id(self, request: ProposalRequest, ledger: SpendLedger) -> str:
         """Attempt 1 starts a cycle; later attempts continue it (even in a new process)."""
@@ -297,9 +344,11 @@ class LLMProvider:
                 model=self.model,
                 tokens_in=reply.tokens_in if reply else 0,
                 tokens_out=reply.tokens_out if reply else 0,
+                tokens_cached=reply.tokens_cached if reply and not cached else 0,
                 cost_usd=round(cost, 6),
                 cached=cached,
                 ok=ok,
                 seconds=round(seconds, 3),
+                tokens_per_s=_rate(reply.tokens_out, seconds) if reply and not cached else 0.0,
             )
         )

@@ -1,39 +1,46 @@
-"""``openai_compat``: any OpenAI-compatible chat-completions server through the ``openai``
-client (OpenAI, Ollama, vLLM, llama.cpp's server, LM Studio). The only module that
-imports ``openai``, lazily.
+"""``openai_compat``: any OpenAI-compatible chat-completions server (OpenAI, Ollama, vLLM,
+llama.cpp's ``llama-server``, llama-cpp-python's server, LM Studio).
 
-The client's own retries are off (``max_retries=0``): ratchet's tenacity layer is the only
-one. The plan is requested with a ``json_schema`` response format; a server that rejects
-it with a 400 is asked again without it (once per provider instance; remembered), and
-the answer is then read tolerantly (first JSON object in the text). Endpoint:
-``options.base_url``, else ``OPENAI_BASE_URL``, else OpenAI's. Key: ``OPENAI_API_KEY``
-(or ``options.api_key_env``); local servers accept any key, so a missing key is sent as
-``"not-needed"`` when a base URL is set.
+HTTP goes through :func:`~engine.providers.http.post_json` (one total deadline per call,
+a size cap), not the ``openai`` SDK: every reply is checked here, so an HTML page, a
+body that is not JSON, no ``choices`` or a ``null`` content become a
+:class:`~engine.errors.ProviderError` with the reason. The response format is negotiated
+(:mod:`.formats`): ``json_schema`` -> ``json_object`` with the schema -> ``json_object``
+-> plain text, downgraded when the server refuses a level and remembered per endpoint.
+
+Endpoint: ``options.base_url``, else ``OPENAI_BASE_URL``, else OpenAI's. Key:
+``OPENAI_API_KEY`` (or ``options.api_key_env`` / ``api_key: ${VAR}``); local servers accept
+any key, so a missing key is sent as ``not-needed`` when a base URL is set.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
 
-from engine.errors import ProviderError, ProviderTransient, ProviderUnavailable
+from engine.errors import ProviderError, ProviderUnavailable
 from engine.model import Directives, ProviderConfig
 from engine.providers.base import Provider
-from engine.providers.llm import LLMProvider, LLMSettings
-from engine.providers.transport import (
-    LLMReply,
-    LLMRequest,
-    env_secret,
-    estimate_tokens,
-    is_transient_status,
-    parse_retry_after,
-    redact,
+from engine.providers.formats import (
+    LEVELS,
+    FormatMemory,
+    endpoint_key,
+    is_format_refusal,
+    response_format,
+    start_level,
 )
+from engine.providers.http import HttpReply, post_json
+from engine.providers.llm import LLMProvider, LLMSettings
+from engine.providers.transport import LLMReply, LLMRequest, env_secret, estimate_tokens, redact
+from engine.providers.wire import count, error_detail, field, json_object, status_error
 
+log = logging.getLogger("engine.providers")
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_ENDPOINT = "https://api.openai.com/v1"
 KEY_VARIABLES = ("OPENAI_API_KEY",)
+LABEL = "openai_compat"
 
 _HINTS = {
     400: "check provider.model and provider.options in directives.yaml",
@@ -44,7 +51,7 @@ _HINTS = {
 
 
 class OpenAICompatTransport:
-    """Calls ``chat.completions.create``. Constructing it does no I/O and imports nothing."""
+    """POSTs ``{base_url}/chat/completions``. Constructing it does no I/O."""
 
     name = "openai_compat"
 
@@ -55,83 +62,102 @@ class OpenAICompatTransport:
         api_key: str | None,
         key_name: str,
         base_url: str | None,
-        json_schema: bool = True,
+        start: str = LEVELS[0],
     ) -> None:
         self.model = model
-        self.endpoint = base_url or DEFAULT_ENDPOINT
+        self.endpoint = (base_url or DEFAULT_ENDPOINT).rstrip("/")
         self._api_key = api_key
         self._key_name = key_name
         self._base_url = base_url
-        self._json_schema = json_schema  # flips to False when the server refuses it
-        self._client: Any = None
-
-    def _get_client(self) -> Any:
-        if self._client is None:
-            key = self._api_key or ("not-needed" if self._base_url else None)
-            if not key:
-                raise ProviderUnavailable(
-                    f"the openai_compat provider needs {self._key_name} (or OPENAI_BASE_URL "
-                    "for a local server that takes no key)"
-                )
-            import openai
-
-            self._client = openai.OpenAI(api_key=key, base_url=self._base_url, max_retries=0)
-        return self._client
+        self._start = start
+        self._level: str | None = None  # the level that worked in this process
+        self.level_used: str | None = None  # of the last successful call (for records)
 
     def complete(self, request: LLMRequest) -> LLMReply:
-        client = self._get_client()
-        import openai
+        key = self._api_key or ("not-needed" if self._base_url else None)
+        if not key:
+            raise ProviderUnavailable(
+                f"the openai_compat provider needs {self._key_name} (or OPENAI_BASE_URL "
+                "for a local server that takes no key)"
+            )
+        memory = FormatMemory(request.state_dir)
+        mkey = endpoint_key(self.endpoint, self.model)
+        first = max(
+            LEVELS.index(self._start),
+            LEVELS.index(self._level or memory.get(mkey) or self._start),
+        )
+        for level in LEVELS[first:]:
+            reply = self._post(request, key, level)
+            if 200 <= reply.status < 300:
+                answer = self._parse(reply, request)
+                if level != self._level:
+                    self._level = level
+                    memory.put(mkey, level)
+                self.level_used = level
+                return answer
+            if level != LEVELS[-1] and is_format_refusal(reply.status, error_detail(reply)):
+                log.info(
+                    "%s: %s refused response format %s (HTTP %d); trying %s",
+                    LABEL,
+                    self.endpoint,
+                    level,
+                    reply.status,
+                    LEVELS[LEVELS.index(level) + 1],
+                )
+                continue
+            raise self._redacted(status_error(reply, LABEL, _HINTS))
+        raise AssertionError("unreachable: the last level always returns or raises")
 
-        messages = [
-            {"role": "system", "content": request.system},
-            {"role": "user", "content": request.prompt},
-        ]
-        kwargs: dict[str, Any] = {
+    def _post(self, request: LLMRequest, key: str, level: str) -> HttpReply:
+        payload: dict[str, Any] = {
             "model": self.model,
-            "messages": messages,
+            "messages": [
+                {"role": "system", "content": request.system},
+                {"role": "user", "content": request.prompt},
+            ],
             "temperature": request.temperature,
             "max_tokens": request.max_output_tokens,
-            "timeout": request.timeout,
+            "stream": False,
         }
+        fmt = response_format(level, request.schema)
+        if fmt is not None:
+            payload["response_format"] = fmt
         try:
-            try:
-                response = client.chat.completions.create(**kwargs, **self._format(request))
-            except openai.BadRequestError:
-                if not self._json_schema:
-                    raise
-                # Many compatible servers reject json_schema: ask once more without it.
-                self._json_schema = False
-                response = client.chat.completions.create(**kwargs)
-        except openai.APIStatusError as error:
-            raise self._translate(error) from None
-        except (openai.APITimeoutError, openai.APIConnectionError) as error:
-            kind = "timed out" if isinstance(error, openai.APITimeoutError) else "failed"
-            raise ProviderTransient(
-                redact(f"openai_compat request {kind}: {error}", [self._api_key])
-            ) from None
-        choices = response.choices or []
-        text = (choices[0].message.content or "") if choices else ""
-        usage = response.usage
-        tokens_in = (usage.prompt_tokens if usage else 0) or estimate_tokens(
-            request.system + request.prompt
+            return post_json(
+                f"{self.endpoint}/chat/completions",
+                payload,
+                headers={"authorization": f"Bearer {key}"},
+                timeout=request.timeout,
+                label=LABEL,
+            )
+        except ProviderError as error:
+            raise self._redacted(error) from None
+
+    def _parse(self, reply: HttpReply, request: LLMRequest) -> LLMReply:
+        try:
+            data = json_object(reply, LABEL)
+            choices = field(data, "choices", list, LABEL)
+            if not choices:
+                raise ProviderError(f"{LABEL} answer has no choices: {reply.text(200)!r}")
+            message = field(data, "choices.0.message", dict, LABEL)
+            content = message.get("content")
+            if not isinstance(content, str):
+                why = message.get("refusal") or f"content is {type(content).__name__}"
+                raise ProviderError(f"{LABEL} answer has no text ({why}): {reply.text(200)!r}")
+        except ProviderError as error:
+            raise self._redacted(error) from None
+        return LLMReply(
+            text=content,
+            tokens_in=count(data, "usage.prompt_tokens")
+            or estimate_tokens(request.system + request.prompt),
+            tokens_out=count(data, "usage.completion_tokens") or estimate_tokens(content),
+            tokens_cached=count(data, "usage.prompt_tokens_details.cached_tokens"),
         )
-        tokens_out = (usage.completion_tokens if usage else 0) or estimate_tokens(text)
-        return LLMReply(text=text, tokens_in=tokens_in, tokens_out=tokens_out)
 
-    def _format(self, request: LLMRequest) -> dict[str, Any]:
-        if not self._json_schema:
-            return {}
-        schema = {"name": "edit_plan", "schema": request.schema, "strict": False}
-        return {"response_format": {"type": "json_schema", "json_schema": schema}}
-
-    def _translate(self, error: Any) -> ProviderError:
-        status = int(error.status_code)
-        message = getattr(error, "message", "") or str(error)
-        detail = redact(f"openai_compat HTTP {status}: {message}", [self._api_key])
-        if is_transient_status(status):
-            return ProviderTransient(detail, parse_retry_after(error.response.headers))
-        hint = _HINTS.get(status, "a client error: retrying will not help")
-        return ProviderError(f"{detail} ({hint})")
+    def _redacted(self, error: ProviderError) -> ProviderError:
+        """The same kind of error with its message redacted (servers echo requests)."""
+        error.args = (redact(str(error), [self._api_key]),)
+        return error
 
 
 def make_openai_compat(
@@ -140,7 +166,8 @@ def make_openai_compat(
     """The openai_compat provider for ``config``.
 
     Model: ``provider.model``, else ``OPENAI_MODEL``, else ``gpt-4o-mini``. Options:
-    ``json_schema: false`` skips the response format for servers known to lack it.
+    ``response_format`` (the first level to try, see :mod:`.formats`); the older
+    ``json_schema: false`` starts at ``json_object_schema``.
     """
     env = os.environ if env is None else env
     options = dict(config.options)
@@ -151,8 +178,8 @@ def make_openai_compat(
         model=model,
         api_key=key,
         key_name=key_name,
-        base_url=base_url,
-        json_schema=bool(options.get("json_schema", True)),
+        base_url=str(base_url) if base_url else None,
+        start=start_level(options),
     )
     provider = LLMProvider(
         transport, LLMSettings.from_options(options, model), secrets=(key,) if key else ()

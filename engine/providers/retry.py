@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import tenacity
 
 from engine.errors import ConfigError, ConfigIssue, ProviderTransient
+from engine.providers.options import number
 
 T = TypeVar("T")
 log = logging.getLogger("engine.providers")
@@ -41,12 +42,25 @@ class RetryPolicy:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> RetryPolicy:
-        """Read ``retries``, ``backoff_base``, ``backoff_max``, ``retry_after_max``."""
+        """Read ``retries``, ``backoff_base``, ``backoff_max``, ``retry_after_max``.
+
+        Each is checked at use (:mod:`.options`): ``retries: abc`` is a ConfigError naming
+        the field, never a traceback; at most 20 attempts and an hour of waiting.
+        """
         return cls(
-            attempts=int(options.get("retries", cls.attempts)),
-            base=float(options.get("backoff_base", cls.base)),
-            max_wait=float(options.get("backoff_max", cls.max_wait)),
-            retry_after_max=float(options.get("retry_after_max", cls.retry_after_max)),
+            attempts=number(options, "retries", cls.attempts, kind=int, minimum=1, maximum=20),
+            base=number(options, "backoff_base", cls.base, kind=float, minimum=0, maximum=3600),
+            max_wait=number(
+                options, "backoff_max", cls.max_wait, kind=float, minimum=0, maximum=3600
+            ),
+            retry_after_max=number(
+                options,
+                "retry_after_max",
+                cls.retry_after_max,
+                kind=float,
+                minimum=0,
+                maximum=3600,
+            ),
         )
 
 

@@ -10,9 +10,10 @@ module that imports its SDK. Transports translate their SDK's faults into ratche
 - :class:`~engine.errors.ProviderError` for everything else (4xx config errors, a missing
   key): retrying will not help.
 
-Every message that leaves a transport goes through :func:`redact`: keys never reach logs,
-records or commits. :class:`CallableTransport` ships here so tests and benchmarks can pass
-a plain function instead of a server.
+Every message that leaves a transport goes through :func:`~engine.redact.redact` (re-exported
+here): keys never reach logs, records or commits; :func:`env_secret` registers each key it
+reads with the redactor. :class:`CallableTransport` ships here so tests and benchmarks can
+pass a plain function instead of a server.
 """
 
 from __future__ import annotations
@@ -22,20 +23,16 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from engine.errors import ConfigError, ConfigIssue
+from engine.redact import redact as redact  # re-exported: the providers' one redactor
+from engine.redact import register
 
-# Shapes of well-known secrets, redacted even when we do not know the value itself.
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SECRET_PATTERNS = (
-    re.compile(r"AIza[0-9A-Za-z_\-]{20,}"),  # Google API keys
-    re.compile(r"sk-[0-9A-Za-z_\-]{16,}"),  # OpenAI-style keys
-    re.compile(r"(?i)(bearer\s+)[0-9A-Za-z._\-]{8,}"),
-    re.compile(r"(?i)((?:api[_-]?key|key|token)=)[^&\s\"']+"),
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,12 +44,14 @@ class LLMRequest:
     schema: dict[str, Any]
     temperature: float = 0.2
     max_output_tokens: int = 2048
-    timeout: float = 120.0  # seconds for this one call
+    timeout: float = 120.0  # seconds for this one call, in total
+    state_dir: Path | None = None  # where a transport may remember endpoint facts
 
     def cache_key(self, provider: str, model: str) -> str:
         """sha256 of everything that shapes the answer (model, prompt, settings).
 
-        The timeout and any key are deliberately left out: they do not change the answer.
+        The timeout, the state dir and any key are deliberately left out: they do not
+        change the answer.
         """
         material = json.dumps(
             {
@@ -71,11 +70,17 @@ class LLMRequest:
 
 @dataclass(frozen=True, kw_only=True)
 class LLMReply:
-    """What the model said, and what it cost in tokens (as reported, else estimated)."""
+    """What the model said, and what it cost in tokens (as reported, else estimated).
+
+    ``tokens_cached`` is the part of ``tokens_in`` the server answered from its prefix
+    cache, when it says so (``usage.prompt_tokens_details.cached_tokens``, Gemini's
+    ``cachedContentTokenCount``); 0 when it does not report it.
+    """
 
     text: str
     tokens_in: int = 0
     tokens_out: int = 0
+    tokens_cached: int = 0
 
 
 class Transport(Protocol):
@@ -118,19 +123,6 @@ def estimate_tokens(text: str) -> int:
     for usage when a server does not report token counts.
     """
     return (len(text) + 3) // 4
-
-
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """``text`` with every known secret value and every key-shaped string replaced."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[REDACTED]")
-    for pattern in _SECRET_PATTERNS:
-        if pattern.groups:
-            text = pattern.sub(lambda m: m.group(1) + "[REDACTED]", text)
-        else:
-            text = pattern.sub("[REDACTED]", text)
-    return text
 
 
 def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
@@ -204,5 +196,6 @@ def env_secret(
     for name in candidates:
         value = env.get(name)
         if value:
+            register(value)
             return value, name
     return None, " or ".join(candidates)

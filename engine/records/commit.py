@@ -3,7 +3,8 @@
 ``snapshots/<cycle-id>.json`` and ``memory-bank/cycles/<cycle-id>.md`` are added to the
 candidate commit (amended, so an accepted change stays one commit) or, when the attempt
 produced no code commit (a refused plan), into a records-only commit on the branch.
-Trailers carry goal, provider, decision, ROI and the key metric deltas.
+Trailers carry goal, provider, decision, ROI and the key metric deltas. The message
+passes the redactor, like every record.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from engine.model import CycleReport, Identity
 from engine.patching.workspace import write_files
 from engine.records.render import memory_entry, memory_path, snapshot_json, snapshot_path, trailers
+from engine.redact import redact
 from engine.vcs import Repository, format_message
 
 
@@ -29,7 +31,7 @@ def write_records(
     )
     subject = report.summary or f"ratchet: {report.outcome} attempt at {report.goal}"
     body = "\n\n".join(p for p in (rationale.strip(), f"ratchet: {report.message}") if p)
-    message = format_message(subject, body, trailers(report))
+    message = redact(format_message(subject, body, trailers(report)))
     head = repo.head_of(worktree)
     if head and head != report.target_before and repo.is_bot_commit(head, identity):
         return repo.amend_all(worktree, message=message, author=identity)

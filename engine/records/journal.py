@@ -3,6 +3,7 @@
 Every cycle appends one JSON line, including outcomes that leave no commit
 (nothing-to-do, refused, pending, error). ``read_history`` merges the journal with the
 snapshots found in git, so a fresh clone still shows every merged and rejected cycle.
+Each line passes the redactor before it is written.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from engine.model import CycleReport
 from engine.records.render import metric_deltas, snapshot_json
+from engine.redact import redact_data
 
 
 def journal_path(state_dir: Path) -> Path:
@@ -22,7 +24,7 @@ def journal_path(state_dir: Path) -> Path:
 
 def append(state_dir: Path, report: CycleReport) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(json.loads(snapshot_json(report)), sort_keys=True)
+    line = json.dumps(redact_data(json.loads(snapshot_json(report))), sort_keys=True)
     with journal_path(state_dir).open("a", encoding="utf-8") as fh:
         fh.write(line + "\n")
 

@@ -1,5 +1,7 @@
 """Pure rendering of cycle records: the snapshot JSON and the memory-bank entry.
 
+Every text rendered here passes the redactor (:mod:`engine.redact`).
+
 Layout (one file per candidate, so two candidates never conflict on records):
 ``snapshots/<cycle-id>.json`` and ``memory-bank/cycles/<cycle-id>.md``.
 """
@@ -10,6 +12,7 @@ import json
 from typing import Any
 
 from engine.model import CycleReport, Metrics
+from engine.redact import redact, redact_data
 
 SNAPSHOT_DIR = "snapshots"
 MEMORY_DIR = "memory-bank/cycles"
@@ -48,7 +51,8 @@ def snapshot_json(report: CycleReport) -> str:
         }
         for r in report.rules
     ]
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    # Second layer: the answer was redacted where it arrived; records are redacted again.
+    return json.dumps(redact_data(data), indent=2, sort_keys=True) + "\n"
 
 
 def lookup(metrics: Metrics | None, path: str) -> float | None:
@@ -131,4 +135,4 @@ def memory_entry(report: CycleReport) -> str:
         lines.append(f"- `{r.id}`: {mark} — {r.detail}")
     if report.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
-    return "\n".join(lines) + "\n"
+    return redact("\n".join(lines) + "\n")
