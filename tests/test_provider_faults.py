@@ -181,6 +181,13 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
+def test_check_knows_the_response_format_ladder():
+    from engine.config.options import RESPONSE_FORMATS
+    from engine.providers.formats import LEVELS
+
+    assert RESPONSE_FORMATS == LEVELS
+
+
 def test_the_fault_table_has_at_least_twenty_behaviours():
     assert len({f.name for f in FAULTS}) >= 20
 

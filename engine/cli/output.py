@@ -48,7 +48,7 @@ def emit_json(data: Any, *, indent: int | None = None, sort_keys: bool = False) 
 
 def print_traceback() -> None:
     """The current exception's traceback on stderr (the CLI's last resort)."""
-    traceback.print_exc()
+    warn(traceback.format_exc().rstrip())
 
 
 def render_report(report: CycleReport) -> str:

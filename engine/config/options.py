@@ -28,6 +28,7 @@ from engine.config.schema import (
     integer,
     list_of,
     number,
+    one_of,
     optional,
     run,
     string,
@@ -68,11 +69,20 @@ _LOCAL: Mapping[str, Check] = {
     "seed": integer(),
 }
 
+# openai_compat's response-format negotiation: the ladder of engine/providers/formats.py
+# (LEVELS), repeated here because the gate's config must not import the providers
+# (tests/test_provider_faults.py checks the two agree).
+RESPONSE_FORMATS = ("json_schema", "json_object_schema", "json_object", "text")
+_OPENAI: Mapping[str, Check] = {
+    "json_schema": boolean(),
+    "response_format": one_of(*RESPONSE_FORMATS),
+}
+
 PROVIDER_OPTIONS: Mapping[str, Mapping[str, Check]] = {
     "gemini": {**MODEL_OPTIONS, "api_version": string()},
-    "openai_compat": {**MODEL_OPTIONS, "json_schema": boolean()},
+    "openai_compat": {**MODEL_OPTIONS, **_OPENAI},
     "local": {**MODEL_OPTIONS, **_LOCAL},
-    "auto": {**MODEL_OPTIONS, "api_version": string(), "json_schema": boolean(), **_LOCAL},
+    "auto": {**MODEL_OPTIONS, "api_version": string(), **_OPENAI, **_LOCAL},
     "ruff": {},  # the ruff provider reads the goal's options (below)
     "scripted": {"plans": list_of(string())},
 }

@@ -63,8 +63,12 @@ class Price:
                 known = PRICES_PER_MTOK[prefix]
                 break
         return cls(
-            per_mtok_in=number(options, "price_in_per_mtok", known[0], kind=float, minimum=0),
-            per_mtok_out=number(options, "price_out_per_mtok", known[1], kind=float, minimum=0),
+            per_mtok_in=number(
+                options, "price_in_per_mtok", known[0], kind=float, minimum=0, maximum=10_000
+            ),
+            per_mtok_out=number(
+                options, "price_out_per_mtok", known[1], kind=float, minimum=0, maximum=10_000
+            ),
         )
 
 

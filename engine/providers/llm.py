@@ -90,13 +90,18 @@ class LLMSettings:
             timeout=_timeout(options),
             cache=flag(options, "cache", True),
             closed_schema=flag(options, "closed_schema", closed_schema),
-            max_edits=_optional_count(options, "max_edits", 100),
-            context_tokens=_optional_count(options, "context_tokens", 10_000_000),
+            max_edits=_optional_count(options, "max_edits", 1000),
+            context_tokens=_optional_count(options, "context_tokens", 2_000_000),
             small_file_tokens=number(
-                options, "small_file_tokens", cls.small_file_tokens, kind=int, minimum=0
+                options,
+                "small_file_tokens",
+                cls.small_file_tokens,
+                kind=int,
+                minimum=0,
+                maximum=1_000_000,
             ),
             max_targets=number(
-                options, "max_targets", cls.max_targets, kind=int, minimum=1, maximum=1000
+                options, "max_targets", cls.max_targets, kind=int, minimum=0, maximum=1000
             ),
             retry=RetryPolicy.from_options(options),
             breaker=BreakerPolicy.from_options(options),

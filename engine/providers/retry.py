@@ -59,7 +59,7 @@ class RetryPolicy:
                 cls.retry_after_max,
                 kind=float,
                 minimum=0,
-                maximum=3600,
+                maximum=86400,
             ),
         )
 
