@@ -5,6 +5,7 @@
     RatchetError
      ├── ConfigError          goals.yaml, directives.yaml, rules/ or a plan file is invalid (2)
      ├── InputError           a command-line argument or file is unusable (exit 2)
+     │    └── UnknownGuardError     a guard name that is not in the guard registry
      ├── GitError             a git command failed; carries the command and git's stderr
      ├── SandboxError         candidate code cannot be run safely (no bubblewrap, ...)
      ├── ProviderError        a provider could not produce a proposal
@@ -55,6 +56,15 @@ class ConfigError(RatchetError):
 
 class InputError(RatchetError):
     """A command-line argument or an input file is unusable."""
+
+
+class UnknownGuardError(InputError, LookupError):
+    """A guard name that the registry (``engine.gate.guards.registry``) does not know."""
+
+    def __init__(self, name: str, valid: tuple[str, ...]) -> None:
+        self.name = name
+        self.valid = valid
+        super().__init__(f"unknown guard {name!r}; valid guard names: {', '.join(valid)}")
 
 
 class GitError(RatchetError):

@@ -65,6 +65,22 @@ def expression(roots: Iterable[str] = ROOTS, *, kind: Kind = "bool") -> Check:
     return check
 
 
+def allow_entry() -> Check:
+    """One name in a goal's ``allow`` list: a guard id or alias must be a known, allowable
+    guard (the registry lists the valid ones); other names are allowances rules read."""
+
+    def check(value: Any, cursor: Cursor) -> str:
+        from engine.gate.guards.registry import allow_problem  # the gate's own table
+
+        text = string()(value, cursor)
+        problem = allow_problem(text)
+        if problem is not None:
+            raise Invalid(*problem)
+        return text
+
+    return check
+
+
 def timezone() -> Check:
     def check(value: Any, cursor: Cursor) -> str:
         if not isinstance(value, str) or not value.strip():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.config.checks import expression, provider_options, slug
+from engine.config.checks import allow_entry, expression, provider_options, slug
 from engine.config.options import GOAL_OPTIONS, check_options
 from engine.config.schema import (
     INVALID,
@@ -57,7 +57,7 @@ GOAL = Schema(
         "max_attempts": Field(integer(minimum=1, maximum=20)),
         "status": Field(one_of(*GOAL_STATUSES)),
         "done_when": Field(optional(expression())),
-        "allow": Field(list_of(string())),
+        "allow": Field(list_of(allow_entry())),
         "metric": Field(optional(expression(METRIC_ROOTS, kind="number"))),
     },
     post=lambda raw, given, cursor: check_options(

@@ -2,8 +2,11 @@
 
 The sample (``engine/demo/sample``) is a small geometry library with real lint debt and
 a test suite. Two goals drive the embedded ``ruff`` provider: one modernises a module
-(tests stay green, lint drops: merged), one removes "unused" imports from the API module
-that are in fact re-exports (tests fail: rejected, kept under refs/ratchet/rejected/).
+(tests stay green, lint drops: merged; its unused imports stay, since removing a name from
+a public module is an API change), one removes "unused" imports from the API module that
+are in fact re-exports — its goal allows API changes, so ``guard-api-change`` records the
+broken imports as allowed, and the failing tests reject it (kept under
+refs/ratchet/rejected/).
 """
 
 from __future__ import annotations

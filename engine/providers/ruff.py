@@ -12,6 +12,11 @@ Ruff gets a minimal environment (:func:`ruff_environment`): ``PATH`` and the loc
 the parent, and ``HOME``/XDG directories inside a private temporary directory: no API key
 or token of the parent reaches it, and a user-level ruff config or cache is not read, so
 the fixes depend only on the repository's own ruff configuration.
+
+An "unused" import in a public module is a re-export (``from pkg.mod import name`` works),
+so F401 is not applied to public modules (``engine.gate.guards.api.is_public_module``)
+unless the goal allows API changes (``allow: [api-change]``): the ``guard-api-change``
+guard would send such a candidate to review anyway.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from engine.errors import ProviderError
+from engine.gate.guards.api import API_CHANGE, is_public_module
 from engine.model import Edit, Proposal
 from engine.providers.base import ProposalRequest
 
@@ -102,6 +108,7 @@ class RuffFixProvider:
         max_files: int,
         env: dict[str, str],
     ) -> list[Edit]:
+        keep_reexports = not API_CHANGE.allowed_by(request.goal.allow)
         edits: list[Edit] = []
         for rel in sorted(f for f in request.files if f.endswith(".py")):
             if len(edits) >= max_files:
@@ -114,6 +121,8 @@ class RuffFixProvider:
             new = old
             if select:
                 fix = ["check", "--fix-only", "--exit-zero", "--select", ",".join(select)]
+                if keep_reexports and is_public_module(rel):
+                    fix += ["--ignore", "F401"]  # re-exports: see the module docstring
                 new = self._run(fix, rel, new, request.root, env)
             if do_format:
                 new = self._run(["format"], rel, new, request.root, env)

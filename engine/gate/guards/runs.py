@@ -1,5 +1,7 @@
 """Guards that read the two test runs (baseline and candidate) rather than the diff.
 
+``guard-tests-ran``: the candidate's test command timed out (a goal cannot allow it).
+
 ``guard-tests-fewer``: the candidate's run collected fewer tests than the baseline's
 (tests deleted, hidden from collection, or a collection that broke).
 
@@ -18,10 +20,27 @@ from engine.gate.guards.base import Finding, GuardSpec
 from engine.gate.guards.markers import SKIPPED
 from engine.model import Metrics
 
+TESTS_RAN = GuardSpec(
+    id="guard-tests-ran",
+    requirement="the test command finishes within its timeout",
+    allowable=False,
+)
 FEWER = GuardSpec(id="guard-tests-fewer", requirement="the candidate collects no fewer tests")
 TAMPERED = GuardSpec(
     id="guard-worktree-tampered", requirement="the test run does not change the code it is testing"
 )
+
+
+def find_timeout(candidate: Metrics) -> list[Finding]:
+    if not candidate.tests.timed_out:
+        return []
+    return [
+        Finding(
+            guard=TESTS_RAN.id,
+            file="<test run>",
+            evidence="the test command timed out and was killed",
+        )
+    ]
 
 
 def find_fewer(baseline: Metrics, candidate: Metrics) -> list[Finding]:
