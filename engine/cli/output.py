@@ -53,6 +53,7 @@ def print_traceback() -> None:
 
 def render_report(report: CycleReport) -> str:
     """A cycle report as terminal text: outcome, metric deltas, failed rules, refs, notes."""
+    from engine.gate.guards.base import ALLOWED
     from engine.records.render import delta_text
 
     lines = [
@@ -68,6 +69,8 @@ def render_report(report: CycleReport) -> str:
     for rule in report.rules:
         if rule.applicable and not rule.passed:
             lines.append(f"  failed {rule.id}: {rule.detail}")
+        elif rule.detail.startswith(ALLOWED):  # a guard finding the goal accepted
+            lines.append(f"  allowed {rule.id}: {rule.detail}")
     if report.commit:
         where = report.rejected_ref or report.branch
         lines.append(f"  commit {report.commit[:12]} ({where})")

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from engine.gate.guards.base import ALLOWED
 from engine.model import CycleReport
 from engine.records.render import metric_deltas, snapshot_json
 from engine.redact import redact_data
@@ -74,6 +75,8 @@ def format_entry(entry: dict[str, Any]) -> str:
     for rule in entry.get("rules", []):
         if rule.get("applicable", True) and not rule.get("passed"):
             lines.append(f"    failed {rule['id']}: {rule.get('detail', '')}")
+        elif str(rule.get("detail", "")).startswith(ALLOWED):
+            lines.append(f"    allowed {rule['id']}: {rule['detail']}")
     usage = entry.get("usage") or {}
     if usage.get("tokens_in") or usage.get("tokens_out"):
         lines.append(

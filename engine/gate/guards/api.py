@@ -143,11 +143,12 @@ def find_api_changes(
 def _module_gone(fv: FileVersion, module: str, before: Surface) -> Finding:
     names = sorted(before.public())
     how = "deleted" if fv.new is None else f"moved to {fv.path}"
+    shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
     return Finding(
         guard=API_CHANGE.id,
         file=fv.old_path or fv.path,
         evidence=f"module {module} {how}: `import {module}` fails"
-        + (f" (it bound {', '.join(names[:12])}{' ...' if len(names) > 12 else ''})" if names else ""),
+        + (f" (it bound {shown})" if names else ""),
         names=(module, *(f"{module}.{n}" for n in names)),
     )
 

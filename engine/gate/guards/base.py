@@ -19,6 +19,7 @@ from engine.vcs import Repository
 
 T = TypeVar("T")
 
+ALLOWED = "allowed by the goal"  # how a passed-because-allowed outcome's detail starts
 MAX_FINDINGS = 20  # kept in a record per guard; the count says how many there were
 MAX_SNIPPET = 160  # characters of before/after evidence
 
@@ -89,7 +90,7 @@ def outcome(
     else:
         shown = "; ".join(f.render() for f in findings[:3])
         more = f" (+{len(findings) - 3} more)" if len(findings) > 3 else ""
-        prefix = "allowed by the goal" if allowed else "violated"
+        prefix = ALLOWED if allowed else "violated"
         detail = f"{prefix}: {spec.requirement}: {shown}{more}"
     values: dict[str, Any] = {
         "count": len(findings),

@@ -80,7 +80,8 @@ def _environ_hits(tree: ast.AST) -> Iterator[Hit]:
             how = "uses the whole os.environ"
         if _is_env_argument(use, parents):
             continue
-        text = source_of(use)
+        shown = parents.get(id(use), use) if isinstance(use, ast.keyword) else use
+        text = source_of(shown)
         yield Hit(f"environ:{text}", node.lineno, f"{how}: {text[:120]}")
 
 

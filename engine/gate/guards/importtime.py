@@ -95,7 +95,9 @@ def _import_time_hits(tree: ast.AST) -> Iterator[Hit]:
         yield Hit(text, stmt.lineno, f"runs at import time: {text[:120]}")
 
 
-def _offending(body: list[ast.stmt], names: dict[str, str], *, in_class: bool) -> Iterator[ast.stmt]:
+def _offending(
+    body: list[ast.stmt], names: dict[str, str], *, in_class: bool
+) -> Iterator[ast.stmt]:
     for stmt in body:
         if isinstance(stmt, ast.ClassDef):
             yield from _offending(stmt.body, names, in_class=True)

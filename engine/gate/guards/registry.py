@@ -170,7 +170,10 @@ def allow_problem(name: str) -> tuple[str, str] | None:
 
 def render_table(guards: Iterable[Guard] | None = None) -> str:
     """The guards as a Markdown table: id, fails when, default on_fail, allowable (alias)."""
-    rows = ["| guard | fails when the candidate ... | on_fail | goal may allow |", "|---|---|---|---|"]
+    rows = [
+        "| guard | fails when the candidate ... | on_fail | goal may allow |",
+        "|---|---|---|---|",
+    ]
     for g in guards if guards is not None else GUARDS.values():
         allow = "no"
         if g.spec.allowable:
