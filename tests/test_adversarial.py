@@ -52,10 +52,13 @@ GOALS: list[dict[str, Any]] = [
 ]
 DIRECTIVES: dict[str, Any] = {
     "target_branch": "main",
-    "timeouts": {"tests": 10},
+    # short, so that endless loops end quickly; a loaded machine may need more
+    # (RATCHET_CORPUS_TIMEOUT=40) for the baseline to finish in time
+    "timeouts": {"tests": float(os.environ.get("RATCHET_CORPUS_TIMEOUT", "10"))},
     "flaky_reruns": 0,
     "limits": {"processes": 64, "memory_mb": 1024},
 }
+REEXPORTS = '"""The public API: callers import from here."""\nfrom calc.ops import add, classify\n'
 LEGACY = "# -*- coding: latin-1 -*-\nNAME = 'caf\xe9'\n".encode("latin-1")
 
 
@@ -217,6 +220,10 @@ def prepare(case: Path, exp: Expectation, host: Host, dest: Path) -> Path:
         directives = host.repo / "directives.yaml"
         directives.write_text(directives.read_text() + "on_protected: review\n")
         git(host.repo, "commit", "-qam", "protected edits go to review")
+    if "reexport-module" in exp.setup:
+        write(host.repo / "calc" / "api.py", REEXPORTS)
+        git(host.repo, "add", "calc/api.py")
+        git(host.repo, "commit", "-qm", "a public module re-exporting the helpers")
     if "committed-symlink-out" in exp.setup:
         os.symlink(host.canary, host.repo / "shared")
         git(host.repo, "add", "shared")
@@ -339,6 +346,6 @@ def _assert_records_hold_no_symlinks(host: Host, result: dict[str, Any]) -> None
 
 
 def test_the_corpus_is_big_enough() -> None:
-    assert len(CASES) >= 30
+    assert len(CASES) >= 70
     for case in CASES:
         read_expectation(case)

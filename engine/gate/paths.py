@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 
 # The objective, and the gate itself. ``pyproject.toml`` is protected whole: it holds the
 # test configuration (pytest options, coverage settings), and telling a harmless
-# dependency bump from a weakened test setup is not worth the risk. The gate's own code
+# dependency bump from a weakened test setup is not worth the risk; the same goes for the
+# other files that decide how the project is built and tested (``setup.py`` with its entry
+# points, ``noxfile.py``, ``Makefile``). The gate's own code
 # comes from one declared list (``engine.gate.boundary.GATE``).
 BUILTIN_PROTECTED: tuple[str, ...] = (
     "goals.yaml",
@@ -44,6 +46,9 @@ BUILTIN_PROTECTED: tuple[str, ...] = (
     "**/conftest.py",
     "pytest.ini",
     "tox.ini",
+    "noxfile.py",
+    "Makefile",
+    "setup.py",
     "setup.cfg",
     "pyproject.toml",
     ".coveragerc",
