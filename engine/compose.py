@@ -31,8 +31,9 @@ def run_one_cycle(
     from filelock import FileLock, Timeout
 
     from engine.config import load_config
-    from engine.cycle import Cycle, CycleRequest
+    from engine.cycle.orchestrator import Cycle, CycleRequest
     from engine.cycle.pending import retry_pending
+    from engine.records.layout import cycle_lock_file
     from engine.vcs import Repository
 
     repo = Repository.open(repo_path)
@@ -46,7 +47,7 @@ def run_one_cycle(
             plan = replace(plan, provider="scripted", model=f"plan:{plan_file.name}")
     measurer = make_measurer(config.directives)
     repo.state_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(repo.state_dir / "cycle.lock"))
+    lock = FileLock(str(cycle_lock_file(repo.state_dir)))
     try:
         lock.acquire(timeout=0)
     except Timeout as exc:

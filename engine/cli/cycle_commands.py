@@ -96,14 +96,13 @@ def log(
     limit: Annotated[int, typer.Option(help="Show the last N cycles (0: all).")] = 0,
 ) -> None:
     """Every cycle: goal, outcome, the rules that failed and why, metric deltas."""
-    from engine.records.history import load_history
-    from engine.records.journal import format_entry
+    from engine.records.history import format_entry, load_history
 
     entries = load_history(_open(repo))
     if limit:
         entries = entries[-limit:]
     if as_json:
-        output.emit_json(entries, indent=2)
+        output.emit_json([e.to_json() for e in entries], indent=2)
     elif not entries:
         output.echo("no cycles yet: run `ratchet run-once`")
     else:

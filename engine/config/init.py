@@ -11,13 +11,15 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from engine.records.layout import EXCLUDE_FORMS, EXCLUDE_LINE
+
 # repo-relative destination -> template name in engine/defaults/
 TEMPLATES: dict[str, str] = {
     "goals.yaml": "goals.yaml",
     "directives.yaml": "directives.yaml",
     "rules/default.yaml": "default-rules.yaml",
 }
-STATE_DIR_PATTERN = "/.ratchet/"  # anchored: the state dir at the repository root
+STATE_DIR_PATTERN = EXCLUDE_LINE  # anchored: the state dir at the repository root
 
 
 def template_text(name: str) -> str:
@@ -59,7 +61,7 @@ def _shown(path: Path, repo: Path) -> str:
 def _exclude_state_dir(exclude_file: Path, shown: str) -> str:
     text = exclude_file.read_text(encoding="utf-8") if exclude_file.is_file() else ""
     listed = {line.strip() for line in text.splitlines()}
-    if listed & {".ratchet", ".ratchet/", "/.ratchet", "/.ratchet/"}:
+    if listed & EXCLUDE_FORMS:
         return f"kept {shown} ({STATE_DIR_PATTERN} already listed)"
     exclude_file.parent.mkdir(parents=True, exist_ok=True)
     separator = "" if not text or text.endswith("\n") else "\n"

@@ -1,66 +1,140 @@
 """Retry of merges that waited for a clean checked-out target (outcome ``pending``).
 
 At the start of a cycle, each pending candidate whose branch is untouched since ratchet
-made it is merged when the target is unchanged and its worktree is clean now. When the
-target moved, the candidate is rebased onto the new tip, evaluated again and decided
-afresh (merged, rejected, review, or pending again). A branch a human has committed to is
-left alone and forgotten. At most one pending candidate is settled per cycle.
+made it is merged when the target is unchanged and its worktree is clean now — after
+verifying that the commit differs from the candidate the gate evaluated only in the
+cycle's records (an entry of an older version, which does not name the evaluated commit,
+is evaluated again instead). When the target moved, the candidate is rebased onto the new
+tip, evaluated again and decided afresh (merged, rejected, review, or pending again). A
+branch a human has committed to is left alone and forgotten. At most one pending
+candidate is settled per cycle.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from engine.cycle import facts, naming
+from engine.cycle.finish import candidate_worktree, finish, settle
+from engine.cycle.merge import conclude, decide, rebase_and_measure
+from engine.cycle.protocols import Seams
+from engine.cycle.state import Attempt, Ending
+from engine.gate.change import smuggled_paths
 from engine.model import CycleReport
-from engine.records import journal
+from engine.model.journal import PendingMerge
 
 if TYPE_CHECKING:
-    from engine.cycle import Cycle
+    from engine.cycle.orchestrator import Cycle
 
 
 def retry_pending(cycle: Cycle) -> CycleReport | None:
     """Settle the first pending candidate that can be settled now; its report, or None."""
-    repo = cycle.repo
-    entries = journal.read_pending(repo.state_dir)
-    keep: list[dict[str, Any]] = []
+    s = cycle.seams
+    keep: list[PendingMerge] = []
     done: CycleReport | None = None
-    for entry in entries:
-        branch, commit = str(entry["branch"]), str(entry["commit"])
-        target, old = str(entry["target"]), str(entry["target_before"])
-        if done is not None or repo.rev_parse(f"refs/heads/{branch}") != commit:
-            if repo.rev_parse(f"refs/heads/{branch}") == commit:
+    for entry in s.pending.read():
+        at = s.repo.rev_parse(naming.branch_ref(entry.branch))
+        if done is not None or at != entry.commit:
+            if at == entry.commit:
                 keep.append(entry)
             continue  # gone, or a human committed to it: never touched again
-        if repo.rev_parse(f"refs/heads/{target}") != old:
-            # Moved: rebased onto the new tip and judged again (it may wait again).
-            report = cycle.resume(entry)
+        moved = s.repo.rev_parse(naming.branch_ref(entry.target)) != entry.target_before
+        if moved or not entry.evaluated:
+            # Rebased onto the tip and judged again (it may wait again).
+            report = resume(s, entry)
             if report is not None:
-                journal.append(repo.state_dir, report)
+                s.journal.append(report)
                 if report.outcome == "pending":  # still dirty: re-registered, new commit
-                    pending = journal.read_pending(repo.state_dir)
-                    keep += [e for e in pending if e.get("branch") == branch]
+                    keep += [e for e in s.pending.read() if e.branch == entry.branch]
                     continue
                 done = report  # whatever it became, this cycle's work is done
             continue
-        result = repo.fast_forward(target, commit, old)
+        smuggled = smuggled_paths(s.repo, entry.evaluated, entry.commit, entry.cycle_id)
+        if smuggled:
+            done = _refuse(s, entry, smuggled)
+            continue
+        result = s.repo.fast_forward(entry.target, entry.commit, entry.target_before)
         if result.kind in ("updated-ref", "fast-forwarded"):
-            repo.delete_branch(branch)
-            now = cycle.clock().isoformat(timespec="seconds")
+            s.repo.delete_branch(entry.branch)
+            now = s.now()
             done = CycleReport(
-                cycle_id=str(entry["cycle_id"]),
-                goal=str(entry["goal"]),
+                cycle_id=entry.cycle_id,
+                goal=entry.goal,
                 outcome="merged",
-                message=f"pending merge completed: {target} fast-forwarded",
-                branch=branch,
-                commit=commit,
-                target=target,
-                target_before=old,
-                target_after=commit,
+                message=f"pending merge completed: {entry.target} fast-forwarded",
+                branch=entry.branch,
+                commit=entry.commit,
+                target=entry.target,
+                target_before=entry.target_before,
+                target_after=entry.commit,
                 started=now,
                 finished=now,
             )
-            journal.append(repo.state_dir, done)
+            s.journal.append(done)
         else:
             keep.append(entry)
-    journal.write_pending(repo.state_dir, keep)
+    s.pending.write(keep)
     return done
+
+
+def resume(s: Seams, entry: PendingMerge) -> CycleReport | None:
+    """A pending candidate rebased onto the target's tip, evaluated again and decided
+    afresh. None when its goal is gone or no longer active (the candidate is then archived
+    under refs/ratchet/rejected/, nothing is lost)."""
+    goal = next((g for g in s.config.goals if g.id == entry.goal), None)
+    if goal is None or goal.status != "active":
+        s.repo.archive(naming.rejected_ref_of(entry.goal, entry.branch), entry.commit)
+        s.repo.delete_branch(entry.branch)
+        return None
+    tip = s.repo.rev_parse(naming.branch_ref(entry.target)) or ""
+    a = Attempt(
+        goal=goal,
+        cycle_id=entry.cycle_id,
+        attempt=1,
+        branch=entry.branch,
+        target=entry.target,
+        target_before=entry.target_before,
+        started=s.now(),
+        proposal=facts.proposal_from_commit(s.repo, entry.commit),
+    )
+    s.repo.delete_branch(entry.branch)  # re-made below, on the same commit, in a worktree
+    with candidate_worktree(s, a, entry.commit) as worktree:
+        note = (
+            f"pending since {entry.target_before[:12]}; {entry.target} moved to "
+            f"{tip[:12]}: rebased and re-evaluated"
+            if tip != entry.target_before
+            else f"pending since {entry.target_before[:12]}: re-evaluated"
+        )
+        step = rebase_and_measure(s, a, worktree, tip, note)
+        if isinstance(step, Ending):
+            return finish(s, worktree, step)
+        judged = decide(s, step, 0.0)
+        return settle(s, worktree, conclude(s, judged, worktree, 0.0))
+
+
+def _refuse(s: Seams, entry: PendingMerge, smuggled: tuple[str, ...]) -> CycleReport:
+    """A queued commit that is not what the gate evaluated: archived, never landed."""
+    ref = naming.rejected_ref_of(entry.goal, entry.branch)
+    s.repo.archive(ref, entry.commit)
+    s.repo.delete_branch(entry.branch)
+    now = s.now()
+    report = CycleReport(
+        cycle_id=entry.cycle_id,
+        goal=entry.goal,
+        outcome="rejected",
+        message=(
+            f"refused to land pending {entry.commit[:12]}: it differs from the evaluated "
+            f"candidate {entry.evaluated[:12]} outside the cycle's records: "
+            + ", ".join(smuggled[:5])
+        ),
+        branch=entry.branch,
+        commit=entry.commit,
+        target=entry.target,
+        target_before=entry.target_before,
+        target_after=s.repo.rev_parse(naming.branch_ref(entry.target)),
+        rejected_ref=ref,
+        started=now,
+        finished=now,
+    )
+    s.journal.append(report)
+    return report

@@ -98,7 +98,7 @@ def run_canary(
                     cwd=runtime,
                     env=child_env,
                     timeout=timeout,
-                    output=paths.state / f"canary-{name}",
+                    output=paths.canary_output(name),
                 ),
                 should_stop=should_stop,
             )

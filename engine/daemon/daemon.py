@@ -381,7 +381,7 @@ class Daemon:
                     env=launch.env,
                     timeout=self.config.directives.timeouts.cycle,
                     grace=self.options.grace,
-                    output=self.paths.state / "cycle-last",
+                    output=self.paths.cycle_output,
                 ),
                 should_stop=self._should_stop,
                 on_start=lambda pid: self._set(cycle=dataclasses.replace(info, pid=pid)),

@@ -66,7 +66,7 @@ def reconcile(
 ) -> ReconcileReport:
     """Clean up after an interrupted cycle; see the module docstring. Never raises for git
     faults: they are listed in ``errors``."""
-    lock = FileLock(str(paths.state / "cycle.lock"), timeout=0)
+    lock = FileLock(str(paths.cycle_lock), timeout=0)
     paths.state.mkdir(parents=True, exist_ok=True)
     try:
         lock.acquire()

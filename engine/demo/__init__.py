@@ -50,8 +50,7 @@ def make_sample_repo(dest: Path) -> Path:
 def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> None:
     from engine.cli.output import render_report
     from engine.compose import run_one_cycle
-    from engine.records.history import load_history
-    from engine.records.journal import format_entry
+    from engine.records.history import format_entry, load_history
     from engine.vcs import Repository
 
     root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="ratchet-demo-"))

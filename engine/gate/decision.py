@@ -41,18 +41,31 @@ def judge(
     base_commit: str,
     baseline: Metrics,
     candidate: Metrics,
-    change: ChangeFacts,
+    cycle_id: str,
     usage: Usage,
     seconds: float,
-    protected: tuple[str, ...],
 ) -> Verdict:
-    """Judge one measured candidate against its baseline. Never merges anything."""
+    """Judge one measured candidate (``candidate.commit``) against its baseline
+    (``base_commit``). Never merges anything.
+
+    The change is recounted here from git (:func:`engine.gate.change.change_from_git`),
+    the cycle's own record files left out: nothing a producer (patcher, provider, record
+    writer) reported about the candidate reaches the decision."""
+    from engine.gate.change import change_from_git
     from engine.gate.guards import apply_quarantine, run_guards
+    from engine.gate.paths import record_paths
     from engine.gate.policy.context import build_context
     from engine.gate.policy.engine import decide
     from engine.gate.policy.roi import compute_roi
 
     directives = config.directives
+    change = change_from_git(
+        repo,
+        base_commit,
+        candidate.commit,
+        exclude=record_paths(cycle_id),
+        protected_extra=directives.protected_paths,
+    )
     notes: list[str] = []
     quarantine = apply_quarantine(baseline, candidate, change.files)
     baseline, candidate = quarantine.baseline, quarantine.candidate
@@ -92,7 +105,7 @@ def judge(
         kind = "reject"
     elif kind == "merge" and any(not g.passed for g in guards):
         kind = "review"
-    if protected and kind == "merge":
+    if change.protected and kind == "merge":
         kind = "review"  # built in: a protected path is never auto-merged
     if candidate.sandbox != "bwrap":
         notes.append("UNSAFE: candidate code ran without a sandbox (sandbox: unsafe-none)")

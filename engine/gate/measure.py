@@ -18,6 +18,7 @@ from engine.gate.evaluation.cache import BaselineCache, baseline_key
 from engine.gate.evaluation.evaluator import Evaluator
 from engine.gate.paths import is_protected, is_test_file
 from engine.model import Directives, Metrics, to_data
+from engine.records.layout import baseline_cache_dir
 from engine.vcs import Repository
 
 
@@ -41,7 +42,7 @@ class SandboxMeasurer:
         )
 
     def baseline(self, repo: Repository, commit: str) -> Metrics:
-        cache = BaselineCache(repo.state_dir / "cache" / "baseline")
+        cache = BaselineCache(baseline_cache_dir(repo.state_dir))
         key = self._key(commit)
         cached = cache.get(key)
         if cached is not None:

@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from engine.gate.boundary import GATE
+from engine.records.layout import STATE_DIR
 
 if TYPE_CHECKING:
     from engine.model import Goal
@@ -52,7 +53,7 @@ BUILTIN_PROTECTED: tuple[str, ...] = (
     "setup.cfg",
     "pyproject.toml",
     ".coveragerc",
-    ".ratchet/**",
+    f"{STATE_DIR}/**",
     ".git/**",
     ".gitmodules",
     ".gitattributes",
@@ -70,6 +71,16 @@ TEST_PATTERNS: tuple[str, ...] = (
 )
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+
+# A cycle's records: one file per candidate in each, so two candidates never conflict.
+SNAPSHOT_DIR = "snapshots"
+MEMORY_DIR = "memory-bank/cycles"
+
+
+def record_paths(cycle_id: str) -> tuple[str, str]:
+    """The files a cycle's records occupy: its snapshot JSON and its memory-bank entry.
+    The only paths in which a landing commit may differ from the evaluated candidate."""
+    return f"{SNAPSHOT_DIR}/{cycle_id}.json", f"{MEMORY_DIR}/{cycle_id}.md"
 
 
 def check_path(file: str) -> str | None:

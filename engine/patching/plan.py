@@ -34,9 +34,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from engine.errors import InputError
+from engine.gate.change import count_lines, touched_symbols, unified_diff
 from engine.gate.paths import check_path, is_protected, is_test_file, matches
 from engine.model import ChangeFacts, Edit
-from engine.patching.diff import count_lines, touched_symbols, unified_diff
 from engine.patching.transform import EditFailed, apply_edit
 
 Reader = Callable[[str], str | None]

@@ -12,17 +12,16 @@ when Python runs the module.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
 import libcst as cst
 
+from engine.gate.change import definitions
+
 Container = cst.Module | cst.IndentedBlock
 Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
 Definition = cst.FunctionDef | cst.ClassDef
-
-_EMPTY = cst.Module(body=[])
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def find_symbol(module: cst.Module, qualname: str) -> Located | None:
 def list_symbols(module: cst.Module) -> list[str]:
     """Every qualified name in the module, in source order (duplicates once)."""
     names: list[str] = []
-    for qualname, _node in _walk(module.body, ""):
+    for qualname, _node in definitions(module.body):
         if qualname not in names:
             names.append(qualname)
     return names
@@ -80,23 +79,6 @@ def describe_missing(module: cst.Module, qualname: str, file: str, limit: int = 
     return f"symbol {qualname!r} not found in {file}; available: {shown}{more}"
 
 
-def symbol_sources(module: cst.Module) -> dict[str, list[str]]:
-    """Each qualified name -> the source of each of its definitions.
-
-    A function's source is the whole def (decorators included, leading blank lines
-    and comments excluded). A class's own source leaves out its nested definitions,
-    so that editing a method touches ``Class.method`` and not ``Class`` too.
-    """
-    out: dict[str, list[str]] = {}
-    for qualname, node in _walk(module.body, ""):
-        own: cst.CSTNode = node.with_changes(leading_lines=())
-        if isinstance(node, cst.ClassDef) and isinstance(node.body, cst.IndentedBlock):
-            kept = [s for s in node.body.body if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
-            own = node.with_changes(leading_lines=(), body=node.body.with_changes(body=kept))
-        out.setdefault(qualname, []).append(_EMPTY.code_for_node(own))
-    return out
-
-
 def statements(container: Container) -> list[Statement]:
     """A mutable copy of the container's body (every LibCST statement is one of the two)."""
     return cast(list[Statement], list(container.body))
@@ -113,14 +95,3 @@ def _last_index(container: Container, name: str) -> int | None:
         if isinstance(stmt, cst.FunctionDef | cst.ClassDef) and stmt.name.value == name:
             found = index
     return found
-
-
-def _walk(body: Sequence[cst.CSTNode], prefix: str) -> list[tuple[str, Definition]]:
-    out: list[tuple[str, Definition]] = []
-    for stmt in body:
-        if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
-            qualname = f"{prefix}{stmt.name.value}"
-            out.append((qualname, stmt))
-            if isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock):
-                out.extend(_walk(stmt.body.body, f"{qualname}."))
-    return out

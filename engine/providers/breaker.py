@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from engine.errors import ProviderError, ProviderTransient
 from engine.providers.options import number
+from engine.records.layout import breaker_dir
 
 T = TypeVar("T")
 
@@ -72,7 +73,7 @@ class CircuitBreaker:
         self.policy = policy
         self._clock = clock
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-        self._path = state_dir / "breaker" / f"{digest}.json" if state_dir else None
+        self._path = breaker_dir(state_dir) / f"{digest}.json" if state_dir else None
         self._memory = BreakerState()
 
     def state(self) -> BreakerState:

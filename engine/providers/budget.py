@@ -26,6 +26,7 @@ from typing import Any
 from engine.errors import BudgetExceeded
 from engine.model import Budgets, Usage
 from engine.providers.options import number
+from engine.records.layout import spend_dir
 
 # USD per million tokens (input, output): public list prices, mid-2025. A model not listed
 # costs 0 unless options.price_in_per_mtok / price_out_per_mtok say otherwise. Longest
@@ -101,7 +102,7 @@ class SpendLedger:
     """Append-only JSONL files under ``<state_dir>/spend/``; in memory without a state dir."""
 
     def __init__(self, state_dir: Path | None, *, clock: Callable[[], float] = time.time) -> None:
-        self.root = state_dir / "spend" if state_dir is not None else None
+        self.root = spend_dir(state_dir) if state_dir is not None else None
         self.clock = clock
         self._memory: list[SpendEntry] = []
 

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from engine.providers.transport import LLMReply
+from engine.records.layout import llm_cache_dir
 
 
 class ResponseCache:
@@ -24,7 +25,7 @@ class ResponseCache:
     @classmethod
     def under(cls, state_dir: Path | None, *, enabled: bool = True) -> ResponseCache:
         """The cache of a repository's ``.ratchet`` state dir (disabled without one)."""
-        return cls(state_dir / "cache" / "llm" if state_dir is not None and enabled else None)
+        return cls(llm_cache_dir(state_dir) if state_dir is not None and enabled else None)
 
     def _path(self, key: str) -> Path | None:
         return self.root / key[:2] / f"{key}.json" if self.root is not None else None

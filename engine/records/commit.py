@@ -36,3 +36,14 @@ def write_records(
     if head and head != report.target_before and repo.is_bot_commit(head, identity):
         return repo.amend_all(worktree, message=message, author=identity)
     return repo.commit_all(worktree, message=message, author=identity)
+
+
+class GitRecordWriter:
+    """:func:`write_records` as the cycle's :class:`~engine.cycle.protocols.RecordWriter`."""
+
+    def __init__(self, repo: Repository, identity: Identity) -> None:
+        self.repo = repo
+        self.identity = identity
+
+    def __call__(self, worktree: Path, report: CycleReport, rationale: str) -> str:
+        return write_records(self.repo, worktree, report, self.identity, rationale)

@@ -1,38 +1,83 @@
-"""``ratchet log``'s data: the local journal merged with the snapshots kept in git
-(the target branch's ``snapshots/``, review branches and ``refs/ratchet/rejected/*``),
-so a fresh clone still shows every recorded cycle."""
+"""``ratchet log``'s data and text: the local journal merged with the snapshots kept in git
+(the current branch's ``snapshots/``, review branches and ``refs/ratchet/*``), so a fresh
+clone still shows every recorded cycle."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterable
 
-from engine.records.journal import merge_history, read_journal
-from engine.vcs import Repository
+from engine.gate.guards.base import ALLOWED
+from engine.gate.paths import SNAPSHOT_DIR
+from engine.model.journal import JournalEntry
+from engine.records.journal import read_journal
+from engine.vcs import ARCHIVE_REFS, BRANCH_REFS, Repository
 
 
-def snapshots_in_git(repo: Repository) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+def snapshots_in_git(repo: Repository) -> list[JournalEntry]:
+    """Every ``snapshots/*.json`` reachable from HEAD, ratchet's archive refs and its
+    branches (each path once; files that are not a JSON object are skipped)."""
+    found: list[JournalEntry] = []
     heads = [repo.rev_parse("HEAD")]
-    heads += list(repo.list_refs("refs/ratchet/").values())
-    heads += list(repo.list_refs("refs/heads/ratchet/").values())
+    heads += list(repo.list_refs(ARCHIVE_REFS).values())
+    heads += list(repo.list_refs(BRANCH_REFS).values())
     seen: set[str] = set()
     for head in heads:
         if not head:
             continue
         for path in repo.ls_files(head):
-            if not (path.startswith("snapshots/") and path.endswith(".json")) or path in seen:
+            if not (path.startswith(f"{SNAPSHOT_DIR}/") and path.endswith(".json")):
+                continue
+            if path in seen:
                 continue
             seen.add(path)
-            text = repo.show_file(head, path)
             try:
-                data = json.loads(text or "")
+                data = json.loads(repo.show_file(head, path) or "")
             except json.JSONDecodeError:
                 continue
             if isinstance(data, dict):
-                found.append(data)
+                found.append(JournalEntry.from_json(data))
     return found
 
 
-def load_history(repo: Repository) -> list[dict[str, Any]]:
+def merge_history(
+    journal: Iterable[JournalEntry], snapshots: Iterable[JournalEntry]
+) -> list[JournalEntry]:
+    """One entry per cycle id, the journal's winning (it is newer), oldest cycle first."""
+    seen: dict[str, JournalEntry] = {}
+    for entry in snapshots:
+        seen.setdefault(entry.cycle_id, entry)
+    for entry in journal:
+        seen[entry.cycle_id] = entry
+    return sorted(seen.values(), key=lambda e: (e.started, e.cycle_id))
+
+
+def load_history(repo: Repository) -> list[JournalEntry]:
     return merge_history(read_journal(repo.state_dir), snapshots_in_git(repo))
+
+
+def format_entry(entry: JournalEntry) -> str:
+    """One human block per cycle for ``ratchet log``."""
+    head = f"{entry.cycle_id}  {entry.goal}  {entry.outcome.upper()}  {entry.summary}".rstrip()
+    lines = [head]
+    if entry.message:
+        lines.append(f"    {entry.message}")
+    if entry.branch or entry.rejected_ref:
+        lines.append(
+            f"    branch: {entry.branch}  commit: {str(entry.commit)[:12]}"
+            + (f"  kept at {entry.rejected_ref}" if entry.rejected_ref else "")
+        )
+    if entry.delta:
+        lines.append("    deltas: " + ", ".join(f"{k} {v:+g}" for k, v in entry.delta))
+    for rule in entry.rules:
+        if rule.failed:
+            lines.append(f"    failed {rule.id}: {rule.detail}")
+        elif rule.detail.startswith(ALLOWED):
+            lines.append(f"    allowed {rule.id}: {rule.detail}")
+    if entry.tokens_in or entry.tokens_out:
+        lines.append(
+            f"    tokens: {entry.tokens_in}+{entry.tokens_out}  cost: ${entry.cost_usd:.4f}"
+        )
+    if entry.roi is not None and entry.measured:
+        lines.append(f"    roi: {entry.roi}")
+    return "\n".join(lines)

@@ -3,7 +3,9 @@
 Every text rendered here passes the redactor (:mod:`engine.redact`).
 
 Layout (one file per candidate, so two candidates never conflict on records):
-``snapshots/<cycle-id>.json`` and ``memory-bank/cycles/<cycle-id>.md``.
+``snapshots/<cycle-id>.json`` and ``memory-bank/cycles/<cycle-id>.md``, defined by the
+gate (:func:`engine.gate.paths.record_paths`): they are the only paths in which a landing
+commit may differ from the candidate the gate evaluated.
 """
 
 from __future__ import annotations
@@ -11,11 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.gate.paths import record_paths
 from engine.model import CycleReport, Metrics
 from engine.redact import redact, redact_data
-
-SNAPSHOT_DIR = "snapshots"
-MEMORY_DIR = "memory-bank/cycles"
 
 # The metric paths shown as deltas in logs, trailers and memory entries.
 KEY_METRICS: tuple[tuple[str, str], ...] = (
@@ -30,11 +30,11 @@ KEY_METRICS: tuple[tuple[str, str], ...] = (
 
 
 def snapshot_path(cycle_id: str) -> str:
-    return f"{SNAPSHOT_DIR}/{cycle_id}.json"
+    return record_paths(cycle_id)[0]
 
 
 def memory_path(cycle_id: str) -> str:
-    return f"{MEMORY_DIR}/{cycle_id}.md"
+    return record_paths(cycle_id)[1]
 
 
 def snapshot_json(report: CycleReport) -> str:

@@ -1,8 +1,18 @@
 """The only package that runs git. See ``repository.Repository`` for the safety contract."""
 
-from engine.vcs.core import STATE_DIR, RepositoryCore, rejected_ref
+from engine.vcs.core import STATE_DIR, RepositoryCore
 from engine.vcs.git import Git, GitResult, RefusedOperation, UnusableRepository
 from engine.vcs.messages import format_message, parse_trailers
+from engine.vcs.refs import (
+    ARCHIVE_REFS,
+    BRANCH_PREFIX,
+    BRANCH_REFS,
+    REJECTED_REFS,
+    branch_number,
+    branch_ref,
+    candidate_branch,
+    rejected_ref,
+)
 from engine.vcs.repository import Repository
 from engine.vcs.results import (
     ZERO_SHA,
@@ -14,6 +24,10 @@ from engine.vcs.results import (
 )
 
 __all__ = [
+    "ARCHIVE_REFS",
+    "BRANCH_PREFIX",
+    "BRANCH_REFS",
+    "REJECTED_REFS",
     "STATE_DIR",
     "ZERO_SHA",
     "FFKind",
@@ -27,6 +41,9 @@ __all__ = [
     "RevertResult",
     "UnusableRepository",
     "WorktreeInfo",
+    "branch_number",
+    "branch_ref",
+    "candidate_branch",
     "format_message",
     "parse_trailers",
     "rejected_ref",

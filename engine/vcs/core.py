@@ -14,7 +14,9 @@ from typing import Self
 
 from engine.errors import GitError
 from engine.model import Identity
+from engine.records.layout import EXCLUDE_FORMS, EXCLUDE_LINE, STATE_DIR, worktrees_dir
 from engine.vcs.git import Git, GitResult, RefusedOperation, UnusableRepository
+from engine.vcs.refs import ARCHIVE_REFS, BRANCH_PREFIX, BRANCH_REFS
 from engine.vcs.results import (
     ZERO_SHA,
     FileChange,
@@ -22,9 +24,6 @@ from engine.vcs.results import (
     parse_name_status,
     parse_worktree_list,
 )
-
-STATE_DIR = ".ratchet"
-_EXCLUDE_LINE = f"/{STATE_DIR}/"
 
 # Prepended to every git command: user or repository config must not make ratchet run hooks,
 # sign (prompt for a key), stash the user's changes, record rerere state, or move other refs.
@@ -38,11 +37,6 @@ _SAFE_CONFIG = (
     *("-c", "rerere.enabled=false"),
     *("-c", "advice.detachedHead=false"),
 )
-
-
-def rejected_ref(goal_id: str, n: int) -> str:
-    """Where a rejected candidate ``ratchet/<goal>/<n>`` is archived."""
-    return f"refs/ratchet/rejected/{goal_id}/{n}"
 
 
 def checked_arg(value: str) -> str:
@@ -110,7 +104,7 @@ class RepositoryCore:
 
     @property
     def worktrees_dir(self) -> Path:
-        return self.state_dir / "worktrees"
+        return worktrees_dir(self.state_dir)
 
     def _call(
         self,
@@ -209,13 +203,12 @@ class RepositoryCore:
         status`` and ``git add -A`` never see ratchet's worktrees. True when the file changed."""
         path = self.info_exclude_path()
         text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-        wanted = {_EXCLUDE_LINE, _EXCLUDE_LINE.rstrip("/"), STATE_DIR, f"{STATE_DIR}/"}
-        if any(line.strip() in wanted for line in text.splitlines()):
+        if any(line.strip() in EXCLUDE_FORMS for line in text.splitlines()):
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
         sep = "" if not text or text.endswith("\n") else "\n"
         with path.open("a", encoding="utf-8") as fh:
-            fh.write(f"{sep}# ratchet's worktrees and state\n{_EXCLUDE_LINE}\n")
+            fh.write(f"{sep}# ratchet's worktrees and state\n{EXCLUDE_LINE}\n")
         return True
 
     def ls_files(self, commit: str) -> list[str]:
@@ -299,7 +292,7 @@ class RepositoryCore:
             raise RefusedOperation(["update-ref", ref], f"{ref!r} is not a full ref name")
         if ref.startswith("refs/heads/"):
             self._refuse_if_checked_out(ref.removeprefix("refs/heads/"), "update-ref")
-            ours = ref.startswith("refs/heads/ratchet/")
+            ours = ref.startswith(BRANCH_REFS)
             if not ours and old != ZERO_SHA and not self.is_ancestor(old, new):
                 raise RefusedOperation(
                     ["update-ref", ref, new, old], f"{new} does not descend from {old}"
@@ -314,7 +307,7 @@ class RepositoryCore:
     def delete_ref(self, ref: str, old: str | None = None) -> bool:
         """Delete one of ratchet's refs (``refs/ratchet/...`` or ``refs/heads/ratchet/...``),
         only if it is at ``old`` when given. False when it was elsewhere."""
-        if not checked_arg(ref).startswith(("refs/ratchet/", "refs/heads/ratchet/")):
+        if not checked_arg(ref).startswith((ARCHIVE_REFS, BRANCH_REFS)):
             raise RefusedOperation(["update-ref", "-d", ref], f"{ref} is not one of ratchet's refs")
         if ref.startswith("refs/heads/"):
             self._refuse_if_checked_out(ref.removeprefix("refs/heads/"), "update-ref -d")
@@ -330,8 +323,8 @@ class RepositoryCore:
 
         Idempotent for the same SHA; raises GitError if the ref already holds another commit.
         """
-        if not checked_arg(ref_name).startswith("refs/ratchet/"):
-            raise RefusedOperation(["update-ref", ref_name], "archives live under refs/ratchet/")
+        if not checked_arg(ref_name).startswith(ARCHIVE_REFS):
+            raise RefusedOperation(["update-ref", ref_name], f"archives live under {ARCHIVE_REFS}")
         if not self.update_ref_cas(ref_name, sha, ZERO_SHA):
             current = self._ref_value(ref_name)
             if current != sha:
@@ -346,7 +339,7 @@ class RepositoryCore:
         """Force-delete branch ``ratchet/...``; False when it did not exist. Refuses any other
         branch, and a branch checked out in a worktree that is not ratchet's (one of ratchet's
         worktrees that has it checked out is detached first, its files untouched)."""
-        if not checked_arg(name).startswith("ratchet/"):
+        if not checked_arg(name).startswith(BRANCH_PREFIX):
             raise RefusedOperation(["branch", "-D", name], "only ratchet/* branches")
         if not self.branch_exists(name):
             return False
@@ -363,8 +356,9 @@ class RepositoryCore:
     def next_branch_number(self, goal_id: str) -> int:
         """1 + the highest ``n`` used by ``refs/heads/ratchet/<goal>/<n>`` or
         ``refs/ratchet/<kind>/<goal>/<n>`` (1 when none), so numbers are never reused."""
-        pattern = re.compile(rf"^refs/(?:heads/ratchet|ratchet/[^/]+)/{re.escape(goal_id)}/(\d+)$")
-        refs = ("refs/heads/ratchet/", "refs/ratchet/")
+        prefixes = f"(?:{re.escape(BRANCH_REFS)}|{re.escape(ARCHIVE_REFS)}[^/]+/)"
+        pattern = re.compile(rf"^{prefixes}{re.escape(goal_id)}/(\d+)$")
+        refs = (BRANCH_REFS, ARCHIVE_REFS)
         out = self._run("for-each-ref", "--format=%(refname)", *refs)
         numbers = [int(m.group(1)) for m in map(pattern.match, out.splitlines()) if m]
         return max(numbers, default=0) + 1

@@ -1,0 +1,159 @@
+"""The steps of one attempt before the gate: begin -> propose -> patch -> commit and measure.
+
+Each step takes the frozen :class:`~engine.cycle.state.Attempt` so far and returns a new
+one, or an :class:`~engine.cycle.state.Ending` when the attempt stops there (the provider
+failed or proposed nothing, the patcher refused the plan, the proposal repeats a rejected
+change). Nothing here decides a candidate's fate: :mod:`engine.cycle.merge` does, through
+the gate, which recounts the change from git instead of trusting the patcher's numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from engine.cycle import naming
+from engine.cycle.protocols import Seams
+from engine.cycle.selection import diff_fingerprint, rejected_fingerprints, rejection_history
+from engine.cycle.state import Attempt, Ending
+from engine.errors import BudgetExceeded, ProviderError
+from engine.gate.paths import scope_files
+from engine.model import Decision, Goal, Metrics, Proposal, RuleOutcome, Usage
+from engine.model.journal import JournalEntry
+from engine.patching.plan import PlanApplied, PlanRefused, apply_plan
+from engine.patching.workspace import read_text, write_files
+from engine.providers.base import ProposalRequest, Provider
+from engine.records.lessons import read_lessons
+from engine.vcs import format_message
+
+ProviderFactory = Callable[[Goal], Provider]
+"""The provider for a goal (raises ``ProviderUnavailable`` when it cannot be made)."""
+
+
+def begin(
+    s: Seams, goal: Goal, target: str, attempt: int, baseline: Metrics | None = None
+) -> Attempt:
+    """A new attempt at ``goal`` on the next free branch number, based on the target's
+    tip, with its baseline: ``baseline`` when it was measured for this tip already (a
+    timed-out one is not cached, so measuring it again would cost the timeout twice)."""
+    tip = s.repo.rev_parse(naming.branch_ref(target)) or ""
+    n = s.repo.next_branch_number(goal.id)
+    if baseline is None or baseline.commit != tip:
+        s.on_step(goal.id, "baseline")
+        baseline = s.measurer.baseline(s.repo, tip)
+    return Attempt(
+        goal=goal,
+        cycle_id=naming.cycle_id(s.clock(), goal.id, n),
+        attempt=attempt,
+        branch=naming.candidate_branch(goal.id, n),
+        target=target,
+        target_before=tip,
+        started=s.now(),
+        baseline=baseline,
+    )
+
+
+def propose(
+    s: Seams,
+    a: Attempt,
+    worktree: Path,
+    provider: Provider,
+    feedback: str,
+    history: Sequence[JournalEntry],
+) -> Attempt | Ending:
+    """Ask the provider for a plan. A failed call still cost something: its spend is
+    kept in the record (outcome ``budget`` or ``error``)."""
+    directives = s.config.directives
+    files = scope_files(s.repo.ls_files(a.target_before), a.goal, directives.protected_paths)
+    s.on_step(a.goal.id, "propose")
+    try:
+        plan = provider.propose(
+            ProposalRequest(
+                goal=a.goal,
+                root=worktree,
+                files=files,
+                directives=directives,
+                attempt=a.attempt,
+                feedback=feedback,
+                history=rejection_history(history, a.goal.id),
+                lessons=read_lessons(s.repo.root),
+                state_dir=s.repo.state_dir,
+            )
+        )
+    except (BudgetExceeded, ProviderError) as exc:
+        usage = getattr(exc, "usage", None) or Usage()
+        failed = replace(a, proposal=Proposal(summary="", provider=provider.name, usage=usage))
+        if isinstance(exc, BudgetExceeded):
+            return Ending(attempt=failed, outcome="budget", message=str(exc))
+        return Ending(attempt=failed, outcome="error", message=f"provider failed: {exc}")
+    return with_plan(a, plan)
+
+
+def with_plan(a: Attempt, plan: Proposal) -> Attempt | Ending:
+    """``a`` carrying ``plan``; an empty plan ends the attempt as ``nothing-to-do``."""
+    a = replace(a, proposal=plan)
+    if not plan.edits:
+        message = plan.summary or "the provider proposed no change"
+        return Ending(attempt=a, outcome="nothing-to-do", message=message)
+    return a
+
+
+def patch(
+    s: Seams, a: Attempt, worktree: Path, history: Sequence[JournalEntry]
+) -> tuple[Attempt, PlanApplied] | Ending:
+    """Apply the plan in memory. A refused plan ends ``rejected`` with ``guard-<kind>``
+    outcomes; a diff rejected before for this goal ends ``nothing-to-do``."""
+    assert a.proposal is not None
+    directives = s.config.directives
+    s.on_step(a.goal.id, "patch")
+    result = apply_plan(
+        lambda rel: read_text(worktree, rel),
+        a.proposal.edits,
+        scope=a.goal.scope,
+        protected_extra=directives.protected_paths,
+        allow_protected=directives.on_protected == "review",
+        max_file_bytes=directives.limits.max_file_kb * 1024,
+        max_diff_lines=directives.limits.max_diff_lines,
+    )
+    if isinstance(result, PlanRefused):
+        outcomes = tuple(
+            RuleOutcome(
+                id=f"guard-{r.kind}", passed=False, detail=f"edit #{r.index} {r.file}: {r.reason}"
+            )
+            for r in result.reasons
+        )
+        reasons = "; ".join(f"{r.file}: {r.reason}" for r in result.reasons[:3])
+        return Ending(
+            attempt=replace(a, decision=Decision(kind="reject", outcomes=outcomes)),
+            outcome="rejected",
+            message=f"refused before anything ran: {reasons}",
+        )
+    a = replace(a, fingerprint=diff_fingerprint(a.goal.id, result.diff))
+    if a.fingerprint in rejected_fingerprints(history):
+        # Never propose a rejected change again; with nothing new, the goal is idle.
+        return Ending(
+            attempt=a,
+            outcome="nothing-to-do",
+            message="the proposal repeats a change rejected before; not evaluated",
+        )
+    return a, result
+
+
+def commit_and_measure(s: Seams, a: Attempt, worktree: Path, applied: PlanApplied) -> Attempt:
+    """Write the patched files, commit them under the bot identity and measure the commit
+    in the sandbox. ``change`` is the patcher's account until the gate recounts it."""
+    assert a.proposal is not None
+    write_files(worktree, applied.files)
+    commit = s.repo.commit_all(
+        worktree,
+        author=s.config.directives.identity,
+        message=format_message(
+            a.proposal.summary,
+            a.proposal.rationale,
+            {"Ratchet-Goal": a.goal.id, "Ratchet-Decision": "evaluating"},
+        ),
+    )
+    s.on_step(a.goal.id, "evaluate")
+    candidate = s.measurer.candidate(worktree, s.repo, commit)
+    return replace(a, change=applied.change_facts(), candidate=candidate)

@@ -1,0 +1,85 @@
+"""Every seam the cycle talks through, as small protocols, and the bundle that carries them.
+
+The cycle never chooses a concrete adapter (``engine.compose`` does): measurement goes
+through :class:`Measurer` (the sandbox), records through :class:`RecordWriter`,
+:class:`Journal` and :class:`PendingStore`, time through :data:`Clock`, progress through
+:data:`StepReporter`. In-package fakes for each are in :mod:`engine.cycle.fakes`.
+
+The proposal seam is :class:`engine.providers.base.Provider` (see
+:data:`engine.cycle.attempt.ProviderFactory`); it is not imported here because the merge
+step imports this module, and everything the merge step imports must stay inside the gate
+(``engine/gate/boundary.py``): providers, the patcher and the record writer are untrusted
+producers whose output the gate re-reads from git.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from engine.config import Config
+from engine.model import CycleReport, Metrics
+from engine.model.journal import JournalEntry, PendingMerge
+from engine.vcs import Repository
+
+Clock = Callable[[], datetime]
+"""The current time (UTC, timezone-aware)."""
+
+StepReporter = Callable[[str, str], None]
+"""``(goal id, step)``: progress for ``ratchet status`` (best effort, never raises)."""
+
+
+class Measurer(Protocol):
+    """What the cycle needs from evaluation (the sandboxed side)."""
+
+    def baseline(self, repo: Repository, commit: str) -> Metrics: ...
+
+    def candidate(self, checkout: Path, repo: Repository, commit: str) -> Metrics: ...
+
+
+class RecordWriter(Protocol):
+    """Writes a report's records (snapshot, memory-bank entry, trailers) into the
+    worktree and commits them; returns the new commit. Untrusted: the merge step checks
+    that the commit it lands differs from the evaluated one only in the record paths."""
+
+    def __call__(self, worktree: Path, report: CycleReport, rationale: str) -> str: ...
+
+
+class Journal(Protocol):
+    """The local, append-only account of every attempt."""
+
+    def append(self, report: CycleReport) -> None: ...
+
+    def read(self) -> Sequence[JournalEntry]: ...
+
+
+class PendingStore(Protocol):
+    """Accepted candidates whose merge waits for a clean checked-out target."""
+
+    def read(self) -> Sequence[PendingMerge]: ...
+
+    def write(self, entries: Sequence[PendingMerge]) -> None: ...
+
+    def add(self, entry: PendingMerge) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Seams:
+    """What every step of one cycle works with: the repository, its configuration and
+    the adapters chosen by the composition root."""
+
+    repo: Repository
+    config: Config
+    measurer: Measurer
+    write_records: RecordWriter
+    journal: Journal
+    pending: PendingStore
+    clock: Clock
+    on_step: StepReporter
+
+    def now(self) -> str:
+        """The clock as recorded in reports (seconds, ISO 8601)."""
+        return self.clock().isoformat(timespec="seconds")
