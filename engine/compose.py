@@ -64,7 +64,7 @@ def run_one_cycle(
             on_step=_progress_writer(),
         )
         if plan is None and goal_id is None:
-            merged = retry_pending(cycle)
+            merged = retry_pending(cycle.seams)
             if merged is not None:
                 return [merged]
         return cycle.run(CycleRequest(goal_id=goal_id, plan=plan, provider=provider))

@@ -12,8 +12,6 @@ candidate is settled per cycle.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from engine.cycle import facts, naming
 from engine.cycle.finish import candidate_worktree, finish, settle
 from engine.cycle.merge import conclude, decide, rebase_and_measure
@@ -23,13 +21,9 @@ from engine.gate.change import smuggled_paths
 from engine.model import CycleReport
 from engine.model.journal import PendingMerge
 
-if TYPE_CHECKING:
-    from engine.cycle.orchestrator import Cycle
 
-
-def retry_pending(cycle: Cycle) -> CycleReport | None:
+def retry_pending(s: Seams) -> CycleReport | None:
     """Settle the first pending candidate that can be settled now; its report, or None."""
-    s = cycle.seams
     keep: list[PendingMerge] = []
     done: CycleReport | None = None
     for entry in s.pending.read():
