@@ -51,7 +51,7 @@ def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> None:
     from engine.cli.output import render_report
     from engine.compose import run_one_cycle
     from engine.records.history import format_entry, load_history
-    from engine.vcs import Repository
+    from engine.vcs import REJECTED_REFS, Repository
 
     root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="ratchet-demo-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,7 @@ def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> None:
     after = repo.rev_parse("refs/heads/main")
     echo(
         f"\nmain: {str(before)[:12]} -> {str(after)[:12]}; "
-        f"rejected refs: {', '.join(repo.list_refs('refs/ratchet/rejected/')) or 'none'}"
+        f"rejected refs: {', '.join(repo.list_refs(REJECTED_REFS)) or 'none'}"
     )
     echo(
         f"records: {repo_dir}/snapshots/ and {repo_dir}/memory-bank/cycles/ "
