@@ -33,7 +33,9 @@ StepReporter = Callable[[str, str], None]
 
 
 class Measurer(Protocol):
-    """What the cycle needs from evaluation (the sandboxed side)."""
+    """What the cycle needs from evaluation (the sandboxed side). The metrics returned
+    carry the measured commit in ``Metrics.commit``: the gate judges that commit, and the
+    merge step lands only what differs from it in the cycle's records."""
 
     def baseline(self, repo: Repository, commit: str) -> Metrics: ...
 
