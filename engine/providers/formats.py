@@ -29,9 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError, ConfigIssue
+from engine.records.layout import response_formats_file
 
 LEVELS = ("json_schema", "json_object_schema", "json_object", "text")
-MEMORY_FILE = "response-formats.json"
+
+
+MEMORY_FILE = response_formats_file(Path()).name  # defined by engine.records.layout
 
 
 def response_format(level: str, schema: dict[str, Any]) -> dict[str, Any] | None:
@@ -80,7 +83,7 @@ class FormatMemory:
     """The level that worked per ``(base URL, model)``; a missing/corrupt file is empty."""
 
     def __init__(self, state_dir: Path | None) -> None:
-        self._path = state_dir / MEMORY_FILE if state_dir else None
+        self._path = response_formats_file(state_dir) if state_dir else None
 
     def get(self, key: str) -> str | None:
         level = self._read().get(key)

@@ -66,6 +66,11 @@ def breaker_dir(state_dir: Path) -> Path:
     return state_dir / "breaker"
 
 
+def response_formats_file(state_dir: Path) -> Path:
+    """Which response format each model endpoint accepted (negotiated once, remembered)."""
+    return state_dir / "response-formats.json"
+
+
 @dataclass(frozen=True)
 class Layout:
     """Every path under ``<repo>/.ratchet/`` for one repository root."""
