@@ -3,21 +3,31 @@ daemon cycle, which is a ``run-once`` child process) takes.
 
 Order matters for safety: configuration and the plan file are validated and the sandbox
 is probed *before* anything is created, so bad input leaves no trace; the repository's
-cycle lock keeps two cycles from ever running at once.
+cycle lock keeps two cycles from ever running at once. Holding it, a run first puts away
+what dead runs left (:func:`recover`), so a run killed at any point is followed by one that
+completes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import DaemonError
 from engine.gate.measure import make_measurer
 from engine.model import CycleReport, Directives, Goal, Proposal
 from engine.providers.base import Provider
+from engine.vcs import Repository
+
+if TYPE_CHECKING:
+    from engine.config import Config
+
+log = logging.getLogger("ratchet")
 
 
 def run_one_cycle(
@@ -34,7 +44,6 @@ def run_one_cycle(
     from engine.cycle.orchestrator import Cycle, CycleRequest
     from engine.cycle.pending import retry_pending
     from engine.records.layout import cycle_lock_file
-    from engine.vcs import Repository
 
     repo = Repository.open(repo_path)
     config = load_config(repo.root)
@@ -56,6 +65,7 @@ def run_one_cycle(
             "wait for it or stop the daemon with `ratchet stop`"
         ) from exc
     try:
+        recover(repo, config)
         cycle = Cycle(
             repo,
             config,
@@ -70,6 +80,25 @@ def run_one_cycle(
         return cycle.run(CycleRequest(goal_id=goal_id, plan=plan, provider=provider))
     finally:
         lock.release()
+
+
+def recover(repo: Repository, config: Config) -> None:
+    """Reconcile after dead runs (call with the cycle lock held): archive their half-made
+    branches, remove their worktrees (:mod:`engine.vcs.leftovers`), then append the journal
+    entries of merges it lacks (:mod:`engine.records.reconcile`). Reported on stderr (log
+    warning) when something was found."""
+    from engine.records.reconcile import reconcile_journal
+    from engine.vcs.leftovers import clean_leftovers
+
+    left = clean_leftovers(repo, config.directives.identity)
+    if left.changed:
+        log.warning("ratchet: cleaned up after an interrupted run: %s", left.summary())
+    for error in left.errors:
+        log.warning("ratchet: cleanup: %s", error)
+    target = config.directives.target_branch or repo.current_branch()
+    restored = reconcile_journal(repo, target) if target else ()
+    if restored:
+        log.warning("ratchet: journal entries restored from git: %s", ", ".join(restored))
 
 
 def _progress_writer() -> Callable[[str, str], None]:

@@ -17,7 +17,7 @@ import typer
 
 from engine.cli import exits
 from engine.cli.app import COMMANDS, guard
-from engine.cli.cycle_commands import Terminated
+from engine.cli.signals import Terminated
 from engine.errors import (
     ConfigError,
     ConfigIssue,
@@ -52,7 +52,7 @@ ISSUE = ConfigIssue("goals.yaml", 3, 5, "goals[0].id", "missing", "add an id")
         (_raises(DaemonError("lock held")), exits.EXIT_LOCKED, "ratchet: lock held"),
         (_raises(GitError(["status"], 128, "boom")), exits.EXIT_ERROR, "ratchet: git status"),
         (_raises(ProviderError("down")), exits.EXIT_ERROR, "ratchet: down"),
-        (_raises(Terminated("signal 15")), exits.EXIT_ERROR, "ratchet: stopped: signal 15"),
+        (_raises(Terminated("signal 15")), exits.EXIT_TERMINATED, "ratchet: stopped: signal 15"),
         (_raises(ValueError("bug")), exits.EXIT_ERROR, "ratchet: internal error: ValueError"),
     ],
 )

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.daemon.branches import scan_branches
 from engine.daemon.child import ChildSpec, last_json_object, run_child
 from engine.daemon.lock import AlreadyRunning, DaemonLock, is_running
 from engine.daemon.notify import SystemdNotifier
@@ -28,6 +27,7 @@ from engine.daemon.status import DaemonStatus, OutcomeInfo, read_status, write_s
 from engine.daemon.watcher import Debouncer, config_digest
 from engine.model import Identity, Schedule
 from engine.vcs import Repository
+from engine.vcs.branches import scan_branches
 
 BOT = Identity()
 BOT_ENV = {

@@ -18,6 +18,9 @@ from typing import Any
 
 def main() -> None:
     """The console script ``ratchet`` (``engine.cli:main``)."""
+    from engine.cli.signals import install_early
+
+    install_early()  # before the app and its libraries are imported: see engine.cli.signals
     from engine.cli.app import main as run
 
     run()

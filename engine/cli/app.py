@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 import typer
 
 from engine.cli import cycle_commands, daemon_commands, output
-from engine.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_LOCKED, EXIT_OK
+from engine.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_LOCKED, EXIT_OK, EXIT_TERMINATED
+from engine.cli.signals import Terminated
 from engine.errors import ConfigError, DaemonError, InputError, RatchetError
 
 app = typer.Typer(
@@ -54,9 +55,10 @@ def guard(fn: Callable[[], int | None]) -> NoReturn:
     """Run ``fn`` and exit with its code; map the error tree to exit codes in one place.
 
     ConfigError -> EXIT_CONFIG (its FILE:LINE:COL lines as they are); InputError ->
-    EXIT_CONFIG; DaemonError (a lock is held) -> EXIT_LOCKED; any other RatchetError, a
-    SIGTERM (:class:`cycle_commands.Terminated`) or an unexpected exception (with its
-    traceback) -> EXIT_ERROR. Every message goes to stderr, prefixed ``ratchet:``.
+    EXIT_CONFIG; DaemonError (a lock is held) -> EXIT_LOCKED; a SIGTERM during a run
+    (:class:`engine.cli.signals.Terminated`) -> EXIT_TERMINATED; any other RatchetError or
+    an unexpected exception (with its traceback) -> EXIT_ERROR. Every message goes to
+    stderr, prefixed ``ratchet:``.
     """
     try:
         code = fn()
@@ -69,8 +71,8 @@ def guard(fn: Callable[[], int | None]) -> NoReturn:
         _fail(str(exc), EXIT_LOCKED)
     except RatchetError as exc:
         _fail(str(exc), EXIT_ERROR)
-    except cycle_commands.Terminated as exc:
-        _fail(f"stopped: {exc}", EXIT_ERROR)
+    except Terminated as exc:
+        _fail(f"stopped: {exc}; the attempt was archived", EXIT_TERMINATED)
     except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:  # the CLI boundary: never a bare traceback without context

@@ -7,23 +7,15 @@ imported inside the commands, so ``ratchet --help`` stays fast.
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from engine.cli import output
+from engine.cli.signals import unwind_on_sigterm
 
 RepoOpt = Annotated[Path, typer.Option("--repo", help="Repository to work on.")]
-
-
-class Terminated(Exception):
-    """Raised from the SIGTERM handler so every ``finally`` cleans up."""
-
-
-def _raise_terminated(signum: int, frame: Any) -> NoReturn:
-    raise Terminated(f"received signal {signum}")
 
 
 def _open(repo: Path) -> Any:
@@ -80,9 +72,9 @@ def run_once(
     as_json: Annotated[bool, typer.Option("--json", help="End with one JSON object.")] = False,
 ) -> None:
     """Run exactly one improvement cycle."""
+    unwind_on_sigterm()  # from here a SIGTERM unwinds the run (see engine.cli.signals)
     from engine.compose import run_one_cycle
 
-    signal.signal(signal.SIGTERM, _raise_terminated)
     reports = run_one_cycle(repo, goal_id=goal, plan_file=plan)
     for report in reports:
         output.echo(output.render_report(report))

@@ -8,10 +8,11 @@ module imports nothing, so the daemon may import it without pulling in the CLI.
 from __future__ import annotations
 
 EXIT_OK = 0  # done, whatever the cycle's outcome (merged, rejected, nothing-to-do, ...)
-EXIT_ERROR = 1  # internal or environment error; `stop` timed out; stopped by SIGTERM
+EXIT_ERROR = 1  # internal or environment error; `stop` timed out
 EXIT_CONFIG = 2  # bad configuration, argument or input file; unusable repository
 EXIT_LOCKED = 3  # another cycle or daemon holds the repository's lock
 EXIT_ORPHANED = 75  # a daemon child whose daemon died before it started (EX_TEMPFAIL)
+EXIT_TERMINATED = 143  # stopped by SIGTERM (128 + 15, as a shell reports it), cleaned up first
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "done, whatever the cycle's outcome",
@@ -19,6 +20,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_CONFIG: "bad configuration, argument or input file, or an unusable repository",
     EXIT_LOCKED: "another cycle or daemon holds the repository's lock",
     EXIT_ORPHANED: "a daemon's cycle child found its daemon gone before it started",
+    EXIT_TERMINATED: "stopped by SIGTERM; the attempt was archived and cleaned up first",
 }
 
 # A restart of the daemon cannot fix these: systemd waits for a human instead.

@@ -25,6 +25,7 @@ from engine.patching.plan import PlanApplied, PlanRefused, apply_plan
 from engine.patching.workspace import read_text, write_files
 from engine.providers.base import ProposalRequest, Provider
 from engine.records.lessons import read_lessons
+from engine.records.numbers import allocate_number
 from engine.vcs import format_message
 
 ProviderFactory = Callable[[Goal], Provider]
@@ -38,7 +39,7 @@ def begin(
     tip, with its baseline: ``baseline`` when it was measured for this tip already (a
     timed-out one is not cached, so measuring it again would cost the timeout twice)."""
     tip = s.repo.rev_parse(naming.branch_ref(target)) or ""
-    n = s.repo.next_branch_number(goal.id)
+    n = allocate_number(s.repo, goal.id)
     if baseline is None or baseline.commit != tip:
         s.on_step(goal.id, "baseline")
         baseline = s.measurer.baseline(s.repo, tip)

@@ -99,11 +99,13 @@ def bare(
 
 def abandon(s: Seams, a: Attempt) -> None:
     """Archive an interrupted attempt's partial commit (nothing is lost) and delete its
-    branch."""
+    branch. A commit the target already holds (interrupted right after its merge) is not
+    archived as a rejection."""
     head = s.repo.rev_parse(naming.branch_ref(a.branch))
     if head is None:
         return
-    if head != a.target_before:
+    tip = s.repo.rev_parse(naming.branch_ref(a.target))
+    if head != a.target_before and not (tip and s.repo.is_ancestor(head, tip)):
         s.repo.archive(naming.rejected_ref_of(a.goal.id, a.branch), head)
     s.repo.delete_branch(a.branch)
 

@@ -21,7 +21,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from engine.daemon import control
-from engine.daemon.branches import open_review_branches, scan_branches
 from engine.daemon.child import ChildSpec, is_cycle_of, kill_stale_group, run_child
 from engine.daemon.cycles import CycleOutcome, cycle_launch, judge
 from engine.daemon.lock import DaemonLock
@@ -34,6 +33,7 @@ from engine.daemon.status import CycleInfo, DaemonStatus, OutcomeInfo, Spend, re
 from engine.daemon.status import write_status as _write_status
 from engine.daemon.watcher import config_digest
 from engine.model import Identity
+from engine.vcs.branches import open_review_branches, scan_branches
 
 if TYPE_CHECKING:
     from engine.config import Config

@@ -9,7 +9,6 @@ and ``refs/tags/ratchet/``, and stale lock files of those refs.
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 from engine.errors import GitError
@@ -74,12 +73,6 @@ def rev_list(repo: Repository, *args: str) -> list[str]:
     return _git(repo, "rev-list", *args).split()
 
 
-def branch_only_commits(repo: Repository, tip: str) -> list[str]:
-    """Commits reachable from ``tip`` but from no local branch outside ``ratchet/``, newest
-    first: the work a ratchet branch holds."""
-    return rev_list(repo, tip, "--not", "--exclude=ratchet/*", "--branches")
-
-
 def tree_id(repo: Repository, commit: str, path: str) -> str:
     """The object id of ``path`` at ``commit`` (a tree or blob), "" when absent."""
     result = Git().call("rev-parse", "--verify", "-q", f"{commit}:{path}", cwd=repo.root)
@@ -96,25 +89,6 @@ def fsck_report(repo: Repository, *, full: bool = False) -> tuple[bool, str]:
     return result.ok, "\n".join(text.splitlines()[:10])
 
 
-def remove_stale_ref_locks(repo: Repository, older_than: float = 30.0) -> list[str]:
-    """``*.lock`` files of ratchet's refs left by a git killed mid-update (only ratchet's
-    namespaces, and only locks older than ``older_than`` seconds)."""
-    common = repo.git_common_dir()
-    removed = []
-    now = time.time()
-    for base in (common / "refs" / "heads" / "ratchet", common / "refs" / "ratchet"):
-        if not base.is_dir():
-            continue
-        for lock in base.rglob("*.lock"):
-            try:
-                if now - lock.stat().st_mtime >= older_than:
-                    lock.unlink()
-                    removed.append(str(lock.relative_to(common)))
-            except OSError:
-                continue
-    return removed
-
-
 def set_tag(repo: Repository, name: str, new: str, old: str | None) -> bool:
     """Move lightweight tag ``refs/tags/<name>`` (must be under ``ratchet/``) from ``old``
     (None: must not exist) to ``new``, compare-and-swap."""
@@ -126,16 +100,3 @@ def set_tag(repo: Repository, name: str, new: str, old: str | None) -> bool:
         return repo.update_ref_cas(f"refs/tags/{name}", new, old or ZERO_SHA)
     except GitError:
         return False
-
-
-def absolute_git_dir(worktree: Path) -> Path:
-    """A worktree's private git directory (``.git/worktrees/<name>``)."""
-    return Path(Git().run("rev-parse", "--absolute-git-dir", cwd=worktree).rstrip("\n"))
-
-
-def has_untracked(worktree: Path) -> bool:
-    """Untracked, not ignored files in ``worktree`` (never writes its index)."""
-    out = Git().run(
-        "status", "--porcelain=v1", "--untracked-files=normal", cwd=worktree, check=False
-    )
-    return any(line.startswith("??") for line in out.splitlines())

@@ -31,6 +31,11 @@ def journal_file(state_dir: Path) -> Path:
     return state_dir / "journal.jsonl"
 
 
+def branch_numbers_file(state_dir: Path) -> Path:
+    """``branch-numbers.json``: each goal's highest candidate number ever handed out."""
+    return state_dir / "branch-numbers.json"
+
+
 def pending_file(state_dir: Path) -> Path:
     """``pending.json``: accepted candidates waiting for a clean checked-out target."""
     return state_dir / "pending.json"

@@ -118,26 +118,35 @@ class Git:
         """
         argv = [self.binary, *args]
         try:
-            proc = subprocess.run(  # noqa: S603 - fixed binary, argument list, no shell
+            proc = subprocess.Popen(  # noqa: S603 - fixed binary, argument list, no shell
                 argv,
                 cwd=cwd,
-                input=input.encode() if input is not None else None,
-                stdin=subprocess.DEVNULL if input is None else None,
-                capture_output=True,
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 env=clean_env(env),
-                timeout=self.timeout,
-                check=False,
             )
         except FileNotFoundError as exc:
             missing = "git is not installed or not on PATH" if exc.filename == self.binary else ""
             raise GitError(list(args), -1, missing or f"cannot run in {cwd}: {exc}") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise GitError(list(args), -1, f"timed out after {self.timeout:g}s") from exc
+        with proc:
+            try:
+                data = input.encode() if input is not None else None
+                out, err = proc.communicate(data, timeout=self.timeout)
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                proc.wait()
+                raise GitError(list(args), -1, f"timed out after {self.timeout:g}s") from exc
+            except BaseException:
+                # Interrupted (SIGTERM raised as an exception, Ctrl-C): let git finish rather
+                # than kill it, so it never leaves a ref or index lock or a half-made worktree.
+                _wait_out(proc, self.timeout)
+                raise
         return GitResult(
             args=tuple(args),
             returncode=proc.returncode,
-            stdout=proc.stdout.decode("utf-8", errors="replace"),
-            stderr=proc.stderr.decode("utf-8", errors="replace"),
+            stdout=out.decode("utf-8", errors="replace"),
+            stderr=err.decode("utf-8", errors="replace"),
         )
 
     def run(
@@ -157,3 +166,13 @@ class Git:
         if check and not result.ok:
             raise GitError(list(args), result.returncode, result.stderr or result.stdout)
         return result.stdout
+
+
+def _wait_out(proc: subprocess.Popen[bytes], timeout: float | None) -> None:
+    """Wait for an interrupted git to end by itself (its pipes drained); kill it only after
+    ``timeout``."""
+    try:
+        proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -55,8 +55,22 @@ class Repository(RepositoryCore):
         self.worktrees_dir.mkdir(parents=True, exist_ok=True)
         self.ensure_excluded()
         where = ["-b", checked_arg(branch), "--no-track"] if branch else ["--detach"]
-        self._run("worktree", "add", "--quiet", *where, str(path), checked_arg(commit))
+        try:
+            self._run("worktree", "add", "--quiet", *where, str(path), checked_arg(commit))
+        except GitError:
+            raise
+        except BaseException:
+            # Interrupted (SIGTERM, Ctrl-C) while git was adding it: git was let finish, so
+            # undo its work here rather than leave a worktree and branch nobody owns.
+            self._undo_add(path, branch)
+            raise
         return path
+
+    def _undo_add(self, path: Path, branch: str | None) -> None:
+        if path.exists() or path.is_symlink():
+            self.remove_worktree(path)
+        if branch and self.branch_exists(branch):
+            self._run("branch", "-D", "--quiet", branch)
 
     def remove_worktree(self, path: Path) -> None:
         """Remove one of ratchet's worktrees (force: its changes are discarded), then prune."""

@@ -1,4 +1,5 @@
-"""What the ``ratchet/*`` branches are, for hygiene and for reconciling after a crash.
+"""What the ``ratchet/*`` branches are, for hygiene and for reconciling after a crash
+(the daemon's startup reconcile and every ``run-once``, see :mod:`engine.vcs.leftovers`).
 
 A cycle's branch ``ratchet/<goal>/<n>`` ends in one of three ways: merged or rejected (the
 branch is deleted), or kept for a human (``review``) or for a later merge (``pending``) — the
@@ -13,9 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from engine.daemon.gitops import branch_only_commits
 from engine.model import Identity
-from engine.vcs import Repository, parse_trailers
+from engine.vcs.core import RepositoryCore, checked_arg
+from engine.vcs.messages import parse_trailers
 
 BranchKind = Literal["review", "pending", "half-made", "human"]
 _NAME = re.compile(r"^ratchet/(?P<goal>[^/]+)/(?P<n>\d+)$")
@@ -41,7 +42,14 @@ class BranchInfo:
         return match.group("n") if match else ""
 
 
-def scan_branches(repo: Repository, identity: Identity) -> tuple[BranchInfo, ...]:
+def branch_only_commits(repo: RepositoryCore, tip: str) -> list[str]:
+    """Commits reachable from ``tip`` but from no local branch outside ``ratchet/``, newest
+    first: the work a ratchet branch holds (empty once it is merged)."""
+    out = repo._run("rev-list", checked_arg(tip), "--not", "--exclude=ratchet/*", "--branches")
+    return out.split()
+
+
+def scan_branches(repo: RepositoryCore, identity: Identity) -> tuple[BranchInfo, ...]:
     """Every ``ratchet/<goal>/<n>`` branch, classified. Other ``ratchet/...`` names are not
     the cycle's and are left out."""
     out = []
