@@ -50,17 +50,23 @@ def journal(repo: Path) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    ("reply", "reason"),
+    ("reply", "reason", "timeout"),
     [
-        (Reply(body="<html><body>Sign in</body></html>", content_type="text/html"), "not JSON"),
-        (Reply(body='{"choices": [', content_type="application/json"), "not JSON"),
-        (Reply(body=PLAN, trickle=1.0), "timed out"),
+        (
+            Reply(body="<html><body>Sign in</body></html>", content_type="text/html"),
+            "not JSON",
+            30,
+        ),
+        (Reply(body='{"choices": [', content_type="application/json"), "not JSON", 30),
+        (Reply(body=PLAN, trickle=1.0), "timed out", 3),
     ],
     ids=["html-200", "claims-json", "trickle"],
 )
-def test_a_bad_endpoint_ends_in_a_journaled_error(tmp_path: Path, reply: Reply, reason: str):
+def test_a_bad_endpoint_ends_in_a_journaled_error(
+    tmp_path: Path, reply: Reply, reason: str, timeout: float
+):
     with FakeModelServer.openai([reply]) as fake:
-        repo = repo_for(tmp_path / "repo", fake.url, timeout=2)
+        repo = repo_for(tmp_path / "repo", fake.url, timeout=timeout)
         started = time.monotonic()
         run = ratchet("run-once", "--repo", str(repo), "--json", env={"OPENAI_API_KEY": "x"})
         elapsed = time.monotonic() - started
