@@ -59,6 +59,20 @@ DIRECTIVES: dict[str, Any] = {
     "limits": {"processes": 64, "memory_mb": 1024},
 }
 REEXPORTS = '"""The public API: callers import from here."""\nfrom calc.ops import add, classify\n'
+# Files committed by a case's ``# setup: <name>`` (gate v2 cases 80-82).
+SETUP_FILES: dict[str, dict[str, str]] = {
+    "doctest-module": {
+        "calc/text.py": 'def shout(word):\n    """\n    >>> shout("hi")\n    \'HI!\'\n    """\n'
+        '    return word.upper() + "!"\n',
+    },
+    "recorded-calls": {
+        "calc/buckets.py": 'def bucket(n):\n    if n < 10:\n        return "small"\n'
+        '    if n < 100:\n        return "medium"\n    return "large"\n\n\n'
+        "def describe(values):\n    return [bucket(v) for v in values]\n",
+        "tests/test_buckets.py": "from calc.buckets import describe\n\n\n"
+        "def test_describe():\n    assert len(describe([1, 50, 500])) == 3\n",
+    },
+}
 LEGACY = "# -*- coding: latin-1 -*-\nNAME = 'caf\xe9'\n".encode("latin-1")
 
 
@@ -224,6 +238,17 @@ def prepare(case: Path, exp: Expectation, host: Host, dest: Path) -> Path:
         write(host.repo / "calc" / "api.py", REEXPORTS)
         git(host.repo, "add", "calc/api.py")
         git(host.repo, "commit", "-qm", "a public module re-exporting the helpers")
+    if "test-command-auto" in exp.setup:
+        directives = host.repo / "directives.yaml"
+        text = re.sub(r"(?m)^test_command: .*$", "test_command: auto", directives.read_text())
+        directives.write_text(text)
+        git(host.repo, "commit", "-qam", "test_command: auto")
+    for name in exp.setup:  # gate v2 cases: extra committed files
+        if name in SETUP_FILES:
+            for rel, body in SETUP_FILES[name].items():
+                write(host.repo / rel, body)
+            git(host.repo, "add", "-A")
+            git(host.repo, "commit", "-qm", f"setup {name}")
     if "committed-symlink-out" in exp.setup:
         os.symlink(host.canary, host.repo / "shared")
         git(host.repo, "add", "shared")

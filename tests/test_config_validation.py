@@ -53,7 +53,8 @@ def goal(extra: str) -> str:
         (
             goal("zzz: 3"),
             "goals.yaml:5:5: goals[0].zzz: unknown key 'zzz'; valid keys: id, description, "
-            "priority, scope, provider, options, max_attempts, status, done_when, allow, metric",
+            "priority, scope, provider, options, max_attempts, status, done_when, allow, metric, "
+            "behaviour",
         ),
         (
             goal("priority: high"),
@@ -129,8 +130,9 @@ def goal(extra: str) -> str:
         (
             goal("done_when: candidate.lnt.violations == 0"),
             "goals.yaml:5:16: goals[0].done_when: invalid expression: no field "
-            "'candidate.lnt' (candidate has: commit, complexity, coverage, goal, lint, "
-            "sandbox, seconds, security, tests); did you mean 'candidate.lint'?",
+            "'candidate.lnt' (candidate has: behaviour, commit, complexity, coverage, "
+            "diff_coverage, goal, lint, sandbox, seconds, security, tests); did you mean "
+            "'candidate.lint'?",
         ),
         (
             goal("done_when: 3"),

@@ -96,7 +96,11 @@ def test_measure_green_project(tmp_path: Path, mode: str) -> None:
     repo, files, sha = make_repo(tmp_path)
     metrics = evaluator(mode).measure(repo, files, commit=sha)
     assert dataclasses.replace(metrics.tests, duration=0.0, output_tail="") == TestMetrics(
-        passed=2, collected=2
+        passed=2,
+        collected=2,
+        time_limit=900.0,
+        command="python -m pytest -q",
+        command_reason="test_command in directives.yaml",
     )
     coverage = metrics.coverage  # 6 statements; mul's body never runs
     assert (coverage.covered_lines, coverage.num_statements) == (5, 6)

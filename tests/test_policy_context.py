@@ -99,15 +99,17 @@ def test_delta_of_metrics() -> None:
         (
             "candidate.test.failed == 0",
             [
-                "no field 'candidate.test' (candidate has: commit, complexity, coverage, goal, "
-                "lint, sandbox, seconds, security, tests); did you mean 'candidate.tests'?"
+                "no field 'candidate.test' (candidate has: behaviour, commit, complexity, "
+                "coverage, diff_coverage, goal, lint, sandbox, seconds, security, tests); "
+                "did you mean 'candidate.tests'?"
             ],
         ),
         (
             "delta.tests.timed_out",
             [
                 "no field 'delta.tests.timed_out' (delta.tests has: collected, duration, errors, "
-                "exit_code, failed, passed, skipped, xfailed)"
+                "exit_code, failed, passed, skipped, time_limit, xfailed); did you mean "
+                "'delta.tests.time_limit'?"
             ],
         ),
         ("change.files.count > 0", ["'change.files' is a list; it has no field 'count'"]),
@@ -117,8 +119,8 @@ def test_delta_of_metrics() -> None:
             [
                 "no field 'change.lnes' (change has: empty, files, findings, lines, lines_added, "
                 "lines_removed, protected, symbols, tests_touched); did you mean 'change.lines'?",
-                "no field 'goal.prio' (goal has: allow, description, done_when, id, max_attempts, "
-                "metric, options, priority, provider, scope, status); did you mean "
+                "no field 'goal.prio' (goal has: allow, behaviour, description, done_when, id, "
+                "max_attempts, metric, options, priority, provider, scope, status); did you mean "
                 "'goal.priority'?",
             ],
         ),

@@ -27,9 +27,16 @@ def _open(repo: Path) -> Any:
 def init(repo: RepoOpt = Path(".")) -> None:
     """Write goals.yaml, directives.yaml and rules/default.yaml where missing."""
     from engine.config.init import init_repo
+    from engine.gate.testcmd import discover
 
     repository = _open(repo)
-    for line in init_repo(repository.root, exclude_file=repository.info_exclude_path()):
+    found = discover(repository.root)
+    lines = init_repo(
+        repository.root,
+        exclude_file=repository.info_exclude_path(),
+        test_command_found=f"{found.command} ({found.reason})",
+    )
+    for line in lines:
         output.echo(line)
 
 
@@ -61,6 +68,10 @@ def check(
     config = report.config
     note = f", {len(report.warnings)} warning(s)" if report.warnings else ""
     output.echo(f"ok: {len(config.goals)} goal(s), {len(config.rules)} rule(s){note}")
+    from engine.gate.testcmd import resolve
+
+    found = resolve(config.directives.test_command, repository.root)
+    output.echo(f"test command: {found.command}  ({found.reason})")
 
 
 def run_once(

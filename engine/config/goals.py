@@ -59,6 +59,7 @@ GOAL = Schema(
         "done_when": Field(optional(expression())),
         "allow": Field(list_of(allow_entry())),
         "metric": Field(optional(expression(METRIC_ROOTS, kind="number"))),
+        "behaviour": Field(optional(one_of("preserve", "off"))),
     },
     post=lambda raw, given, cursor: check_options(
         raw.get("options"), cursor.child("options"), GOAL_OPTIONS, "goal options"

@@ -27,8 +27,13 @@ def template_text(name: str) -> str:
     return resources.files("engine").joinpath("defaults", name).read_text(encoding="utf-8")
 
 
-def init_repo(repo: Path, exclude_file: Path | None = None) -> list[str]:
+def init_repo(
+    repo: Path, exclude_file: Path | None = None, test_command_found: str | None = None
+) -> list[str]:
     """Write missing config files into ``repo``; one line per file saying what happened.
+
+    ``test_command_found`` (what ``test_command: auto`` discovered, from the caller) is
+    written as a comment above ``test_command`` in the new directives.yaml.
 
     ``exclude_file`` is the repository's ``info/exclude`` (the caller asks git where it is:
     worktrees share the common dir's one); ``.ratchet/`` is appended to it unless already
@@ -41,7 +46,13 @@ def init_repo(repo: Path, exclude_file: Path | None = None) -> list[str]:
         try:
             # "x": create only; an existing file (even one created a moment ago) is kept.
             with path.open("x", encoding="utf-8") as out:
-                out.write(template_text(template))
+                text = template_text(template)
+                if dest == "directives.yaml" and test_command_found:
+                    text = text.replace(
+                        "\ntest_command: auto",
+                        f"\n# auto found: {test_command_found}\ntest_command: auto",
+                    )
+                out.write(text)
         except FileExistsError:
             done.append(f"kept {dest} (exists)")
         else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from engine.model import CycleReport, Metrics
+from engine.model import CycleReport, Goal, Metrics
 from engine.model.journal import JournalEntry, PendingMerge
 from engine.vcs import Repository
 
@@ -32,7 +32,15 @@ class FixedMeasurer:
         self.calls.append(("baseline", commit))
         return replace(self.baseline_metrics, commit=commit)
 
-    def candidate(self, checkout: Path, repo: Repository, commit: str) -> Metrics:
+    def candidate(
+        self,
+        checkout: Path,
+        repo: Repository,
+        commit: str,
+        *,
+        base: str | None = None,
+        goal: Goal | None = None,
+    ) -> Metrics:
         self.calls.append(("candidate", commit))
         return replace(self.candidate_metrics, commit=commit)
 

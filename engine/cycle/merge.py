@@ -73,7 +73,7 @@ def rebase_and_measure(
     s.on_step(a.goal.id, "re-evaluate")
     baseline = s.measurer.baseline(s.repo, new_tip)
     head = s.repo.head_of(worktree) or ""
-    candidate = s.measurer.candidate(worktree, s.repo, head)
+    candidate = s.measurer.candidate(worktree, s.repo, head, base=new_tip, goal=a.goal)
     return replace(a, target_before=new_tip, baseline=baseline, candidate=candidate)
 
 

@@ -45,6 +45,7 @@ from engine.cycle.protocols import (
 from engine.cycle.selection import order_goals
 from engine.cycle.state import Attempt, Ending
 from engine.errors import InputError, ProviderUnavailable
+from engine.gate.health import broken_baseline
 from engine.model import ChangeFacts, CycleReport, Goal, Metrics, Proposal
 from engine.model.journal import JournalEntry
 from engine.providers.base import Provider
@@ -137,6 +138,8 @@ class Cycle:
             return [bare(s, goal.id, target, tip, "nothing-to-do", f"goal is {goal.status}")]
         s.on_step(goal.id, "baseline")
         baseline = s.measurer.baseline(s.repo, tip)
+        if (broken := broken_baseline(baseline)) is not None:  # before any model token
+            return [bare(s, goal.id, target, tip, "broken-baseline", broken, baseline=baseline)]
         if goal.done_when and _goal_met(goal, baseline):
             message = f"goal met: {goal.done_when}"
             return [bare(s, goal.id, target, tip, "nothing-to-do", message, baseline=baseline)]

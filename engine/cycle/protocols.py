@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.config import Config
-from engine.model import CycleReport, Metrics
+from engine.model import CycleReport, Goal, Metrics
 from engine.model.journal import JournalEntry, PendingMerge
 from engine.vcs import Repository
 
@@ -39,7 +39,15 @@ class Measurer(Protocol):
 
     def baseline(self, repo: Repository, commit: str) -> Metrics: ...
 
-    def candidate(self, checkout: Path, repo: Repository, commit: str) -> Metrics: ...
+    def candidate(
+        self,
+        checkout: Path,
+        repo: Repository,
+        commit: str,
+        *,
+        base: str | None = None,  # the commit it is judged against (default: its parent)
+        goal: Goal | None = None,  # decides the behaviour check (Goal.behaviour)
+    ) -> Metrics: ...
 
 
 class RecordWriter(Protocol):

@@ -7,6 +7,8 @@ This is the only place where a candidate's fate is computed. The cycle acts on t
   the goal metric is filled in, then every built-in guard runs;
 - ROI and the rule context are computed from the adjusted metrics; every rule is
   evaluated (``merge_mode=review`` turns a passing ``merge`` into ``review``);
+- the replay of recorded calls (``guard-behaviour-preserved``,
+  :mod:`engine.gate.policy.behaviour`) is judged like a guard;
 - a failed guard with ``on_fail: reject`` rejects; any other failed guard turns a merge
   into a review; a candidate touching a protected path is never auto-merged.
 """
@@ -54,6 +56,7 @@ def judge(
     from engine.gate.change import change_from_git
     from engine.gate.guards import apply_quarantine, run_guards
     from engine.gate.paths import record_paths
+    from engine.gate.policy.behaviour import behaviour_outcome
     from engine.gate.policy.context import build_context
     from engine.gate.policy.engine import decide
     from engine.gate.policy.roi import compute_roi
@@ -83,7 +86,7 @@ def judge(
         change,
         directives,
         allow=goal.allow,
-    ) + (quarantine.outcome(),)
+    ) + (quarantine.outcome(), behaviour_outcome(candidate))
     change = replace(
         change,
         findings=tuple(

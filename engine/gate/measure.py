@@ -3,21 +3,39 @@
 Baselines are measured in a detached worktree at the target tip and cached by commit
 SHA together with everything else that changes the numbers (test command, sandbox mode,
 limits, tool versions), so a cycle after a rejection does not pay for them again. A
-baseline whose test run timed out is not cached: the next cycle measures it afresh.
+baseline whose test run timed out is not cached: the next cycle measures it afresh. The
+baseline's per-line coverage is cached beside its metrics (never in a snapshot).
+
+A candidate is measured against its base (the cycle passes it; else the commit's parent):
+
+- its test run is killed at :func:`engine.gate.health.adaptive_timeout` of the base's
+  duration, and with ``test_command: auto`` the doctests of every non-test module it
+  touches run too;
+- ``Metrics.diff_coverage``: the changed lines' coverage and the unpaddable coverage gain
+  (:mod:`engine.gate.evaluation.diffcov`);
+- ``Metrics.behaviour``: for goals that preserve behaviour (:func:`preserves_behaviour`),
+  the baseline's recorded calls of every changed function replayed against the candidate
+  (:mod:`engine.gate.evaluation.behaviour`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 
 from engine import __version__
 from engine.errors import SandboxError
+from engine.gate.evaluation.behaviour import BehaviourCheck, changed_functions
 from engine.gate.evaluation.cache import BaselineCache, baseline_key
+from engine.gate.evaluation.diffcov import FileChange, diff_coverage
 from engine.gate.evaluation.evaluator import Evaluator
+from engine.gate.evaluation.probes.command import TestCommand
+from engine.gate.evaluation.probes.coverage_report import LineCoverage
+from engine.gate.health import adaptive_timeout
 from engine.gate.paths import is_protected, is_test_file
-from engine.model import Directives, Metrics, to_data
+from engine.model import BehaviourMetrics, Directives, Goal, Metrics, to_data
 from engine.records.layout import baseline_cache_dir
 from engine.vcs import Repository
 
@@ -28,9 +46,46 @@ def measured_files(tracked: list[str]) -> list[str]:
     return [f for f in tracked if is_test_file(f) or not is_protected(f)]
 
 
+def preserves_behaviour(goal: Goal | None, default_provider: str = "auto") -> bool:
+    """``behaviour: preserve`` / ``off`` as the goal says; unset: preserve unless the goal's
+    provider (or the directives' default) is ``ruff``, whose fixes are rewrites a linter
+    proves equivalent."""
+    if goal is None or goal.behaviour == "off":
+        return False
+    if goal.behaviour == "preserve":
+        return True
+    return (goal.provider or default_provider) != "ruff"
+
+
+def file_changes(repo: Repository, base: str, head: str) -> list[FileChange]:
+    """Every file changed from ``base`` to ``head`` with both texts (renames detected)."""
+    out = []
+    for change in repo.changed_files(base, head):
+        old_path = change.old_path or change.path
+        old = None if change.status.startswith("A") else repo.show_file(base, old_path)
+        new = None if change.status.startswith("D") else repo.show_file(head, change.path)
+        out.append(FileChange(path=change.path, old_path=old_path, old=old, new=new))
+    return out
+
+
+def doctest_candidates(changes: list[FileChange]) -> list[str]:
+    """Touched non-test modules that hold doctest examples (``>>>``): collecting the others
+    would only import them, and an import covers lines no test looked at."""
+    return [
+        c.path
+        for c in changes
+        if c.new is not None
+        and c.path.endswith(".py")
+        and not is_test_file(c.path)
+        and ">>>" in c.new
+    ]
+
+
 class SandboxMeasurer:
-    def __init__(self, evaluator: Evaluator) -> None:
+    def __init__(self, evaluator: Evaluator, *, default_provider: str = "auto") -> None:
         self.evaluator = evaluator
+        self.default_provider = default_provider
+        self._seen: dict[str, tuple[Metrics, LineCoverage | None]] = {}
 
     def _key(self, commit: str) -> str:
         return baseline_key(
@@ -46,23 +101,81 @@ class SandboxMeasurer:
         key = self._key(commit)
         cached = cache.get(key)
         if cached is not None:
+            self._seen[commit] = (cached, cache.lines(key))
             return cached
         name = f"baseline-{commit[:12]}-{os.getpid()}"
         worktree = repo.add_worktree(name, commit=commit, branch=None)
         try:
-            metrics = self.evaluator.measure(
+            measured = self.evaluator.evaluate(
                 worktree, measured_files(repo.ls_files(commit)), commit=commit
             )
         finally:
             repo.remove_worktree(worktree)
+        metrics = measured.metrics
+        self._seen[commit] = (metrics, measured.lines)
         if not metrics.tests.timed_out:
-            cache.put(key, metrics)
+            cache.put(key, metrics, measured.lines)
         return metrics
 
-    def candidate(self, checkout: Path, repo: Repository, commit: str) -> Metrics:
-        return self.evaluator.measure(
-            checkout, measured_files(repo.ls_files(commit)), commit=commit
+    def _known(self, repo: Repository, commit: str) -> tuple[Metrics | None, LineCoverage | None]:
+        if commit in self._seen:
+            return self._seen[commit]
+        cache = BaselineCache(baseline_cache_dir(repo.state_dir))
+        key = self._key(commit)
+        return cache.get(key), cache.lines(key)
+
+    def candidate(
+        self,
+        checkout: Path,
+        repo: Repository,
+        commit: str,
+        *,
+        base: str | None = None,
+        goal: Goal | None = None,
+    ) -> Metrics:
+        """The candidate's metrics against ``base`` (default: the commit's parent); see the
+        module doc for what depends on the base and the goal."""
+        base = base or repo.rev_parse(f"{commit}^")
+        base_metrics, base_lines = self._known(repo, base) if base else (None, None)
+        timeout = adaptive_timeout(self.evaluator.timeouts, base_metrics)
+        changes = file_changes(repo, base, commit) if base else []
+        touched = doctest_candidates(changes)
+        measured = self.evaluator.evaluate(
+            checkout,
+            measured_files(repo.ls_files(commit)),
+            commit=commit,
+            timeout=timeout,
+            doctest_modules=touched,
         )
+        behaviour = BehaviourMetrics()
+        if base and preserves_behaviour(goal, self.default_provider):
+            behaviour = self._behaviour(repo, base, checkout, changes, timeout)
+        return dataclasses.replace(
+            measured.metrics,
+            diff_coverage=diff_coverage(changes, base_lines, measured.lines),
+            behaviour=behaviour,
+        )
+
+    def _behaviour(
+        self,
+        repo: Repository,
+        base: str,
+        checkout: Path,
+        changes: list[FileChange],
+        timeout: float,
+    ) -> BehaviourMetrics:
+        functions = changed_functions(changes, Path(checkout))
+        if not functions:
+            return BehaviourMetrics()
+        name = f"record-{base[:12]}-{os.getpid()}"
+        worktree = repo.add_worktree(name, commit=base, branch=None)
+        try:
+            probe = self.evaluator.tests_probe()
+            command = TestCommand.parse(probe.resolved(worktree).command)
+            check = BehaviourCheck(runner=probe.runner, command=command, timeout=timeout)
+            return check.run(worktree, Path(checkout), functions)
+        finally:
+            repo.remove_worktree(worktree)
 
 
 def make_measurer(directives: Directives) -> SandboxMeasurer:
@@ -79,4 +192,6 @@ def make_measurer(directives: Directives) -> SandboxMeasurer:
                 "candidate code without it. Install it (Debian/Ubuntu: apt-get install "
                 "bubblewrap) or, knowingly, set `sandbox: unsafe-none` in directives.yaml"
             )
-    return SandboxMeasurer(Evaluator.from_directives(directives))
+    return SandboxMeasurer(
+        Evaluator.from_directives(directives), default_provider=directives.provider.name
+    )

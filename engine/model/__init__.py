@@ -28,8 +28,10 @@ from engine.model.config import (
     Timeouts,
 )
 from engine.model.metrics import (
+    BehaviourMetrics,
     ComplexityMetrics,
     CoverageMetrics,
+    DiffCoverage,
     LintMetrics,
     Metrics,
     SecurityMetrics,
@@ -47,10 +49,12 @@ from engine.model.plan import EDIT_OPS, Edit, EditOp, Proposal, Usage
 
 __all__ = [
     "EDIT_OPS",
+    "BehaviourMetrics",
     "Budgets",
     "ChangeFacts",
     "ComplexityMetrics",
     "CoverageMetrics",
+    "DiffCoverage",
     "CycleReport",
     "Decision",
     "DecisionKind",

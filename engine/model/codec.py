@@ -9,6 +9,8 @@ import dataclasses
 from typing import Any
 
 from engine.model.metrics import (
+    BehaviourMetrics,
+    DiffCoverage,
     ComplexityMetrics,
     CoverageMetrics,
     LintMetrics,
@@ -50,6 +52,8 @@ def metrics_from_data(data: dict[str, Any]) -> Metrics:
         complexity=part(ComplexityMetrics, "complexity"),
         lint=part(LintMetrics, "lint"),
         security=part(SecurityMetrics, "security"),
+        diff_coverage=part(DiffCoverage, "diff_coverage"),
+        behaviour=part(BehaviourMetrics, "behaviour"),
         goal=data.get("goal", 0.0),
         sandbox=data.get("sandbox", "bwrap"),
         seconds=data.get("seconds", 0.0),

@@ -24,6 +24,10 @@ class Goal:
     done_when: str | None = None  # a rule expression
     allow: tuple[str, ...] = ()  # rule ids / allowances, e.g. "complexity-increase"
     metric: str | None = None  # optional goal metric expression (number; higher is better)
+    # preserve: replay the baseline's recorded calls of changed functions against the
+    # candidate (engine.gate.evaluation.behaviour); off: don't; None: preserve unless the
+    # goal's provider is ruff (its fixes are rewrites a linter proves equivalent)
+    behaviour: Literal["preserve", "off"] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +43,8 @@ class Timeouts:
     tests: float = 900.0  # seconds for one test-command run (baseline or candidate)
     provider: float = 120.0  # seconds for one provider call
     cycle: float = 3600.0  # wall clock for a whole cycle (the daemon enforces it)
+    # a candidate's test run is killed at min(tests, max(60, factor * baseline duration))
+    factor: float = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +94,7 @@ class Directives:
     target_branch: str | None = None  # None: the repo's current branch
     merge: Literal["auto", "review"] = "auto"
     provider: ProviderConfig = field(default_factory=ProviderConfig)
-    test_command: str = "python -m pytest -q"
+    test_command: str = "auto"  # "auto": discovered from the project (engine.gate.testcmd)
     protected_paths: tuple[str, ...] = ()  # added to the built-in list
     on_protected: Literal["reject", "review"] = "reject"
     timeouts: Timeouts = field(default_factory=Timeouts)

@@ -22,6 +22,9 @@ class TestMetrics:
     duration: float = 0.0
     exit_code: int = 0
     timed_out: bool = False
+    time_limit: float = 0.0  # the wall-clock limit applied to this run (seconds)
+    command: str = ""  # the test command that ran (after ``auto`` discovery)
+    command_reason: str = ""  # why that command (what discovery found)
     failures: tuple[str, ...] = ()  # node ids of failed/errored tests
     quarantined: tuple[str, ...] = ()  # failing on the baseline too: not blamed on a candidate
     tampered: tuple[str, ...] = ()  # what the run changed in its copy of the checkout
@@ -34,6 +37,51 @@ class CoverageMetrics:
     covered_lines: int = 0
     num_statements: int = 0
     files: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiffCoverage:
+    """Coverage seen through the diff between baseline and candidate (candidate side only).
+
+    ``changed``: changed or added executable lines of non-test code; ``uncovered``: those
+    the candidate's test run did not execute (``lines`` lists them as ``path:line``, at most
+    50); ``percent``: covered share of ``changed`` (100 when nothing changed).
+    Pre-existing lines (present on both sides, mapped through the diff): ``gained`` became
+    covered, ``lost`` lost their coverage; ``removed_uncovered`` / ``removed_covered`` were
+    deleted. ``gain`` = 100 * (gained - lost + removed_uncovered) / baseline statements:
+    the only coverage gain ROI rewards (lines the candidate adds earn nothing).
+    ``measured`` is false when per-line data was missing on either side.
+    """
+
+    measured: bool = False
+    changed: int = 0
+    uncovered: int = 0
+    percent: float = 100.0
+    lines: tuple[str, ...] = ()
+    gained: int = 0
+    lost: int = 0
+    removed_uncovered: int = 0
+    removed_covered: int = 0
+    gain: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class BehaviourMetrics:
+    """The replay of calls recorded on the baseline against the candidate.
+
+    ``checked``: true when the goal asked for it and functions were changed; ``functions``:
+    the changed functions (``path::qualname``); ``untested``: those with no recorded call;
+    ``calls``: calls replayed; ``diverged``: calls whose result or exception type differed;
+    ``first_divergence``: the first such call, as evidence; ``problems``: why some part of
+    the check could not run (then the rule treats the check as failed)."""
+
+    checked: bool = False
+    functions: tuple[str, ...] = ()
+    untested: tuple[str, ...] = ()
+    calls: int = 0
+    diverged: int = 0
+    first_divergence: str = ""
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +115,8 @@ class Metrics:
     complexity: ComplexityMetrics = field(default_factory=ComplexityMetrics)
     lint: LintMetrics = field(default_factory=LintMetrics)
     security: SecurityMetrics = field(default_factory=SecurityMetrics)
+    diff_coverage: DiffCoverage = field(default_factory=DiffCoverage)
+    behaviour: BehaviourMetrics = field(default_factory=BehaviourMetrics)
     goal: float = 0.0  # the goal's own metric, when it has one
     sandbox: str = "bwrap"  # "bwrap" or "unsafe-none"
     seconds: float = 0.0  # wall clock spent measuring

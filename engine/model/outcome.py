@@ -10,7 +10,15 @@ from engine.model.metrics import Metrics
 from engine.model.plan import Usage
 
 Outcome = Literal[
-    "merged", "rejected", "review", "pending", "nothing-to-do", "refused", "error", "budget"
+    "merged",
+    "rejected",
+    "review",
+    "pending",
+    "nothing-to-do",
+    "refused",
+    "error",
+    "budget",
+    "broken-baseline",  # the target tip's own tests fail: nothing can be judged
 ]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.model import Metrics, metrics_from_data, to_data
 
 TOOLS: tuple[str, ...] = ("coverage", "pytest", "radon", "ruff", "bandit")
@@ -52,10 +53,27 @@ class BaselineCache:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def put(self, key: str, metrics: Metrics) -> None:
-        """Store atomically (write a temporary file, then rename it into place)."""
+    def lines(self, key: str) -> LineCoverage | None:
+        """The per-line coverage stored with the metrics, or None."""
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            if data.get("key") != key or data.get("lines") is None:
+                return None
+            return {
+                str(path): (frozenset(map(int, pair[0])), frozenset(map(int, pair[1])))
+                for path, pair in data["lines"].items()
+            }
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+            return None
+
+    def put(self, key: str, metrics: Metrics, lines: LineCoverage | None = None) -> None:
+        """Store atomically (write a temporary file, then rename it into place); ``lines``
+        (per-line coverage) is kept beside the metrics, never inside them."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        payload = json.dumps({"key": key, "metrics": to_data(metrics)}, indent=1, sort_keys=True)
+        record: dict[str, object] = {"key": key, "metrics": to_data(metrics)}
+        if lines is not None:
+            record["lines"] = {p: [sorted(e), sorted(m)] for p, (e, m) in sorted(lines.items())}
+        payload = json.dumps(record, sort_keys=True)
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

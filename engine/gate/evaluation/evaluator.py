@@ -21,6 +21,7 @@ from pathlib import Path
 from engine.gate.evaluation.cache import BaselineCache, baseline_key
 from engine.gate.evaluation.probes.command import DEFAULT_TEST_COMMAND
 from engine.gate.evaluation.probes.complexity import measure_complexity
+from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.evaluation.probes.lint import measure_lint
 from engine.gate.evaluation.probes.security import measure_security
 from engine.gate.evaluation.probes.syntax import syntax_problems
@@ -41,6 +42,7 @@ class Measurement:
     metrics: Metrics
     flaky: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    lines: LineCoverage | None = None  # per-line coverage of the test run (None: none)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,8 +70,18 @@ class Evaluator:
         (non-``.py`` entries are ignored; test files are left out of radon and bandit)."""
         return self.evaluate(checkout, files, commit=commit).metrics
 
-    def evaluate(self, checkout: Path, files: Sequence[str], *, commit: str) -> Measurement:
-        """Like :meth:`measure`, keeping the notes and flaky test ids."""
+    def evaluate(
+        self,
+        checkout: Path,
+        files: Sequence[str],
+        *,
+        commit: str,
+        timeout: float | None = None,
+        doctest_modules: Sequence[str] = (),
+    ) -> Measurement:
+        """Like :meth:`measure`, keeping the notes, flaky test ids and per-line coverage.
+        ``timeout`` replaces ``timeouts.tests`` for the test run; ``doctest_modules`` are
+        passed to :meth:`TestsProbe.run`."""
         start = time.monotonic()
         checkout = Path(checkout).resolve()
         # a listed file may be gone in this checkout (deleted by the candidate)
@@ -79,10 +91,20 @@ class Evaluator:
 
         broken = syntax_problems(checkout, py_files)
         if broken:
-            report = TestsReport(tests=_syntax_failure(broken))
+            probe = self.tests_probe()
+            resolved = probe.resolved(checkout)
+            failure = dataclasses.replace(
+                _syntax_failure(broken),
+                command=resolved.command,
+                command_reason=resolved.reason,
+                time_limit=probe.timeout if timeout is None else timeout,
+            )
+            report = TestsReport(tests=failure)
             notes.append(f"syntax check failed in {len(broken)} file(s): tests not run")
         else:
-            report = self._tests_probe().run(checkout)
+            report = self.tests_probe().run(
+                checkout, timeout=timeout, doctest_modules=doctest_modules
+            )
             notes += report.problems
             if report.flaky:
                 notes.append("flaky tests forgiven: " + ", ".join(report.flaky))
@@ -102,9 +124,11 @@ class Evaluator:
             sandbox=self.runner.mode,
             seconds=time.monotonic() - start,
         )
-        return Measurement(metrics=metrics, flaky=report.flaky, notes=tuple(notes))
+        return Measurement(
+            metrics=metrics, flaky=report.flaky, notes=tuple(notes), lines=report.lines
+        )
 
-    def _tests_probe(self) -> TestsProbe:
+    def tests_probe(self) -> TestsProbe:
         runner = self.runner
         if self.limits is not None:
             runner = dataclasses.replace(runner, limits=self.limits)

@@ -3,7 +3,7 @@
 The formula (weights ``w`` come from ``directives.roi``; Δ is candidate - baseline)::
 
     improvement = w.complexity * (-Δ complexity.total)     # complexity removed
-                + w.coverage   * ( Δ coverage.percent)     # coverage points gained
+                + w.coverage   * coverage_gain              # see below: cannot be padded
                 + w.lint       * (-Δ lint.violations)      # lint violations removed
                 + w.goal       * ( Δ goal)                 # the goal's own metric gained
                 + w.tests      * ( Δ tests.passed)         # passing tests added
@@ -14,6 +14,16 @@ The formula (weights ``w`` come from ``directives.roi``; Δ is candidate - basel
                 + seconds / 300                            # wall clock spent on the cycle
 
     score       = round(improvement / cost, 4)
+
+``coverage_gain`` is ``candidate.diff_coverage.gain`` (engine.gate.evaluation.diffcov)::
+
+    coverage_gain = 100 * (gained - lost + removed_uncovered) / baseline statements
+
+where ``gained``/``lost`` count *pre-existing* statements that became covered/uncovered and
+``removed_uncovered`` the uncovered statements the candidate deleted. Lines the candidate
+adds are never rewarded (adding always-executed lines gains nothing); the ``diff-coverage``
+rule judges them. Without per-line data on both sides (``diff_coverage.measured`` false) it
+falls back to Δ coverage.percent.
 
 A change that improves nothing scores 0; one that makes things worse scores below 0; the
 same improvement bought with a smaller diff, fewer tokens or less time scores higher. The
@@ -41,6 +51,13 @@ class Roi:
     terms: dict[str, float] = field(default_factory=dict)
 
 
+def coverage_gain(baseline: Metrics, candidate: Metrics) -> float:
+    """Percentage points of honest coverage gain (module doc)."""
+    if candidate.diff_coverage.measured:
+        return candidate.diff_coverage.gain
+    return candidate.coverage.percent - baseline.coverage.percent
+
+
 def compute_roi(
     baseline: Metrics,
     candidate: Metrics,
@@ -53,7 +70,7 @@ def compute_roi(
     gains = {
         "complexity": weights.complexity
         * -(candidate.complexity.total - baseline.complexity.total),
-        "coverage": weights.coverage * (candidate.coverage.percent - baseline.coverage.percent),
+        "coverage": weights.coverage * coverage_gain(baseline, candidate),
         "lint": weights.lint * -(candidate.lint.violations - baseline.lint.violations),
         "goal": weights.goal * (candidate.goal - baseline.goal),
         "tests": weights.tests * (candidate.tests.passed - baseline.tests.passed),

@@ -37,3 +37,23 @@ def _relative(name: str, root: Path) -> str:
         except ValueError:
             return Path(name).as_posix()
     return Path(name).as_posix()
+
+
+# path -> (executed lines, missing lines): the per-line data diff coverage needs
+LineCoverage = dict[str, tuple[frozenset[int], frozenset[int]]]
+
+
+def read_line_coverage(path: Path, root: Path) -> LineCoverage | None:
+    """Executed and missing statement lines per file of a ``coverage json`` report; None when
+    the report is missing or malformed."""
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            _relative(name, root): (
+                frozenset(int(n) for n in entry["executed_lines"]),
+                frozenset(int(n) for n in entry["missing_lines"]),
+            )
+            for name, entry in data["files"].items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None

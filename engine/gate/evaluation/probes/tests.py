@@ -27,6 +27,7 @@ can never look green.
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -34,11 +35,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.gate.evaluation.probes.command import DEFAULT_TEST_COMMAND, TestCommand
-from engine.gate.evaluation.probes.coverage_report import read_coverage_json
+from engine.gate.evaluation.probes.coverage_report import (
+    LineCoverage,
+    read_coverage_json,
+    read_line_coverage,
+)
 from engine.gate.evaluation.probes.junit import JunitSummary, read_junit
 from engine.gate.evaluation.process import RunResult
 from engine.gate.evaluation.sandbox import SandboxRunner
+from engine.gate.evaluation.sandboxed import PLUGIN
 from engine.gate.evaluation.scratch import run_changes, scratch_copy, tree_state
+from engine.gate.testcmd import AUTO, ResolvedCommand, resolve
 from engine.model import CoverageMetrics, TestMetrics
 
 SESSION_FAILURE = "<session>"
@@ -55,6 +62,7 @@ class TestsReport:
     coverage: CoverageMetrics = field(default_factory=CoverageMetrics)
     flaky: tuple[str, ...] = ()  # failed, then passed on a re-run (already forgiven in tests)
     problems: tuple[str, ...] = ()  # e.g. the coverage report could not be produced
+    lines: LineCoverage | None = None  # per-line coverage (None: not measured)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,16 +76,33 @@ class TestsProbe:
     timeout: float = 900.0
     flaky_reruns: int = 0  # re-runs of failing node ids before they count as failures
 
-    @property
-    def command(self) -> TestCommand:
-        return TestCommand.parse(self.test_command)
+    def resolved(self, checkout: Path) -> ResolvedCommand:
+        """The command that runs in ``checkout`` (``auto`` discovered; see engine.gate.testcmd)."""
+        return resolve(self.test_command, checkout)
 
-    def run(self, checkout: Path) -> TestsReport:
-        """Measure the checkout; failures may be re-run ``flaky_reruns`` times (see module)."""
+    def run(
+        self,
+        checkout: Path,
+        *,
+        timeout: float | None = None,
+        doctest_modules: Sequence[str] = (),
+    ) -> TestsReport:
+        """Measure the checkout; failures may be re-run ``flaky_reruns`` times (see module).
+        ``timeout`` replaces the probe's own for this run; with ``test_command: auto`` the
+        doctests of ``doctest_modules`` (repo-relative paths) run too."""
         checkout = Path(checkout).resolve()
-        command = self.command
+        resolved = self.resolved(checkout)
+        command = TestCommand.parse(resolved.command)
+        limit = self.timeout if timeout is None else timeout
+
+        def said(tests: TestMetrics) -> TestMetrics:
+            return dataclasses.replace(
+                tests, time_limit=limit, command=resolved.command, command_reason=resolved.reason
+            )
+
         if not command.is_pytest:
-            return TestsReport(tests=self._run_plain(checkout, command))
+            plain = self._run_plain(checkout, command, limit, resolved.command)
+            return TestsReport(tests=said(plain))
         with tempfile.TemporaryDirectory(
             prefix="ratchet-tests-", ignore_cleanup_errors=True
         ) as tmp:
@@ -85,33 +110,61 @@ class TestsProbe:
             out.mkdir()
             work = scratch_copy(checkout, Path(tmp) / "work")
             before = tree_state(work)
+            extra, env, readable = self._doctest_plugin(out, doctest_modules, command)
             argv = [
                 sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
                 f"--source={work}", f"--omit={omit_patterns(work)}",
-                "-m", "pytest", *(command.pytest_args or ()),
+                "-m", "pytest", *(command.pytest_args or ()), *extra,
                 f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider",
             ]  # fmt: skip
             result = self.runner.run(
-                argv, cwd=work, writable=[out], env=command.env, timeout=self.timeout
+                argv, cwd=work, writable=[out], readable=readable, env=env, timeout=limit
             )
             tampered = run_changes(before, tree_state(work))
             summary = read_junit(out / "junit.xml", work)
-            tests = dataclasses.replace(pytest_metrics(result, summary), tampered=tampered)
-            coverage, problems = self._coverage(work, out, result)
+            tests = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
+            coverage, lines, problems = self._coverage(work, out, result, limit)
             flaky: tuple[str, ...] = ()
             if self.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
                 # re-runs share the first run's copy, as they would have shared a worktree
-                flaky = self.rerun_failures(work, tests.failures, self.flaky_reruns)
+                flaky = self.rerun_failures(
+                    work, tests.failures, self.flaky_reruns, command=command, timeout=limit
+                )
                 tests = forgive_flaky(tests, summary, flaky)
-        return TestsReport(tests=tests, coverage=coverage, flaky=flaky, problems=problems)
+        return TestsReport(
+            tests=tests, coverage=coverage, flaky=flaky, problems=problems, lines=lines
+        )
 
-    def rerun_failures(self, checkout: Path, failures: Sequence[str], n: int) -> tuple[str, ...]:
+    def _doctest_plugin(
+        self, out: Path, modules: Sequence[str], command: TestCommand
+    ) -> tuple[list[str], dict[str, str], list[Path]]:
+        """Extra pytest args, environment and readable paths that make the doctests of
+        ``modules`` run (only for ``test_command: auto``)."""
+        if self.test_command.strip() != AUTO or not modules:
+            return [], dict(command.env), []
+        from engine.gate.evaluation.behaviour import plugin_env
+        from engine.gate.evaluation.sandboxed import DIR
+
+        spec = out / "probe.json"
+        spec.write_text(json.dumps({"doctest_modules": list(modules)}), encoding="utf-8")
+        return ["-p", PLUGIN], {**command.env, **plugin_env(command.env, spec)}, [DIR]
+
+    def rerun_failures(
+        self,
+        checkout: Path,
+        failures: Sequence[str],
+        n: int,
+        *,
+        command: TestCommand | None = None,
+        timeout: float | None = None,
+    ) -> tuple[str, ...]:
         """Re-run only the failed node ids (without coverage) up to ``n`` times in
         ``checkout`` (a scratch copy: the re-runs write it); return those that passed on some
         re-run. Ids that are not ``path::name`` node ids are not re-run, and a re-run that
         changed code or configuration in ``checkout`` forgives nothing."""
         checkout = Path(checkout).resolve()
-        command = self.command
+        command = command or TestCommand.parse(self.resolved(checkout).command)
+        limit = self.timeout if timeout is None else timeout
         remaining = [f for f in failures if "::" in f and (checkout / f.split("::")[0]).is_file()]
         if not command.is_pytest:
             return ()
@@ -129,7 +182,7 @@ class TestsProbe:
                     f"--junitxml={junit}", "-p", "no:cacheprovider",
                 ]  # fmt: skip
                 self.runner.run(
-                    argv, cwd=checkout, writable=[Path(tmp)], env=command.env, timeout=self.timeout
+                    argv, cwd=checkout, writable=[Path(tmp)], env=command.env, timeout=limit
                 )
                 summary = read_junit(junit, checkout)
                 if run_changes(before, tree_state(checkout)):
@@ -139,15 +192,15 @@ class TestsProbe:
             remaining = [f for f in remaining if f not in passed]
         return tuple(recovered)
 
-    def _run_plain(self, checkout: Path, command: TestCommand) -> TestMetrics:
+    def _run_plain(
+        self, checkout: Path, command: TestCommand, timeout: float, text: str
+    ) -> TestMetrics:
         with tempfile.TemporaryDirectory(
             prefix="ratchet-tests-", ignore_cleanup_errors=True
         ) as tmp:
             work = scratch_copy(checkout, Path(tmp) / "work")
             before = tree_state(work)
-            result = self.runner.run(
-                list(command.argv), cwd=work, env=command.env, timeout=self.timeout
-            )
+            result = self.runner.run(list(command.argv), cwd=work, env=command.env, timeout=timeout)
             tampered = run_changes(before, tree_state(work))
         ok = result.ok
         return TestMetrics(
@@ -157,26 +210,26 @@ class TestsProbe:
             duration=result.duration,
             exit_code=result.returncode,
             timed_out=result.timed_out,
-            failures=() if ok else (self.test_command,),
+            failures=() if ok else (text,),
             output_tail=output_tail(result),
             tampered=tampered,
         )
 
     def _coverage(
-        self, checkout: Path, out: Path, result: RunResult
-    ) -> tuple[CoverageMetrics, tuple[str, ...]]:
+        self, checkout: Path, out: Path, result: RunResult, limit: float
+    ) -> tuple[CoverageMetrics, LineCoverage | None, tuple[str, ...]]:
         if result.timed_out:
-            return CoverageMetrics(), ("coverage: not measured (the test run timed out)",)
+            return CoverageMetrics(), None, ("coverage: not measured (the test run timed out)",)
         data = out / ".coverage"
         python = [sys.executable, "-P", "-m", "coverage"]  # -P: the checkout cannot shadow it
-        timeout = min(self.timeout, REPORT_TIMEOUT)
+        timeout = min(limit, REPORT_TIMEOUT)
         if any(out.glob(".coverage.*")):  # the repo's config asked for parallel data files
             self.runner.run(
                 [*python, "combine", f"--data-file={data}"],
                 cwd=checkout, writable=[out], timeout=timeout,
             )  # fmt: skip
         if not data.exists():
-            return CoverageMetrics(), ("coverage: no data was collected",)
+            return CoverageMetrics(), None, ("coverage: no data was collected",)
         report = out / "coverage.json"
         made = self.runner.run(
             [*python, "json", f"--data-file={data}", "-o", str(report)],
@@ -185,8 +238,9 @@ class TestsProbe:
         metrics = read_coverage_json(report, checkout)
         if metrics is None:
             detail = " ".join(made.stdout.strip().splitlines()[-2:])[-200:]
-            return CoverageMetrics(), (f"coverage: no report ({made.returncode}: {detail})",)
-        return metrics, ()
+            problem = f"coverage: no report ({made.returncode}: {detail})"
+            return CoverageMetrics(), None, (problem,)
+        return metrics, read_line_coverage(report, checkout), ()
 
 
 def omit_patterns(checkout: Path) -> str:

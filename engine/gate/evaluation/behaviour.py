@@ -1,0 +1,220 @@
+"""Behaviour preservation: record calls of the changed functions on the baseline, replay
+them against the candidate, both in the sandbox.
+
+1. :func:`changed_functions`: module-level functions and methods of module-level classes
+   (plain, static, class methods) of non-test ``*.py`` files that exist on both sides and
+   whose code differs (compared as ASTs: formatting and comments do not count). Functions
+   the candidate adds or removes are not "changed" (API removal is another guard's matter).
+2. :meth:`BehaviourCheck.run`: the baseline's test command runs once more (no coverage) in a
+   scratch copy of the baseline with the recorder plugin
+   (:mod:`engine.gate.evaluation.sandboxed.ratchet_probe`), which keeps up to
+   ``max_calls`` distinct calls per function; then the replay script
+   (:mod:`...sandboxed.ratchet_replay`) calls the candidate's versions with the recorded
+   arguments in a scratch copy of the candidate and compares results, exception types and
+   the arguments after the call.
+
+Limits (documented in SECURITY.md): only values that pickle are recorded; a call slower
+than ``max_call_seconds`` is not recorded; recursive calls record only the outermost; the
+replay runs candidate code in-process, so it catches honest mistakes, not code written to
+fool it (that is the guards' and the sandbox's job).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.gate.evaluation.diffcov import FileChange
+from engine.gate.evaluation.probes.command import TestCommand
+from engine.gate.evaluation.sandbox import SandboxRunner
+from engine.gate.evaluation.sandboxed import DIR, PLUGIN, REPLAY, SPEC_ENV
+from engine.gate.evaluation.scratch import scratch_copy
+from engine.gate.paths import is_test_file
+from engine.model import BehaviourMetrics
+
+MAX_CALLS = 20  # distinct calls recorded per function
+MAX_BYTES = 64 * 1024  # pickled arguments (or result) of one call
+MAX_TOTAL_BYTES = 8 * 1024 * 1024
+MAX_CALL_SECONDS = 1.0
+MAX_FUNCTIONS = 50
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionRef:
+    """A changed function: ``id`` is ``path::qualname``; ``module`` its import name when
+    ``sys_path`` (repo-relative, "" for the root) is on ``sys.path``."""
+
+    id: str
+    file: str
+    qualname: str
+    module: str
+    sys_path: str
+
+
+def changed_functions(changes: Sequence[FileChange], root: Path) -> list[FunctionRef]:
+    """The functions a candidate changed (module doc), at most ``MAX_FUNCTIONS``."""
+    out: list[FunctionRef] = []
+    for change in changes:
+        if change.old is None or change.new is None or change.path != change.old_path:
+            continue
+        if not change.path.endswith(".py") or is_test_file(change.path):
+            continue
+        old, new = _functions(change.old), _functions(change.new)
+        module, sys_path = module_name(root, change.path)
+        for qualname in sorted(old.keys() & new.keys()):
+            if old[qualname] != new[qualname]:
+                out.append(
+                    FunctionRef(
+                        id=f"{change.path}::{qualname}",
+                        file=change.path,
+                        qualname=qualname,
+                        module=module,
+                        sys_path=sys_path,
+                    )
+                )
+    return out[:MAX_FUNCTIONS]
+
+
+def _functions(text: str) -> dict[str, str]:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {}
+    defs = (ast.FunctionDef, ast.AsyncFunctionDef)
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, defs):
+            found[node.name] = ast.dump(node)
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, defs):
+                    found[f"{node.name}.{item.name}"] = ast.dump(item)
+    return found
+
+
+def module_name(root: Path, rel: str) -> tuple[str, str]:
+    """(dotted module name, the repo-relative directory that must be on ``sys.path``):
+    packages are followed upwards while they have an ``__init__.py``."""
+    parts = rel[: -len(".py")].split("/")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    cut = len(parts) - 1
+    while cut > 0 and (root / "/".join(parts[:cut]) / "__init__.py").is_file():
+        cut -= 1
+    return ".".join(parts[cut:]), "/".join(parts[:cut])
+
+
+@dataclass(frozen=True, kw_only=True)
+class BehaviourCheck:
+    """Records on the baseline and replays on the candidate, each within ``timeout``."""
+
+    runner: SandboxRunner
+    command: TestCommand
+    timeout: float
+
+    def run(
+        self, baseline: Path, candidate: Path, functions: Sequence[FunctionRef]
+    ) -> BehaviourMetrics:
+        ids = tuple(f.id for f in functions)
+        if not functions:
+            return BehaviourMetrics()
+        if not self.command.is_pytest:
+            return BehaviourMetrics(
+                checked=True,
+                functions=ids,
+                untested=ids,
+                problems=("the test command is not pytest: no calls can be recorded",),
+            )
+        with tempfile.TemporaryDirectory(prefix="ratchet-behaviour-") as tmp:
+            out = Path(tmp) / "out"
+            out.mkdir()
+            calls, problems = self._record(baseline, Path(tmp) / "base", out, functions)
+            recorded = {fid for fid, got in calls.items() if got}
+            untested = tuple(i for i in ids if i not in recorded)
+            if not recorded:
+                return BehaviourMetrics(
+                    checked=True, functions=ids, untested=untested, problems=tuple(problems)
+                )
+            summary = self._replay(candidate, Path(tmp) / "cand", out, functions)
+        problems += [str(p) for p in summary.get("problems", [])]
+        return BehaviourMetrics(
+            checked=True,
+            functions=ids,
+            untested=untested,
+            calls=int(summary.get("calls", 0)),
+            diverged=int(summary.get("diverged", 0)),
+            first_divergence=str(summary.get("first", ""))[:600],
+            problems=tuple(problems[:10]),
+        )
+
+    def _spec(self, work: Path, out: Path, functions: Sequence[FunctionRef]) -> dict[str, object]:
+        return {
+            "functions": [
+                {"id": f.id, "module": f.module, "qualname": f.qualname, "file": str(work / f.file)}
+                for f in functions
+            ],
+            "paths": sorted({str(work / f.sys_path) for f in functions}),
+            "out": str(out / "calls.pkl"),
+            "calls": str(out / "calls.pkl"),
+            "max_calls": MAX_CALLS,
+            "max_bytes": MAX_BYTES,
+            "max_total_bytes": MAX_TOTAL_BYTES,
+            "max_call_seconds": MAX_CALL_SECONDS,
+        }
+
+    def _record(
+        self, checkout: Path, work: Path, out: Path, functions: Sequence[FunctionRef]
+    ) -> tuple[dict[str, list[object]], list[str]]:
+        import pickle  # nosec B403 - written by ratchet's recorder; counts are all we read
+
+        scratch_copy(checkout, work)
+        spec = out / "record.json"
+        spec.write_text(json.dumps({"record": self._spec(work, out, functions)}), "utf-8")
+        argv = [
+            sys.executable, "-m", "pytest", *(self.command.pytest_args or ()),
+            "-p", PLUGIN, "-p", "no:cacheprovider", "-q",
+        ]  # fmt: skip
+        env = {**self.command.env, **plugin_env(self.command.env, spec)}
+        result = self.runner.run(
+            argv, cwd=work, writable=[out], readable=[DIR], env=env, timeout=self.timeout
+        )
+        problems = ["the recording run timed out"] if result.timed_out else []
+        try:
+            data = pickle.loads((out / "calls.pkl").read_bytes())  # nosec B301
+            calls = {str(k): list(v) for k, v in dict(data["calls"]).items()}
+            problems += [str(p) for p in data.get("problems", [])]
+        except Exception as exc:  # noqa: BLE001 - a missing/garbled recording records nothing
+            return {}, [*problems, f"no recording ({type(exc).__name__})"]
+        return calls, problems
+
+    def _replay(
+        self, checkout: Path, work: Path, out: Path, functions: Sequence[FunctionRef]
+    ) -> dict[str, Any]:
+        scratch_copy(checkout, work)
+        spec = out / "replay.json"
+        spec.write_text(json.dumps(self._spec(work, out, functions)), "utf-8")
+        result_file = out / "replay-result.json"
+        result = self.runner.run(
+            [sys.executable, str(REPLAY), str(spec), str(result_file)],
+            cwd=work, writable=[out], readable=[DIR], env=self.command.env, timeout=self.timeout,
+        )  # fmt: skip
+        try:
+            summary: dict[str, Any] = json.loads(result_file.read_text("utf-8"))
+            return summary
+        except (OSError, ValueError):
+            tail = " ".join((result.stderr or result.stdout).strip().splitlines()[-2:])[-200:]
+            why = "timed out" if result.timed_out else f"exit {result.returncode}: {tail}"
+            # no summary is not "preserved": every replay counts as a divergence
+            return {"calls": 1, "diverged": 1, "first": f"the replay did not finish ({why})"}
+
+
+def plugin_env(env: dict[str, str], spec: Path) -> dict[str, str]:
+    """PYTHONPATH with ratchet's sandboxed plugin directory first, and the spec's path."""
+    existing = env.get("PYTHONPATH", "")
+    return {SPEC_ENV: str(spec), "PYTHONPATH": f"{DIR}:{existing}" if existing else str(DIR)}

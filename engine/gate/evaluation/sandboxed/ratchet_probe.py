@@ -1,0 +1,168 @@
+"""ratchet's pytest plugin, loaded with ``-p ratchet_probe`` inside the sandbox.
+
+It reads a JSON spec from the file named by ``RATCHET_PROBE_SPEC`` and does two things:
+
+- ``doctest_modules``: the doctests of these modules (repo-relative paths) are added to the
+  session unless the project's own collection already has them: at minimum, the doctests
+  of every module a candidate touches run.
+- ``record``: wraps the named functions before test collection and records up to
+  ``max_calls`` distinct calls each (pickled arguments; pickled result or the exception's
+  type; pickled arguments after the call), skipping calls whose values do not pickle or
+  exceed ``max_bytes``, calls slower than ``max_call_seconds``, nested (recursive) calls of
+  a function already being recorded, and everything once ``max_total_bytes`` is reached.
+  The recording is written to ``record.out`` when the session ends.
+
+Nothing here may break the run it observes: every failure becomes a line in ``problems``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import os
+import pickle  # nosec B403 - the recording is read back only inside the sandbox
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+PROTOCOL = 4
+_state: dict[str, Any] = {"calls": {}, "problems": [], "bytes": 0, "spec": None}
+_local = threading.local()
+
+
+def _spec() -> dict[str, Any]:
+    if _state["spec"] is None:
+        try:
+            path = os.environ.get("RATCHET_PROBE_SPEC", "")
+            _state["spec"] = json.loads(Path(path).read_text(encoding="utf-8")) if path else {}
+        except (OSError, ValueError) as exc:
+            _state["spec"] = {}
+            _state["problems"].append(f"spec unreadable: {exc}")
+    spec: dict[str, Any] = _state["spec"]
+    return spec
+
+
+def pytest_configure(config: Any) -> None:
+    record = _spec().get("record")
+    if not record:
+        return
+    for entry in record.get("paths", []):
+        if entry not in sys.path:
+            sys.path.append(entry)
+    for fn in record.get("functions", []):
+        try:
+            _install(fn, record)
+        except Exception as exc:  # noqa: BLE001 - never break the observed run
+            _state["problems"].append(f"{fn.get('id')}: not recorded ({type(exc).__name__}: {exc})")
+
+
+def _install(fn: dict[str, Any], record: dict[str, Any]) -> None:
+    module = importlib.import_module(fn["module"])
+    expected = Path(fn["file"]).resolve()
+    if Path(getattr(module, "__file__", "") or "").resolve() != expected:
+        raise ImportError(f"{fn['module']} imported from {getattr(module, '__file__', None)}")
+    parts = fn["qualname"].split(".")
+    owner: Any = module
+    for part in parts[:-1]:
+        owner = getattr(owner, part)
+    name = parts[-1]
+    raw = vars(owner)[name]
+    if isinstance(raw, staticmethod | classmethod):
+        setattr(owner, name, type(raw)(_wrap(raw.__func__, fn["id"], record)))
+    elif callable(raw):
+        setattr(owner, name, _wrap(raw, fn["id"], record))
+    else:
+        raise TypeError(f"{fn['qualname']} is not a function")
+    _state["calls"].setdefault(fn["id"], [])
+
+
+def _wrap(func: Any, key: str, record: dict[str, Any]) -> Any:
+    max_calls = int(record.get("max_calls", 20))
+    max_bytes = int(record.get("max_bytes", 65536))
+    max_total = int(record.get("max_total_bytes", 8 << 20))
+    slow = float(record.get("max_call_seconds", 1.0))
+    seen: set[bytes] = set()
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        active = getattr(_local, "active", None)
+        if active is None:
+            active = _local.active = set()
+        calls = _state["calls"][key]
+        if key in active or len(calls) >= max_calls or _state["bytes"] >= max_total:
+            return func(*args, **kwargs)
+        blob = _dumps((args, kwargs), max_bytes)
+        if blob is None or blob in seen:
+            return func(*args, **kwargs)
+        active.add(key)
+        start = time.perf_counter()
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            if time.perf_counter() - start <= slow:
+                _keep(key, seen, blob, "raise", _type_name(exc).encode(), None)
+            raise
+        finally:
+            active.discard(key)
+        if time.perf_counter() - start <= slow:
+            value = _dumps(result, max_bytes)
+            if value is not None:  # a result that does not pickle cannot be compared
+                _keep(key, seen, blob, "return", value, _dumps((args, kwargs), max_bytes))
+        return result
+
+    return wrapper
+
+
+def _keep(key: str, seen: set[bytes], blob: bytes, kind: str, value: bytes, after: Any) -> None:
+    """One recorded call: (arguments, "return" | "raise", result or exception type name,
+    arguments after the call or None)."""
+    seen.add(blob)
+    _state["calls"][key].append((blob, kind, value, after))
+    _state["bytes"] += len(blob) + len(value) + len(after or b"")
+
+
+def _dumps(value: Any, limit: int) -> bytes | None:
+    try:
+        blob = pickle.dumps(value, protocol=PROTOCOL)
+    except Exception:  # noqa: BLE001 - unpicklable values are skipped
+        return None
+    return blob if len(blob) <= limit else None
+
+
+def _type_name(exc: BaseException) -> str:
+    cls = type(exc)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -> None:
+    wanted = _spec().get("doctest_modules") or []
+    if not wanted:
+        return
+    try:
+        from _pytest.doctest import DoctestModule
+    except ImportError as exc:
+        _state["problems"].append(f"doctests not added: {exc}")
+        return
+    have = {str(Path(str(i.path)).resolve()) for i in items if type(i).__name__ == "DoctestItem"}
+    for rel in wanted:
+        path = Path(rel).resolve()
+        if str(path) in have or not path.is_file():
+            continue
+        try:
+            items.extend(DoctestModule.from_parent(session, path=path).collect())
+        except Exception as exc:  # noqa: BLE001 - reported, the run goes on
+            _state["problems"].append(f"doctests of {rel} not collected: {exc}")
+
+
+def pytest_unconfigure(config: Any) -> None:
+    record = _spec().get("record")
+    if not record:
+        return
+    try:
+        data = {"calls": _state["calls"], "problems": _state["problems"]}
+        Path(record["out"]).write_bytes(pickle.dumps(data, protocol=PROTOCOL))
+    except Exception:  # noqa: BLE001, S110 - the host reports a missing recording
+        pass

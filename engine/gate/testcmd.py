@@ -1,0 +1,178 @@
+"""``test_command: auto``: find the project's own test invocation in its configuration.
+
+:func:`discover` reads (never runs) the checkout's configuration and returns the command
+ratchet runs plus the reason, in this order:
+
+1. tox: the first command of ``[testenv]`` (or of the first env in ``envlist`` when it has
+   its own section) that runs pytest, from ``tox.ini`` or the ``legacy_tox_ini`` string
+   of ``[tool.tox]`` in ``pyproject.toml``. ``{posargs}`` and ``{toxinidir}`` are
+   substituted; any other ``{...}`` word is dropped.
+2. nox: the first ``session.run("pytest", ...)`` / ``session.run("python", "-m",
+   "pytest", ...)`` in ``noxfile.py`` whose arguments are all string literals.
+3. otherwise plain ``python -m pytest -q``: pytest itself applies ``addopts`` and
+   ``testpaths`` of ``[tool.pytest.ini_options]``, ``pytest.ini``, ``tox.ini [pytest]`` and
+   ``setup.cfg [tool:pytest]``, so they need not be copied.
+
+Whatever was found, the reason names the pytest configuration file and whether the
+project collects module doctests (``--doctest-modules`` in its command or addopts) and
+which ``--doctest-glob`` it uses. The *minimum* ratchet adds on top is separate (see
+:mod:`engine.gate.evaluation.sandboxed.ratchet_probe`): the doctests of every module a
+candidate touches run, whether or not the project asks for them.
+
+An explicit ``test_command`` (anything but ``auto``) is returned as written.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+AUTO = "auto"
+PLAIN = "python -m pytest -q"
+_PYTEST_START = re.compile(r"^(?:python[0-9.]*\s+-m\s+)?(?:pytest|py\.test)(?:\s|$)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolvedCommand:
+    """The command that runs, why, and whether the project collects module doctests."""
+
+    command: str
+    reason: str
+    doctest_modules: bool = False
+
+
+def resolve(configured: str, root: Path) -> ResolvedCommand:
+    """``configured`` as is, or the discovered command when it is ``auto``."""
+    if configured.strip() != AUTO:
+        return ResolvedCommand(
+            command=configured,
+            reason="test_command in directives.yaml",
+            doctest_modules="--doctest-modules" in configured,
+        )
+    return discover(root)
+
+
+def discover(root: Path) -> ResolvedCommand:
+    """The project's test command (module doc); never raises for bad config files."""
+    ini_file, addopts = pytest_addopts(root)
+    found = _from_tox(root) or _from_nox(root)
+    if found is not None:
+        args, source = found
+        command = " ".join(["python", "-m", "pytest", *(shlex.quote(a) for a in args)])
+    else:
+        args, source = [], ""
+        command = PLAIN
+    doctests = "--doctest-modules" in args or "--doctest-modules" in addopts
+    globs = [a.split("=", 1)[1] for a in [*args, *addopts] if a.startswith("--doctest-glob=")]
+    parts = [f"from {source}" if source else "no tox/nox test command: plain pytest"]
+    parts.append(
+        f"pytest config {ini_file} (addopts: {' '.join(addopts) or 'none'})"
+        if ini_file
+        else "no pytest config"
+    )
+    parts.append("module doctests: " + ("collected by the project" if doctests else "not asked"))
+    if globs:
+        parts.append("doctest globs: " + ", ".join(globs))
+    return ResolvedCommand(command=command, reason="; ".join(parts), doctest_modules=doctests)
+
+
+def pytest_addopts(root: Path) -> tuple[str, list[str]]:
+    """(the file pytest reads its options from, its ``addopts`` words), pytest's order:
+    ``pytest.ini``, ``pyproject.toml``, ``tox.ini``, ``setup.cfg``; ("", []) when none."""
+    for name, section in (("pytest.ini", "pytest"), ("pyproject.toml", ""), ("tox.ini", "pytest"),
+                          ("setup.cfg", "tool:pytest")):  # fmt: skip
+        if name == "pyproject.toml":
+            options = _pyproject(root).get("tool", {}).get("pytest", {})
+            if isinstance(options, dict) and isinstance(options.get("ini_options"), dict):
+                return name, _words(options["ini_options"].get("addopts", ""))
+            continue
+        parser = _ini(root / name)
+        if parser is not None and parser.has_section(section):
+            return name, _words(parser.get(section, "addopts", fallback=""))
+    return "", []
+
+
+def _words(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    try:
+        return shlex.split(str(value))
+    except ValueError:
+        return str(value).split()
+
+
+def _pyproject(root: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _ini(path: Path, text: str | None = None) -> configparser.RawConfigParser | None:
+    parser = configparser.RawConfigParser(strict=False)
+    try:
+        parser.read_string(text if text is not None else path.read_text(encoding="utf-8"))
+    except (OSError, configparser.Error, UnicodeDecodeError):
+        return None
+    return parser
+
+
+def _from_tox(root: Path) -> tuple[list[str], str] | None:
+    parser = _ini(root / "tox.ini")
+    source = "tox.ini"
+    if parser is None or not parser.sections():
+        legacy = _pyproject(root).get("tool", {}).get("tox", {}).get("legacy_tox_ini")
+        parser = _ini(root, str(legacy)) if isinstance(legacy, str) else None
+        source = "pyproject.toml [tool.tox]"
+    if parser is None:
+        return None
+    envs = re.split(r"[\s,]+", parser.get("tox", "envlist", fallback="").strip())
+    sections = [f"testenv:{envs[0]}"] if envs and envs[0] else []
+    for section in [*sections, "testenv"]:
+        if not parser.has_section(section) or not parser.has_option(section, "commands"):
+            continue
+        for line in parser.get(section, "commands").splitlines():
+            line = line.strip()
+            if _PYTEST_START.match(line):
+                args = _tox_args(line)
+                if args is not None:
+                    return args, f"{source} [{section}] commands"
+    return None
+
+
+def _tox_args(line: str) -> list[str] | None:
+    line = line.replace("{posargs}", "").replace("{toxinidir}", ".")
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        return None
+    words = words[1:] if words[0] in ("pytest", "py.test") else words[3:]
+    return [w for w in words if "{" not in w]
+
+
+def _from_nox(root: Path) -> tuple[list[str], str] | None:
+    try:
+        tree = ast.parse((root / "noxfile.py").read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "run"
+        ):
+            continue
+        words = [a.value for a in node.args if isinstance(a, ast.Constant)]
+        if len(words) != len(node.args) or not all(isinstance(w, str) for w in words):
+            continue
+        if words[:1] == ["pytest"]:
+            return [str(w) for w in words[1:]], "noxfile.py session.run"
+        if words[:3] in (["python", "-m", "pytest"], ["python3", "-m", "pytest"]):
+            return [str(w) for w in words[3:]], "noxfile.py session.run"
+    return None

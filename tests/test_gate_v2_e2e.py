@@ -1,0 +1,231 @@
+"""Gate v2 end to end, through the real CLI on real git repositories: the project's own
+test command (doctests), recorded-call replay, diff coverage, unpaddable coverage gain and
+the broken-baseline stop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.repo_helpers import git, make_repo, plan_file, ratchet, snapshot_of_user_state
+
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
+
+GOAL = {
+    "id": "refactor",
+    "description": "Refactor the package.",
+    "scope": ["calc/**/*.py"],
+    "provider": "scripted",
+    "max_attempts": 1,
+}
+
+TEXT = '''\
+"""Text helpers."""
+
+
+def shout(word):
+    """Upper-case and exclaim.
+
+    >>> shout("hi")
+    'HI!'
+    """
+    return word.upper() + "!"
+'''
+
+BUCKETS = '''\
+"""Size buckets."""
+
+
+def bucket(n):
+    if n < 10:
+        return "small"
+    if n < 100:
+        return "medium"
+    return "large"
+
+
+def describe(values):
+    return [bucket(v) for v in values]
+'''
+
+BUCKET_TESTS = """\
+from calc.buckets import describe
+
+
+def test_describe_gives_one_label_per_value():
+    assert len(describe([1, 50, 500])) == 3
+    assert describe([1])[0] == "small"
+"""
+
+GRADE = '''\
+"""Grades nobody tests."""
+
+
+def grade(score):
+    if score >= 90:
+        return "A"
+    else:
+        if score >= 80:
+            return "B"
+        else:
+            return "C"
+'''
+
+
+def run_plan(repo: Path, tmp: Path, summary: str, edits: list[dict[str, Any]]) -> dict[str, Any]:
+    plan = plan_file(tmp / "plan.yaml", summary, edits)
+    run = ratchet(
+        "run-once", "--repo", str(repo), "--goal", "refactor", "--plan", str(plan), "--json"
+    )
+    assert run.code == 0, run.stderr
+    return run.json
+
+
+def snapshot(repo: Path, result: dict[str, Any]) -> dict[str, Any]:
+    ref = result["rejected_ref"] or result["branch"]
+    data: dict[str, Any] = json.loads(
+        git(repo, "show", f"{ref}:snapshots/{result['cycle_id']}.json")
+    )
+    return data
+
+
+def failed(result: dict[str, Any]) -> dict[str, str]:
+    return {r["id"]: r["detail"] for r in result["rules"] if not r["passed"]}
+
+
+def project(tmp: Path, files: dict[str, str], **directives: Any) -> Path:
+    return make_repo(
+        tmp / "repo",
+        goals=[GOAL],
+        directives={"target_branch": "main", "test_command": "auto", **directives},
+        files=files,
+    )
+
+
+def test_doctest_only_break_is_rejected_because_auto_runs_the_touched_module_doctests(
+    tmp_path: Path,
+) -> None:
+    repo = project(tmp_path, {"calc/text.py": TEXT})
+    before, user = git(repo, "rev-parse", "main"), snapshot_of_user_state(repo)
+    broken = TEXT.replace('return word.upper() + "!"', "return word.upper()")
+    result = run_plan(
+        repo,
+        tmp_path,
+        "Simplify shout",
+        [{"file": "calc/text.py", "op": "rewrite", "code": broken}],
+    )
+    assert result["outcome"] == "rejected", result
+    assert "tests-pass" in failed(result)
+    tests = result["candidate"]["tests"]
+    assert any("calc/text.py" in f for f in tests["failures"]), tests["failures"]
+    assert tests["command"] == "python -m pytest -q"
+    assert "module doctests: not asked" in tests["command_reason"]
+    # adaptive timeout: min(timeouts.tests, max(60 s, 5 x the baseline's duration))
+    expected = min(120.0, max(60.0, 5 * result["baseline"]["tests"]["duration"]))
+    assert tests["time_limit"] == pytest.approx(expected)
+    assert snapshot(repo, result)["candidate"]["tests"]["command_reason"] == tests["command_reason"]
+    assert git(repo, "rev-parse", "main") == before
+    assert snapshot_of_user_state(repo) == user
+
+
+def test_refactor_that_changes_what_only_recorded_calls_see_is_rejected(tmp_path: Path) -> None:
+    repo = project(tmp_path, {"calc/buckets.py": BUCKETS, "tests/test_buckets.py": BUCKET_TESTS})
+    before = git(repo, "rev-parse", "main")
+    bad = 'def bucket(n):\n    return "small" if n < 10 else "medium"\n'
+    result = run_plan(
+        repo,
+        tmp_path,
+        "Flatten bucket",
+        [{"file": "calc/buckets.py", "op": "replace", "symbol": "bucket", "code": bad}],
+    )
+    assert result["outcome"] == "rejected", result
+    reasons = failed(result)
+    assert "tests-pass" not in reasons  # the suite is green: only the replay sees it
+    detail = reasons["guard-behaviour-preserved"]
+    assert "calc/buckets.py::bucket(500)" in detail
+    assert "baseline returned 'large', candidate returned 'medium'" in detail
+    behaviour = result["candidate"]["behaviour"]
+    assert behaviour["diverged"] >= 1 and behaviour["calls"] >= 3
+    assert git(repo, "rev-parse", "main") == before
+
+
+def test_behaviour_preserving_refactor_of_recorded_function_merges(tmp_path: Path) -> None:
+    repo = project(tmp_path, {"calc/buckets.py": BUCKETS, "tests/test_buckets.py": BUCKET_TESTS})
+    good = 'def bucket(n):\n    return ("small", "medium", "large")[(n >= 10) + (n >= 100)]\n'
+    result = run_plan(
+        repo,
+        tmp_path,
+        "Flatten bucket",
+        [{"file": "calc/buckets.py", "op": "replace", "symbol": "bucket", "code": good}],
+    )
+    outcomes = {r["id"]: r for r in result["rules"]}
+    assert outcomes["guard-behaviour-preserved"]["passed"], outcomes["guard-behaviour-preserved"]
+    assert result["candidate"]["behaviour"]["calls"] >= 3
+    assert result["candidate"]["diff_coverage"]["uncovered"] == 0
+    assert result["outcome"] == "merged", failed(result)
+
+
+def test_always_executed_padding_earns_no_coverage_gain(tmp_path: Path) -> None:
+    repo = project(tmp_path, {"calc/grade.py": GRADE})
+    padding = "".join(f"_PAD_{i} = {i}\n" for i in range(40))
+    result = run_plan(
+        repo,
+        tmp_path,
+        "Pad coverage",
+        [{"file": "calc/grade.py", "op": "search_replace", "search": '"""Grades nobody tests."""\n',
+          "replace": '"""Grades nobody tests."""\n' + padding}],
+    )  # fmt: skip
+    base, cand = result["baseline"]["coverage"], result["candidate"]["coverage"]
+    assert cand["percent"] > base["percent"] + 5  # the old formula would have paid for this
+    diff = result["candidate"]["diff_coverage"]
+    assert diff["measured"] and diff["gain"] == 0.0 and diff["gained"] == 0
+    assert diff["changed"] == 40 and diff["uncovered"] == 0
+    assert result["outcome"] == "rejected"
+    assert "positive-roi" in failed(result)
+
+
+def test_uncovered_changed_lines_go_to_review_with_the_lines(tmp_path: Path) -> None:
+    repo = project(tmp_path, {"calc/grade.py": GRADE})
+    flat = (
+        "def grade(score):\n"
+        '    if score >= 90:\n        return "A"\n'
+        '    if score >= 80:\n        return "B"\n'
+        '    return "C"\n'
+    )
+    result = run_plan(
+        repo,
+        tmp_path,
+        "Flatten grade",
+        [{"file": "calc/grade.py", "op": "replace", "symbol": "grade", "code": flat}],
+    )
+    assert result["outcome"] == "review", result
+    reasons = failed(result)
+    # lines 5-6 (the first `if` and its return) are unchanged text: only 7-9 are new
+    assert "calc/grade.py:7" in reasons["diff-coverage"]
+    lines = result["candidate"]["diff_coverage"]["lines"]
+    assert lines == ["calc/grade.py:7", "calc/grade.py:8", "calc/grade.py:9"]
+    # grade has no recorded call: untested for the behaviour rule, review not reject
+    assert "no recorded call" in reasons["guard-behaviour-preserved"]
+    assert git(repo, "rev-parse", f"{result['branch']}~1") == git(repo, "rev-parse", "main")
+
+
+def test_failing_baseline_stops_the_cycle_before_any_proposal(tmp_path: Path) -> None:
+    broken_test = "from calc.ops import missing_name\n\n\ndef test_x():\n    pass\n"
+    repo = project(tmp_path, {"tests/test_broken.py": broken_test})
+    before = git(repo, "rev-parse", "main")
+    result = run_plan(
+        repo,
+        tmp_path,
+        "Anything",
+        [{"file": "calc/ops.py", "op": "add_import", "code": "import os"}],
+    )
+    assert result["outcome"] == "broken-baseline", result
+    assert result["message"].startswith(f"the tests fail on the target at {before[:12]}: 1 error")
+    assert "ImportError" in result["message"]
+    assert "fix them or set test_command" in result["message"]
+    assert result["branch"] is None and git(repo, "branch", "--list", "ratchet/*") == ""
+    log = ratchet("log", "--repo", str(repo))
+    assert log.code == 0 and "BROKEN-BASELINE" in log.stdout, log.stdout

@@ -1,0 +1,60 @@
+"""The baseline's fitness to judge, and the adaptive timeout (tables)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.gate.health import adaptive_timeout, broken_baseline
+from engine.model import Metrics, TestMetrics, Timeouts
+
+SHA = "0123456789abcdef0123"
+IMPORT_TAIL = "E   ImportError: cannot import name 'missing' from 'calc.ops'\n1 error in 0.1s"
+
+
+def metrics(**tests: object) -> Metrics:
+    return Metrics(commit=SHA, tests=TestMetrics(**tests))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("baseline", "message"),
+    [
+        (metrics(passed=3, collected=3), None),
+        (metrics(exit_code=5), None),  # no tests at all: nothing to break
+        # one failing test among passing ones is quarantined, not a broken baseline
+        (metrics(passed=3, failed=1, failures=("t.py::a",), exit_code=1), None),
+        (
+            metrics(errors=15, failures=("tests/test_a.py",), output_tail=IMPORT_TAIL, exit_code=2),
+            "the tests fail on the target at 0123456789ab: 15 errors, first: ImportError: "
+            "cannot import name 'missing' from 'calc.ops'; ratchet cannot judge changes until "
+            "they pass — fix them or set test_command",
+        ),
+        (
+            metrics(failed=2, failures=("t.py::a", "t.py::b"), exit_code=1),
+            "the tests fail on the target at 0123456789ab: 2 failed, first: t.py::a; ratchet "
+            "cannot judge changes until they pass — fix them or set test_command",
+        ),
+        (
+            metrics(errors=1, timed_out=True, time_limit=900.0),
+            "the tests hang on the target at 0123456789ab: killed after 900 s; ratchet cannot "
+            "judge changes until they pass — fix them or set test_command (or raise "
+            "timeouts.tests)",
+        ),
+    ],
+)
+def test_broken_baseline(baseline: Metrics, message: str | None) -> None:
+    assert broken_baseline(baseline) == message
+
+
+@pytest.mark.parametrize(
+    ("timeouts", "baseline", "limit"),
+    [
+        (Timeouts(tests=900), None, 900),  # no baseline: the configured limit
+        (Timeouts(tests=900), metrics(duration=1.2), 60),  # the floor
+        (Timeouts(tests=900), metrics(duration=30.0), 150),  # 5 x
+        (Timeouts(tests=900, factor=10), metrics(duration=30.0), 300),
+        (Timeouts(tests=100), metrics(duration=30.0), 100),  # never above timeouts.tests
+        (Timeouts(tests=900), metrics(duration=500.0, timed_out=True), 900),
+    ],
+)
+def test_adaptive_timeout(timeouts: Timeouts, baseline: Metrics | None, limit: float) -> None:
+    assert adaptive_timeout(timeouts, baseline) == limit

@@ -1,0 +1,88 @@
+"""``test_command: auto``: what discovery finds in a project's configuration (a table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.gate.testcmd import PLAIN, discover, resolve
+from tests.repo_helpers import write
+
+CASES = [
+    # (files, command, reason fragments, doctest_modules)
+    ({}, PLAIN, ["no tox/nox test command", "no pytest config"], False),
+    (
+        {"pyproject.toml": '[tool.pytest.ini_options]\naddopts = "--doctest-modules -q"\n'},
+        PLAIN,
+        ["pytest config pyproject.toml (addopts: --doctest-modules -q)",
+         "collected by the project"],
+        True,
+    ),
+    (
+        {"pytest.ini": "[pytest]\naddopts = -ra\ntestpaths = tests\n"},
+        PLAIN,
+        ["pytest config pytest.ini (addopts: -ra)", "module doctests: not asked"],
+        False,
+    ),
+    (
+        {"setup.cfg": "[tool:pytest]\naddopts = --doctest-glob=*.rst\n"},
+        PLAIN,
+        ["pytest config setup.cfg", "doctest globs: *.rst"],
+        False,
+    ),
+    (
+        {"tox.ini": "[tox]\nenvlist = py311\n[testenv]\ncommands =\n    pip list\n"
+         "    pytest --doctest-modules {posargs} src\n"},
+        "python -m pytest --doctest-modules src",
+        ["from tox.ini [testenv] commands", "collected by the project"],
+        True,
+    ),
+    (
+        {"tox.ini": "[tox]\nenvlist = lint, py\n[testenv:lint]\ncommands = python -m pytest -x "
+         "{toxinidir}/tests\n[testenv]\ncommands = pytest\n"},
+        "python -m pytest -x ./tests",
+        ["from tox.ini [testenv:lint] commands"],
+        False,
+    ),
+    (
+        {"pyproject.toml": '[tool.tox]\nlegacy_tox_ini = """\n[testenv]\ncommands = pytest '
+         '--doctest-modules\n"""\n'},
+        "python -m pytest --doctest-modules",
+        ["from pyproject.toml [tool.tox] [testenv] commands"],
+        True,
+    ),
+    (
+        {"noxfile.py": "import nox\n\n@nox.session\ndef tests(session):\n    session.install('.')\n"
+         "    session.run('pytest', '--doctest-modules', 'pkg')\n"},
+        "python -m pytest --doctest-modules pkg",
+        ["from noxfile.py session.run"],
+        True,
+    ),
+    # broken configuration never raises: it is as if it were absent
+    ({"tox.ini": "[testenv\ncommands = pytest\n", "pyproject.toml": "not = [toml"}, PLAIN, [],
+     False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("files", "command", "reasons", "doctests"), CASES)
+def test_discover(
+    tmp_path: Path, files: dict[str, str], command: str, reasons: list[str], doctests: bool
+) -> None:
+    for rel, text in files.items():
+        write(tmp_path / rel, text)
+    found = discover(tmp_path)
+    assert found.command == command
+    for fragment in reasons:
+        assert fragment in found.reason, found.reason
+    assert found.doctest_modules is doctests
+
+
+def test_explicit_command_is_kept_as_written(tmp_path: Path) -> None:
+    write(tmp_path / "tox.ini", "[testenv]\ncommands = pytest --doctest-modules\n")
+    found = resolve("python -m pytest -q tests", tmp_path)
+    assert (found.command, found.reason) == (
+        "python -m pytest -q tests",
+        "test_command in directives.yaml",
+    )
+    assert resolve(" auto ", tmp_path).command == "python -m pytest --doctest-modules"
