@@ -24,6 +24,8 @@ DEFAULT_RULE_IDS = [
     "tests-not-fewer",
     "no-new-skips",
     "coverage-ratchet",
+    "diff-coverage",
+    "diff-coverage-strict",
     "complexity-ratchet",
     "lint-ratchet",
     "security-ratchet",

@@ -169,14 +169,15 @@ def test_behaviour_preserving_refactor_of_recorded_function_merges(tmp_path: Pat
 
 
 def test_always_executed_padding_earns_no_coverage_gain(tmp_path: Path) -> None:
-    repo = project(tmp_path, {"calc/grade.py": GRADE})
+    repo = project(tmp_path, {"calc/grade.py": GRADE})  # an untested module keeps % low
     padding = "".join(f"_PAD_{i} = {i}\n" for i in range(40))
+    docstring = '"""Small arithmetic helpers."""\n'  # calc/ops.py: imported by the tests
     result = run_plan(
         repo,
         tmp_path,
         "Pad coverage",
-        [{"file": "calc/grade.py", "op": "search_replace", "search": '"""Grades nobody tests."""\n',
-          "replace": '"""Grades nobody tests."""\n' + padding}],
+        [{"file": "calc/ops.py", "op": "search_replace", "search": docstring,
+          "replace": docstring + padding}],
     )  # fmt: skip
     base, cand = result["baseline"]["coverage"], result["candidate"]["coverage"]
     assert cand["percent"] > base["percent"] + 5  # the old formula would have paid for this
