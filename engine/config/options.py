@@ -95,6 +95,7 @@ GOAL_OPTIONS: Mapping[str, Check] = {
     "max_files": integer(minimum=1, maximum=10_000),
     "plans": list_of(string()),
     "symbols": list_of(string()),
+    "diff_coverage": one_of("review", "reject"),  # rule diff-coverage-strict (rules/)
 }
 
 _TYPO_CUTOFF = 0.8

@@ -10,9 +10,9 @@ from typing import Any
 
 from engine.model.metrics import (
     BehaviourMetrics,
-    DiffCoverage,
     ComplexityMetrics,
     CoverageMetrics,
+    DiffCoverage,
     LintMetrics,
     Metrics,
     SecurityMetrics,
