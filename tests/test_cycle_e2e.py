@@ -220,7 +220,9 @@ def test_malformed_goals_yaml_exits_2_with_line_and_column(tmp_path: Path) -> No
 
 
 def test_hung_test_suite_is_killed_and_rejected(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", directives={"timeouts": {"tests": 8}})
+    # the limit must leave room for the baseline's own (green) run on a loaded machine:
+    # a baseline that times out stops the cycle as broken-baseline before any candidate
+    repo = make_repo(tmp_path / "repo", directives={"timeouts": {"tests": 40}})
     plan = plan_file(
         tmp_path / "plan.yaml",
         "Add a helper with a test",
@@ -254,6 +256,7 @@ def test_hung_test_suite_is_killed_and_rejected(tmp_path: Path) -> None:
     result = run.json
     assert result["outcome"] == "rejected"
     assert result["candidate"]["tests"]["timed_out"] is True
+    assert result["candidate"]["tests"]["time_limit"] == 40.0  # min(tests, max(60, 5 x base))
     assert git(repo, "rev-parse", "main") == before
     leftovers = [
         p for p in Path("/proc").iterdir() if p.name.isdigit() and "test_hang" in _cmdline(p)
