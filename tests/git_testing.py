@@ -3,6 +3,7 @@ and isolation from the machine's global and system git config."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,13 @@ GIT = Git()
 
 def git(cwd: Path, *args: str) -> str:
     return GIT.run(*args, cwd=cwd)
+
+
+def user_git(cwd: Path, *args: str) -> str:
+    """git as a user runs it, without ratchet's safety config (``GIT`` always adds it): the
+    control that proves a hook or setting is live."""
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout
 
 
 def write(root: Path, files: dict[str, str]) -> None:

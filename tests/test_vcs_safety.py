@@ -12,7 +12,7 @@ import pytest
 
 from engine.errors import GitError, InputError
 from engine.vcs import Repository, rejected_ref
-from tests.git_testing import BOT, GIT, git, isolate_git_config, write
+from tests.git_testing import BOT, GIT, git, isolate_git_config, user_git, write
 
 HOOKS = (
     "pre-commit",
@@ -204,7 +204,7 @@ def test_hooks_never_run(repo: Repository, root: Path, tmp_path: Path) -> None:
     repo.archive(rejected_ref("g", 1), head)
     repo.remove_worktree(wt)
     assert sorted(os.listdir(markers)) == []
-    git(root, "commit", "-q", "--allow-empty", "-m", "plain git runs hooks")  # the hooks work
+    user_git(root, "commit", "-q", "--allow-empty", "-m", "plain git runs hooks")  # hooks work
     assert "pre-commit" in os.listdir(markers)
 
 

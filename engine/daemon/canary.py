@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.daemon.child import ChildResult, ChildSpec, run_child
-from engine.daemon.gitops import clone_scratch
 from engine.daemon.paths import StatePaths
 from engine.errors import GitError
 from engine.vcs import Repository
+from engine.vcs.upkeep import clone_scratch
 
 STEP_TIMEOUT = 300.0
 IMPORT_CHECK = "import engine.cli.app, engine.cycle"  # the app, not only the lazy package

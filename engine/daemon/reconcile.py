@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 from filelock import FileLock, Timeout
 
-from engine.daemon.gitops import fsck_report
 from engine.daemon.paths import StatePaths
 from engine.model import Identity
 from engine.vcs import Repository
 from engine.vcs.leftovers import clean_leftovers
+from engine.vcs.upkeep import fsck_report
 
 
 @dataclass(frozen=True, kw_only=True)

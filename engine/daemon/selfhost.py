@@ -24,10 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from engine.daemon.control import read_pin
-from engine.daemon.gitops import add_detached_worktree, remove_worktree, set_tag, tree_id
 from engine.daemon.paths import StatePaths
 from engine.daemon.status import read_json, write_json_atomic
 from engine.vcs import Repository
+from engine.vcs.upkeep import (
+    add_detached_worktree,
+    remove_worktree,
+    rev_list,
+    set_tag,
+    tree_id,
+)
 
 KNOWN_GOOD = "ratchet/known-good"  # the tag (refs/tags/ratchet/known-good)
 SELF_PATHS = ("engine", "pyproject.toml")  # what "ratchet's own code" is
@@ -136,8 +142,6 @@ class SelfHost:
 
     def code_commits(self, base: str, tip: str) -> list[str]:
         """Commits in ``base..tip`` that change ratchet's own code, newest first."""
-        from engine.daemon.gitops import rev_list
-
         return rev_list(self.repo, f"{base}..{tip}", "--", *SELF_PATHS)
 
     def promote(self, sha: str, detail: str) -> bool:

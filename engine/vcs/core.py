@@ -25,19 +25,6 @@ from engine.vcs.results import (
     parse_worktree_list,
 )
 
-# Prepended to every git command: user or repository config must not make ratchet run hooks,
-# sign (prompt for a key), stash the user's changes, record rerere state, or move other refs.
-_SAFE_CONFIG = (
-    *("-c", "core.hooksPath=/dev/null"),
-    *("-c", "commit.gpgSign=false"),
-    *("-c", "tag.gpgSign=false"),
-    *("-c", "merge.autoStash=false"),
-    *("-c", "rebase.autoStash=false"),
-    *("-c", "rebase.updateRefs=false"),
-    *("-c", "rerere.enabled=false"),
-    *("-c", "advice.detachedHead=false"),
-)
-
 
 def checked_arg(value: str) -> str:
     """Refuse a revision or ref that git would read as an option."""
@@ -115,7 +102,7 @@ class RepositoryCore:
     ) -> GitResult:
         where = cwd or self.root
         isolated = self._isolate(where)
-        return self._git.call(*_SAFE_CONFIG, *isolated, *args, cwd=where, input=input, env=env)
+        return self._git.call(*isolated, *args, cwd=where, input=input, env=env)
 
     def _isolate(self, cwd: Path) -> tuple[str, ...]:
         """Explicit ``--git-dir``/``--work-tree`` when ``cwd`` is inside one of ratchet's
@@ -267,7 +254,7 @@ class RepositoryCore:
         result = self._call("merge-base", "--is-ancestor", checked_arg(a), checked_arg(b))
         if result.returncode in (0, 1):
             return result.ok
-        raise GitError(list(result.args[len(_SAFE_CONFIG) :]), result.returncode, result.stderr)
+        raise GitError(list(result.args), result.returncode, result.stderr)
 
     def merge_base(self, a: str, b: str) -> str | None:
         result = self._call("merge-base", checked_arg(a), checked_arg(b))

@@ -3,7 +3,8 @@
 ``Git.run`` runs the git CLI with a clean, predictable environment: no terminal prompts, the C
 locale (so messages can be matched), no pager or editor, no opportunistic index writes, and none
 of the variables that would point git at another repository (a daemon started from a git hook
-inherits ``GIT_DIR``/``GIT_INDEX_FILE``; obeying them would write someone else's index).
+inherits ``GIT_DIR``/``GIT_INDEX_FILE``; obeying them would write someone else's index). Every
+command also gets :data:`engine.vcs.safety.SAFE_CONFIG` (no hooks, no signing, no autostash).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import GitError, InputError
+from engine.vcs.safety import SAFE_CONFIG
 
 # ``git rev-parse --local-env-vars`` (git 2.39): variables that choose the repository, its
 # object store, index or config. Never inherited: the caller names the repository by ``cwd``.
@@ -99,7 +101,8 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 class Git:
-    """Runs ``git`` with a clean environment; the only subprocess user in ``engine.vcs``."""
+    """Runs ``git`` with a clean environment and the safety config; the only subprocess user
+    in ``engine.vcs``."""
 
     def __init__(self, binary: str = "git", *, timeout: float | None = DEFAULT_TIMEOUT) -> None:
         self.binary = binary
@@ -112,11 +115,12 @@ class Git:
         input: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> GitResult:
-        """Run ``git *args`` and return its result whatever the exit code.
+        """Run ``git <SAFE_CONFIG> *args`` and return its result whatever the exit code
+        (``GitResult.args`` is ``args``, without the safety options).
 
         Raises GitError only when git cannot be started or exceeds the timeout.
         """
-        argv = [self.binary, *args]
+        argv = [self.binary, *SAFE_CONFIG, *args]
         try:
             proc = subprocess.Popen(  # noqa: S603 - fixed binary, argument list, no shell
                 argv,

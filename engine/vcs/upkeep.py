@@ -1,9 +1,12 @@
-"""The few git operations the daemon needs that ``engine.vcs.Repository`` does not offer.
+"""The git operations the daemon needs beyond ``Repository``: self-hosting runtimes, canary
+clones, history walks, fsck and ratchet's tags.
 
-All run through ``engine.vcs``'s :class:`~engine.vcs.Git` runner (clean environment) with
-hooks and signing disabled. They only ever write ratchet's own places: worktrees under
-``.ratchet/runtime/``, scratch clones under ``.ratchet/canary/``, refs under ``refs/ratchet/``
-and ``refs/tags/ratchet/``, and stale lock files of those refs.
+Every call goes through the repository's own runner (``RepositoryCore._call``): the one
+safety config of :mod:`engine.vcs.safety`, the clean environment, and the isolation of
+ratchet's candidate worktrees. They only ever write ratchet's own places: detached worktrees
+directly under a directory the caller names (``.ratchet/runtime/``), scratch clones
+(``.ratchet/canary/``), refs under ``refs/ratchet/`` and ``refs/tags/ratchet/``, and stale lock
+files of those refs.
 """
 
 from __future__ import annotations
@@ -12,13 +15,12 @@ import shutil
 from pathlib import Path
 
 from engine.errors import GitError
-from engine.vcs import Git, RefusedOperation, Repository
+from engine.vcs.core import checked_arg
+from engine.vcs.git import Git, RefusedOperation
+from engine.vcs.repository import Repository
+from engine.vcs.results import ZERO_SHA
 
-_SAFE = ("-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false", "-c", "tag.gpgSign=false")
-
-
-def _git(repo: Repository, *args: str, cwd: Path | None = None, check: bool = True) -> str:
-    return Git().run(*_SAFE, *args, cwd=cwd or repo.root, check=check)
+FSCK_TIMEOUT = 900.0
 
 
 def _inside(path: Path, base: Path, action: str) -> Path:
@@ -29,13 +31,14 @@ def _inside(path: Path, base: Path, action: str) -> Path:
 
 
 def add_detached_worktree(repo: Repository, base: Path, name: str, commit: str) -> Path:
-    """A detached worktree ``base/name`` at ``commit`` (``base`` is one of ratchet's dirs)."""
+    """A detached worktree ``base/name`` at ``commit`` (``base`` is one of ratchet's dirs);
+    one left there before is replaced. Refuses a ``name`` that leaves ``base``."""
     path = _inside(base / name, base, "worktree add")
     base.mkdir(parents=True, exist_ok=True)
     repo.ensure_excluded()
     if path.exists():
         remove_worktree(repo, base, path)
-    _git(repo, "worktree", "add", "--quiet", "--detach", str(path), commit)
+    repo._run("worktree", "add", "--quiet", "--detach", str(path), checked_arg(commit))
     return path
 
 
@@ -44,14 +47,14 @@ def remove_worktree(repo: Repository, base: Path, path: Path) -> None:
     path = _inside(path, base, "worktree remove")
     registered = {w.path.resolve() for w in repo.list_worktrees()}
     if path in registered and path.exists():
-        _git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
+        repo._call("worktree", "remove", "--force", "--force", str(path))
     if path.exists():
         shutil.rmtree(path, ignore_errors=True)
     worktree_prune(repo)
 
 
 def worktree_prune(repo: Repository) -> None:
-    _git(repo, "worktree", "prune")
+    repo._run("worktree", "prune")
 
 
 def clone_scratch(repo: Repository, dest: Path, commit: str, branch: str) -> Path:
@@ -63,19 +66,19 @@ def clone_scratch(repo: Repository, dest: Path, commit: str, branch: str) -> Pat
     if dest.exists():
         shutil.rmtree(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    _git(repo, "clone", "--quiet", "--no-checkout", str(repo.root), str(dest))
-    _git(repo, "checkout", "--quiet", "-B", branch, commit, cwd=dest)
-    _git(repo, "remote", "remove", "origin", cwd=dest, check=False)
+    repo._run("clone", "--quiet", "--no-checkout", str(repo.root), str(dest))
+    repo._run("checkout", "--quiet", "-B", checked_arg(branch), checked_arg(commit), cwd=dest)
+    repo._call("remote", "remove", "origin", cwd=dest)
     return dest
 
 
 def rev_list(repo: Repository, *args: str) -> list[str]:
-    return _git(repo, "rev-list", *args).split()
+    return repo._run("rev-list", *args).split()
 
 
 def tree_id(repo: Repository, commit: str, path: str) -> str:
     """The object id of ``path`` at ``commit`` (a tree or blob), "" when absent."""
-    result = Git().call("rev-parse", "--verify", "-q", f"{commit}:{path}", cwd=repo.root)
+    result = repo._call("rev-parse", "--verify", "-q", f"{checked_arg(commit)}:{path}")
     return result.stdout.strip() if result.ok else ""
 
 
@@ -84,7 +87,7 @@ def fsck_report(repo: Repository, *, full: bool = False) -> tuple[bool, str]:
     only unless ``full``: every ref and worktree HEAD must reach whole objects (what a killed
     git can break), in seconds even on a large repository."""
     args = ["fsck", "--no-progress", "--no-dangling", *([] if full else ["--connectivity-only"])]
-    result = Git(timeout=900).call(*_SAFE, *args, cwd=repo.root)
+    result = Git(timeout=FSCK_TIMEOUT).call(*args, cwd=repo.root)
     text = (result.stdout + result.stderr).strip()
     return result.ok, "\n".join(text.splitlines()[:10])
 
@@ -94,8 +97,6 @@ def set_tag(repo: Repository, name: str, new: str, old: str | None) -> bool:
     (None: must not exist) to ``new``, compare-and-swap."""
     if not name.startswith("ratchet/"):
         raise RefusedOperation(["tag", name], "only tags under ratchet/ are ratchet's")
-    from engine.vcs import ZERO_SHA
-
     try:
         return repo.update_ref_cas(f"refs/tags/{name}", new, old or ZERO_SHA)
     except GitError:
