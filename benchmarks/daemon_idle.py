@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.daemon.watcher import config_digest  # noqa: E402
+from engine.daemon.configuration import config_digest  # noqa: E402
 
 GOALS = """version: 1
 goals:

@@ -64,9 +64,11 @@ DEFAULT_GOALS: list[dict[str, Any]] = [
 ]
 
 
-def git(cwd: Path, *args: str) -> str:
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Plain git as a user runs it (``env`` added to the environment); stdout stripped."""
+    full = {**os.environ, **env} if env else None
     return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=full
     ).stdout.strip()
 
 

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.daemon.watcher import config_digest
-from tests.repo_helpers import CALC, ROOT, TESTS, git, plan_file, ratchet, write
+from engine.daemon.configuration import config_digest
+from tests.repo_helpers import ROOT, git, make_repo, plan_file, ratchet, write
+from tests.waiting import wait_until
 
 SLOW_ADD = """\
 def add(a, b):
@@ -28,30 +29,6 @@ def add(a, b):
     time.sleep(120)
     return a + b
 """
-
-
-def make_repo(
-    root: Path, *, goals: list[dict[str, Any]], directives: dict[str, Any] | None = None
-) -> Path:
-    """A user's repository: a tiny package with tests, ratchet configured, committed."""
-    root.mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "Test User")
-    git(root, "config", "user.email", "user@example.invalid")
-    write(root / "calc" / "__init__.py", "")
-    write(root / "calc" / "ops.py", CALC)
-    write(root / "tests" / "test_ops.py", TESTS)
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "code")
-    init = ratchet("init", "--repo", str(root))
-    assert init.code == 0, init.stderr
-    write(root / "goals.yaml", yaml.safe_dump({"version": 1, "goals": goals}, sort_keys=False))
-    base = {"version": 1, "test_command": "python -m pytest -q -p no:cacheprovider"}
-    base.update(directives or {})
-    write(root / "directives.yaml", yaml.safe_dump(base, sort_keys=False))
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "ratchet configured")
-    return root
 
 
 def goal(status: str = "active", **extra: Any) -> dict[str, Any]:
@@ -67,10 +44,10 @@ def goal(status: str = "active", **extra: Any) -> dict[str, Any]:
     }
 
 
-def save_like_an_editor(path: Path, text: str) -> None:
+def save_like_an_editor(path: Path, text: str | bytes) -> None:
     """Write a temp file and rename it over the original, as vim and most editors do."""
     tmp = path.with_name(f".{path.name}.swp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_bytes(text.encode() if isinstance(text, str) else text)
     os.replace(tmp, path)
 
 
@@ -447,17 +424,27 @@ def _slow_cycle_repo(tmp_path: Path) -> Path:
     )
 
 
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _candidate_committed(repo: Path) -> bool:
+    """The candidate branch holds the cycle's edit (so an interruption has work to keep)."""
+    branches = git(repo, "for-each-ref", "--format=%(refname)", "refs/heads/ratchet/")
+    return any(git(repo, "rev-list", "--count", f"main..{b}") != "0" for b in branches.split())
+
+
 def _start_a_cycle(repo: Path, daemon: RunningDaemon) -> dict[str, Any]:
     """Trigger a cycle by activating the goal (on_change: run); wait until its candidate
-    worktree and branch exist."""
+    branch holds the edit (the candidate's tests then hang for two minutes)."""
     daemon.ready()
     text = (repo / "goals.yaml").read_text().replace("status: paused", "status: active")
     save_like_an_editor(repo / "goals.yaml", text)
     return daemon.wait_for(
-        lambda s: (
-            (s.get("cycle") or {}).get("goal") == "simplify"
-            and bool(git(repo, "branch", "--list", "ratchet/*"))
-        ),
+        lambda s: (s.get("cycle") or {}).get("goal") == "simplify" and _candidate_committed(repo),
         "a cycle mid-way",
         poll=0.2,
     )
@@ -473,7 +460,6 @@ def test_sigterm_mid_cycle_stops_it_cleanly_and_exits_0(
     daemon = daemons(repo)
     running = _start_a_cycle(repo, daemon)
     child = running["cycle"]["pid"]
-    time.sleep(1.0)
     started = time.monotonic()
     assert daemon.terminate() == 0
     print(f"SIGTERM mid-cycle -> daemon exited in {time.monotonic() - started:.2f}s")
@@ -497,12 +483,11 @@ def test_kill_9_mid_cycle_then_restart_reconciles(
     main_before = git(repo, "rev-parse", "main")
     daemon = daemons(repo)
     running = _start_a_cycle(repo, daemon)
-    time.sleep(1.0)
     daemon.proc.send_signal(signal.SIGKILL)
     daemon.wait()
     if victims == "daemon-and-cycle":  # power loss: nothing gets to clean up
         os.killpg(running["cycle"]["pid"], signal.SIGKILL)
-        time.sleep(0.5)
+        wait_until(lambda: _gone(running["cycle"]["pid"]), "the cycle to die")
         assert git(repo, "branch", "--list", "ratchet/*")  # a half-made branch is left
 
     # Restart with the goal paused so nothing new starts; the restart reconciles.
@@ -549,3 +534,93 @@ def test_pausing_a_goal_mid_cycle_stops_work_on_it(
     assert git(repo, "branch", "--list", "ratchet/*") == ""
     assert daemon.terminate() == 0
     assert_repo_clean(repo)
+
+
+# --------------------------------------------------------------------------- hostile configuration
+
+
+def _laughs() -> bytes:
+    lines = ["version: 1", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    return ("\n".join([*lines, "goals: *a8"]) + "\n").encode()
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _outside(path: Path) -> None:
+    path.unlink()
+    path.symlink_to("/etc/passwd")
+
+
+# (name, how to break goals.yaml, what the error must say)
+HOSTILE: list[tuple[str, Callable[[Path], None], str]] = [
+    ("nul", lambda p: save_like_an_editor(p, b"version: 1\ngoals: []\x00\n"), "goals.yaml:2:"),
+    ("deep", lambda p: save_like_an_editor(p, b"[" * 5000), "goals.yaml:1:"),
+    ("laughs", lambda p: save_like_an_editor(p, _laughs()), "aliases"),
+    ("latin-1", lambda p: save_like_an_editor(p, b"version: 1\n# caf\xe9\n"), "not UTF-8"),
+    ("fifo", _fifo, "FIFO"),
+    ("symlink", _outside, "outside the repository"),
+    ("huge", lambda p: save_like_an_editor(p, b"# " + b"x" * 3_000_000 + b"\n"), "bytes"),
+]
+
+
+@pytest.mark.slow
+def test_a_running_daemon_survives_hostile_goal_files_and_keeps_the_last_good(
+    tmp_path: Path,
+    daemons: Callable[..., RunningDaemon],
+) -> None:
+    repo = make_repo(tmp_path / "repo", goals=[goal("paused")])
+    daemon = daemons(repo)
+    good = daemon.ready()["config_fingerprint"]
+    goals = repo / "goals.yaml"
+    for n, (name, damage, says) in enumerate(HOSTILE):
+        started = time.monotonic()
+        damage(goals)
+        bad = daemon.wait_for(lambda s: bool(s.get("config_error")), f"the {name} error")
+        print(f"{name}: reported in {(time.monotonic() - started) * 1000:.0f} ms")
+        assert says in bad["config_error"], (name, bad["config_error"])
+        assert bad["config_fingerprint"] == good and bad["goals"] == ["simplify (paused)"]
+        shown = json.loads(ratchet("status", "--repo", str(repo), "--json").stdout)
+        assert shown["running"] is True and shown["config_error"] == bad["config_error"]
+        assert "configuration: ok" not in ratchet("status", "--repo", str(repo)).stdout
+        if goals.is_symlink() or not goals.is_file():
+            goals.unlink()
+        valid = {"version": 1, "goals": [goal("paused", description=f"valid again {n}")]}
+        save_like_an_editor(goals, yaml.safe_dump(valid))
+        digest = config_digest(repo)
+        daemon.wait_for(
+            lambda s, d=digest: not s.get("config_error") and s["config_fingerprint"] == d,
+            f"the valid save after {name}",
+        )
+        good = digest
+    assert daemon.proc.poll() is None
+    assert daemon.terminate() == 0
+
+
+@pytest.mark.slow
+def test_a_daemon_started_with_an_invalid_configuration_waits_for_a_valid_one(
+    tmp_path: Path,
+    daemons: Callable[..., RunningDaemon],
+) -> None:
+    repo = make_repo(tmp_path / "repo", goals=[goal("paused")])
+    save_like_an_editor(repo / "goals.yaml", b"version: 1\ngoals: [\x00\n")
+    daemon = daemons(repo)
+    waiting = daemon.ready()
+    assert "goals.yaml:2:" in waiting["config_error"] and waiting["goals"] == []
+    shown = ratchet("status", "--repo", str(repo)).stdout
+    assert "INVALID (no valid configuration yet: waiting for one)" in shown
+    assert "configuration: ok" not in shown
+    logged = [e for e in daemon.events() if e.get("file") == "goals.yaml"]
+    assert logged and logged[0]["line"] == 2 and "waiting for a valid one" in logged[0]["msg"]
+    assert daemon.proc.poll() is None  # started, not exited: no crash loop under systemd
+
+    save_like_an_editor(repo / "goals.yaml", yaml.safe_dump({"version": 1, "goals": [goal()]}))
+    fixed = daemon.wait_for(
+        lambda s: not s.get("config_error") and s["goals"] == ["simplify (active)"], "the fix"
+    )
+    assert fixed["config_fingerprint"] == config_digest(repo)
+    assert "configuration: ok (simplify (active))" in ratchet("status", "--repo", str(repo)).stdout
+    assert daemon.terminate() == 0

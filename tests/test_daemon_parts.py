@@ -10,12 +10,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from engine.daemon.child import ChildSpec, last_json_object, run_child
+from engine.daemon.configuration import ConfigKeeper, config_digest
+from engine.daemon.inbox import Batch, ConfigEdited, CycleRequested, Inbox, StopRequested
 from engine.daemon.lock import AlreadyRunning, DaemonLock, is_running
 from engine.daemon.notify import SystemdNotifier
 from engine.daemon.paths import StatePaths
@@ -24,10 +27,12 @@ from engine.daemon.schedule import Entry, LastRuns, entries, missed
 from engine.daemon.selfhost import KNOWN_GOOD, SelfHost, is_self_hosting
 from engine.daemon.service import install_unit, unit_name
 from engine.daemon.status import DaemonStatus, OutcomeInfo, read_status, write_status
-from engine.daemon.watcher import Debouncer, config_digest
+from engine.daemon.watcher import Debouncer
 from engine.model import Identity, Schedule
 from engine.vcs import Repository
 from engine.vcs.branches import scan_branches
+from tests.repo_helpers import git
+from tests.waiting import wait_until
 
 BOT = Identity()
 BOT_ENV = {
@@ -46,13 +51,6 @@ HUMAN_ENV = {
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    full = {**os.environ, **(env or {})}
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=full
-    ).stdout.strip()
 
 
 def commit(repo: Path, rel: str, text: str, message: str, env: dict[str, str]) -> str:
@@ -224,12 +222,19 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     print(f"timed out and killed in {time.monotonic() - started:.2f}s")
     assert result.timed_out and not result.ok
     grandchild = int(pidfile.read_text())
-    time.sleep(0.2)
-    assert not Path(f"/proc/{grandchild}").exists() or "Z" in _state(grandchild)
+    wait_until(lambda: _gone(grandchild), "the grandchild to be killed", timeout=5)
 
 
 def _state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def _gone(pid: int) -> bool:
+    """Exited (a zombie counts: it runs nothing any more)."""
+    try:
+        return _state(pid) == "Z"
+    except OSError:
+        return True
 
 
 def test_a_stopped_child_gets_sigterm_first_and_may_clean_up(tmp_path: Path) -> None:
@@ -242,7 +247,7 @@ def test_a_stopped_child_gets_sigterm_first_and_may_clean_up(tmp_path: Path) -> 
         "print('working', flush=True)\n"
         "time.sleep(60)\n"
     )
-    ticks = []
+    out = tmp_path / "out.out"
     result = run_child(
         ChildSpec(
             argv=(sys.executable, "-c", script),
@@ -251,8 +256,8 @@ def test_a_stopped_child_gets_sigterm_first_and_may_clean_up(tmp_path: Path) -> 
             grace=5.0,
             output=tmp_path / "out",
         ),
-        should_stop=lambda: "paused" if len(ticks) > 5 else None,
-        on_tick=lambda: ticks.append(1),
+        # stop once its handler is installed (it prints after installing it)
+        should_stop=lambda: "paused" if out.exists() and "working" in out.read_text() else None,
     )
     assert result.interrupted == "paused" and not result.killed
     assert marker.read_text() == "yes"
@@ -272,17 +277,10 @@ def test_a_child_dies_with_the_daemon(tmp_path: Path) -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen([sys.executable, "-c", parent], env=env)
-    deadline = time.monotonic() + 10
-    while not pidfile.exists() or not pidfile.read_text():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    child = int(pidfile.read_text())
+    child = int(wait_until(lambda: pidfile.exists() and pidfile.read_text(), "the child"))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    deadline = time.monotonic() + 5
-    while Path(f"/proc/{child}").exists() and "Z" not in _state(child):
-        assert time.monotonic() < deadline, "the child outlived its daemon"
-        time.sleep(0.05)
+    wait_until(lambda: _gone(child), "the child to die with its daemon", timeout=5)
 
 
 @pytest.mark.parametrize(
@@ -319,12 +317,15 @@ def test_debouncer_collapses_a_burst_into_one_call() -> None:
     debouncer = Debouncer(lambda: calls.append(time.monotonic()), 0.2)
     debouncer.start()
     start = time.monotonic()
+    last_poke = start
     for _ in range(10):
         debouncer.poke()
-        time.sleep(0.02)
-    time.sleep(0.5)
+        last_poke = time.monotonic()
+        time.sleep(0.02)  # the burst itself: pokes 20 ms apart, closer than the delay
+    wait_until(lambda: calls, "the debounced call", timeout=5)
     debouncer.close()
-    assert len(calls) == 1
+    # The first call came a full delay after the last poke: none fired mid-burst.
+    assert len(calls) == 1 and calls[0] - last_poke >= 0.2
     assert 0.2 <= calls[0] - start < 0.6
 
 
@@ -476,3 +477,122 @@ def test_known_good_promotion_rollback_and_pin(tmp_path: Path) -> None:
     paths.pin.unlink()
     assert host.runtime_revision() == v1 and host.needs_canary(v3)
     assert host.prune_runtimes({v1}) == []  # only v1 was ever checked out
+
+
+# --------------------------------------------------------------------------- configuration boundary
+
+
+def _laughs() -> bytes:
+    lines = ["version: 1", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    return ("\n".join([*lines, "goals: *a8"]) + "\n").encode()
+
+
+def _write(data: bytes) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(data)
+
+
+def _replace(make: Callable[[Path], None]) -> Callable[[Path], None]:
+    def damage(path: Path) -> None:
+        path.unlink()
+        make(path)
+
+    return damage
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (_write(b"version: 1\ngoals: []\x00\n"), "goals.yaml:2:10: (file): unacceptable character"),
+        (_write(b"[" * 5000), "goals.yaml:1:1001: (file): nested deeper than 100 levels"),
+        (_write(b"- " * 150 + b"x\n"), "goals.yaml:1:201: (file): nested deeper than 100 levels"),
+        (_write(_laughs()), "goals.yaml:6:45: (file): expands to more than 100000 nodes"),
+        (_write(b"version: 1\n# caf\xe9\n"), "goals.yaml:2:6: (file): not UTF-8 text"),
+        (_write(b"x" * 3_000_000), "goals.yaml:1:1: (file): is 3000000 bytes"),
+        (_replace(os.mkfifo), "goals.yaml:1:1: (file): is a FIFO (named pipe), not a regular"),
+        (_replace(os.mkdir), "goals.yaml:1:1: (file): is a directory, not a regular file"),
+        (
+            _replace(lambda p: p.symlink_to("/etc/passwd")),
+            "goals.yaml:1:1: (file): is a symlink to a path outside the repository",
+        ),
+        (_write(b"version: 1\ngoals: [}\n"), "goals.yaml:2:"),
+    ],
+)
+def test_config_keeper_refuses_hostile_files_and_keeps_the_last_good(
+    tmp_path: Path, damage: Callable[[Path], None], expected: str
+) -> None:
+    from engine.config import init_repo
+
+    init_repo(tmp_path)
+    keeper = ConfigKeeper(tmp_path)
+    first = keeper.reload()
+    assert first.kind == "loaded" and first.config is not None
+    damage(tmp_path / "goals.yaml")
+    started = time.monotonic()
+    result = keeper.reload()
+    assert time.monotonic() - started < 5
+    assert result.kind == "invalid" and result.error.startswith(expected), result.error
+    assert keeper.config is first.config  # the last good one stays in force
+    assert keeper.reload().kind == "unchanged"  # same bytes: not read again
+    assert config_digest(tmp_path) == keeper.digest
+
+
+def test_an_unexpected_loader_exception_is_a_config_error_on_the_changed_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.config import init_repo
+
+    init_repo(tmp_path)
+    keeper = ConfigKeeper(tmp_path)
+    assert keeper.reload().kind == "loaded"
+    (tmp_path / "directives.yaml").write_text("version: 1\n")
+
+    def explode(repo: Path) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("engine.config.load_config", explode)
+    result = keeper.reload()
+    assert result.kind == "invalid"
+    assert result.error.startswith(
+        "directives.yaml:1:1: (file): could not be loaded (RecursionError: maximum recursion"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "lines"),
+    [
+        (DaemonStatus(), ["not loaded yet"]),
+        (DaemonStatus(config_fingerprint="ab", goals=("g (active)",)), ["ok (g (active))"]),
+        (
+            DaemonStatus(config_fingerprint="ab", config_error="goals.yaml:1:1: x"),
+            ["INVALID (the last good one stays in force)", "goals.yaml:1:1: x"],
+        ),
+        (
+            DaemonStatus(config_error="goals.yaml:2:9: y"),
+            ["INVALID (no valid configuration yet: waiting for one)", "goals.yaml:2:9: y"],
+        ),
+    ],
+)
+def test_status_says_ok_only_for_a_configuration_it_loaded(
+    status: DaemonStatus, lines: list[str]
+) -> None:
+    assert status.config_lines() == lines
+
+
+def test_inbox_coalesces_events_in_order() -> None:
+    inbox = Inbox()
+    assert inbox.drain() == Batch()
+    for item in (
+        CycleRequested("a"),
+        ConfigEdited(),
+        StopRequested("SIGTERM"),
+        CycleRequested("b", scheduled=True),
+        StopRequested("SIGINT"),
+    ):
+        inbox.post(item)
+    assert inbox.wait(1.0) == Batch(
+        stop="SIGTERM",
+        config=True,
+        requests=(CycleRequested("a"), CycleRequested("b", scheduled=True)),
+    )
+    assert inbox.wait(0.01) == Batch()

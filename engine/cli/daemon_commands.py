@@ -50,7 +50,7 @@ def start(
     ] = False,
 ) -> int:
     """Run the daemon in the foreground until SIGTERM (systemd: see install-service)."""
-    from engine.daemon.daemon import Daemon, DaemonOptions
+    from engine.daemon.loop import Daemon, DaemonOptions
     from engine.errors import GitError, InputError
 
     paths = _paths(repo)
@@ -133,11 +133,9 @@ def render_status(repo: Path, running: bool, s: DaemonStatus) -> list[str]:
     if s.waiting:
         lines.append(f"  waiting:       {s.waiting}")
     lines.append(f"  next run:      {s.next_run or '-'}")
-    if s.config_error:
-        lines.append("  configuration: INVALID (the last good one stays in force)")
-        lines += [f"    {line}" for line in s.config_error.splitlines()]
-    else:
-        lines.append(f"  configuration: ok ({', '.join(s.goals) or 'no goals'})")
+    summary, *details = s.config_lines()
+    lines.append(f"  configuration: {summary}")
+    lines += [f"    {line}" for line in details]
     if s.self_hosting:
         lines.append(
             f"  known-good:    {s.known_good or '-'}"

@@ -100,6 +100,21 @@ class DaemonStatus:
     def with_note(self, note: str) -> DaemonStatus:
         return dataclasses.replace(self, notes=(note, *self.notes)[:MAX_OUTCOMES])
 
+    def config_lines(self) -> list[str]:
+        """What ``ratchet status`` says about the configuration. "ok" only for one that was
+        read and loaded (its fingerprint is set only then); an error with no configuration
+        loaded yet says the daemon waits for a valid one."""
+        if self.config_error:
+            kept = (
+                "the last good one stays in force"
+                if self.config_fingerprint
+                else "no valid configuration yet: waiting for one"
+            )
+            return [f"INVALID ({kept})", *self.config_error.splitlines()]
+        if not self.config_fingerprint:
+            return ["not loaded yet"]
+        return [f"ok ({', '.join(self.goals) or 'no goals'})"]
+
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

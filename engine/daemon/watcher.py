@@ -3,38 +3,20 @@
 Editors save by writing a temp file and renaming it over the original, so watching a file's
 inode would go deaf after the first save: we watch the parent directories (not recursively)
 and match paths, including the destination of moves. Bursts of events are debounced into one
-callback; the daemon then compares content hashes, so a save that changes nothing does nothing.
+callback; the daemon then compares content hashes (``configuration.config_digest``), so a
+save that changes nothing does nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-CONFIG_FILES = ("goals.yaml", "directives.yaml")
-RULES_DIR = "rules"
-
-
-def config_digest(repo: Path) -> str:
-    """Content hash of goals.yaml, directives.yaml and rules/*.yaml|yml (missing files count)."""
-    digest = hashlib.sha256()
-    paths = [repo / name for name in CONFIG_FILES]
-    rules = repo / RULES_DIR
-    if rules.is_dir():
-        paths += sorted(p for p in rules.iterdir() if p.suffix in (".yaml", ".yml"))
-    for path in paths:
-        digest.update(str(path.relative_to(repo)).encode() + b"\0")
-        try:
-            digest.update(path.read_bytes())
-        except OSError:
-            digest.update(b"<missing>")
-        digest.update(b"\0")
-    return digest.hexdigest()
+from engine.daemon.configuration import CONFIG_FILES, RULE_SUFFIXES, RULES_DIR
 
 
 class Debouncer:
@@ -151,9 +133,7 @@ class ConfigWatcher:
             elif parent == self.repo and path.name == RULES_DIR:
                 self._watch_rules()
                 self._config.poke()
-            elif parent == self.repo / RULES_DIR and (
-                path.suffix in (".yaml", ".yml") or is_dir_event
-            ):
+            elif parent == self.repo / RULES_DIR and (path.suffix in RULE_SUFFIXES or is_dir_event):
                 self._config.poke()
 
 
