@@ -558,12 +558,12 @@ def _outside(path: Path) -> None:
 # (name, how to break goals.yaml, what the error must say)
 HOSTILE: list[tuple[str, Callable[[Path], None], str]] = [
     ("nul", lambda p: save_like_an_editor(p, b"version: 1\ngoals: []\x00\n"), "goals.yaml:2:"),
-    ("deep", lambda p: save_like_an_editor(p, b"[" * 5000), "goals.yaml:1:"),
-    ("laughs", lambda p: save_like_an_editor(p, _laughs()), "aliases"),
+    ("deep", lambda p: save_like_an_editor(p, b"[" * 5000), "goals.yaml:1:51:"),
+    ("laughs", lambda p: save_like_an_editor(p, _laughs()), "once aliases are expanded"),
     ("latin-1", lambda p: save_like_an_editor(p, b"version: 1\n# caf\xe9\n"), "not UTF-8"),
     ("fifo", _fifo, "FIFO"),
     ("symlink", _outside, "outside the repository"),
-    ("huge", lambda p: save_like_an_editor(p, b"# " + b"x" * 3_000_000 + b"\n"), "bytes"),
+    ("huge", lambda p: save_like_an_editor(p, b"# " + b"x" * 3_000_000 + b"\n"), "1 MiB"),
 ]
 
 

@@ -503,19 +503,22 @@ def _replace(make: Callable[[Path], None]) -> Callable[[Path], None]:
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
-        (_write(b"version: 1\ngoals: []\x00\n"), "goals.yaml:2:10: (file): unacceptable character"),
-        (_write(b"[" * 5000), "goals.yaml:1:1001: (file): nested deeper than 100 levels"),
-        (_write(b"- " * 150 + b"x\n"), "goals.yaml:1:201: (file): nested deeper than 100 levels"),
-        (_write(_laughs()), "goals.yaml:6:45: (file): expands to more than 100000 nodes"),
+        (
+            _write(b"version: 1\ngoals: []\x00\n"),
+            "goals.yaml:2:10: (file): a control character (U+0000, NUL)",
+        ),
+        (_write(b"[" * 5000), "goals.yaml:1:51: (file): refused: too deep"),
+        (_write(b"- " * 150 + b"x\n"), "goals.yaml:1:101: (file): refused: too deep"),
+        (_write(_laughs()), "goals.yaml:6:14: (file): refused: too many values"),
         (_write(b"version: 1\n# caf\xe9\n"), "goals.yaml:2:6: (file): not UTF-8 text"),
-        (_write(b"x" * 3_000_000), "goals.yaml:1:1: (file): is 3000000 bytes"),
+        (_write(b"x" * 3_000_000), "goals.yaml:1:1: (file): is larger than the limit of 1 MiB"),
         (_replace(os.mkfifo), "goals.yaml:1:1: (file): is a FIFO (named pipe), not a regular"),
         (_replace(os.mkdir), "goals.yaml:1:1: (file): is a directory, not a regular file"),
         (
             _replace(lambda p: p.symlink_to("/etc/passwd")),
-            "goals.yaml:1:1: (file): is a symlink to a path outside the repository",
+            "goals.yaml:1:1: (file): is a symlink to a file outside the repository",
         ),
-        (_write(b"version: 1\ngoals: [}\n"), "goals.yaml:2:"),
+        (_write(b"version: 1\ngoals: [}\n"), "goals.yaml:2:9: (file): invalid YAML"),
     ],
 )
 def test_config_keeper_refuses_hostile_files_and_keeps_the_last_good(
