@@ -325,8 +325,8 @@ def test_debouncer_collapses_a_burst_into_one_call() -> None:
     wait_until(lambda: calls, "the debounced call", timeout=5)
     debouncer.close()
     # The first call came a full delay after the last poke: none fired mid-burst.
-    assert len(calls) == 1 and calls[0] - last_poke >= 0.2
-    assert 0.2 <= calls[0] - start < 0.6
+    # ...and soon after it (measured from the last poke: a loaded machine stretches the burst).
+    assert len(calls) == 1 and 0.2 <= calls[0] - last_poke < 0.6
 
 
 # --------------------------------------------------------------------------- branches
