@@ -112,6 +112,7 @@ def _param_problems(before: list[Param], after: list[Param]) -> list[str]:
     old_pos = [p for p in before if p.kind in ("posonly", "pos")]
     new_pos = [p for p in after if p.kind in ("posonly", "pos")]
     new_by_name = {p.name: p for p in after}
+    renamed: set[str] = set()  # new names already reported as a rename
     for i, p in enumerate(old_pos):
         q = new_pos[i] if i < len(new_pos) else None
         if q is None:
@@ -123,6 +124,7 @@ def _param_problems(before: list[Param], after: list[Param]) -> list[str]:
             continue
         if p.kind == "pos" and q.name != p.name:
             note(p.name, f"parameter {p.name!r} renamed or moved (position {i + 1} is {q.name!r})")
+            renamed.add(q.name)
         elif p.kind == "pos" and q.kind == "posonly":
             note(p.name, f"parameter {p.name!r} became positional-only")
         if p.has_default and not q.has_default:
@@ -139,7 +141,7 @@ def _param_problems(before: list[Param], after: list[Param]) -> list[str]:
             note(p.name, f"parameter {p.name!r} lost its default")
     old_names = {p.name for p in before}
     for q in after:
-        if q.kind in ("vararg", "kwarg") or q.has_default or q.name in old_names:
+        if q.kind in ("vararg", "kwarg") or q.has_default or q.name in old_names | renamed:
             continue
         note(q.name, f"new required parameter {q.name!r}")
     for kind, shown in (("vararg", "*args"), ("kwarg", "**kwargs")):
