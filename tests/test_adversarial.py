@@ -53,8 +53,8 @@ GOALS: list[dict[str, Any]] = [
 DIRECTIVES: dict[str, Any] = {
     "target_branch": "main",
     # short, so that endless loops end quickly; a loaded machine may need more
-    # (RATCHET_CORPUS_TIMEOUT=40) for the baseline to finish in time
-    "timeouts": {"tests": float(os.environ.get("RATCHET_CORPUS_TIMEOUT", "10"))},
+    # (RATCHET_CORPUS_TIMEOUT=60) for the baseline to finish in time
+    "timeouts": {"tests": float(os.environ.get("RATCHET_CORPUS_TIMEOUT", "30"))},
     "flaky_reruns": 0,
     "limits": {"processes": 64, "memory_mb": 1024},
 }
