@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from git_testing import IDENTITY_ENV
+from repo_helpers import git
 
 CORPUS = Path(__file__).parent / "config_corpus"
 CANARY = "CANARY-7f3c-never-echo-this"
@@ -69,12 +71,12 @@ def template_repo(root: Path) -> Path:
     from engine.config.init import init_repo
 
     root.mkdir(parents=True)
-    _git(root, "init", "-q", "-b", "main")
+    git(root, "init", "-q", "-b", "main")
     (root / "src").mkdir()
     (root / "src" / "app.py").write_text("def f():\n    return 1\n")
     init_repo(root)
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "init")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "init", env=IDENTITY_ENV)
     return root
 
 
@@ -130,18 +132,4 @@ def plant(case: Case, template: Path, where: Path, *, git: bool = True) -> Path:
 
 
 def tracked_files(repo: Path) -> list[str]:
-    return _git(repo, "ls-files").splitlines()
-
-
-def _git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@t",
-        "GIT_COMMITTER_NAME": "t",
-    }
-    env["GIT_COMMITTER_EMAIL"] = "t@t"
-    done = subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True, env=env
-    )
-    return done.stdout
+    return git(repo, "ls-files").splitlines()

@@ -3,6 +3,7 @@ and isolation from the machine's global and system git config."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -19,10 +20,31 @@ def git(cwd: Path, *args: str) -> str:
     return GIT.run(*args, cwd=cwd)
 
 
-def user_git(cwd: Path, *args: str) -> str:
+# A committer for repositories whose config names nobody (pass as ``env=``).
+IDENTITY_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
+
+
+def user_git(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> str:
     """git as a user runs it, without ratchet's safety config (``GIT`` always adds it): the
-    control that proves a hook or setting is live."""
-    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    control that proves a hook or setting is live, and how tests set up repositories.
+    ``env`` is added to the environment; the machine's system config is never read.
+    Returns stdout as git printed it."""
+    done = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        input=input,
+        env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1", **(env or {})},
+    )
     return done.stdout
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from git_testing import user_git
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,12 +65,9 @@ DEFAULT_GOALS: list[dict[str, Any]] = [
 ]
 
 
-def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> str:
     """Plain git as a user runs it (``env`` added to the environment); stdout stripped."""
-    full = {**os.environ, **env} if env else None
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=full
-    ).stdout.strip()
+    return user_git(cwd, *args, env=env, input=input).strip()
 
 
 @dataclass

@@ -3,18 +3,13 @@ the state directory in the repository's exclude file exactly once."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+from repo_helpers import git
 
 from engine.config import load_config
 from engine.config.init import TEMPLATES, init_repo, template_text
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
 
 
 def exclude_file(repo: Path) -> Path:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from repo_helpers import git
 
 from engine.cli.signals import EXIT_TERMINATED, Terminated, install_early, unwind_on_sigterm
 from engine.model import Identity
@@ -33,18 +34,6 @@ BOT_ENV = {
     "GIT_COMMITTER_EMAIL": BOT.email,
 }
 HUMAN_ENV = {k: ("Ada" if k.endswith("NAME") else "ada@example.invalid") for k in BOT_ENV}
-
-
-def git(cwd: Path, *args: str, env: dict[str, str] | None = None, input: str = "") -> str:
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-        input=input,
-        env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1", **(env or {})},
-    ).stdout.strip()
 
 
 def commit(repo: Path, files: dict[str, str], message: str, env: dict[str, str]) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+from git_testing import IDENTITY_ENV
+from repo_helpers import git
 
 from engine.gate.evaluation import BaselineCache, Evaluator, SandboxRunner, baseline_key
 from engine.gate.evaluation.cache import tool_versions
@@ -53,14 +54,7 @@ def test_sub():
 PROJECT = {"pkg/__init__.py": "", "pkg/calc.py": CALC, "tests/test_calc.py": TESTS}
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=repo, check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-
-
-def make_repo(root: Path, changes: dict[str, str] | None = None) -> tuple[Path, list[str], str]:
+def project_repo(root: Path, changes: dict[str, str] | None = None) -> tuple[Path, list[str], str]:
     """A committed project (PROJECT updated with ``changes``): (checkout, tracked files, sha)."""
     repo = root / "repo"
     for rel, text in {**PROJECT, **(changes or {})}.items():
@@ -69,7 +63,7 @@ def make_repo(root: Path, changes: dict[str, str] | None = None) -> tuple[Path, 
         path.write_text(textwrap.dedent(text))
     git(repo, "init", "-q")
     git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "init")
+    git(repo, "commit", "-q", "-m", "init", env=IDENTITY_ENV)
     return repo, git(repo, "ls-files").split(), git(repo, "rev-parse", "HEAD").strip()
 
 
@@ -93,7 +87,7 @@ def live_processes_mentioning(text: str) -> list[int]:
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["bwrap", "unsafe-none"])
 def test_measure_green_project(tmp_path: Path, mode: str) -> None:
-    repo, files, sha = make_repo(tmp_path)
+    repo, files, sha = project_repo(tmp_path)
     metrics = evaluator(mode).measure(repo, files, commit=sha)
     assert dataclasses.replace(metrics.tests, duration=0.0, output_tail="") == TestMetrics(
         passed=2,
@@ -120,7 +114,7 @@ def test_measure_green_project(tmp_path: Path, mode: str) -> None:
 @pytest.mark.slow
 def test_measure_failing_test(tmp_path: Path) -> None:
     broken = TESTS.replace("sub(5, 3) == 2", "sub(5, 3) == 3")
-    repo, files, sha = make_repo(tmp_path, {"tests/test_calc.py": broken})
+    repo, files, sha = project_repo(tmp_path, {"tests/test_calc.py": broken})
     tests = evaluator(flaky_reruns=1).measure(repo, files, commit=sha).tests
     assert (tests.passed, tests.failed, tests.errors, tests.collected) == (1, 1, 0, 2)
     assert tests.failures == ("tests/test_calc.py::test_sub",)
@@ -152,7 +146,7 @@ def test_flaky():
 def test_flaky_reruns(
     tmp_path: Path, reruns: int, expected: tuple[int, int, tuple[str, ...], tuple[str, ...], int]
 ) -> None:
-    repo, files, sha = make_repo(tmp_path, {"tests/test_flaky.py": FLAKY})
+    repo, files, sha = project_repo(tmp_path, {"tests/test_flaky.py": FLAKY})
     result = evaluator(flaky_reruns=reruns).evaluate(repo, files, commit=sha)
     tests = result.metrics.tests
     assert (tests.passed, tests.failed, tests.failures, result.flaky, tests.exit_code) == expected
@@ -160,7 +154,7 @@ def test_flaky_reruns(
 
 @pytest.mark.slow
 def test_no_tests_collected_is_exit_5(tmp_path: Path) -> None:
-    repo, files, sha = make_repo(tmp_path)
+    repo, files, sha = project_repo(tmp_path)
     tests = (
         evaluator(test_command="python -m pytest -q -k no_such_test")
         .measure(repo, files, commit=sha)
@@ -180,7 +174,7 @@ def test_hangs():
 
 @pytest.mark.slow
 def test_hung_test_is_killed_with_its_process_group(tmp_path: Path) -> None:
-    repo, files, sha = make_repo(tmp_path, {"tests/test_hang.py": HANG})
+    repo, files, sha = project_repo(tmp_path, {"tests/test_hang.py": HANG})
     started = time.monotonic()
     result = evaluator(timeouts=Timeouts(tests=4)).evaluate(repo, files, commit=sha)
     tests = result.metrics.tests
@@ -202,7 +196,7 @@ Path("conftest.ran").write_text("tests were started")
 @pytest.mark.slow
 def test_syntax_error_stops_the_cascade_before_tests(tmp_path: Path) -> None:
     changes = {"pkg/calc.py": CALC + "\ndef broken(:\n    pass\n", "conftest.py": CONFTEST}
-    repo, files, sha = make_repo(tmp_path, changes)
+    repo, files, sha = project_repo(tmp_path, changes)
     result = evaluator().evaluate(repo, files, commit=sha)
     metrics = result.metrics
     assert not (repo / "conftest.ran").exists()
@@ -228,7 +222,7 @@ def test_syntax_error_stops_the_cascade_before_tests(tmp_path: Path) -> None:
 def test_non_pytest_command_is_judged_by_exit_code(
     tmp_path: Path, command: str, expected: tuple[int, int, int, int, tuple[str, ...]]
 ) -> None:
-    repo, _, _ = make_repo(tmp_path)
+    repo, _, _ = project_repo(tmp_path)
     report = TestsProbe(runner=SandboxRunner(), test_command=command, timeout=30).run(repo)
     tests = report.tests
     assert (

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from repo_helpers import git
 
 from engine.model import Edit
 from engine.patching.diff import count_lines, touched_symbols, unified_diff
@@ -172,12 +172,6 @@ def test_edit_after_a_created_file_sees_it(repo: Path) -> None:
 
 
 # --------------------------------------------------------------------------- diff
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, text=True
-    ).stdout
 
 
 def test_diff_applies_with_git(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ def _isolated_git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     isolate_git_config(tmp_path, monkeypatch)
 
 
-def make_repo(root: Path) -> Path:
+def two_commit_repo(root: Path) -> Path:
     root.mkdir(parents=True)
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.name", "User")
@@ -48,7 +48,7 @@ def make_repo(root: Path) -> Path:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "user repo")
+    return two_commit_repo(tmp_path / "user repo")
 
 
 @pytest.fixture
@@ -282,7 +282,7 @@ def test_revert_refuses_commits_not_on_the_branch(repo: Repository) -> None:
 
 
 def test_unusual_paths(tmp_path: Path) -> None:
-    root = make_repo(tmp_path / "dir with spaces" / "my répo")
+    root = two_commit_repo(tmp_path / "dir with spaces" / "my répo")
     repo = Repository.open(root / "pkg")
     _, sha = candidate(repo, 1, {"sub dir/ü file.txt": "u\n", "a.txt": "candidate\n"})
     assert "sub dir/ü file.txt" in repo.ls_files(sha)
