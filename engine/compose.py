@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from engine.vcs import Repository
 
 if TYPE_CHECKING:
     from engine.config import Config
+    from engine.cycle.orchestrator import Cycle
 
 log = logging.getLogger("ratchet")
 
@@ -38,12 +40,9 @@ def run_one_cycle(
     provider: Provider | None = None,
 ) -> list[CycleReport]:
     """Run one cycle on ``repo_path``; every attempt's report, the outcome last."""
-    from filelock import FileLock, Timeout
-
     from engine.config import load_config
     from engine.cycle.orchestrator import Cycle, CycleRequest
     from engine.cycle.pending import retry_pending
-    from engine.records.layout import cycle_lock_file
 
     repo = Repository.open(repo_path)
     config = load_config(repo.root)
@@ -55,16 +54,7 @@ def run_one_cycle(
         if not plan.provider:
             plan = replace(plan, provider="scripted", model=f"plan:{plan_file.name}")
     measurer = make_measurer(config.directives)
-    repo.state_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(cycle_lock_file(repo.state_dir)))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout as exc:
-        raise DaemonError(
-            f"another ratchet cycle is running on {repo.root} (lock {lock.lock_file}); "
-            "wait for it or stop the daemon with `ratchet stop`"
-        ) from exc
-    try:
+    with cycle_lock(repo):
         recover(repo, config)
         cycle = Cycle(
             repo,
@@ -78,8 +68,51 @@ def run_one_cycle(
             if merged is not None:
                 return [merged]
         return cycle.run(CycleRequest(goal_id=goal_id, plan=plan, provider=provider))
+
+
+@contextmanager
+def cycle_lock(repo: Repository) -> Iterator[None]:
+    """Hold the repository's cycle lock or raise DaemonError: no two cycles, or a cycle and
+    a human's review decision, ever run at once."""
+    from filelock import FileLock, Timeout
+
+    from engine.records.layout import cycle_lock_file
+
+    repo.state_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(cycle_lock_file(repo.state_dir)))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout as exc:
+        raise DaemonError(
+            f"another ratchet cycle is running on {repo.root} (lock {lock.lock_file}); "
+            "wait for it or stop the daemon with `ratchet stop`"
+        ) from exc
+    try:
+        yield
     finally:
         lock.release()
+
+
+@contextmanager
+def decision_cycle(repo_path: Path) -> Iterator[Cycle]:
+    """A Cycle for a human's decision (``ratchet review accept``, ``ratchet retry``) under
+    the cycle lock, after the same recovery as run-once; configuration validated and the
+    sandbox probed first."""
+    from engine.config import load_config
+    from engine.cycle.orchestrator import Cycle
+
+    repo = Repository.open(repo_path)
+    config = load_config(repo.root)
+    measurer = make_measurer(config.directives)
+    with cycle_lock(repo):
+        recover(repo, config)
+        yield Cycle(
+            repo,
+            config,
+            measurer,
+            make_provider=lambda goal: _provider(goal, config.directives, repo.root),
+            on_step=_progress_writer(),
+        )
 
 
 def recover(repo: Repository, config: Config) -> None:

@@ -7,6 +7,7 @@
      ├── InputError           a command-line argument or file is unusable (exit 2)
      │    └── UnknownGuardError     a guard name that is not in the guard registry
      ├── GitError             a git command failed; carries the command and git's stderr
+     │    └── RevertConflict   a commit does not revert cleanly (later changes conflict)
      ├── SandboxError         candidate code cannot be run safely (no bubblewrap, ...)
      ├── ProviderError        a provider could not produce a proposal
      │    ├── ProviderUnavailable   the goal needs a model and none is configured
@@ -75,6 +76,16 @@ class GitError(RatchetError):
         self.returncode = returncode
         self.stderr = stderr
         super().__init__(f"git {' '.join(args)} failed ({returncode}): {stderr.strip()}")
+
+
+class RevertConflict(GitError):
+    """A commit does not revert cleanly onto its branch: later commits changed the same
+    lines. Nothing was changed; ``files`` are the conflicting paths."""
+
+    def __init__(self, commit: str, files: tuple[str, ...], stderr: str) -> None:
+        super().__init__(["revert", commit], 1, stderr)
+        self.commit = commit
+        self.files = files
 
 
 class SandboxError(RatchetError):

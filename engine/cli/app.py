@@ -16,15 +16,23 @@ from typing import Any, NoReturn
 
 import typer
 
-from engine.cli import cycle_commands, daemon_commands, output
+from engine.cli import cycle_commands, daemon_commands, output, review_commands
 from engine.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_LOCKED, EXIT_OK, EXIT_TERMINATED
 from engine.cli.signals import Terminated
 from engine.errors import ConfigError, DaemonError, InputError, RatchetError
 
+# rich_markup_mode=None: typer's rich help renders every flag as ``--json <bool>`` with
+# the click on this machine; click's plain help shows flags as flags.
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
+    rich_markup_mode=None,
     no_args_is_help=True,
     help="ratchet: improves a git repository one small, verified change at a time.",
+)
+review_app = typer.Typer(
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    help="See, accept or reject the candidates kept for a human (`ratchet review list`).",
 )
 
 # name -> command, in the order `ratchet --help` lists them.
@@ -34,6 +42,7 @@ COMMANDS: dict[str, Callable[..., int | None]] = {
     "run-once": cycle_commands.run_once,
     "log": cycle_commands.log,
     "revert": cycle_commands.revert,
+    "retry": review_commands.retry,
     "demo": cycle_commands.demo,
     "start": daemon_commands.start,
     "stop": daemon_commands.stop,
@@ -43,6 +52,14 @@ COMMANDS: dict[str, Callable[..., int | None]] = {
     "install-service": daemon_commands.install_service,
     "pin": daemon_commands.pin,
     "unpin": daemon_commands.unpin,
+}
+
+# ``ratchet review <name>``
+REVIEW_COMMANDS: dict[str, Callable[..., int | None]] = {
+    "list": review_commands.list_,
+    "show": review_commands.show,
+    "accept": review_commands.accept,
+    "reject": review_commands.reject,
 }
 
 
@@ -91,8 +108,31 @@ def guarded(command: Callable[..., int | None]) -> Callable[..., None]:
     return run
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            output.echo(f"ratchet {version('ratchetd')}")
+        except PackageNotFoundError:
+            output.echo("ratchet (not installed: run from a source tree)")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _options(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """ratchet: improves a git repository one small, verified change at a time."""
+
+
 for _name, _command in COMMANDS.items():
     app.command(_name)(guarded(_command))
+for _name, _command in REVIEW_COMMANDS.items():
+    review_app.command(_name)(guarded(_command))
+app.add_typer(review_app, name="review")
 
 
 def main() -> None:

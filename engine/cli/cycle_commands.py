@@ -81,9 +81,12 @@ def run_once(
         Path | None, typer.Option("--plan", help="Edit-plan file (YAML/JSON) to evaluate.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="End with one JSON object.")] = False,
-) -> None:
-    """Run exactly one improvement cycle."""
+) -> int | None:
+    """Run exactly one improvement cycle.
+
+    Exits 4 when the cycle's outcome is `error` or `budget` (so cron/CI notice), else 0."""
     unwind_on_sigterm()  # from here a SIGTERM unwinds the run (see engine.cli.signals)
+    from engine.cli.exits import EXIT_CYCLE_FAILED
     from engine.compose import run_one_cycle
 
     reports = run_one_cycle(repo, goal_id=goal, plan_file=plan)
@@ -91,45 +94,145 @@ def run_once(
         output.echo(output.render_report(report))
     if as_json:
         output.emit_json(reports[-1].to_json())
+    return EXIT_CYCLE_FAILED if reports[-1].outcome in ("error", "budget") else None
+
+
+def _since(text: str | None) -> Any:
+    """``--since``: an ISO date/time, or an age like ``90m``, ``12h``, ``7d``."""
+    from datetime import UTC, datetime, timedelta
+
+    from engine.errors import InputError
+
+    if not text:
+        return None
+    units = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+    if text[-1:] in units and text[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(
+            f"--since {text!r}: give an ISO date (2026-12-01, 2026-12-01T10:00) or an age "
+            "like 90m, 12h, 7d"
+        ) from exc
+    return value if value.tzinfo else value.astimezone()
 
 
 def log(
     repo: RepoOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
-    limit: Annotated[int, typer.Option(help="Show the last N cycles (0: all).")] = 0,
+    limit: Annotated[int, typer.Option(help="Show the last N entries (0: all).")] = 0,
+    goal: Annotated[str | None, typer.Option("--goal", help="Only this goal.")] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            "--outcome", help="Only this outcome (merged, rejected, review, reverted...)."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only since then: ISO date or 90m/12h/7d.")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Every rule with its values, notes.")
+    ] = False,
 ) -> None:
-    """Every cycle: goal, outcome, the rules that failed and why, metric deltas."""
-    from engine.records.history import format_entry, load_history
+    """Every cycle and human decision: goal, outcome, the cause, metric deltas.
 
-    entries = load_history(_open(repo))
-    if limit:
-        entries = entries[-limit:]
+    Repeated nothing-to-do entries are shown once with a count."""
+    from engine.config import load_directives
+    from engine.records.decisions import reverts_in_git
+    from engine.records.history import load_history
+    from engine.records.logview import collapse, format_entry, select, settle
+
+    repository = _open(repo)
+    try:
+        target = load_directives(repository.root).target_branch or repository.current_branch()
+    except Exception:  # noqa: BLE001 - a broken directives.yaml must not hide the history
+        target = repository.current_branch()
+    entries = [e.to_json() for e in load_history(repository)]
+    if target:
+        entries = sorted(
+            [*entries, *reverts_in_git(repository, target)],
+            key=lambda e: (str(e.get("started", "")), str(e.get("cycle_id"))),
+        )
+        tip = repository.rev_parse(f"refs/heads/{target}")
+        tips = {
+            ref.removeprefix("refs/heads/"): sha
+            for ref, sha in repository.list_refs("refs/heads/ratchet/").items()
+        }
+        merged = [
+            str(e["commit"])
+            for e in entries
+            if e.get("outcome") == "review"
+            and e.get("commit")
+            and tip
+            and repository.is_ancestor(str(e["commit"]), tip)
+        ]
+        entries = settle(entries, branch_tip=tips, merged=merged)
+    chosen = select(entries, goal=goal, outcome=outcome, since=_since(since))
     if as_json:
-        output.emit_json([e.to_json() for e in entries], indent=2)
-    elif not entries:
-        output.echo("no cycles yet: run `ratchet run-once`")
+        output.emit_json(chosen[-limit:] if limit > 0 else chosen, indent=2)
+        return
+    shown = collapse(chosen)
+    shown = shown[-limit:] if limit > 0 else shown
+    if not shown:
+        output.echo("no cycles match" if entries else "no cycles yet: run `ratchet run-once`")
     else:
-        output.echo("\n\n".join(format_entry(e) for e in entries))
+        output.echo("\n\n".join(format_entry(e, verbose=verbose) for e in shown))
 
 
 def revert(
     commit: Annotated[str, typer.Argument(help="A merged ratchet commit to undo.")],
     repo: RepoOpt = Path("."),
-) -> None:
-    """Undo a merged change with a revert commit on the target branch.
+    force: Annotated[
+        bool, typer.Option("--force", help="Also revert a commit ratchet did not make.")
+    ] = False,
+) -> int | None:
+    """Undo a merged change with a revert commit on the target branch (trailers + record).
 
-    Your working tree is untouched unless the target is checked out and clean, which is
-    then fast-forwarded."""
+    Only ratchet's own commits unless --force. Your working tree is untouched unless the
+    target is checked out and clean, which is then fast-forwarded. Exits 5 when the target
+    could not be moved (the message says what to do)."""
+    from datetime import UTC, datetime
+
+    from engine.cli.exits import EXIT_NOT_APPLIED
     from engine.config import load_directives
-    from engine.errors import InputError
+    from engine.errors import InputError, RevertConflict
+    from engine.records.revert import plan_revert, revert_change
 
     repository = _open(repo)
     directives = load_directives(repository.root)
     target = directives.target_branch or repository.current_branch()
     if not target:
         raise InputError("HEAD is detached: set target_branch in directives.yaml")
-    result = repository.revert(commit, target, author=directives.identity)
-    output.echo(f"{result}")
+    plan = plan_revert(repository, commit, directives.identity)
+    if not plan.ours and not force:
+        raise InputError(
+            f"{commit} ({plan.subject!r}) is not a ratchet commit: it has no Ratchet-* "
+            "trailers and was not made by ratchet's identity; undo your own commits with "
+            "`git revert`, or pass --force"
+        )
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        result = revert_change(repository, plan, target, directives.identity, at=at)
+    except RevertConflict as exc:
+        files = ", ".join(exc.files) or "some files"
+        output.error(
+            f"{plan.commit[:12]} cannot be reverted automatically: later commits changed "
+            f"the same lines ({files}). Nothing was changed. Revert it by hand in your "
+            f"checkout: git revert {plan.commit[:12]}"
+        )
+        return EXIT_NOT_APPLIED
+    if not result.applied:
+        why = result.ff.detail or result.ff.kind
+        output.error(
+            f"made revert commit {result.commit[:12]}, but {target} was not moved ({why}). "
+            f"Commit or stash your changes on {target}, then run "
+            f"`git merge --ff-only {result.commit[:12]}` there (or run `ratchet revert` again)"
+        )
+        return EXIT_NOT_APPLIED
+    output.echo(f"reverted {plan.commit[:12]} on {target}: {result.commit[:12]}")
+    return None
 
 
 def demo(

@@ -102,6 +102,7 @@ def status(
     running = is_running(paths.lock)
     current = read_status(paths.status) or DaemonStatus()
     if not running:
+        from engine.cli.status_offline import read_offline_status, render_offline
         from engine.daemon.control import is_paused, read_pin
 
         current = dataclasses.replace(
@@ -112,6 +113,16 @@ def status(
             paused=is_paused(paths),
             pinned=read_pin(paths),
         )
+        offline = read_offline_status(paths.repo)  # the daemon's last words may be stale
+        if as_json:
+            stopped = {"running": False, "repo": str(paths.repo), **current.to_json()}
+            output.emit_json({**stopped, **offline.to_json()}, indent=2, sort_keys=True)
+            return
+        lines = render_offline(paths.repo, offline, paused=current.paused)
+        if current.pinned:
+            lines.append(f"  pinned:        {current.pinned} (`ratchet unpin` lifts it)")
+        output.echo("\n".join(lines))
+        return
     if as_json:
         data: dict[str, Any] = {"running": running, "repo": str(paths.repo), **current.to_json()}
         output.emit_json(data, indent=2, sort_keys=True)
@@ -168,9 +179,17 @@ def pause(repo: RepoOpt = Path(".")) -> None:
     The pause holds across restarts, until `ratchet resume`.
     """
     from engine.daemon.control import pause as do_pause
+    from engine.daemon.lock import is_running
 
-    do_pause(_paths(repo))
-    output.echo("paused")
+    paths = _paths(repo)
+    do_pause(paths)
+    if is_running(paths.lock):
+        output.echo("paused")
+    else:
+        output.echo(
+            "paused: no daemon is running; the pause applies when it starts "
+            "(until `ratchet resume`)"
+        )
 
 
 def resume(repo: RepoOpt = Path(".")) -> None:

@@ -66,14 +66,27 @@ def render_report(report: CycleReport) -> str:
         lines.append(
             f"  metrics: {delta_text(report.baseline, report.candidate)}; roi {report.roi:.4f}"
         )
+    failed = [r.id for r in report.rules if r.applicable and not r.passed]
+    if failed or report.outcome == "rejected":
+        import json
+
+        from engine.records.cause import cause
+        from engine.records.render import snapshot_json
+
+        why = cause(json.loads(snapshot_json(report)))
+        if why:
+            lines.append(f"  cause: {why}")
+    if failed:
+        lines.append(f"  rules failed: {', '.join(failed)} (values: `ratchet log --verbose`)")
     for rule in report.rules:
-        if rule.applicable and not rule.passed:
-            lines.append(f"  failed {rule.id}: {rule.detail}")
-        elif rule.detail.startswith(ALLOWED):  # a guard finding the goal accepted
+        if rule.passed and rule.detail.startswith(ALLOWED):  # a guard finding the goal accepted
             lines.append(f"  allowed {rule.id}: {rule.detail}")
     if report.commit:
         where = report.rejected_ref or report.branch
         lines.append(f"  commit {report.commit[:12]} ({where})")
+    if report.outcome in ("review", "pending") and report.branch:
+        cid = report.branch.removeprefix("ratchet/")
+        lines.append(f"  next: `ratchet review show {cid}`, then `review accept|reject {cid}`")
     if report.target_before != report.target_after and report.target_after:
         lines.append(
             f"  {report.target}: {str(report.target_before)[:12]} -> {report.target_after[:12]}"

@@ -14,8 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.cycle import naming
+from engine.cycle.memory import rules_fingerprint
 from engine.cycle.protocols import Seams
-from engine.cycle.selection import diff_fingerprint, rejected_fingerprints, rejection_history
+from engine.cycle.selection import diff_fingerprint, rejection_history
 from engine.cycle.state import Attempt, Ending
 from engine.errors import BudgetExceeded, ProviderError
 from engine.gate.paths import scope_files
@@ -24,6 +25,7 @@ from engine.model.journal import JournalEntry
 from engine.patching.plan import PlanApplied, PlanRefused, apply_plan
 from engine.patching.workspace import read_text, write_files
 from engine.providers.base import ProposalRequest, Provider
+from engine.records.decisions import blocked, decision_reasons
 from engine.records.lessons import read_lessons
 from engine.records.numbers import allocate_number
 from engine.vcs import format_message
@@ -77,7 +79,8 @@ def propose(
                 directives=directives,
                 attempt=a.attempt,
                 feedback=feedback,
-                history=rejection_history(history, a.goal.id),
+                history=rejection_history(history, a.goal.id)
+                + decision_reasons([e.to_json() for e in history], a.goal.id),
                 lessons=read_lessons(s.repo.root),
                 state_dir=s.repo.state_dir,
             )
@@ -130,14 +133,11 @@ def patch(
             outcome="rejected",
             message=f"refused before anything ran: {reasons}",
         )
-    a = replace(a, fingerprint=diff_fingerprint(a.goal.id, result.diff))
-    if a.fingerprint in rejected_fingerprints(history):
+    a = replace(a, fingerprint=diff_fingerprint(result.diff))
+    repeat = blocked(a.fingerprint, rules_fingerprint(s.config), [e.to_json() for e in history])
+    if repeat is not None:
         # Never propose a rejected change again; with nothing new, the goal is idle.
-        return Ending(
-            attempt=a,
-            outcome="nothing-to-do",
-            message="the proposal repeats a change rejected before; not evaluated",
-        )
+        return Ending(attempt=a, outcome="nothing-to-do", message=repeat)
     return a, result
 
 

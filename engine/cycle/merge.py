@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from engine.cycle.memory import rules_fingerprint
 from engine.cycle.protocols import Seams
 from engine.cycle.state import Attempt, Ending, report_of
 from engine.gate.change import smuggled_paths
@@ -47,14 +48,19 @@ def decide(s: Seams, a: Attempt, seconds: float) -> Attempt:
         usage=a.proposal.usage if a.proposal else Usage(),
         seconds=seconds,
     )
+    decision, notes = verdict.decision, a.notes + verdict.notes
+    if a.accepted and decision.kind == "review":
+        decision = replace(decision, kind="merge")
+        notes += ("accepted by a human: rules that asked for review overridden",)
     return replace(
         a,
         baseline=verdict.baseline,
         candidate=verdict.candidate,
         change=verdict.change,
         roi=verdict.roi,
-        decision=verdict.decision,
-        notes=a.notes + verdict.notes,
+        decision=decision,
+        notes=notes,
+        rules_fingerprint=rules_fingerprint(s.config),
     )
 
 

@@ -32,6 +32,7 @@ from engine.cycle.attempt import (
     with_plan,
 )
 from engine.cycle.finish import bare, candidate_worktree, finish, settle
+from engine.cycle.memory import cycle_history
 from engine.cycle.merge import conclude, decide
 from engine.cycle.protocols import (
     Clock,
@@ -113,7 +114,7 @@ class Cycle:
         tip = s.repo.rev_parse(naming.branch_ref(target))
         if tip is None:
             raise InputError(f"target branch {target!r} does not exist (directives.target_branch)")
-        history = s.journal.read()
+        history = cycle_history(s.repo, target, s.journal.read())
         goals = order_goals(s.config.goals, history, request.goal_id)
         if not goals:
             return [bare(s, None, target, tip, "nothing-to-do", "no active goal in goals.yaml")]
@@ -162,7 +163,7 @@ class Cycle:
             if report.outcome != "rejected" or request.plan is not None:
                 break
             feedback = facts.feedback(report)
-            history = s.journal.read()
+            history = cycle_history(s.repo, target, s.journal.read())
         return reports
 
     def _attempt(

@@ -71,10 +71,21 @@ def retry_pending(s: Seams) -> CycleReport | None:
     return done
 
 
-def resume(s: Seams, entry: PendingMerge) -> CycleReport | None:
+def resume(
+    s: Seams,
+    entry: PendingMerge,
+    *,
+    accepted: bool = False,
+    note: str = "",
+    fingerprint: str = "",
+) -> CycleReport | None:
     """A pending candidate rebased onto the target's tip, evaluated again and decided
     afresh. None when its goal is gone or no longer active (the candidate is then archived
-    under refs/ratchet/rejected/, nothing is lost)."""
+    under refs/ratchet/rejected/, nothing is lost).
+
+    Also the path of a human's decision (:mod:`engine.cycle.review`): ``accepted`` (review
+    accept) lets a rule that asked for review pass, a failed reject rule still rejects;
+    ``note`` is recorded; ``fingerprint`` keeps the diff's identity in the record."""
     goal = next((g for g in s.config.goals if g.id == entry.goal), None)
     if goal is None or goal.status != "active":
         s.repo.archive(naming.rejected_ref_of(entry.goal, entry.branch), entry.commit)
@@ -90,6 +101,9 @@ def resume(s: Seams, entry: PendingMerge) -> CycleReport | None:
         target_before=entry.target_before,
         started=s.now(),
         proposal=facts.proposal_from_commit(s.repo, entry.commit),
+        accepted=accepted,
+        fingerprint=fingerprint,
+        notes=(note,) if note else (),
     )
     s.repo.delete_branch(entry.branch)  # re-made below, on the same commit, in a worktree
     with candidate_worktree(s, a, entry.commit) as worktree:

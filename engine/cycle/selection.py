@@ -43,15 +43,18 @@ def rejection_history(
     for entry in history:
         if entry.goal != goal_id or entry.outcome != "rejected":
             continue
+        if (entry.data.get("human") or {}).get("action"):
+            continue  # a human's decision: engine.records.decisions.decision_reasons
         failed = [f"{r.id}: {r.detail}" for r in entry.failed_rules]
         summary = entry.summary or "(no summary)"
         reasons.append(f"{summary} -> " + ("; ".join(failed) or entry.message))
     return tuple(reasons[-limit:])
 
 
-def diff_fingerprint(goal_id: str, diff: str) -> str:
-    """Identity of a proposed change: same goal, same diff -> same fingerprint."""
-    return hashlib.sha256(f"{goal_id}\0{diff}".encode()).hexdigest()[:20]
+def diff_fingerprint(diff: str) -> str:
+    """Identity of a proposed change: the same diff -> the same fingerprint, whatever goal
+    proposed it (a change a human turned down is turned down for every goal)."""
+    return hashlib.sha256(diff.encode()).hexdigest()[:20]
 
 
 def rejected_fingerprints(history: Sequence[JournalEntry]) -> set[str]:

@@ -30,6 +30,8 @@ class Attempt:
     decision: Decision | None = None
     roi: float = 0.0
     fingerprint: str = ""
+    rules_fingerprint: str = ""  # the rules it was judged under (engine.cycle.memory)
+    accepted: bool = False  # a human accepted it: a rule asking for review does not stop it
     notes: tuple[str, ...] = ()
 
     @property
@@ -78,4 +80,5 @@ def report_of(a: Attempt, outcome: Outcome, message: str) -> CycleReport:
         started=a.started,
         notes=a.notes,
         fingerprint=a.fingerprint,
+        rules_fingerprint=a.rules_fingerprint,
     )

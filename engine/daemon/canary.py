@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.cli.exits import EXIT_CYCLE_FAILED
 from engine.daemon.child import ChildResult, ChildSpec, run_child
 from engine.daemon.paths import StatePaths
 from engine.errors import GitError
@@ -117,7 +118,10 @@ def _judge(name: str, result: ChildResult) -> CanaryStep:
     seconds = round(result.seconds, 2)
     if result.timed_out:
         return CanaryStep(name, False, seconds, "timed out")
-    if result.returncode != 0:
+    finished = result.returncode == 0 or (
+        name == "cycle" and result.returncode == EXIT_CYCLE_FAILED
+    )
+    if not finished:  # (exit 4: run-once's cycle ended in `error`/`budget`, judged below)
         lines = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()
         return CanaryStep(name, False, seconds, f"exit {result.returncode}: {lines[-1][-400:]}")
     if name == "cycle":

@@ -15,8 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.cli.exits import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK
+from engine.cli.exits import EXIT_CONFIG, EXIT_CYCLE_FAILED, EXIT_LOCKED, EXIT_OK
 from engine.daemon.child import ChildResult
+
+# run-once exits with these when its cycle ran to its end (EXIT_CYCLE_FAILED: the outcome
+# was `error` or `budget`, reported in its JSON like any other outcome)
+_FINISHED = (EXIT_OK, EXIT_CYCLE_FAILED)
 
 
 def engine_root() -> Path:
@@ -80,7 +84,7 @@ class CycleOutcome:
     @property
     def completed(self) -> bool:
         """The cycle ran to its end (whatever it decided)."""
-        return self.report is not None and self.result.returncode == EXIT_OK
+        return self.report is not None and self.result.returncode in _FINISHED
 
     @property
     def failed(self) -> bool:
@@ -109,7 +113,7 @@ def judge(result: ChildResult) -> CycleOutcome:
         return CycleOutcome("interrupted", report, result)
     if result.timed_out:
         return CycleOutcome("timeout", report, result)
-    if result.returncode == EXIT_OK and report is not None:
+    if result.returncode in _FINISHED and report is not None:
         return CycleOutcome(str(report.get("outcome") or "error"), report, result)
     if result.returncode == EXIT_LOCKED:  # another cycle holds the cycle lock
         return CycleOutcome("busy", None, result)

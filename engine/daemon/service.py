@@ -59,8 +59,8 @@ def render_unit(repo: Path, command: Sequence[str], environment: Mapping[str, st
     return (
         "[Unit]\n"
         f"Description=ratchet improvement daemon for {repo}\n"
-        "Documentation=file://" + str(repo / "docs" / "daemon.md") + "\n"
-        "\n"
+        + "".join(f"Documentation={_escape(link)}\n" for link in documentation_links())
+        + "\n"
         "[Service]\n"
         "Type=notify\n"
         "NotifyAccess=main\n"
@@ -80,6 +80,16 @@ def render_unit(repo: Path, command: Sequence[str], environment: Mapping[str, st
         "[Install]\n"
         "WantedBy=default.target\n"
     )
+
+
+def documentation_links() -> tuple[str, ...]:
+    """``file://`` links to the daemon's documentation of the ratchet that runs, only those
+    that exist (a source checkout or editable install ships ``docs/``; a wheel may not, and
+    then the unit has no Documentation= line rather than a dead one)."""
+    from engine.daemon.cycles import engine_root
+
+    docs = engine_root() / "docs"
+    return tuple(f"file://{docs / name}" for name in ("daemon.md",) if (docs / name).is_file())
 
 
 def _escape(text: str) -> str:

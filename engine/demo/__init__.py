@@ -50,7 +50,8 @@ def make_sample_repo(dest: Path) -> Path:
 def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> None:
     from engine.cli.output import render_report
     from engine.compose import run_one_cycle
-    from engine.records.history import format_entry, load_history
+    from engine.records.history import load_history
+    from engine.records.logview import format_entry
     from engine.vcs import REJECTED_REFS, Repository
 
     root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="ratchet-demo-"))
@@ -64,7 +65,7 @@ def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> None:
             echo(render_report(report))
     repo = Repository.open(repo_dir)
     echo(f"\n== ratchet log --repo {repo_dir}")
-    echo("\n\n".join(format_entry(e) for e in load_history(repo)))
+    echo("\n\n".join(format_entry(e.to_json()) for e in load_history(repo)))
     after = repo.rev_parse("refs/heads/main")
     echo(
         f"\nmain: {str(before)[:12]} -> {str(after)[:12]}; "
@@ -73,4 +74,10 @@ def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> None:
     echo(
         f"records: {repo_dir}/snapshots/ and {repo_dir}/memory-bank/cycles/ "
         "(merged), `git show <rejected ref>` (rejected)"
+    )
+    echo(
+        f"\nnext: `ratchet review list --repo {repo_dir}` shows candidates kept for you "
+        "(set `merge: review` in directives.yaml to review every change), "
+        f"`ratchet review show prune-api-imports/1 --repo {repo_dir}` the rejected one "
+        "with its diff and every rule's values"
     )

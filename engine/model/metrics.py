@@ -29,6 +29,7 @@ class TestMetrics:
     quarantined: tuple[str, ...] = ()  # failing on the baseline too: not blamed on a candidate
     tampered: tuple[str, ...] = ()  # what the run changed in its copy of the checkout
     output_tail: str = ""  # last lines of the test output (for the log and the refine loop)
+    first_failure: str = ""  # "node id: error line" of the first failing test (the cause)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -93,7 +93,8 @@ class CycleReport:
     started: str = ""
     finished: str = ""
     notes: tuple[str, ...] = ()
-    fingerprint: str = ""  # identity of the proposed diff (same goal + same diff)
+    fingerprint: str = ""  # identity of the proposed diff (engine.cycle.selection)
+    rules_fingerprint: str = ""  # identity of the rules it was judged under (cycle.memory)
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` shape: the keys the issue fixes, then the rest."""
@@ -122,4 +123,5 @@ class CycleReport:
             "finished": self.finished,
             "notes": list(self.notes),
             "fingerprint": self.fingerprint,
+            "rules_fingerprint": self.rules_fingerprint,
         }

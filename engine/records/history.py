@@ -21,6 +21,8 @@ def snapshots_in_git(repo: Repository) -> list[JournalEntry]:
     heads = [repo.rev_parse("HEAD")]
     heads += list(repo.list_refs(ARCHIVE_REFS).values())
     heads += list(repo.list_refs(BRANCH_REFS).values())
+    # a fresh clone: the candidates are remote-tracking branches
+    heads += [sha for ref, sha in repo.list_refs("refs/remotes/").items() if "/ratchet/" in ref]
     seen: set[str] = set()
     for head in heads:
         if not head:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 
-from engine.errors import GitError, InputError
+from engine.errors import GitError, InputError, RevertConflict
 from engine.model import Identity
 from engine.vcs.core import STATE_DIR, RepositoryCore, checked_arg
 from engine.vcs.git import RefusedOperation
@@ -113,6 +113,27 @@ class Repository(RepositoryCore):
             )
         return resolved
 
+    def log_entries(
+        self, rev: str, *, grep: tuple[str, ...] = (), max_count: int = 0
+    ) -> list[tuple[str, str, str]]:
+        """``(sha, committer date ISO-8601, message)`` of the commits reachable from ``rev``,
+        newest first (at most ``max_count`` when > 0); only those whose message contains one
+        of ``grep`` (fixed strings) when given. A ``rev`` that does not resolve gives ``[]``."""
+        if self.rev_parse(rev) is None:
+            return []
+        greps = [f"--grep={g}" for g in grep]
+        limit = [f"--max-count={max_count}"] if max_count > 0 else []
+        out = self._run(
+            *("log", "--no-color", "-F", *greps, *limit, "--format=%H%x00%cI%x00%B%x1e"),
+            checked_arg(rev),
+        )
+        entries = []
+        for record in out.split("\x1e"):
+            parts = record.strip("\n").split("\0", 2)
+            if len(parts) == 3:
+                entries.append((parts[0], parts[1], parts[2]))
+        return entries
+
     def is_clean(self, worktree: Path) -> bool:
         """No staged or unstaged changes to tracked files in ``worktree`` (untracked files and
         anything under ``.ratchet/`` do not count). Never writes the index."""
@@ -204,12 +225,17 @@ class Repository(RepositoryCore):
         *,
         author: Identity | None = None,
         message: str | None = None,
+        keep: tuple[str, ...] = (),
+        prepare: Callable[[Path], None] | None = None,
     ) -> RevertResult:
         """Undo ``commit`` with a new commit on top of ``branch``, made in a temporary worktree
         and then applied with ``fast_forward`` (so a checked-out branch with local changes is
         left alone: ``result.applied`` is False and ``result.ff.kind`` says why).
 
-        Raises InputError when ``commit`` is not on ``branch``, GitError when it does not
+        ``keep``: paths the revert must not remove or change (ratchet's records of the
+        reverted change stay in the tree); ``prepare(worktree)`` may add files (the revert's
+        own record) before the commit. Raises InputError when ``commit`` is not on
+        ``branch``, RevertConflict (git's output kept, nothing changed) when it does not
         revert cleanly.
         """
         old = self.rev_parse(f"refs/heads/{checked_arg(branch)}")
@@ -227,11 +253,13 @@ class Repository(RepositoryCore):
         try:
             reverted = self._call("revert", "--no-commit", *mainline, target, cwd=wt)
             if not reverted.ok:
-                raise GitError(
-                    ["revert", target],
-                    reverted.returncode,
-                    f"{reverted.stderr.strip()}\nlater changes conflict; revert it by hand",
-                )
+                conflicts = re.findall(r"(?m)^CONFLICT \([^)]*\): .*? in (.+)$", reverted.stdout)
+                raise RevertConflict(target, tuple(conflicts), reverted.stdout + reverted.stderr)
+            present = [p for p in keep if self.show_file(old, p) is not None]
+            if present:
+                self._run("checkout", old, "--", *present, cwd=wt)
+            if prepare is not None:
+                prepare(wt)
             sha = self.commit_all(wt, message=text, author=author or Identity())
         finally:
             self.remove_worktree(wt)

@@ -22,6 +22,8 @@ class JunitSummary:
     errors: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
     xfailed: tuple[str, ...] = ()
+    # (node id, error line) of failed/errored cases, in file order: the human-readable cause
+    causes: tuple[tuple[str, str], ...] = ()
 
     @property
     def collected(self) -> int:
@@ -40,10 +42,30 @@ def read_junit(path: Path, root: Path) -> JunitSummary | None:
     kinds: dict[str, list[str]] = {
         k: [] for k in ("passed", "failed", "errors", "skipped", "xfailed")
     }
+    causes: list[tuple[str, str]] = []
     for case in tree.getroot().iter("testcase"):
         node = node_id(case.get("classname", ""), case.get("name", ""), root)
-        kinds[_kind(case)].append(node)
-    return JunitSummary(**{k: tuple(v) for k, v in kinds.items()})
+        kind = _kind(case)
+        kinds[kind].append(node)
+        if kind in ("failed", "errors"):
+            causes.append((node, error_line(case)))
+    return JunitSummary(**{k: tuple(v) for k, v in kinds.items()}, causes=tuple(causes))
+
+
+def error_line(case: ET.Element) -> str:
+    """The line that says why a failed/errored case failed: pytest's first ``E   ...`` line
+    of the traceback (``ImportError: cannot import name 'area' from 'geo'``), else the first
+    line of the ``message`` attribute, at most 200 characters."""
+    found = case.find("failure")
+    if found is None:
+        found = case.find("error")
+    if found is None:
+        return ""
+    for line in (found.text or "").splitlines():
+        if line.startswith("E ") and line[1:].strip():
+            return line[1:].strip()[:200]
+    message = (found.get("message") or "").strip()
+    return message.splitlines()[0][:200] if message else ""
 
 
 def _kind(case: ET.Element) -> str:

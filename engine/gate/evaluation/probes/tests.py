@@ -213,6 +213,7 @@ class TestsProbe:
             failures=() if ok else (text,),
             output_tail=output_tail(result),
             tampered=tampered,
+            first_failure="" if ok else _first_failure(JunitSummary(), result, self.test_command),
         )
 
     def _coverage(
@@ -272,7 +273,22 @@ def pytest_metrics(result: RunResult, summary: JunitSummary | None) -> TestMetri
         timed_out=result.timed_out,
         failures=failures,
         output_tail=output_tail(result),
+        first_failure=_first_failure(s, result),
     )
+
+
+def _first_failure(summary: JunitSummary, result: RunResult, session: str = SESSION_FAILURE) -> str:
+    """``node: error line`` of the first failed case; for a run without a verdict, the
+    reason it has none (timeout, or the last line of its output)."""
+    if summary.causes:
+        node, line = summary.causes[0]
+        return f"{node}: {line}" if line else node
+    if result.timed_out:
+        return f"{session}: the test command timed out"
+    if result.returncode in (0, NO_TESTS_EXIT):
+        return ""
+    last = next((ln.strip() for ln in reversed(output_tail(result).splitlines()) if ln.strip()), "")
+    return f"{session}: exit {result.returncode}" + (f": {last[:200]}" if last else "")
 
 
 def forgive_flaky(tests: TestMetrics, summary: JunitSummary, flaky: Sequence[str]) -> TestMetrics:
@@ -285,6 +301,8 @@ def forgive_flaky(tests: TestMetrics, summary: JunitSummary, flaky: Sequence[str
     # pytest's 1 meant "some tests failed"; if none are left, the run is as good as green
     exit_code = 0 if tests.exit_code == 1 and not failures else tests.exit_code
     note = "flaky (failed, then passed on re-run): " + ", ".join(flaky)
+    causes = [(n, line) for n, line in summary.causes if n in failures]
+    first = (f"{causes[0][0]}: {causes[0][1]}" if causes else "") if failures else ""
     return dataclasses.replace(
         tests,
         passed=tests.passed + len(flaky),
@@ -293,6 +311,7 @@ def forgive_flaky(tests: TestMetrics, summary: JunitSummary, flaky: Sequence[str
         failures=failures,
         exit_code=exit_code,
         output_tail=f"{tests.output_tail}\n{note}".lstrip("\n"),
+        first_failure=first or (tests.first_failure if failures else ""),
     )
 
 

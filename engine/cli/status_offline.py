@@ -1,0 +1,130 @@
+"""``ratchet status`` when no daemon runs: what is true now, read from the repository.
+
+The daemon's status file is only as fresh as the daemon that wrote it, so without a
+running daemon the configuration, goals, last outcomes (journal + git history) and the
+pending and review candidates (git refs: a deleted branch disappears, a new one appears)
+are read afresh. A configuration that cannot be read is reported as such, never "ok".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfflineStatus:
+    """What ``status`` shows without a daemon (``to_json`` for ``--json``)."""
+
+    configuration: str  # "ok" | "invalid" | "missing"
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    goals: tuple[str, ...] = ()  # "id (status)"
+    target: str = ""
+    last_outcomes: tuple[dict[str, Any], ...] = ()
+    review: tuple[str, ...] = ()  # candidate ids awaiting review
+    pending: tuple[str, ...] = ()
+    cycles: int = 0  # cycles recorded (journal + git)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "configuration": self.configuration,
+            "problems": list(self.problems),
+            "warnings": list(self.warnings),
+            "goals": list(self.goals),
+            "target": self.target,
+            "last_outcomes": list(self.last_outcomes),
+            "review_candidates": list(self.review),
+            "pending_candidates": list(self.pending),
+            "cycles": self.cycles,
+            "notes": list(self.notes),
+        }
+
+
+def read_offline_status(root: Path) -> OfflineStatus:
+    """Read the configuration, history and candidates of the repository at ``root``."""
+    from engine.config import load_config
+    from engine.errors import ConfigError
+    from engine.records.history import load_history
+    from engine.records.review import awaiting_review
+    from engine.vcs import Repository
+
+    repo = Repository(root)
+    files = [root / "goals.yaml", root / "directives.yaml"]
+    notes: list[str] = []
+    config = None
+    problems: tuple[str, ...] = ()
+    if not all(f.is_file() for f in files):
+        state = "missing"
+        problems = ("goals.yaml or directives.yaml is missing: run `ratchet init`",)
+    else:
+        try:
+            config = load_config(root)
+            state = "ok"
+        except ConfigError as exc:
+            state = "invalid"
+            problems = tuple(str(exc).splitlines())
+    target = ""
+    if config is not None:
+        target = config.directives.target_branch or repo.current_branch() or ""
+    else:
+        target = repo.current_branch() or ""
+    history = [e.to_json() for e in load_history(repo)]
+    candidates = awaiting_review(repo, target, history) if target else []
+    warnings = tuple(w.render() for w in config.warnings) if config else ()
+    notes.append(
+        "nothing runs cycles now: the daemon is not running; start it (`ratchet start`, "
+        "`ratchet install-service`) or run `ratchet run-once` from cron/CI"
+    )
+    shown = [
+        {
+            "finished": str(e.get("finished") or e.get("started") or ""),
+            "goal": str(e.get("goal") or "-"),
+            "outcome": str(e.get("outcome") or ""),
+            "message": str(e.get("message") or ""),
+        }
+        for e in history[-5:][::-1]
+    ]
+    return OfflineStatus(
+        configuration=state,
+        problems=problems,
+        warnings=warnings,
+        goals=tuple(f"{g.id} ({g.status})" for g in config.goals) if config else (),
+        target=target,
+        last_outcomes=tuple(shown),
+        review=tuple(c.id for c in candidates if c.decision == "review"),
+        pending=tuple(c.id for c in candidates if c.decision == "pending"),
+        cycles=sum(1 for e in history if e.get("outcome") != "nothing-to-do"),
+        notes=tuple(notes),
+    )
+
+
+def render_offline(repo: Path, s: OfflineStatus, *, paused: bool) -> list[str]:
+    """The human-readable status (pure)."""
+    lines = [f"ratchet daemon for {repo}: not running" + ("  [PAUSED]" if paused else "")]
+    if s.configuration == "ok":
+        lines.append(f"  configuration: ok, {len(s.goals)} goal(s), target {s.target or '-'}")
+    elif s.configuration == "missing":
+        lines.append("  configuration: MISSING")
+    else:
+        lines.append("  configuration: INVALID")
+    lines += [f"    {p}" for p in s.problems]
+    lines += [f"    {w}" for w in s.warnings]
+    if s.goals:
+        lines.append(f"  goals:         {', '.join(s.goals)}")
+    lines.append(f"  cycles:        {s.cycles} recorded (nothing-to-do not counted)")
+    lines.append(f"  review:        {', '.join(s.review) or 'none'}")
+    if s.pending:
+        lines.append(f"  pending:       {', '.join(s.pending)}")
+    if s.last_outcomes:
+        lines.append("  last outcomes:")
+        for o in s.last_outcomes:
+            lines.append(
+                f"    {o['finished']:<25} {o['goal']:<16} {o['outcome']:<13} {o['message'][:60]}"
+            )
+    lines += [f"  warning: {n}" for n in s.notes]
+    if paused:
+        lines.append("  paused: applies when the daemon starts (`ratchet resume` lifts it)")
+    return lines

@@ -1,0 +1,220 @@
+"""Candidates awaiting a human, read from git refs and the records in their commits.
+
+A candidate is awaiting review when a branch ``ratchet/<goal>/<n>`` — local, or a
+remote-tracking ``refs/remotes/<remote>/ratchet/<goal>/<n>`` of a fresh clone — has a tip
+whose ``Ratchet-Decision`` trailer is ``review`` or ``pending``, and nothing decided it
+since: no later journal entry for its cycle, no human rejection under
+``refs/ratchet/rejected/``, not merged into the target (by ratchet or a human's
+``git merge``). So a deleted branch disappears and a new one appears without any local
+state. Its id is ``<goal>/<n>``: short, and stable for the life of the branch.
+
+:func:`record_rejection` is ``ratchet review reject``: the candidate's commit is amended
+with its records updated (outcome ``rejected``, a ``human`` map with the reason,
+``Ratchet-Human: rejected``), archived under ``refs/ratchet/rejected/<goal>/<n>``, its
+branch deleted, and a journal line appended.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import InputError
+from engine.model import Identity
+from engine.records.render import memory_path, snapshot_path
+from engine.vcs import Repository, format_message, parse_trailers
+
+AWAITING = ("review", "pending")
+HUMAN_TRAILER = "Ratchet-Human"
+_BRANCH = re.compile(r"^refs/(?:heads|remotes/[^/]+)/ratchet/(?P<goal>[^/]+)/(?P<n>\d+)$")
+_REJECTED = re.compile(r"^refs/ratchet/rejected/(?P<goal>[^/]+)/(?P<n>\d+)$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Candidate:
+    """One candidate ratchet made, as found in git."""
+
+    id: str  # "<goal>/<n>"
+    goal: str
+    ref: str  # the full ref it was found under
+    commit: str
+    cycle_id: str
+    decision: str  # its Ratchet-Decision trailer
+    committed: str  # committer date, ISO-8601
+    snapshot: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def branch(self) -> str:
+        return f"ratchet/{self.id}"
+
+    @property
+    def local(self) -> bool:
+        return self.ref.startswith("refs/heads/")
+
+
+def _candidate(repo: Repository, ref: str, sha: str, goal: str, n: str) -> Candidate:
+    message = repo.log_entries(sha, max_count=1)
+    date, text = (message[0][1], message[0][2]) if message else ("", repo.commit_message(sha))
+    trailers = parse_trailers(text)
+    cycle = trailers.get("Ratchet-Cycle", "")
+    return Candidate(
+        id=f"{goal}/{n}",
+        goal=goal,
+        ref=ref,
+        commit=sha,
+        cycle_id=cycle,
+        decision=trailers.get("Ratchet-Decision", ""),
+        committed=date,
+        snapshot=_read_snapshot(repo, sha, cycle),
+    )
+
+
+def _read_snapshot(repo: Repository, commit: str, cycle: str) -> dict[str, Any]:
+    if not cycle:
+        return {}
+    try:
+        data = json.loads(repo.show_file(commit, snapshot_path(cycle)) or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def branch_candidates(repo: Repository) -> list[Candidate]:
+    """Every ``ratchet/<goal>/<n>`` branch (a local one hides its remote-tracking twin)."""
+    refs = {**repo.list_refs("refs/remotes/"), **repo.list_refs("refs/heads/ratchet/")}
+    found: dict[str, Candidate] = {}
+    for ref, sha in sorted(refs.items(), key=lambda kv: kv[0].startswith("refs/heads/")):
+        match = _BRANCH.match(ref)
+        if match:
+            c = _candidate(repo, ref, sha, match["goal"], match["n"])
+            found[c.id] = c  # local refs sort last: they win
+    return sorted(found.values(), key=lambda c: (c.goal, int(c.id.rsplit("/", 1)[1])))
+
+
+def rejected_candidates(repo: Repository) -> list[Candidate]:
+    """Every candidate archived under ``refs/ratchet/rejected/<goal>/<n>``."""
+    out = []
+    for ref, sha in sorted(repo.list_refs("refs/ratchet/rejected/").items()):
+        match = _REJECTED.match(ref)
+        if match:
+            out.append(_candidate(repo, ref, sha, match["goal"], match["n"]))
+    return out
+
+
+def human_rejections_in_git(repo: Repository) -> list[dict[str, Any]]:
+    """The snapshots of candidates a human rejected (``Ratchet-Human`` trailer)."""
+    out = []
+    for ref, sha in repo.list_refs("refs/ratchet/rejected/").items():
+        trailers = parse_trailers(repo.commit_message(sha))
+        if trailers.get(HUMAN_TRAILER):
+            snapshot = _read_snapshot(repo, sha, trailers.get("Ratchet-Cycle", ""))
+            if snapshot:
+                out.append({**snapshot, "rejected_ref": ref})
+    return out
+
+
+def awaiting_review(
+    repo: Repository, target: str, history: Iterable[Mapping[str, Any]]
+) -> list[Candidate]:
+    """The candidates still waiting for a human (see the module docstring)."""
+    latest: dict[str, str] = {}
+    for entry in history:
+        latest[str(entry.get("cycle_id"))] = str(entry.get("outcome"))
+    decided = {str(e.get("cycle_id")) for e in human_rejections_in_git(repo)}
+    tip = repo.rev_parse(f"refs/heads/{target}")
+    out = []
+    for c in branch_candidates(repo):
+        if c.decision not in AWAITING or c.cycle_id in decided:
+            continue
+        if latest.get(c.cycle_id, c.decision) not in AWAITING:
+            continue
+        if tip and (repo.is_ancestor(c.commit, tip) or _merged_on(repo, tip, c.cycle_id)):
+            continue
+        out.append(c)
+    return out
+
+
+def _merged_on(repo: Repository, tip: str, cycle: str) -> bool:
+    return bool(cycle) and _read_snapshot(repo, tip, cycle).get("outcome") == "merged"
+
+
+def find(candidates: Iterable[Candidate], candidate_id: str, what: str) -> Candidate:
+    """The candidate with id ``candidate_id`` (``ratchet/`` prefix allowed); InputError
+    listing the known ids otherwise."""
+    wanted = candidate_id.removeprefix("refs/heads/").removeprefix("ratchet/")
+    pool = list(candidates)
+    for c in pool:
+        if c.id == wanted:
+            return c
+    known = ", ".join(c.id for c in pool) or "none"
+    raise InputError(f"no {what} candidate {candidate_id!r}; {what}: {known}")
+
+
+def record_rejection(
+    repo: Repository, candidate: Candidate, *, reason: str, identity: Identity, at: str
+) -> dict[str, Any]:
+    """Archive ``candidate`` as rejected by a human (see the module docstring); returns
+    the journal entry it wrote."""
+    from engine.patching.workspace import write_files
+    from engine.records.layout import journal_file
+
+    goal, n = candidate.id.rsplit("/", 1)
+    ref = f"refs/ratchet/rejected/{goal}/{n}"
+    from engine.redact import redact
+
+    reason = redact(" ".join(reason.split()))  # records never hold a secret
+    human = {"action": "rejected", "reason": reason, "at": at, "commit": candidate.commit}
+    message = "rejected by a human" + (f": {reason}" if reason else "")
+    entry = {
+        **candidate.snapshot,
+        "cycle_id": candidate.cycle_id or f"{goal}-{n}",
+        "goal": goal,
+        "outcome": "rejected",
+        "message": message,
+        "branch": candidate.branch,
+        "rejected_ref": ref,
+        "human": human,
+        "finished": at,
+    }
+    original = repo.commit_message(candidate.commit)
+    trailers = {
+        **parse_trailers(original),
+        "Ratchet-Decision": "rejected",
+        HUMAN_TRAILER: "rejected",
+    }
+    if reason:
+        trailers["Ratchet-Reason"] = reason[:200]
+    subject = original.partition("\n")[0] or f"ratchet: candidate {candidate.id}"
+    files = {}
+    if candidate.cycle_id:
+        memory = repo.show_file(candidate.commit, memory_path(candidate.cycle_id)) or ""
+        files[snapshot_path(candidate.cycle_id)] = (
+            json.dumps(entry, indent=2, sort_keys=True) + "\n"
+        )
+        files[memory_path(candidate.cycle_id)] = (
+            f"{memory.rstrip()}\n\n## Human decision\n\n- {at}: {message}\n"
+        )
+    wt = repo.add_worktree(
+        f"reject-{goal}-{n}-{secrets.token_hex(3)}", commit=candidate.commit, branch=None
+    )
+    try:
+        write_files(wt, files)
+        text = format_message(subject, f"ratchet: {message}", trailers)
+        if repo.is_bot_commit(candidate.commit, identity):
+            sha = repo.amend_all(wt, message=text, author=identity)
+        else:
+            sha = repo.commit_all(wt, message=text, author=identity)
+    finally:
+        repo.remove_worktree(wt)
+    repo.archive(ref, sha)
+    entry["commit"] = sha
+    if candidate.local and repo.rev_parse(candidate.ref) == candidate.commit:
+        repo.delete_branch(candidate.branch)
+    repo.state_dir.mkdir(parents=True, exist_ok=True)
+    with journal_file(repo.state_dir).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry, sort_keys=True) + "\n")
+    return entry
