@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from engine.cli.exits import EXIT_CYCLE_FAILED
 from tests.fakes_http import FakeModelServer, Recorded, Reply, openai_ok, vendor
 from tests.repo_helpers import FLAT_CLASSIFY, git, make_repo, ratchet
 
@@ -70,7 +71,7 @@ def test_a_bad_endpoint_ends_in_a_journaled_error(
         started = time.monotonic()
         run = ratchet("run-once", "--repo", str(repo), "--json", env={"OPENAI_API_KEY": "x"})
         elapsed = time.monotonic() - started
-    assert run.code == 0, run.stderr
+    assert run.code == EXIT_CYCLE_FAILED, run.stderr  # an `error` outcome: cron/CI notice
     assert "Traceback" not in run.stderr
     result = run.json
     assert result["outcome"] == "error" and reason in result["message"], result["message"]

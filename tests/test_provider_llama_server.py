@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.cli.exits import EXIT_CYCLE_FAILED
 from tests.repo_helpers import make_repo, ratchet
 
 pytestmark = [pytest.mark.slow, pytest.mark.local_model]
@@ -154,7 +155,7 @@ def test_run_once_against_llama_cpp_server(tmp_path: Path) -> None:
         )
         repo = greet_repo(tmp_path / "repo", f"http://127.0.0.1:{free_port()}")
         run = ratchet("run-once", "--repo", str(repo), "--json", timeout=600)
-        assert run.code == 0, run.stderr
+        assert run.code == EXIT_CYCLE_FAILED, run.stderr  # an `error` outcome
         assert run.json["outcome"] == "error" and "request failed" in run.json["message"]
         return
     with llama_server(tmp_path) as url:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.cli.exits import EXIT_CYCLE_FAILED
 from engine.errors import MalformedAnswer, ProviderUnavailable
 from engine.model import Directives, Goal, ProviderConfig
 from engine.providers.base import ProposalRequest
@@ -129,8 +130,8 @@ def test_run_once_with_the_local_model_gates_a_candidate(tmp_path: Path) -> None
         },
     )
     run = ratchet("run-once", "--repo", str(repo), "--goal", "flatten-greet", "--json", timeout=900)
-    assert run.code == 0, run.stderr
     result = run.json
+    assert run.code == (EXIT_CYCLE_FAILED if result["outcome"] == "error" else 0), run.stderr
     if not HAVE_LLAMA:
         assert not REQUIRE_LOCAL_MODEL, (
             "RATCHET_REQUIRE_LOCAL_MODEL=1 but llama-cpp-python is missing"

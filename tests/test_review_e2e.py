@@ -48,6 +48,7 @@ def test_review_list_show_reject_then_the_same_change_is_never_evaluated_again(
     assert listed.code == 0, listed.stderr
     assert "simplify/1" in listed.stdout and "Flatten classify" in listed.stdout
     assert "complexity -2" in listed.stdout and "merge: review" in listed.stdout
+    assert "review:        simplify/1" in ratchet("status", "--repo", str(repo)).stdout
     rows = json.loads(ratchet("review", "list", "--repo", str(repo), "--json").stdout)
     assert [r["id"] for r in rows] == ["simplify/1"] and rows[0]["commit"] == first["commit"]
 
@@ -67,6 +68,7 @@ def test_review_list_show_reject_then_the_same_change_is_never_evaluated_again(
     message = git(repo, "log", "-1", "--format=%B", "refs/ratchet/rejected/simplify/1")
     assert "Ratchet-Human: rejected" in message and "Ratchet-Reason: keep the nested ifs" in message
     assert ratchet("review", "list", "--repo", str(repo)).stdout.startswith("no candidate")
+    assert "review:        none" in ratchet("status", "--repo", str(repo)).stdout
     log = ratchet("log", "--repo", str(repo), "--outcome", "rejected")
     assert "cause: rejected by a human: keep the nested ifs" in log.stdout
 
@@ -107,6 +109,21 @@ def test_accept_merges_by_compare_and_swap_after_the_target_moved(tmp_path: Path
     unknown = ratchet("review", "accept", "simplify/1", "--repo", str(repo))
     assert unknown.code == 2 and "no review candidate 'simplify/1'" in unknown.stderr
 
+    # a later human change to the same lines: the revert conflicts, nothing moves, and
+    # git's hints about ratchet's private worktree never reach the user
+    merged = git(repo, "rev-parse", "main")
+    git(repo, "checkout", "-q", "main")
+    write(repo / "calc" / "ops.py", git(repo, "show", "main:calc/ops.py").replace("zero", "nil"))
+    git(repo, "commit", "-qam", "rename zero")
+    tip = git(repo, "rev-parse", "main")
+    conflict = ratchet("revert", merged, "--repo", str(repo))
+    assert conflict.code == 5, conflict.stdout + conflict.stderr
+    assert (
+        "cannot be reverted automatically" in conflict.stderr and "calc/ops.py" in conflict.stderr
+    )
+    assert "hint:" not in conflict.stderr and ".ratchet" not in conflict.stderr
+    assert git(repo, "rev-parse", "main") == tip and git(repo, "status", "--porcelain") == ""
+
 
 def test_rejection_names_the_failing_test_and_its_error_line(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", directives={"target_branch": "main"})
@@ -135,6 +152,16 @@ def test_reverted_changes_are_remembered_from_a_fresh_clone(tmp_path: Path) -> N
 
     refused = ratchet("revert", human, "--repo", str(repo))
     assert refused.code == 2 and "not a ratchet commit" in refused.stderr
+    git(repo, "checkout", "-q", "main")  # checked out with local changes: cannot move it
+    write(repo / "NOTES.md", "work in progress\n")
+    git(repo, "add", "NOTES.md")
+    dirty = ratchet("revert", str(merged["commit"]), "--repo", str(repo))
+    assert dirty.code == 5 and "main was not moved" in dirty.stderr, dirty.stderr
+    assert "git merge --ff-only" in dirty.stderr
+    assert git(repo, "rev-parse", "main") == merged["commit"]
+    git(repo, "rm", "-q", "--cached", "NOTES.md")
+    (repo / "NOTES.md").unlink()
+    git(repo, "checkout", "-q", "elsewhere")
     reverted = ratchet("revert", str(merged["commit"]), "--repo", str(repo))
     assert reverted.code == 0, reverted.stderr
     message = git(repo, "log", "-1", "--format=%B", "main")
@@ -158,7 +185,10 @@ def test_plain_git_revert_and_review_from_a_fresh_clone(tmp_path: Path) -> None:
     first = _run(repo, plan_file(tmp_path / "plan.yaml", "Flatten classify", FLAT))
     assert first["outcome"] == "review"
     clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    git(tmp_path, "clone", "-q", str(repo), str(clone))  # checks out "elsewhere"
+    missing = ratchet("review", "accept", "simplify/1", "--repo", str(clone))
+    assert missing.code == 2 and "git branch main origin/main" in missing.stderr
+    git(clone, "checkout", "-q", "main")
     git(clone, "config", "user.name", "Cloner")
     git(clone, "config", "user.email", "cloner@example.invalid")
     listed = ratchet("review", "list", "--repo", str(clone))

@@ -70,6 +70,16 @@ COVERAGE = {
             "guard-deleted-tests: t.py::x removed",
         ),
         (
+            {
+                "rules": [
+                    TESTS_PASS,
+                    {"id": "guard-tests-fewer", "passed": False, "detail": "collected 7 -> 1"},
+                ],
+                "candidate": {"tests": {"errors": 1, "first_failure": "t.py: ImportError: x"}},
+            },
+            "tests failed: t.py: ImportError: x",
+        ),
+        (
             {"rules": [{"id": "r", "passed": False, "detail": "r: error: no such key: cost"}]},
             "r: error: no such key: cost",
         ),

@@ -46,7 +46,7 @@ class OfflineStatus:
 def read_offline_status(root: Path) -> OfflineStatus:
     """Read the configuration, history and candidates of the repository at ``root``."""
     from engine.config import load_config
-    from engine.errors import ConfigError
+    from engine.errors import ConfigError, RatchetError
     from engine.records.history import load_history
     from engine.records.review import awaiting_review
     from engine.vcs import Repository
@@ -66,6 +66,9 @@ def read_offline_status(root: Path) -> OfflineStatus:
         except ConfigError as exc:
             state = "invalid"
             problems = tuple(str(exc).splitlines())
+        except RatchetError as exc:  # unreadable in another way: never "ok"
+            state = "invalid"
+            problems = (str(exc),)
     target = ""
     if config is not None:
         target = config.directives.target_branch or repo.current_branch() or ""

@@ -26,6 +26,11 @@ def _target(cycle: Cycle) -> str:
     target = cycle.seams.config.directives.target_branch or cycle.repo.current_branch()
     if not target:
         raise InputError("HEAD is detached: set target_branch in directives.yaml")
+    if cycle.repo.rev_parse(f"refs/heads/{target}") is None:
+        raise InputError(
+            f"the target branch {target!r} does not exist in {cycle.repo.root}: create it "
+            f"from the remote (`git branch {target} origin/{target}`) and try again"
+        )
     return target
 
 

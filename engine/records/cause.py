@@ -4,9 +4,9 @@
 :mod:`engine.records.render`) and names, in this order of precedence:
 
 1. a human's decision (``rejected by a human: <reason>``, ``reverted ...``);
-2. a guard's evidence (``guard-deleted-tests: tests/test_x.py::test_y removed``);
-3. the first failing test and its error line, from the JUnit output the evaluator kept
+2. the first failing test and its error line, from the JUnit output the evaluator kept
    (``tests failed: tests/test_geo.py: ImportError: cannot import name 'area' ...``);
+3. a guard's evidence (``guard-deleted-tests: tests/test_x.py::test_y removed``);
 4. the metric a failed rule read that moved (``coverage-ratchet: coverage % 81.2 → 79.9``);
 5. the failed rule's own sentence (an evaluation error in a rule, say), else the message.
 
@@ -49,12 +49,15 @@ def cause(entry: Mapping[str, Any]) -> str:
         reason = human.get("reason") or "no reason given"
         return f"{human['action']} by a human: {reason}"
     failed = failed_rules(entry)
+    tests = (entry.get("candidate") or {}).get("tests") or {}
+    broken = int(tests.get("failed") or 0) + int(tests.get("errors") or 0)
+    tests_failed = (broken or tests.get("timed_out")) and any(_reads_tests(r) for r in failed)
+    if tests_failed and tests.get("first_failure"):
+        return _clip(_tests_cause(tests, broken))  # the error line beats a guard's count
     for rule in failed:
         if str(rule.get("id", "")).startswith("guard-"):
             return _clip(f"{rule['id']}: {_own_detail(rule)}")
-    tests = (entry.get("candidate") or {}).get("tests") or {}
-    broken = int(tests.get("failed") or 0) + int(tests.get("errors") or 0)
-    if (broken or tests.get("timed_out")) and any(_reads_tests(r) for r in failed):
+    if tests_failed:
         return _clip(_tests_cause(tests, broken))
     for rule in failed:
         moved = _moved_metrics(entry, rule)
