@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.cycle import naming
-from engine.cycle.memory import rules_fingerprint
+from engine.cycle.fingerprint import rules_fingerprint
 from engine.cycle.protocols import Seams
 from engine.cycle.selection import diff_fingerprint, rejection_history
 from engine.cycle.state import Attempt, Ending

@@ -8,34 +8,13 @@ guard set, or the merge mode) changed; a change a human rejected or reverted nev
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 
-from engine.config import Config
+from engine.cycle.fingerprint import rules_fingerprint
 from engine.model.journal import JournalEntry
 from engine.records.decisions import reverts_in_git
 from engine.records.review import human_rejections_in_git
 from engine.vcs import Repository
-
-
-def rules_fingerprint(config: Config) -> str:
-    """Identity of the judgement a candidate gets: every rule (id, when, require, on_fail),
-    the guard set, the merge mode and the protected-path policy. Rule order, descriptions
-    and source locations do not count."""
-    from engine.gate.guards import GUARD_IDS
-
-    directives = config.directives
-    data = {
-        "rules": sorted(
-            [r.id, r.when or "", " ".join(r.require.split()), r.on_fail] for r in config.rules
-        ),
-        "guards": sorted(GUARD_IDS),
-        "merge": directives.merge,
-        "on_protected": directives.on_protected,
-    }
-    text = json.dumps(data, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def cycle_history(
@@ -50,3 +29,6 @@ def cycle_history(
         if str(extra.get("cycle_id")) not in known:
             entries.append(JournalEntry.from_json(extra))
     return entries
+
+
+__all__ = ["cycle_history", "rules_fingerprint"]

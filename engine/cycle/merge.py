@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from engine.cycle.memory import rules_fingerprint
+from engine.cycle.fingerprint import rules_fingerprint
 from engine.cycle.protocols import Seams
 from engine.cycle.state import Attempt, Ending, report_of
 from engine.gate.change import smuggled_paths

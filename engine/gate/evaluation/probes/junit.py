@@ -7,7 +7,7 @@ stdlib parser is used because its expat (>= 2.4.1) refuses entity-expansion bomb
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET  # nosec B405 - see the module docstring
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_JUNIT_BYTES = 50 * 1024 * 1024
@@ -23,7 +23,7 @@ class JunitSummary:
     skipped: tuple[str, ...] = ()
     xfailed: tuple[str, ...] = ()
     # (node id, error line) of failed/errored cases, in file order: the human-readable cause
-    causes: tuple[tuple[str, str], ...] = ()
+    causes: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def collected(self) -> int:
