@@ -5,6 +5,7 @@ plain git revert), and the same commands from a fresh clone."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,8 @@ def test_review_list_show_reject_then_the_same_change_is_never_evaluated_again(
     # the way out: retry judges it again with today's rules (here: review again)
     retried = ratchet("retry", "simplify/1", "--repo", str(repo))
     assert retried.code == 0, retried.stderr
-    assert "REVIEW" in retried.stdout and "ratchet/simplify/2" in retried.stdout
+    kept = re.search(r"kept for human review on ratchet/simplify/(\d+)", retried.stdout)
+    assert "REVIEW" in retried.stdout and kept and int(kept[1]) > 1, retried.stdout
 
 
 def test_accept_merges_by_compare_and_swap_after_the_target_moved(tmp_path: Path) -> None:
