@@ -45,6 +45,7 @@ from engine.daemon.state import DaemonOptions, LoopState, Phase, why_stop
 from engine.daemon.status import Spend, read_status
 from engine.daemon.supervisor import CycleLimits, CycleSupervisor, Runtime
 from engine.model import Identity
+from engine.vcs.refs import branch_ref
 
 if TYPE_CHECKING:
     from engine.daemon.schedule import CycleScheduler
@@ -203,7 +204,7 @@ class Daemon:
         if self.repo is None or config is None:
             return
         target = self._target()
-        tip = self.repo.rev_parse(f"refs/heads/{target}") if target else None
+        tip = self.repo.rev_parse(branch_ref(target)) if target else None
         seen = self.state.seen_tip
         self.state = dataclasses.replace(self.state, seen_tip=tip)
         if seen is not None and tip != seen and config.directives.schedule.on_change == "run":

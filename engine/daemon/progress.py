@@ -15,6 +15,7 @@ from pathlib import Path
 from engine.daemon.paths import StatePaths
 from engine.daemon.status import read_json
 from engine.vcs import Repository
+from engine.vcs.refs import BRANCH_REFS
 
 
 class ProgressFollower:
@@ -42,8 +43,8 @@ class ProgressFollower:
         return goal, step
 
     def _goal_of(self, names: frozenset[str]) -> str | None:
-        for ref in self.repo.list_refs("refs/heads/ratchet/"):
-            parts = ref.removeprefix("refs/heads/ratchet/").split("/")
+        for ref in self.repo.list_refs(BRANCH_REFS):
+            parts = ref.removeprefix(BRANCH_REFS).split("/")
             if len(parts) == 2 and f"{parts[0]}-{parts[1]}" in names:
                 return parts[0]
         return None

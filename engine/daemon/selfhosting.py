@@ -22,6 +22,7 @@ from engine.daemon.status import CycleInfo
 from engine.daemon.supervisor import Runtime
 from engine.model import Identity
 from engine.vcs import Repository
+from engine.vcs.refs import branch_ref
 
 log = logging.getLogger(LOGGER)
 
@@ -62,7 +63,7 @@ class SelfHostingSupervisor:
             board.set(self_hosting=False)
             return None
         selfhost = SelfHost(repo, paths)
-        tip = repo.rev_parse(f"refs/heads/{target}") if target else None
+        tip = repo.rev_parse(branch_ref(target)) if target else None
         good = selfhost.known_good()
         if good is None and tip is not None:
             good = selfhost.ensure_known_good(tip)

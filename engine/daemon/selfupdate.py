@@ -19,6 +19,7 @@ from engine.daemon.selfhost import SelfHost
 from engine.errors import GitError, InputError
 from engine.model import Identity
 from engine.vcs import Repository, format_message
+from engine.vcs.refs import branch_ref
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def promote_or_revert(
 ) -> SelfUpdateResult | None:
     """Canary the target tip when its code differs from known-good (and was not refused
     before); None when there was nothing to do or the canary was interrupted."""
-    tip = repo.rev_parse(f"refs/heads/{target}")
+    tip = repo.rev_parse(branch_ref(target))
     good = selfhost.known_good()
     if tip is None or good is None or not selfhost.needs_canary(tip):
         return None

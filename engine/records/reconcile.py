@@ -25,6 +25,7 @@ from engine.records.layout import journal_file
 from engine.records.render import snapshot_path
 from engine.vcs import Repository, parse_trailers
 from engine.vcs.history import first_parent_messages
+from engine.vcs.refs import branch_ref
 
 SCAN_LIMIT = 200
 RECONCILED_NOTE = "journal entry restored from git: the run that merged it ended before writing it"
@@ -36,7 +37,7 @@ def reconcile_journal(repo: Repository, target: str) -> tuple[str, ...]:
     close_torn_line(state_dir)
     known = {e.cycle_id for e in journal.read_journal(state_dir)}
     missing: list[dict[str, Any]] = []
-    for sha, message in first_parent_messages(repo, f"refs/heads/{target}", SCAN_LIMIT):
+    for sha, message in first_parent_messages(repo, branch_ref(target), SCAN_LIMIT):
         trailers = parse_trailers(message)
         cycle_id = trailers.get("Ratchet-Cycle")
         if not cycle_id:

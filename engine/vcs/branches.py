@@ -17,6 +17,7 @@ from typing import Literal
 from engine.model import Identity
 from engine.vcs.core import RepositoryCore, checked_arg
 from engine.vcs.messages import parse_trailers
+from engine.vcs.refs import BRANCH_REFS
 
 BranchKind = Literal["review", "pending", "half-made", "human"]
 _NAME = re.compile(r"^ratchet/(?P<goal>[^/]+)/(?P<n>\d+)$")
@@ -53,7 +54,7 @@ def scan_branches(repo: RepositoryCore, identity: Identity) -> tuple[BranchInfo,
     """Every ``ratchet/<goal>/<n>`` branch, classified. Other ``ratchet/...`` names are not
     the cycle's and are left out."""
     out = []
-    for ref, tip in sorted(repo.list_refs("refs/heads/ratchet/").items()):
+    for ref, tip in sorted(repo.list_refs(BRANCH_REFS).items()):
         name = ref.removeprefix("refs/heads/")
         if not _NAME.match(name):
             continue

@@ -30,7 +30,7 @@ from engine.errors import GitError
 from engine.model import Identity
 from engine.vcs.branches import BranchInfo, branch_only_commits, scan_branches
 from engine.vcs.messages import format_message
-from engine.vcs.refs import rejected_ref
+from engine.vcs.refs import BRANCH_PREFIX, branch_ref, rejected_ref
 from engine.vcs.repository import Repository
 
 REVERT_GRACE = 3600.0  # seconds a `revert-*` worktree is presumed in use by `ratchet revert`
@@ -87,7 +87,7 @@ def clean_leftovers(repo: Repository, identity: Identity) -> Leftovers:
                 ref = _archive(repo, branch)
                 if ref:
                     archived.append(f"{branch.name} -> {ref}")
-                if repo.delete_ref(f"refs/heads/{branch.name}", branch.tip):
+                if repo.delete_ref(branch_ref(branch.name), branch.tip):
                     deleted.append(branch.name)
             except GitError as exc:
                 errors.append(f"{branch.name}: {exc}")
@@ -133,7 +133,7 @@ def _stale_candidate_worktrees(repo: Repository) -> list[Path]:
         if w.path.resolve().parent == base
         and w.path.is_dir()
         and w.branch is not None
-        and w.branch.startswith("ratchet/")
+        and w.branch.startswith(BRANCH_PREFIX)
     ]
 
 
