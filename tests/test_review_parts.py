@@ -186,7 +186,8 @@ def test_junit_error_line_is_the_first_E_line_or_the_message(tmp_path: Path) -> 
         '<testsuites><testsuite><testcase classname="" name="tests.test_geo">'
         '<error message="collection failure">tests/test_geo.py:1: in &lt;module&gt;\n'
         "    from geo import area\n"
-        "E   ImportError: cannot import name 'area' from 'geo'</error></testcase>"
+        f"E   ImportError: cannot import name 'area' from 'geo' ({tmp_path}/geo.py)</error>"
+        "</testcase>"
         '<testcase classname="tests.test_geo" name="test_b">'
         '<failure message="assert 1 == 2">trace</failure></testcase>'
         "</testsuite></testsuites>"
@@ -194,7 +195,7 @@ def test_junit_error_line_is_the_first_E_line_or_the_message(tmp_path: Path) -> 
     summary = read_junit(xml, tmp_path)
     assert summary is not None
     assert summary.causes == (
-        ("tests/test_geo.py", "ImportError: cannot import name 'area' from 'geo'"),
+        ("tests/test_geo.py", "ImportError: cannot import name 'area' from 'geo' (geo.py)"),
         ("tests/test_geo.py::test_b", "assert 1 == 2"),
     )
 

@@ -48,7 +48,8 @@ def read_junit(path: Path, root: Path) -> JunitSummary | None:
         kind = _kind(case)
         kinds[kind].append(node)
         if kind in ("failed", "errors"):
-            causes.append((node, error_line(case)))
+            # the run's scratch directory means nothing to a reader: paths relative to it
+            causes.append((node, error_line(case).replace(f"{root}/", "")))
     return JunitSummary(**{k: tuple(v) for k, v in kinds.items()}, causes=tuple(causes))
 
 
