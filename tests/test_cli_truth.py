@@ -15,7 +15,9 @@ from tests.repo_helpers import git, make_repo, ratchet, write
 def test_version_completion_and_flags_rendered_as_flags() -> None:
     version = ratchet("--version")
     assert version.code == 0 and version.stdout.startswith("ratchet "), version.stderr
-    completion = ratchet("--show-completion", "bash")
+    # typer detects the shell from the parent process (here: pytest); name it instead
+    no_detection = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    completion = ratchet("--show-completion", "bash", env=no_detection)
     assert completion.code == 0 and "complete" in completion.stdout
     for args in (("log", "--help"), ("review", "reject", "--help"), ("revert", "--help")):
         shown = ratchet(*args)
