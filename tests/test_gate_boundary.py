@@ -4,45 +4,22 @@ an edit to any of them — including a module added to a gate package later."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
+from import_graph import ROOT, file_of, imports_of
 
 from engine.gate.boundary import DECISION_ROOTS, GATE
 from engine.gate.paths import is_protected, matches
 from engine.model import Edit
 from engine.patching.plan import PlanRefused, apply_plan
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def _file_of(module: str) -> Path | None:
-    path = ROOT.joinpath(*module.split("."))
-    if (path / "__init__.py").is_file():
-        return path / "__init__.py"
-    if path.with_suffix(".py").is_file():
-        return path.with_suffix(".py")
-    return None
-
-
-def _imports(module: str) -> set[str]:
-    file = _file_of(module)
-    assert file is not None, module
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.split(".")[0] == "engine"}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module.split(".")[0] != "engine":
-                continue
-            found.add(node.module)
-            found |= {f"{node.module}.{a.name}" for a in node.names}
-    modules: set[str] = set()
-    for name in found:
+def _with_parents(modules: set[str]) -> set[str]:
+    """Importing ``a.b.c`` runs ``a/__init__`` and ``a/b/__init__`` too: they count."""
+    out: set[str] = set()
+    for name in modules:
         parts = name.split(".")
-        modules |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
-    return {m for m in modules if _file_of(m) is not None}
+        out |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+    return {m for m in out if file_of(m) is not None}
 
 
 def decision_closure() -> set[str]:
@@ -52,12 +29,12 @@ def decision_closure() -> set[str]:
         module = todo.pop()
         if module not in seen:
             seen.add(module)
-            todo += sorted(_imports(module) - seen)
+            todo += sorted(_with_parents(imports_of(module)) - seen)
     return seen
 
 
 def _rel(module: str) -> str:
-    file = _file_of(module)
+    file = file_of(module)
     assert file is not None
     return file.relative_to(ROOT).as_posix()
 
