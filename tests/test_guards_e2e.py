@@ -19,6 +19,14 @@ from tests.repo_helpers import DEFAULT_GOALS, git, make_repo, ratchet, snapshot_
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 API = '"""The public API: callers import from here."""\nfrom calc.ops import add, classify\n'
+# The project's tests import the API module, so the changed line runs (diff coverage holds)
+# and still nothing imports ``classify`` from it: only the API guard can see the break.
+API_FILES = {
+    "calc/api.py": API,
+    "tests/test_api.py": (
+        "from calc.api import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    ),
+}
 PRUNE = """\
 summary: Drop an unused import
 edits:
@@ -57,13 +65,13 @@ def _cycle(
     assert run.code == 0, run.stderr
     if not merges:
         assert snapshot_of_user_state(repo) == before
-    log = ratchet("log", "--repo", str(repo))
+    log = ratchet("log", "--verbose", "--repo", str(repo))
     entry = json.loads(ratchet("log", "--repo", str(repo), "--json").stdout)[-1]
     return run.json, log.stdout, entry
 
 
 def test_a_re_export_removal_that_passes_the_tests_goes_to_review(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", files={"calc/api.py": API})
+    repo = make_repo(tmp_path / "repo", files=API_FILES)
     main = git(repo, "rev-parse", "main")
 
     result, log, entry = _cycle(repo, PRUNE)
@@ -80,13 +88,14 @@ def test_a_re_export_removal_that_passes_the_tests_goes_to_review(tmp_path: Path
 
 
 def test_the_same_removal_merges_when_the_goal_allows_api_changes(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", files={"calc/api.py": API}, goals=_goals(["api-change"]))
+    repo = make_repo(tmp_path / "repo", files=API_FILES, goals=_goals(["api-change"]))
 
     result, log, _ = _cycle(repo, PRUNE, merges=True)
 
     assert result["outcome"] == "merged", result["message"]
     assert git(repo, "show", "main:calc/api.py").endswith("from calc.ops import add")
-    assert "allowed guard-api-change: allowed by the goal" in log
+    api = [r for r in result["rules"] if r["id"] == "guard-api-change"]
+    assert api and "allowed" in json.dumps(api), api
 
 
 def test_an_import_time_environment_dump_is_rejected(tmp_path: Path) -> None:
