@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from git_testing import user_git
+
+from tests.git_testing import user_git
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -171,11 +172,18 @@ def snapshot_of_user_state(repo: Path) -> dict[str, str]:
     """Every file of the user's working tree (outside .git and .ratchet) plus the index,
     HEAD and the status, as hashes: 'byte-identical' made checkable."""
     state: dict[str, str] = {}
-    for path in sorted(repo.rglob("*")):
-        rel = path.relative_to(repo).as_posix()
-        if rel.startswith((".git/", ".ratchet/", ".ratchet")) or rel == ".git" or path.is_dir():
-            continue
-        state[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    # .git and .ratchet are pruned before descending, not filtered after: a killed run's
+    # orphaned git child may still be removing .git/worktrees while this walks.
+    for root, dirs, files in os.walk(repo):
+        if Path(root) == repo:
+            dirs[:] = [d for d in dirs if d != ".git" and not d.startswith(".ratchet")]
+        for name in files:
+            path = Path(root) / name
+            rel = path.relative_to(repo).as_posix()
+            if rel.startswith(".ratchet"):
+                continue
+            state[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    state = dict(sorted(state.items()))
     state[".git/index"] = hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest()
     state["HEAD"] = (repo / ".git" / "HEAD").read_text()
     state["status"] = git(repo, "status", "--porcelain", "--untracked-files=all")
