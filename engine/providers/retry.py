@@ -10,6 +10,7 @@ server cannot park the daemon. Every other error passes straight through.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -73,12 +74,18 @@ class _Wait(tenacity.wait.wait_base):
 
     def __init__(self, policy: RetryPolicy) -> None:
         self._policy = policy
-        self._backoff = tenacity.wait_exponential_jitter(
-            initial=policy.base, max=policy.max_wait, jitter=policy.base
-        )
+
+    def _backoff(self, attempt: int) -> float:
+        # Written out rather than tenacity.wait_exponential_jitter, whose parameter names
+        # changed in tenacity 9.2 (initial -> multiplier, with a DeprecationWarning).
+        try:
+            wait = self._policy.base * 2 ** (attempt - 1)
+        except OverflowError:
+            wait = self._policy.max_wait
+        return min(wait + random.uniform(0, self._policy.base), self._policy.max_wait)
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        wait = float(self._backoff(retry_state))
+        wait = self._backoff(retry_state.attempt_number)
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None else None
         retry_after = getattr(error, "retry_after", None)
