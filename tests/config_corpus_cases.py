@@ -22,8 +22,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from git_testing import IDENTITY_ENV
-from repo_helpers import git
+from tests.git_testing import IDENTITY_ENV
+from tests.repo_helpers import git
 
 CORPUS = Path(__file__).parent / "config_corpus"
 CANARY = "CANARY-7f3c-never-echo-this"

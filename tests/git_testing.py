@@ -20,13 +20,21 @@ def git(cwd: Path, *args: str) -> str:
     return GIT.run(*args, cwd=cwd)
 
 
-# A committer for repositories whose config names nobody (pass as ``env=``).
-IDENTITY_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-}
+def identity_env(name: str, email: str) -> dict[str, str]:
+    """The environment that makes ``name <email>`` author and committer (pass as ``env=``)."""
+    return {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+
+
+# A committer for repositories whose config names nobody.
+IDENTITY_ENV = identity_env("t", "t@example.invalid")
+# ratchet's default identity (``directives.identity``), and a human.
+BOT_ENV = identity_env(Identity().name, Identity().email)
+HUMAN_ENV = identity_env("Ada", "ada@example.invalid")
 
 
 def user_git(

@@ -7,8 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from config_corpus_cases import template_repo
-from repo_helpers import ratchet
 
 from engine.config.bounds import MAX_ALIASES, MAX_DEPTH, MAX_NODES
 from engine.config.files import MAX_FILE_BYTES, read_config_text
@@ -17,6 +15,8 @@ from engine.config.yamlpos import load_yaml
 from engine.errors import ConfigIssue
 from engine.gate.policy.expr import compile_expr
 from engine.gate.policy.types import type_problems
+from tests.config_corpus_cases import template_repo
+from tests.repo_helpers import ratchet
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from config_corpus_cases import (
+
+from engine.config.environment import check_repository, known_ruff_codes
+from tests.config_corpus_cases import (
     CANARY,
     PASSWD_MARK,
     Case,
@@ -24,8 +26,6 @@ from config_corpus_cases import (
     template_repo,
     tracked_files,
 )
-
-from engine.config.environment import check_repository, known_ruff_codes
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = load_cases()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from repo_helpers import git
 
 from engine.config import load_config
 from engine.config.init import TEMPLATES, init_repo, template_text
+from tests.repo_helpers import git
 
 
 def exclude_file(repo: Path) -> Path:

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from repo_helpers import git
 
 from engine.cli.signals import EXIT_TERMINATED, Terminated, install_early, unwind_on_sigterm
 from engine.model import Identity
@@ -24,16 +23,11 @@ from engine.records.numbers import allocate_number, numbers_path
 from engine.records.reconcile import RECONCILED_NOTE, close_torn_line, reconcile_journal
 from engine.vcs import Repository
 from engine.vcs.leftovers import clean_leftovers
+from tests.git_testing import BOT_ENV, HUMAN_ENV
+from tests.repo_helpers import git
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT = Identity()
-BOT_ENV = {
-    "GIT_AUTHOR_NAME": BOT.name,
-    "GIT_AUTHOR_EMAIL": BOT.email,
-    "GIT_COMMITTER_NAME": BOT.name,
-    "GIT_COMMITTER_EMAIL": BOT.email,
-}
-HUMAN_ENV = {k: ("Ada" if k.endswith("NAME") else "ada@example.invalid") for k in BOT_ENV}
 
 
 def commit(repo: Path, files: dict[str, str], message: str, env: dict[str, str]) -> str:

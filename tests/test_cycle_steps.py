@@ -227,6 +227,24 @@ def test_the_gate_sees_a_protected_path_the_patcher_did_not_report(repo_dir: Pat
     s.repo.remove_worktree(worktree)
 
 
+def test_a_human_acceptance_turns_review_into_merge_but_never_a_rejection(
+    repo_dir: Path,
+) -> None:
+    s = seams(repo_dir)
+    directives = dataclasses.replace(s.config.directives, merge="review")
+    s = dataclasses.replace(s, config=dataclasses.replace(s.config, directives=directives))
+    a, worktree = measured(s)
+    asked = decide(s, a, 1.0)
+    assert asked.decision is not None and asked.decision.kind == "review"
+    accepted = decide(s, dataclasses.replace(a, accepted=True), 1.0)
+    assert accepted.decision is not None and accepted.decision.kind == "merge"
+    assert "accepted by a human: rules that asked for review overridden" in accepted.notes
+    worse = dataclasses.replace(BASE, lint=LintMetrics(violations=9), commit=a.evaluated)
+    refused = decide(s, dataclasses.replace(a, candidate=worse, accepted=True), 1.0)
+    assert refused.decision is not None and refused.decision.kind == "reject"
+    s.repo.remove_worktree(worktree)
+
+
 class SmugglingWriter:
     """A record writer that also changes code while writing the records."""
 

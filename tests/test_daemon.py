@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from engine.daemon.configuration import config_digest
+from tests.git_testing import BOT_ENV, HUMAN_ENV
 from tests.repo_helpers import ROOT, git, make_repo, plan_file, ratchet, write
 from tests.waiting import wait_until
 
@@ -322,18 +323,6 @@ def _bot_branch(repo: Path, name: str, commits: list[tuple[str, dict[str, str]]]
     return tip
 
 
-BOT = {
-    "GIT_AUTHOR_NAME": "ratchet-bot",
-    "GIT_AUTHOR_EMAIL": "ratchet-bot@localhost",
-    "GIT_COMMITTER_NAME": "ratchet-bot",
-    "GIT_COMMITTER_EMAIL": "ratchet-bot@localhost",
-}
-HUMAN = {
-    "GIT_AUTHOR_NAME": "Ada",
-    "GIT_AUTHOR_EMAIL": "ada@example.invalid",
-    "GIT_COMMITTER_NAME": "Ada",
-    "GIT_COMMITTER_EMAIL": "ada@example.invalid",
-}
 EVALUATING = "Flatten classify\n\nRatchet-Goal: simplify\nRatchet-Decision: evaluating\n"
 
 
@@ -347,8 +336,10 @@ def test_a_branch_a_human_committed_to_is_left_alone_and_counts_as_open_review(
         goals=[goal("paused")],
         directives={"max_review_branches": 1, "schedule": {"on_change": "run"}},
     )
-    human_tip = _bot_branch(repo, "ratchet/simplify/7", [(EVALUATING, BOT), ("my fix", HUMAN)])
-    half_tip = _bot_branch(repo, "ratchet/simplify/8", [(EVALUATING, BOT)])
+    human_tip = _bot_branch(
+        repo, "ratchet/simplify/7", [(EVALUATING, BOT_ENV), ("my fix", HUMAN_ENV)]
+    )
+    half_tip = _bot_branch(repo, "ratchet/simplify/8", [(EVALUATING, BOT_ENV)])
     daemon = daemons(repo)
     ready = daemon.ready()
     assert ready["human_branches"] == ["ratchet/simplify/7"]

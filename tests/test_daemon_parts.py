@@ -31,22 +31,11 @@ from engine.daemon.watcher import Debouncer
 from engine.model import Identity, Schedule
 from engine.vcs import Repository
 from engine.vcs.branches import scan_branches
+from tests.git_testing import BOT_ENV, HUMAN_ENV
 from tests.repo_helpers import git
 from tests.waiting import wait_until
 
 BOT = Identity()
-BOT_ENV = {
-    "GIT_AUTHOR_NAME": BOT.name,
-    "GIT_AUTHOR_EMAIL": BOT.email,
-    "GIT_COMMITTER_NAME": BOT.name,
-    "GIT_COMMITTER_EMAIL": BOT.email,
-}
-HUMAN_ENV = {
-    "GIT_AUTHOR_NAME": "Ada",
-    "GIT_AUTHOR_EMAIL": "ada@example.invalid",
-    "GIT_COMMITTER_NAME": "Ada",
-    "GIT_COMMITTER_EMAIL": "ada@example.invalid",
-}
 
 
 def utc(text: str) -> datetime:

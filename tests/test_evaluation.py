@@ -9,8 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from git_testing import IDENTITY_ENV
-from repo_helpers import git
 
 from engine.gate.evaluation import BaselineCache, Evaluator, SandboxRunner, baseline_key
 from engine.gate.evaluation.cache import tool_versions
@@ -25,6 +23,8 @@ from engine.model import (
     TestMetrics,
     Timeouts,
 )
+from tests.git_testing import IDENTITY_ENV
+from tests.repo_helpers import git
 
 CALC = """\
 def add(a, b):

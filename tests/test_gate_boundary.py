@@ -5,12 +5,12 @@ an edit to any of them — including a module added to a gate package later."""
 from __future__ import annotations
 
 import pytest
-from import_graph import ROOT, file_of, imports_of
 
 from engine.gate.boundary import DECISION_ROOTS, GATE
 from engine.gate.paths import is_protected, matches
 from engine.model import Edit
 from engine.patching.plan import PlanRefused, apply_plan
+from tests.import_graph import ROOT, file_of, imports_of
 
 
 def _with_parents(modules: set[str]) -> set[str]:

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from repo_helpers import git
 
 from engine.model import Edit
 from engine.patching.diff import count_lines, touched_symbols, unified_diff
 from engine.patching.plan import PlanApplied, PlanRefused, Refusal, apply_plan
+from tests.repo_helpers import git
 
 UTIL = (
     "import os\n\n\ndef helper():\n    return 1\n\n\n"

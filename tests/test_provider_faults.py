@@ -170,15 +170,9 @@ def provider_for(server: FakeModelServer, **options: Any) -> Any:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    from tests.test_provider_remote import SHAPES, TEST_SHAPES
+    from tests.test_provider_remote import shapes_project
 
-    root = tmp_path / "repo"
-    (root / "pkg").mkdir(parents=True)
-    (root / "tests").mkdir()
-    (root / "pkg" / "__init__.py").write_text("")
-    (root / "pkg" / "shapes.py").write_text(SHAPES)
-    (root / "tests" / "test_shapes.py").write_text(TEST_SHAPES)
-    return root
+    return shapes_project(tmp_path / "repo")
 
 
 def test_check_knows_the_response_format_ladder():

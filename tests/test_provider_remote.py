@@ -120,15 +120,19 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     return request.param  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
+def shapes_project(root: Path) -> Path:
+    """A tiny package with one branchy function and its tests (the proposal's checkout)."""
     (root / "pkg").mkdir(parents=True)
     (root / "tests").mkdir()
     (root / "pkg" / "__init__.py").write_text("")
     (root / "pkg" / "shapes.py").write_text(SHAPES)
     (root / "tests" / "test_shapes.py").write_text(TEST_SHAPES)
     return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return shapes_project(tmp_path / "repo")
 
 
 def make_request(repo: Path, directives: Directives | None = None, **kw: Any) -> ProposalRequest:

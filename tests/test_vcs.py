@@ -14,17 +14,13 @@ from engine.vcs import (
     RefusedOperation,
     Repository,
     UnusableRepository,
+    format_message,
+    parse_trailers,
     rejected_ref,
 )
 from engine.vcs.git import clean_env
-from tests.git_testing import BOT, GIT, git, isolate_git_config, write
-
-IDENTITY_ENV = {
-    "GIT_AUTHOR_NAME": "A",
-    "GIT_AUTHOR_EMAIL": "a@b",
-    "GIT_COMMITTER_NAME": "A",
-    "GIT_COMMITTER_EMAIL": "a@b",
-}
+from engine.vcs.history import ref_messages
+from tests.git_testing import BOT, GIT, IDENTITY_ENV, git, isolate_git_config, write
 
 
 @pytest.fixture(autouse=True)
@@ -412,3 +408,21 @@ def test_rebase_conflict_is_aborted(repo: Repository, root: Path) -> None:
     assert repo.is_clean(wt) and repo.checked_out_at("ratchet/g/1") == wt
     gitdir = Path(git(wt, "rev-parse", "--absolute-git-dir").strip())
     assert not (gitdir / "rebase-merge").exists() and not (gitdir / "rebase-apply").exists()
+
+
+def test_ref_messages_reads_every_tip_message_in_one_process(repo: Repository) -> None:
+    shas = []
+    for n, body in ((1, "plain"), (2, "two\n\nparagraphs"), (3, "")):
+        wt, _ = candidate(repo, n, {f"f{n}.txt": "x\n"})
+        message = format_message(f"candidate {n}", body, {"Ratchet-Goal": "g", "Ratchet-N": str(n)})
+        shas.append(repo.amend_all(wt, message=message, author=BOT))
+        repo.archive(f"refs/ratchet/rejected/g/{n}", shas[-1])
+        repo.remove_worktree(wt)
+    found = ref_messages(repo, "refs/ratchet/rejected/")
+    assert sorted(found) == [f"refs/ratchet/rejected/g/{n}" for n in (1, 2, 3)]
+    for n, sha in enumerate(shas, 1):
+        got_sha, message = found[f"refs/ratchet/rejected/g/{n}"]
+        assert got_sha == sha
+        assert parse_trailers(message) == parse_trailers(repo.commit_message(sha))
+        assert message.strip() == repo.commit_message(sha).strip()
+    assert ref_messages(repo, "refs/ratchet/nothing/") == {}

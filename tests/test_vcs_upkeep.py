@@ -14,7 +14,6 @@ from engine.vcs.upkeep import (
     add_detached_worktree,
     clone_scratch,
     fsck_report,
-    remove_worktree,
     set_tag,
     tree_id,
 )
@@ -78,7 +77,7 @@ def test_runtime_worktrees_clones_and_tags_run_no_hooks(repo: Repository, tmp_pa
     assert git(clone, "remote") == "" and git(clone, "rev-parse", "HEAD").strip() == head
     assert set_tag(repo, "ratchet/known-good", head, None)
     assert not set_tag(repo, "ratchet/known-good", head, None)  # compare-and-swap lost
-    remove_worktree(repo, base, wt)
+    repo.remove_worktree(wt, base=base)
     assert not wt.exists() and len(repo.list_worktrees()) == 1
     assert os.listdir(markers) == []
 

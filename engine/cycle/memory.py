@@ -17,18 +17,21 @@ from engine.records.review import human_rejections_in_git
 from engine.vcs import Repository
 
 
+def decisions_in_git(repo: Repository, target: str) -> tuple[JournalEntry, ...]:
+    """The human decisions kept in git (a fresh clone has no journal): rejections under
+    ``refs/ratchet/rejected/`` and reverts on ``target``. Read once per cycle: nothing
+    inside a cycle adds one."""
+    found = (*human_rejections_in_git(repo), *reverts_in_git(repo, target))
+    return tuple(JournalEntry.from_json(entry) for entry in found)
+
+
 def cycle_history(
-    repo: Repository, target: str, journal: Sequence[JournalEntry]
+    journal: Sequence[JournalEntry], decisions: Sequence[JournalEntry]
 ) -> list[JournalEntry]:
-    """``journal``, then the human decisions found in git that it does not hold (a fresh
-    clone has no journal): rejections under ``refs/ratchet/rejected/`` and reverts on
-    ``target``."""
+    """``journal``, then the ``decisions`` found in git that it does not hold."""
     entries = list(journal)
     known = {e.cycle_id for e in entries if (e.data.get("human") or {}).get("action")}
-    for extra in (*human_rejections_in_git(repo), *reverts_in_git(repo, target)):
-        if str(extra.get("cycle_id")) not in known:
-            entries.append(JournalEntry.from_json(extra))
-    return entries
+    return entries + [d for d in decisions if d.cycle_id not in known]
 
 
-__all__ = ["cycle_history", "rules_fingerprint"]
+__all__ = ["cycle_history", "decisions_in_git", "rules_fingerprint"]

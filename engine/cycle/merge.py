@@ -47,19 +47,16 @@ def decide(s: Seams, a: Attempt, seconds: float) -> Attempt:
         cycle_id=a.cycle_id,
         usage=a.proposal.usage if a.proposal else Usage(),
         seconds=seconds,
+        accepted=a.accepted,
     )
-    decision, notes = verdict.decision, a.notes + verdict.notes
-    if a.accepted and decision.kind == "review":
-        decision = replace(decision, kind="merge")
-        notes += ("accepted by a human: rules that asked for review overridden",)
     return replace(
         a,
         baseline=verdict.baseline,
         candidate=verdict.candidate,
         change=verdict.change,
         roi=verdict.roi,
-        decision=decision,
-        notes=notes,
+        decision=verdict.decision,
+        notes=a.notes + verdict.notes,
         rules_fingerprint=rules_fingerprint(s.config),
     )
 

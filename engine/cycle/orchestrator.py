@@ -32,7 +32,7 @@ from engine.cycle.attempt import (
     with_plan,
 )
 from engine.cycle.finish import bare, candidate_worktree, finish, settle
-from engine.cycle.memory import cycle_history
+from engine.cycle.memory import cycle_history, decisions_in_git
 from engine.cycle.merge import conclude, decide
 from engine.cycle.protocols import (
     Clock,
@@ -114,13 +114,14 @@ class Cycle:
         tip = s.repo.rev_parse(naming.branch_ref(target))
         if tip is None:
             raise InputError(f"target branch {target!r} does not exist (directives.target_branch)")
-        history = cycle_history(s.repo, target, s.journal.read())
+        decisions = decisions_in_git(s.repo, target)
+        history = cycle_history(s.journal.read(), decisions)
         goals = order_goals(s.config.goals, history, request.goal_id)
         if not goals:
             return [bare(s, None, target, tip, "nothing-to-do", "no active goal in goals.yaml")]
         idle: list[CycleReport] = []
         for goal in goals:
-            reports = self._run_goal(goal, target, tip, request, history)
+            reports = self._run_goal(goal, target, tip, request, history, decisions)
             if reports[-1].outcome != "nothing-to-do":
                 return idle + reports
             idle += reports  # nothing to do for this goal: the next one gets the cycle
@@ -133,6 +134,7 @@ class Cycle:
         tip: str,
         request: CycleRequest,
         history: Sequence[JournalEntry],
+        decisions: Sequence[JournalEntry],
     ) -> list[CycleReport]:
         s = self.seams
         if goal.status != "active":
@@ -163,7 +165,7 @@ class Cycle:
             if report.outcome != "rejected" or request.plan is not None:
                 break
             feedback = facts.feedback(report)
-            history = cycle_history(s.repo, target, s.journal.read())
+            history = cycle_history(s.journal.read(), decisions)
         return reports
 
     def _attempt(

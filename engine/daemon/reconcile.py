@@ -12,33 +12,24 @@ never touched.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from filelock import FileLock, Timeout
 
 from engine.daemon.paths import StatePaths
 from engine.model import Identity
 from engine.vcs import Repository
-from engine.vcs.leftovers import clean_leftovers
+from engine.vcs.leftovers import Leftovers, clean_leftovers
 from engine.vcs.upkeep import fsck_report
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReconcileReport:
+class ReconcileReport(Leftovers):
+    """What :func:`clean_leftovers` did, plus what only the daemon's reconcile adds."""
+
     skipped: str | None = None  # why nothing was done (a cycle holds the cycle lock)
-    worktrees_removed: tuple[str, ...] = ()
-    partial_commits: tuple[str, ...] = ()  # branches that got their uncommitted work committed
-    archived: tuple[str, ...] = ()  # "ratchet/g/3 -> refs/ratchet/rejected/g/3"
-    deleted: tuple[str, ...] = ()
-    human: tuple[str, ...] = ()
-    locks_removed: tuple[str, ...] = ()
     fsck_ok: bool = True
     fsck_output: str = ""
-    errors: tuple[str, ...] = ()
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.worktrees_removed or self.archived or self.deleted or self.locks_removed)
 
     def summary(self) -> str:
         if self.skipped:
@@ -76,14 +67,5 @@ def _reconcile(
     shutil.rmtree(paths.canary, ignore_errors=True)  # scratch clones of an interrupted canary
     left = clean_leftovers(repo, identity)
     ok, output = fsck_report(repo) if fsck else (True, "")
-    return ReconcileReport(
-        worktrees_removed=left.worktrees_removed,
-        partial_commits=left.partial_commits,
-        archived=left.archived,
-        deleted=left.deleted,
-        human=left.human,
-        locks_removed=left.locks_removed,
-        fsck_ok=ok,
-        fsck_output=output,
-        errors=left.errors,
-    )
+    found = {f.name: getattr(left, f.name) for f in fields(Leftovers)}
+    return ReconcileReport(**found, fsck_ok=ok, fsck_output=output)

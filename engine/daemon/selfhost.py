@@ -29,7 +29,6 @@ from engine.daemon.status import read_json, write_json_atomic
 from engine.vcs import Repository
 from engine.vcs.upkeep import (
     add_detached_worktree,
-    remove_worktree,
     rev_list,
     set_tag,
     tree_id,
@@ -122,7 +121,7 @@ class SelfHost:
         if self.paths.runtime.is_dir():
             for child in sorted(self.paths.runtime.iterdir()):
                 if child.name not in keep:
-                    remove_worktree(self.repo, self.paths.runtime, child)
+                    self.repo.remove_worktree(child, base=self.paths.runtime)
                     removed.append(child.name)
         return removed
 

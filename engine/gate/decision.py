@@ -46,9 +46,14 @@ def judge(
     cycle_id: str,
     usage: Usage,
     seconds: float,
+    accepted: bool = False,
 ) -> Verdict:
     """Judge one measured candidate (``candidate.commit``) against its baseline
     (``base_commit``). Never merges anything.
+
+    ``accepted``: a human accepted the candidate (``ratchet review accept``): a ``review``
+    outcome (a rule, a guard or a protected path asking for a human) becomes ``merge``;
+    a rejection stays a rejection.
 
     The change is recounted here from git (:func:`engine.gate.change.change_from_git`),
     the cycle's own record files left out: nothing a producer (patcher, provider, record
@@ -110,6 +115,9 @@ def judge(
         kind = "review"
     if change.protected and kind == "merge":
         kind = "review"  # built in: a protected path is never auto-merged
+    if accepted and kind == "review":
+        kind = "merge"
+        notes.append("accepted by a human: rules that asked for review overridden")
     if candidate.sandbox != "bwrap":
         notes.append("UNSAFE: candidate code ran without a sandbox (sandbox: unsafe-none)")
     return Verdict(

@@ -27,6 +27,7 @@ from engine.errors import InputError
 from engine.model import Identity
 from engine.records.render import memory_path, snapshot_path
 from engine.vcs import Repository, format_message, parse_trailers
+from engine.vcs.history import ref_messages
 
 AWAITING = ("review", "pending")
 HUMAN_TRAILER = "Ratchet-Human"
@@ -108,8 +109,8 @@ def rejected_candidates(repo: Repository) -> list[Candidate]:
 def human_rejections_in_git(repo: Repository) -> list[dict[str, Any]]:
     """The snapshots of candidates a human rejected (``Ratchet-Human`` trailer)."""
     out = []
-    for ref, sha in repo.list_refs("refs/ratchet/rejected/").items():
-        trailers = parse_trailers(repo.commit_message(sha))
+    for ref, (sha, message) in ref_messages(repo, "refs/ratchet/rejected/").items():
+        trailers = parse_trailers(message)
         if trailers.get(HUMAN_TRAILER):
             snapshot = _read_snapshot(repo, sha, trailers.get("Ratchet-Cycle", ""))
             if snapshot:

@@ -1,4 +1,5 @@
-"""Reading a branch's recent history: commit ids with their messages (for trailers)."""
+"""Reading commits with their messages (for trailers) in one git process: a branch's
+recent history, or the tips of a ref namespace."""
 
 from __future__ import annotations
 
@@ -25,3 +26,18 @@ def first_parent_messages(repo: RepositoryCore, rev: str, limit: int) -> list[tu
         for i in range(0, len(fields) - 1, 2)
         if fields[i].strip()
     ]
+
+
+def ref_messages(repo: RepositoryCore, prefix: str) -> dict[str, tuple[str, str]]:
+    """Full ref name -> ``(sha, full message)`` for the commits under ``prefix`` (e.g.
+    ``refs/ratchet/rejected/``), in one git process instead of one per ref."""
+    out = repo._run(
+        "for-each-ref", "--format=%(objectname) %(refname)%00%(contents)%00", checked_arg(prefix)
+    )
+    fields = out.split("\0")
+    found: dict[str, tuple[str, str]] = {}
+    for head, message in zip(fields[0::2], fields[1::2], strict=False):
+        sha, _, ref = head.strip().partition(" ")
+        if ref:
+            found[ref] = (sha, message)
+    return found

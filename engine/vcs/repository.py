@@ -45,14 +45,18 @@ class Repository(RepositoryCore):
     The constructor does no I/O; ``Repository.open(path)`` resolves and checks a user path.
     """
 
-    def add_worktree(self, name: str, *, commit: str, branch: str | None) -> Path:
-        """Create ``.ratchet/worktrees/<name>`` at ``commit``: on new branch ``branch`` (which
-        must not exist yet), or detached when ``branch`` is None. Also makes sure ``.ratchet/``
-        is in ``.git/info/exclude``."""
+    def add_worktree(
+        self, name: str, *, commit: str, branch: str | None, base: Path | None = None
+    ) -> Path:
+        """Create ``<base>/<name>`` at ``commit`` (``base``: one of ratchet's directories under
+        ``.ratchet/``, default ``.ratchet/worktrees``): on new branch ``branch`` (which must not
+        exist yet), or detached when ``branch`` is None. Also makes sure ``.ratchet/`` is in
+        ``.git/info/exclude``."""
         if not _NAME.match(name):
             raise RefusedOperation(["worktree", "add", name], f"bad worktree name {name!r}")
-        path = self.worktrees_dir / name
-        self.worktrees_dir.mkdir(parents=True, exist_ok=True)
+        base = base or self.worktrees_dir
+        path = base / name
+        base.mkdir(parents=True, exist_ok=True)
         self.ensure_excluded()
         where = ["-b", checked_arg(branch), "--no-track"] if branch else ["--detach"]
         try:
@@ -68,13 +72,18 @@ class Repository(RepositoryCore):
 
     def _undo_add(self, path: Path, branch: str | None) -> None:
         if path.exists() or path.is_symlink():
-            self.remove_worktree(path)
+            self.remove_worktree(path, base=path.parent)
         if branch and self.branch_exists(branch):
             self._run("branch", "-D", "--quiet", branch)
 
-    def remove_worktree(self, path: Path) -> None:
-        """Remove one of ratchet's worktrees (force: its changes are discarded), then prune."""
-        path = self._own_worktree(path, "worktree remove")
+    def remove_worktree(self, path: Path, *, base: Path | None = None) -> None:
+        """Remove one of ratchet's worktrees directly under ``base`` (default
+        ``.ratchet/worktrees``; force: its changes are discarded), then prune."""
+        self._remove_worktree(path, base or self.worktrees_dir)
+        self._run("worktree", "prune")
+
+    def _remove_worktree(self, path: Path, base: Path) -> None:
+        path = self._own_worktree(path, "worktree remove", base)
         registered = {w.path.resolve() for w in self.list_worktrees()}
         if path in registered and path.exists():
             # git refuses when the worktree's .git file was tampered with; it is ours: delete it.
@@ -83,7 +92,6 @@ class Repository(RepositoryCore):
             shutil.rmtree(path)  # a leftover directory git no longer knows (symlinks not followed)
         elif path.exists() or path.is_symlink():
             path.unlink()
-        self._run("worktree", "prune")
 
     def prune_stale(self, in_use: Collection[Path] = ()) -> list[str]:
         """Remove every worktree (and stray directory) under ``.ratchet/worktrees`` except those
@@ -99,15 +107,16 @@ class Repository(RepositoryCore):
             candidates |= {child.resolve() for child in base.iterdir()}
         removed = []
         for path in sorted(candidates - keep):
-            self.remove_worktree(path)
+            self._remove_worktree(path, base)
             removed.append(str(path))
         self._run("worktree", "prune")
         return removed
 
-    def _own_worktree(self, path: Path, action: str) -> Path:
-        """``path`` resolved, if it is directly under ``.ratchet/worktrees``; else refuse."""
+    def _own_worktree(self, path: Path, action: str, base: Path | None = None) -> Path:
+        """``path`` resolved, if it is directly under ``base`` (default
+        ``.ratchet/worktrees``); else refuse."""
         resolved = Path(path).resolve()
-        if resolved.parent != self.worktrees_dir.resolve():
+        if resolved.parent != (base or self.worktrees_dir).resolve():
             raise RefusedOperation(
                 [action, str(path)], f"{path} is not one of ratchet's worktrees; not touching it"
             )

@@ -23,38 +23,12 @@ from engine.vcs.results import ZERO_SHA
 FSCK_TIMEOUT = 900.0
 
 
-def _inside(path: Path, base: Path, action: str) -> Path:
-    resolved = path.resolve()
-    if resolved.parent != base.resolve():
-        raise RefusedOperation([action, str(path)], f"{path} is not directly under {base}")
-    return resolved
-
-
 def add_detached_worktree(repo: Repository, base: Path, name: str, commit: str) -> Path:
     """A detached worktree ``base/name`` at ``commit`` (``base`` is one of ratchet's dirs);
     one left there before is replaced. Refuses a ``name`` that leaves ``base``."""
-    path = _inside(base / name, base, "worktree add")
-    base.mkdir(parents=True, exist_ok=True)
-    repo.ensure_excluded()
-    if path.exists():
-        remove_worktree(repo, base, path)
-    repo._run("worktree", "add", "--quiet", "--detach", str(path), checked_arg(commit))
-    return path
-
-
-def remove_worktree(repo: Repository, base: Path, path: Path) -> None:
-    """Remove a worktree (or leftover directory) directly under ``base``, then prune."""
-    path = _inside(path, base, "worktree remove")
-    registered = {w.path.resolve() for w in repo.list_worktrees()}
-    if path in registered and path.exists():
-        repo._call("worktree", "remove", "--force", "--force", str(path))
-    if path.exists():
-        shutil.rmtree(path, ignore_errors=True)
-    worktree_prune(repo)
-
-
-def worktree_prune(repo: Repository) -> None:
-    repo._run("worktree", "prune")
+    if (base / name).exists():
+        repo.remove_worktree(base / name, base=base)
+    return repo.add_worktree(name, commit=commit, branch=None, base=base)
 
 
 def clone_scratch(repo: Repository, dest: Path, commit: str, branch: str) -> Path:
