@@ -38,8 +38,10 @@ def run_one_cycle(
     goal_id: str | None = None,
     plan_file: Path | None = None,
     provider: Provider | None = None,
+    workers: int = 1,
 ) -> list[CycleReport]:
-    """Run one cycle on ``repo_path``; every attempt's report, the outcome last."""
+    """Run one cycle on ``repo_path``; every attempt's report, the outcome last (with
+    ``workers`` > 1, up to that many goals at once: :mod:`engine.cycle.workers`)."""
     from engine.config import load_config
     from engine.cycle.orchestrator import Cycle, CycleRequest
     from engine.cycle.pending import retry_pending
@@ -62,12 +64,14 @@ def run_one_cycle(
             measurer,
             make_provider=lambda goal: _provider(goal, config.directives, repo.root),
             on_step=_progress_writer(),
+            varied=lambda goal: _varied(goal, config.directives),
         )
         if plan is None and goal_id is None:
             merged = retry_pending(cycle.seams)
             if merged is not None:
                 return [merged]
-        return cycle.run(CycleRequest(goal_id=goal_id, plan=plan, provider=provider))
+        request = CycleRequest(goal_id=goal_id, plan=plan, provider=provider)
+        return cycle.run(request, workers=workers)
 
 
 @contextmanager
@@ -150,6 +154,15 @@ def _progress_writer() -> Callable[[str, str], None]:
             pass  # progress is best effort; the cycle never fails for it
 
     return write
+
+
+def _varied(goal: Goal, directives: Directives) -> bool:
+    """Whether asking the goal's provider again gives another proposal (a model does)."""
+    from engine.providers.registry import REGISTRY, provider_config_for, resolve_name
+
+    name = resolve_name(provider_config_for(goal, directives), directives)
+    entry = REGISTRY.get(name)
+    return entry is not None and entry.model
 
 
 def _provider(goal: Goal, directives: Directives, root: Path) -> Provider:

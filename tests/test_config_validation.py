@@ -422,6 +422,26 @@ def test_all_issues_of_a_file_are_collected_in_order(tmp_path: Path) -> None:
             "directives.yaml:2:15: flaky_reruns: expected a whole number, got a string ('x')",
         ),
         ("context_tokens: 0", "directives.yaml:2:17: context_tokens: must be at least 1, got 0"),
+        ("workers: 0", "directives.yaml:2:10: workers: must be at least 1, got 0"),
+        ("workers: 65", "directives.yaml:2:10: workers: must be at most 64, got 65"),
+        (
+            "executor: {kind: slurm}",
+            "directives.yaml:2:18: executor.kind: invalid value 'slurm' (valid: local, ray)",
+        ),
+        (
+            "executor: {kind: ray, address: 'http://x'}",
+            "directives.yaml:2:32: executor.address: invalid address 'http://x'; write 'auto', "
+            "'HOST:PORT' (the head node's GCS port) or 'ray://HOST:PORT'",
+        ),
+        (
+            "executor: {address: '10.0.0.1:6379'}",
+            "directives.yaml:2:21: executor.address: an address only means something for "
+            "'kind: ray'; remove 'address' or set 'kind: ray'",
+        ),
+        (
+            "executor: {kind: ray, adress: auto}",
+            "directives.yaml:2:23: executor.adress: unknown key 'adress'; did you mean 'address'?",
+        ),
     ],
 )
 def test_directive_errors(tmp_path: Path, text: str, expected: str) -> None:

@@ -81,20 +81,28 @@ def run_once(
         Path | None, typer.Option("--plan", help="Edit-plan file (YAML/JSON) to evaluate.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="End with one JSON object.")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, max=64, help="Evaluate up to N goals' candidates at once."
+        ),
+    ] = 1,
 ) -> int | None:
-    """Run exactly one improvement cycle.
+    """Run exactly one improvement cycle (with --workers N, up to N goals at once).
 
     Exits 4 when the cycle's outcome is `error` or `budget` (so cron/CI notice), else 0."""
     unwind_on_sigterm()  # from here a SIGTERM unwinds the run (see engine.cli.signals)
     from engine.cli.exits import EXIT_CYCLE_FAILED
     from engine.compose import run_one_cycle
+    from engine.cycle.workers import headline
 
-    reports = run_one_cycle(repo, goal_id=goal, plan_file=plan)
+    reports = run_one_cycle(repo, goal_id=goal, plan_file=plan, workers=workers)
     for report in reports:
         output.echo(output.render_report(report))
+    outcome = headline(reports) if workers > 1 else reports[-1]
     if as_json:
-        output.emit_json(reports[-1].to_json())
-    return EXIT_CYCLE_FAILED if reports[-1].outcome in ("error", "budget") else None
+        output.emit_json(outcome.to_json())
+    return EXIT_CYCLE_FAILED if outcome.outcome in ("error", "budget") else None
 
 
 def _since(text: str | None) -> Any:

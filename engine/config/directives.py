@@ -34,6 +34,7 @@ from engine.errors import ConfigIssue
 from engine.model import (
     Budgets,
     Directives,
+    Executor,
     Identity,
     Limits,
     ProviderConfig,
@@ -118,6 +119,37 @@ SCHEDULE = Schema(
     post=_check_schedule,
 )
 
+MAX_WORKERS = 64  # candidates evaluated at once; more would mostly wait on git and the lock
+
+
+def _check_executor(raw: Mapping[str, Any], given: Mapping[str, Any], cursor: Cursor) -> None:
+    kind = given.get("kind", "local")
+    if kind == "local" and given.get("address"):
+        cursor.child("address").report(
+            "an address only means something for 'kind: ray'",
+            "remove 'address' or set 'kind: ray'",
+        )
+
+
+_ADDRESS_FIX = "write 'auto', 'HOST:PORT' (the head node's GCS port) or 'ray://HOST:PORT'"
+
+EXECUTOR = Schema(
+    target=Executor,
+    fields={
+        "kind": Field(one_of("local", "ray")),
+        "address": Field(
+            optional(
+                string(
+                    pattern=r"(auto|(ray://)?[A-Za-z0-9.\-\[\]:]+:\d+)",
+                    what="address",
+                    hint=_ADDRESS_FIX,
+                )
+            )
+        ),
+    },
+    post=_check_executor,
+)
+
 DIRECTIVES_FILE = Schema(
     target=lambda version, **given: Directives(**given),
     post=_check_file,
@@ -161,6 +193,8 @@ DIRECTIVES_FILE = Schema(
         "max_review_branches": Field(integer(minimum=0, maximum=1000)),
         "flaky_reruns": Field(integer(minimum=0, maximum=10)),
         "context_tokens": Field(integer(minimum=1, maximum=2_000_000)),
+        "workers": Field(integer(minimum=1, maximum=MAX_WORKERS)),
+        "executor": Field(nested(EXECUTOR)),
     },
 )
 

@@ -16,7 +16,7 @@ commit also carry their records in that commit.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +45,7 @@ from engine.cycle.protocols import (
 )
 from engine.cycle.selection import order_goals
 from engine.cycle.state import Attempt, Ending
+from engine.cycle.workers import plan_slots, run_concurrently
 from engine.errors import InputError, ProviderUnavailable
 from engine.gate.health import broken_baseline
 from engine.model import ChangeFacts, CycleReport, Goal, Metrics, Proposal
@@ -81,12 +82,16 @@ class Cycle:
         write_records: RecordWriter | None = None,
         journal: Journal | None = None,
         pending: PendingStore | None = None,
+        varied: Callable[[Goal], bool] = lambda goal: False,
     ) -> None:
+        """``varied``: whether a goal's provider proposes a different change when asked
+        again (a model does), so a spare worker may make a further proposal for it."""
         from engine.records.commit import GitRecordWriter
         from engine.records.journal import JournalFile
         from engine.records.pending import PendingQueue
 
         self.make_provider = make_provider
+        self.varied = varied
         self.seams = Seams(
             repo=repo,
             config=config,
@@ -102,8 +107,11 @@ class Cycle:
     def repo(self) -> Repository:
         return self.seams.repo
 
-    def run(self, request: CycleRequest) -> list[CycleReport]:
-        """Run one cycle; returns every attempt's report (the last is the outcome)."""
+    def run(self, request: CycleRequest, *, workers: int = 1) -> list[CycleReport]:
+        """Run one cycle; returns every attempt's report (the last is the outcome).
+
+        ``workers`` > 1: up to that many goals' cycles at once (:mod:`engine.cycle.workers`;
+        :func:`~engine.cycle.workers.headline` picks the report that stands for them)."""
         s = self.seams
         target = s.config.directives.target_branch or s.repo.current_branch()
         if not target:
@@ -119,9 +127,16 @@ class Cycle:
         goals = order_goals(s.config.goals, history, request.goal_id)
         if not goals:
             return [bare(s, None, target, tip, "nothing-to-do", "no active goal in goals.yaml")]
+
+        def run_goal(seams: Seams, goal: Goal) -> list[CycleReport]:
+            return self._run_goal(seams, goal, target, tip, request, history, decisions)
+
+        if workers > 1 and request.plan is None:
+            slots = plan_slots(goals, workers, self.varied)
+            return run_concurrently(s, slots, workers, run_goal)
         idle: list[CycleReport] = []
         for goal in goals:
-            reports = self._run_goal(goal, target, tip, request, history, decisions)
+            reports = run_goal(s, goal)
             if reports[-1].outcome != "nothing-to-do":
                 return idle + reports
             idle += reports  # nothing to do for this goal: the next one gets the cycle
@@ -129,6 +144,7 @@ class Cycle:
 
     def _run_goal(
         self,
+        s: Seams,
         goal: Goal,
         target: str,
         tip: str,
@@ -136,7 +152,6 @@ class Cycle:
         history: Sequence[JournalEntry],
         decisions: Sequence[JournalEntry],
     ) -> list[CycleReport]:
-        s = self.seams
         if goal.status != "active":
             return [bare(s, goal.id, target, tip, "nothing-to-do", f"goal is {goal.status}")]
         s.on_step(goal.id, "baseline")
@@ -159,7 +174,7 @@ class Cycle:
         for number in range(1, attempts + 1):
             a = begin(s, goal, target, number, baseline)
             with candidate_worktree(s, a, a.target_before) as worktree:
-                report = self._attempt(worktree, a, request.plan, provider, feedback, history)
+                report = self._attempt(s, worktree, a, request.plan, provider, feedback, history)
             reports.append(report)
             s.journal.append(report)
             if report.outcome != "rejected" or request.plan is not None:
@@ -170,6 +185,7 @@ class Cycle:
 
     def _attempt(
         self,
+        s: Seams,
         worktree: Path,
         a: Attempt,
         plan: Proposal | None,
@@ -178,7 +194,6 @@ class Cycle:
         history: Sequence[JournalEntry],
     ) -> CycleReport:
         """propose -> patch -> commit and measure -> decide -> merge/keep/reject."""
-        s = self.seams
         t0 = time.monotonic()
         if plan is None:
             assert provider is not None

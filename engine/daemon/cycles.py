@@ -47,6 +47,7 @@ def cycle_launch(
     command: tuple[str, ...] | None = None,
     progress: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    workers: int = 1,
 ) -> CycleLaunch:
     """The child's argv, working directory and environment.
 
@@ -68,6 +69,8 @@ def cycle_launch(
         cwd = state  # never the repository: `-m` puts the cwd first on sys.path
     prefix = command or (sys.executable, "-m", "engine.cli")
     argv = (*prefix, "run-once", "--repo", str(repo), "--json")
+    if workers > 1:  # an older runtime (self-hosting pin) without the option runs serially
+        argv += ("--workers", str(workers))
     return CycleLaunch(argv=argv, cwd=cwd, env=env, runtime=runtime_sha)
 
 

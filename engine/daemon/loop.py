@@ -332,6 +332,7 @@ class Daemon:
             timeout=config.directives.timeouts.cycle,
             grace=self.options.grace,
             command=self.options.cycle_command,
+            workers=config.directives.workers,
         )
         self.state = dataclasses.replace(self.state, phase=Phase.CYCLE)
         self.notifier.status(f"running a cycle ({reason})")

@@ -41,6 +41,7 @@ class CycleLimits:
     timeout: float  # the cycle's wall-clock limit (directives: timeouts.cycle)
     grace: float  # SIGTERM -> SIGKILL when the child is stopped
     command: tuple[str, ...] | None = None  # replaces `python -m engine.cli` (dev hook)
+    workers: int = 1  # directives.workers: candidates the cycle evaluates at once
 
 
 class CycleSupervisor:
@@ -70,6 +71,7 @@ class CycleSupervisor:
             runtime_sha=runtime.sha,
             command=limits.command,
             progress=self.paths.progress,
+            workers=limits.workers,
         )
         self.paths.progress.unlink(missing_ok=True)
         follower = ProgressFollower(self.repo, self.paths)

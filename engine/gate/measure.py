@@ -21,8 +21,10 @@ A candidate is measured against its base (the cycle passes it; else the commit's
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
+import threading
 from pathlib import Path
 
 from engine import __version__
@@ -81,11 +83,30 @@ def doctest_candidates(changes: list[FileChange]) -> list[str]:
     ]
 
 
+_scratch_names = itertools.count(1)
+
+
+def scratch_name(kind: str, commit: str) -> str:
+    """``<kind>-<sha12>-<pid>[-<k>]``: unique per process and call, so concurrent
+    evaluations (``directives.workers``) never share a worktree directory."""
+    k = next(_scratch_names)
+    return f"{kind}-{commit[:12]}-{os.getpid()}" + (f"-{k}" if k > 1 else "")
+
+
 class SandboxMeasurer:
+    """Thread-safe: concurrent cycles (``directives.workers``) share one measurer; a
+    baseline asked for by several of them at once is measured once (a lock per commit)."""
+
     def __init__(self, evaluator: Evaluator, *, default_provider: str = "auto") -> None:
         self.evaluator = evaluator
         self.default_provider = default_provider
         self._seen: dict[str, tuple[Metrics, LineCoverage | None]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _commit_lock(self, commit: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(commit, threading.Lock())
 
     def _key(self, commit: str) -> str:
         return baseline_key(
@@ -97,14 +118,17 @@ class SandboxMeasurer:
         )
 
     def baseline(self, repo: Repository, commit: str) -> Metrics:
+        with self._commit_lock(commit):
+            return self._baseline(repo, commit)
+
+    def _baseline(self, repo: Repository, commit: str) -> Metrics:
         cache = BaselineCache(baseline_cache_dir(repo.state_dir))
         key = self._key(commit)
         cached = cache.get(key)
         if cached is not None:
             self._seen[commit] = (cached, cache.lines(key))
             return cached
-        name = f"baseline-{commit[:12]}-{os.getpid()}"
-        worktree = repo.add_worktree(name, commit=commit, branch=None)
+        worktree = repo.add_worktree(scratch_name("baseline", commit), commit=commit, branch=None)
         try:
             measured = self.evaluator.evaluate(
                 worktree, measured_files(repo.ls_files(commit)), commit=commit
@@ -167,8 +191,7 @@ class SandboxMeasurer:
         functions = changed_functions(changes, Path(checkout))
         if not functions:
             return BehaviourMetrics()
-        name = f"record-{base[:12]}-{os.getpid()}"
-        worktree = repo.add_worktree(name, commit=base, branch=None)
+        worktree = repo.add_worktree(scratch_name("record", base), commit=base, branch=None)
         try:
             probe = self.evaluator.tests_probe()
             command = TestCommand.parse(probe.resolved(worktree).command)

@@ -17,6 +17,7 @@ from engine.model.codec import metrics_from_data, to_data
 from engine.model.config import (
     Budgets,
     Directives,
+    Executor,
     Goal,
     GoalStatus,
     Identity,
@@ -61,6 +62,7 @@ __all__ = [
     "Directives",
     "Edit",
     "EditOp",
+    "Executor",
     "Goal",
     "GoalStatus",
     "Identity",

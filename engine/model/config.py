@@ -84,6 +84,15 @@ class Schedule:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Executor:
+    """Where candidate evaluations run: ``local`` (this machine's sandbox) or ``ray`` (Ray
+    tasks on a cluster, each in the worker's own sandbox; :mod:`engine.gate.executor`)."""
+
+    kind: Literal["local", "ray"] = "local"
+    address: str | None = None  # ray: the cluster (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Identity:
     name: str = "ratchet-bot"
     email: str = "ratchet-bot@localhost"
@@ -107,6 +116,8 @@ class Directives:
     max_review_branches: int = 5
     flaky_reruns: int = 1  # a test that fails on the candidate is re-run this many times
     context_tokens: int = 6000  # token budget for the prompt context (model providers)
+    workers: int = 1  # candidates evaluated at once by the daemon (run-once --workers N)
+    executor: Executor = field(default_factory=Executor)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,9 @@ in git, see :mod:`engine.records.reconcile`), or the high-water mark kept in
 killed between allocating and recording a number still never hands it out again.
 
 Call :func:`allocate_number` while holding the repository's cycle lock: it is a
-read-then-write of the high-water file.
+read-then-write of the high-water file. Within the process holding the lock, concurrent
+cycles (``directives.workers``) are serialised by a module lock, so two threads never get
+the same number.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from pathlib import Path
 
 from engine.records import journal
@@ -24,10 +27,16 @@ from engine.records.layout import branch_numbers_file
 from engine.vcs import Repository
 
 numbers_path = branch_numbers_file
+_allocating = threading.Lock()
 
 
 def allocate_number(repo: Repository, goal_id: str) -> int:
     """The next unused number for ``goal_id``, recorded as used before it is returned."""
+    with _allocating:
+        return _allocate(repo, goal_id)
+
+
+def _allocate(repo: Repository, goal_id: str) -> int:
     used = [
         repo.next_branch_number(goal_id) - 1,
         *_worktree_numbers(repo.worktrees_dir, goal_id),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
+import threading
 from collections.abc import Callable, Collection
 from pathlib import Path
 
@@ -22,6 +23,10 @@ from engine.model import Identity
 from engine.vcs.core import STATE_DIR, RepositoryCore, checked_arg
 from engine.vcs.git import RefusedOperation
 from engine.vcs.results import FFResult, RevertResult, parse_status_paths
+
+# Concurrent cycles of one process (directives.workers) move targets one at a time: the
+# checked-out case is a check-then-merge that git's ref lock alone does not make atomic.
+_moving = threading.Lock()
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a worktree directory name
 
@@ -204,7 +209,12 @@ class Repository(RepositoryCore):
         worktree is clean, on the branch, and at ``old``, by ``git merge --ff-only`` there
         (working tree and index follow, as with ``git pull --ff-only``); if git refuses, e.g. an
         untracked file is in the way, the result is ``dirty`` and nothing changed.
+        Serialised within the process (concurrent cycles), compare-and-swap across them.
         """
+        with _moving:
+            return self._fast_forward(branch, new, old)
+
+    def _fast_forward(self, branch: str, new: str, old: str) -> FFResult:
         result = FFResult("not-ff", branch, old, new)
         ref = f"refs/heads/{checked_arg(branch)}"
         if old != new and not self.is_ancestor(old, new):
