@@ -207,6 +207,8 @@ def make_measurer(directives: Directives) -> SandboxMeasurer:
     from engine.gate.evaluation.evaluator import Evaluator
     from engine.gate.evaluation.sandbox import probe_sandbox
 
+    if directives.executor.kind == "ray":
+        raise SandboxError("executor kind 'ray' is not available yet; use 'kind: local'")
     if directives.sandbox == "bwrap":
         reason = probe_sandbox()
         if reason is not None:
