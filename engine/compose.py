@@ -69,9 +69,34 @@ def run_one_cycle(
         if plan is None and goal_id is None:
             merged = retry_pending(cycle.seams)
             if merged is not None:
-                return [merged]
+                return [_push(repo, config, merged)]
         request = CycleRequest(goal_id=goal_id, plan=plan, provider=provider)
-        return cycle.run(request, workers=workers)
+        reports = cycle.run(request, workers=workers)
+        return [*reports[:-1], _push(repo, config, reports[-1])]
+
+
+def _push(repo: Repository, config: Config, report: CycleReport) -> CycleReport:
+    """``directives.push`` after the cycle (records are written by now): the report gains a
+    note; a failure is logged and journaled, never the cycle's outcome."""
+    if config.directives.push is None:
+        return report
+    from datetime import UTC, datetime
+
+    from engine.push.github import GhCli
+    from engine.push.pusher import PushReport, push_after_cycle, record_failure
+
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    target = config.directives.target_branch or repo.current_branch() or ""
+    try:
+        done = push_after_cycle(repo, config.directives, target, at=at, gh=GhCli(repo.root))
+    except Exception as exc:  # noqa: BLE001 - a push never fails the cycle or loses records
+        done = PushReport(remote=config.directives.push.remote, at=at, errors=(repr(exc),))
+    if done is None:
+        return report
+    if not done.ok:
+        log.warning("ratchet: push: %s", done.summary())
+        record_failure(repo.state_dir, done, cycle_id=report.cycle_id, goal=report.goal)
+    return replace(report, notes=(*report.notes, f"push: {done.summary()}"))
 
 
 @contextmanager

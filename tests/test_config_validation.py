@@ -442,6 +442,25 @@ def test_all_issues_of_a_file_are_collected_in_order(tmp_path: Path) -> None:
             "executor: {kind: ray, adress: auto}",
             "directives.yaml:2:23: executor.adress: unknown key 'adress'; did you mean 'address'?",
         ),
+        (
+            "push: {remote: --upload-pack=x}",
+            "directives.yaml:2:16: push.remote: invalid git remote name '--upload-pack=x'; "
+            "a name from `git remote`",
+        ),
+        (
+            "push: {remote: origin, branches: some}",
+            "directives.yaml:2:34: push.branches: invalid value 'some' "
+            "(valid: review, merged, all)",
+        ),
+        (
+            "push: {branches: all}",
+            "directives.yaml:2:7: push.remote: missing required key 'remote'; add 'remote: origin'",
+        ),
+        (
+            "push: {remote: origin, pull_request: off}",
+            "directives.yaml:2:24: push.pull_request: unknown key 'pull_request'; "
+            "did you mean 'pull_requests'?",
+        ),
     ],
 )
 def test_directive_errors(tmp_path: Path, text: str, expected: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from engine.cli import cycle_commands, daemon_commands, output, review_commands
+from engine.cli import cycle_commands, daemon_commands, output, report_commands, review_commands
 from engine.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_LOCKED, EXIT_OK, EXIT_TERMINATED
 from engine.cli.signals import Terminated
 from engine.errors import ConfigError, DaemonError, InputError, RatchetError
@@ -43,6 +43,7 @@ COMMANDS: dict[str, Callable[..., int | None]] = {
     "log": cycle_commands.log,
     "revert": cycle_commands.revert,
     "retry": review_commands.retry,
+    "report": report_commands.report,
     "demo": cycle_commands.demo,
     "start": daemon_commands.start,
     "stop": daemon_commands.stop,

@@ -148,35 +148,15 @@ def log(
 
     Repeated nothing-to-do entries are shown once with a count."""
     from engine.config import load_directives
-    from engine.records.decisions import reverts_in_git
-    from engine.records.history import load_history
-    from engine.records.logview import collapse, format_entry, select, settle
+    from engine.records.logview import collapse, format_entry, select
+    from engine.records.timeline import full_history
 
     repository = _open(repo)
     try:
         target = load_directives(repository.root).target_branch or repository.current_branch()
     except Exception:  # noqa: BLE001 - a broken directives.yaml must not hide the history
         target = repository.current_branch()
-    entries = [e.to_json() for e in load_history(repository)]
-    if target:
-        entries = sorted(
-            [*entries, *reverts_in_git(repository, target)],
-            key=lambda e: (str(e.get("started", "")), str(e.get("cycle_id"))),
-        )
-        tip = repository.rev_parse(f"refs/heads/{target}")
-        tips = {
-            ref.removeprefix("refs/heads/"): sha
-            for ref, sha in repository.list_refs("refs/heads/ratchet/").items()
-        }
-        merged = [
-            str(e["commit"])
-            for e in entries
-            if e.get("outcome") == "review"
-            and e.get("commit")
-            and tip
-            and repository.is_ancestor(str(e["commit"]), tip)
-        ]
-        entries = settle(entries, branch_tip=tips, merged=merged)
+    entries = full_history(repository, target)
     chosen = select(entries, goal=goal, outcome=outcome, since=_since(since))
     if as_json:
         output.emit_json(chosen[-limit:] if limit > 0 else chosen, indent=2)

@@ -38,6 +38,7 @@ from engine.model import (
     Identity,
     Limits,
     ProviderConfig,
+    Push,
     RoiWeights,
     Schedule,
     Timeouts,
@@ -150,6 +151,22 @@ EXECUTOR = Schema(
     post=_check_executor,
 )
 
+# A git remote name: what `git remote add NAME` accepts, roughly; never an option or a URL.
+REMOTE = r"(?!-)[A-Za-z0-9._-]+"
+
+PUSH = Schema(
+    target=Push,
+    fields={
+        "remote": Field(
+            string(pattern=REMOTE, what="git remote name", hint="a name from `git remote`"),
+            required=True,
+            example="remote: origin",
+        ),
+        "branches": Field(one_of("review", "merged", "all")),
+        "pull_requests": Field(one_of("auto", "off")),
+    },
+)
+
 DIRECTIVES_FILE = Schema(
     target=lambda version, **given: Directives(**given),
     post=_check_file,
@@ -191,6 +208,7 @@ DIRECTIVES_FILE = Schema(
             )
         ),
         "max_review_branches": Field(integer(minimum=0, maximum=1000)),
+        "push": Field(optional(nested(PUSH))),
         "flaky_reruns": Field(integer(minimum=0, maximum=10)),
         "context_tokens": Field(integer(minimum=1, maximum=2_000_000)),
         "workers": Field(integer(minimum=1, maximum=MAX_WORKERS)),

@@ -79,5 +79,6 @@ def run_demo(keep: Path | None, *, echo: Callable[[str], None]) -> None:
         f"\nnext: `ratchet review list --repo {repo_dir}` shows candidates kept for you "
         "(set `merge: review` in directives.yaml to review every change), "
         f"`ratchet review show prune-api-imports/1 --repo {repo_dir}` the rejected one "
-        "with its diff and every rule's values"
+        "with its diff and every rule's values; "
+        f"`ratchet report --repo {repo_dir} --open` draws the history as a static HTML page"
     )

@@ -99,6 +99,17 @@ class Identity:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Push:
+    """``directives.push``: share ratchet's work on a remote after each cycle (docs/cycle.md)."""
+
+    remote: str  # a git remote of the repository, e.g. "origin"
+    # review: candidates kept for a human; merged: the target branch ratchet merged into;
+    # all: both, and the archive refs (refs/ratchet/*). Notes (refs/notes/ratchet) always.
+    branches: Literal["review", "merged", "all"] = "review"
+    pull_requests: Literal["auto", "off"] = "auto"  # auto: draft PRs when `gh` is logged in
+
+
+@dataclass(frozen=True, kw_only=True)
 class Directives:
     target_branch: str | None = None  # None: the repo's current branch
     merge: Literal["auto", "review"] = "auto"
@@ -114,6 +125,7 @@ class Directives:
     schedule: Schedule = field(default_factory=Schedule)
     identity: Identity = field(default_factory=Identity)
     max_review_branches: int = 5
+    push: Push | None = None  # None: nothing is pushed
     flaky_reruns: int = 1  # a test that fails on the candidate is re-run this many times
     context_tokens: int = 6000  # token budget for the prompt context (model providers)
     workers: int = 1  # candidates evaluated at once by the daemon (run-once --workers N)

@@ -76,6 +76,17 @@ def response_formats_file(state_dir: Path) -> Path:
     return state_dir / "response-formats.json"
 
 
+def report_dir(state_dir: Path) -> Path:
+    """``ratchet report``'s default output: ``index.html`` and ``diffs/``."""
+    return state_dir / "report"
+
+
+def push_state_file(state_dir: Path) -> Path:
+    """``push.json``: what ratchet last pushed to each remote branch, and the last push's
+    outcome (a branch whose remote tip differs was pushed to by a human)."""
+    return state_dir / "push.json"
+
+
 @dataclass(frozen=True)
 class Layout:
     """Every path under ``<repo>/.ratchet/`` for one repository root."""

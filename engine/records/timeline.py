@@ -1,0 +1,39 @@
+"""The whole recorded history of a repository as ``log`` and ``report`` show it: the journal
+merged with the snapshots kept in git (:func:`engine.records.history.load_history`), the
+reverts of ratchet commits on the target (a plain ``git revert`` included), and review
+entries settled by what a human did with plain git (:func:`engine.records.logview.settle`).
+Oldest first; works from a fresh clone (no ``.ratchet/``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.records.decisions import reverts_in_git
+from engine.records.history import load_history
+from engine.records.logview import settle
+from engine.vcs import Repository
+
+
+def full_history(repository: Repository, target: str | None) -> list[dict[str, Any]]:
+    """Every recorded cycle and human decision as dicts (see the module docstring)."""
+    entries = [e.to_json() for e in load_history(repository)]
+    if not target:
+        return entries
+    entries = sorted(
+        [*entries, *reverts_in_git(repository, target)],
+        key=lambda e: (str(e.get("started", "")), str(e.get("cycle_id"))),
+    )
+    tip = repository.rev_parse(f"refs/heads/{target}")
+    tips = {
+        ref.removeprefix("refs/heads/"): sha
+        for ref, sha in repository.list_refs("refs/heads/ratchet/").items()
+    }
+    merged = [
+        str(e["commit"])
+        for e in entries
+        if e.get("outcome") == "review"
+        and e.get("commit")
+        and tip
+        and repository.is_ancestor(str(e["commit"]), tip)
+    ]
+    return settle(entries, branch_tip=tips, merged=merged)

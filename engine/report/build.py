@@ -1,0 +1,89 @@
+"""``ratchet report``: read a repository's history, write the static report.
+
+Writes ``<out>/index.html`` (one page, charts inline) and, per candidate whose commit is
+in this clone, ``<out>/diffs/<cycle-id>.html`` (readable) and ``.diff`` (for ``git
+apply``), without ratchet's own record files. Reads only: the journal if there is one,
+the snapshots and human decisions in git (so a fresh clone works), never the user's
+working tree. An empty history gives a page that says so.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.errors import GitError
+from engine.records.timeline import full_history
+from engine.records.view import without_records
+from engine.report.data import GoalReport, summarise
+from engine.report.page import render_diff_page, render_page
+from engine.vcs import Repository
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Written:
+    index: Path
+    goals: tuple[GoalReport, ...]
+    diffs: int
+    cycles: int
+
+
+def _base(repo: Repository, entry: Mapping[str, Any], commit: str) -> str | None:
+    before = str(entry.get("target_before") or "")
+    if before and repo.rev_parse(before) and repo.is_ancestor(before, commit):
+        return before
+    return repo.rev_parse(f"{commit}^")
+
+
+def _diff(repo: Repository, entry: Mapping[str, Any]) -> str | None:
+    commit = str(entry.get("commit") or "")
+    if not commit or not repo.rev_parse(commit):
+        return None  # not in this clone (a rejected ref that was not fetched, say)
+    base = _base(repo, entry, commit)
+    if base is None:
+        return None
+    try:
+        return without_records(repo.diff(base, commit))
+    except GitError:
+        return None
+
+
+def write_report(repo: Repository, target: str | None, out: Path) -> Written:
+    """Build the report of ``repo`` (history judged against ``target``) into ``out``."""
+    history = full_history(repo, target)
+    goals = summarise(history)
+    by_cycle = {str(e.get("cycle_id")): e for e in history}
+    diff_dir = out / "diffs"
+    if diff_dir.is_dir():
+        shutil.rmtree(diff_dir)  # our own output from an earlier run
+    links: dict[str, str] = {}
+    for goal in goals:
+        for row in goal.rows:
+            text = _diff(repo, by_cycle[row.cycle_id])
+            if text is None:
+                continue
+            name = _SAFE.sub("_", row.cycle_id)
+            diff_dir.mkdir(parents=True, exist_ok=True)
+            (diff_dir / f"{name}.diff").write_text(text + "\n", encoding="utf-8")
+            title = f"{row.goal}: {row.summary or row.cycle_id} ({row.outcome})"
+            (diff_dir / f"{name}.html").write_text(render_diff_page(title, text), "utf-8")
+            links[row.cycle_id] = f"diffs/{name}.html"
+    tip = repo.rev_parse(f"refs/heads/{target}") if target else None
+    meta = (
+        f"{repo.root} · target {target or '(detached)'}"
+        + (f" at {tip[:12]}" if tip else "")
+        + f" · {len(history)} recorded entries · generated "
+        + datetime.now(UTC).isoformat(timespec="seconds")
+    )
+    html = render_page(goals, title=f"ratchet report: {repo.root.name}", meta=meta, diffs=links)
+    out.mkdir(parents=True, exist_ok=True)
+    index = out / "index.html"
+    index.write_text(html, encoding="utf-8")
+    return Written(index=index, goals=goals, diffs=len(links), cycles=len(history))
