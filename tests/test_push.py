@@ -6,7 +6,6 @@ pushed to left alone, and an unreachable remote recorded, not raised."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -15,24 +14,11 @@ from engine.model import Directives, Identity, Push
 from engine.push.github import GhCli
 from engine.push.pusher import load_state, push_after_cycle, record_failure
 from engine.vcs import Repository
+from tests.gh_standin import install_gh
 from tests.git_testing import HUMAN_ENV, identity_env, user_git
 from tests.repo_helpers import ratchet, write
 
 BOT = identity_env(Identity().name, Identity().email)
-
-GH = """#!/bin/sh
-# a stand-in for the GitHub CLI: records its arguments, keeps "open PRs" in a file
-echo "$*" >> "{log}"
-case "$1 $2" in
-  "auth status") exit 0 ;;
-  "pr list") b="$4"; if grep -qx "$b" "{open}" 2>/dev/null; then
-      echo "[{{\\"number\\": 7, \\"url\\": \\"https://example.invalid/pr/7\\"}}]"
-    else echo "[]"; fi ;;
-  "pr create") while [ "$1" != "--head" ]; do shift; done; echo "$2" >> "{open}"
-      echo "https://example.invalid/pr/new" ;;
-  "pr close") grep -vx "$3" "{open}" > "{open}.tmp"; mv "{open}.tmp" "{open}" ;;
-esac
-"""
 
 
 def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -66,10 +52,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     _git(repo, "commit", "-q", "-m", "start", env=HUMAN_ENV)
     _git(repo, "remote", "add", "origin", str(remote))
     _git(repo, "push", "-q", "origin", "main")
-    bin_dir = tmp_path / "bin"
-    gh = write(bin_dir / "gh", GH.format(log=tmp_path / "gh.log", open=tmp_path / "gh.open"))
-    os.chmod(gh, 0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PATH", install_gh(tmp_path / "bin", tmp_path / "gh.log"))
     return {"repo": repo, "remote": remote, "tmp": tmp_path, "log": tmp_path / "gh.log"}
 
 

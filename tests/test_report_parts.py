@@ -47,6 +47,7 @@ def test_summary_counts_rates_reasons_steps_and_spend() -> None:
         _entry("review", 5, timings={"tests": 1.5, "rules": 0.5}),
         _entry("merged", 6, goal="other"),
         {"cycle_id": "c7", "goal": None, "outcome": "nothing-to-do"},
+        _entry("push-failed", 8),
     ]
     lint, other = summarise(history)
     assert (lint.goal, other.goal) == ("lint", "other")

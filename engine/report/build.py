@@ -22,7 +22,7 @@ from engine.records.timeline import full_history
 from engine.records.view import without_records
 from engine.report.data import GoalReport, summarise
 from engine.report.page import render_diff_page, render_page
-from engine.vcs import Repository
+from engine.vcs import Repository, parse_trailers
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -42,8 +42,26 @@ def _base(repo: Repository, entry: Mapping[str, Any], commit: str) -> str | None
     return repo.rev_parse(f"{commit}^")
 
 
-def _diff(repo: Repository, entry: Mapping[str, Any]) -> str | None:
-    commit = str(entry.get("commit") or "")
+def commits_by_cycle(repo: Repository, target: str | None) -> dict[str, str]:
+    """Cycle id -> its commit, from git alone (a snapshot cannot name the commit it is in):
+    ratchet's commits on the target, its branches (local or remote-tracking) and archives."""
+    from engine.records.review import branch_candidates, rejected_candidates
+
+    found: dict[str, str] = {}
+    if target:
+        commits = repo.log_entries(f"refs/heads/{target}", grep=("Ratchet-Cycle:",))
+        for sha, _, message in reversed(commits):  # oldest first: a revert names it too
+            cycle = parse_trailers(message).get("Ratchet-Cycle")
+            if cycle:
+                found.setdefault(cycle, sha)
+    for c in branch_candidates(repo) + rejected_candidates(repo):
+        if c.cycle_id:
+            found.setdefault(c.cycle_id, c.commit)
+    return found
+
+
+def _diff(repo: Repository, entry: Mapping[str, Any], known: Mapping[str, str]) -> str | None:
+    commit = str(entry.get("commit") or known.get(str(entry.get("cycle_id"))) or "")
     if not commit or not repo.rev_parse(commit):
         return None  # not in this clone (a rejected ref that was not fetched, say)
     base = _base(repo, entry, commit)
@@ -64,9 +82,10 @@ def write_report(repo: Repository, target: str | None, out: Path) -> Written:
     if diff_dir.is_dir():
         shutil.rmtree(diff_dir)  # our own output from an earlier run
     links: dict[str, str] = {}
+    known = commits_by_cycle(repo, target)
     for goal in goals:
         for row in goal.rows:
-            text = _diff(repo, by_cycle[row.cycle_id])
+            text = _diff(repo, by_cycle[row.cycle_id], known)
             if text is None:
                 continue
             name = _SAFE.sub("_", row.cycle_id)

@@ -34,6 +34,7 @@ METRICS: tuple[tuple[str, str, str], ...] = (
 )
 PROPOSED = ("merged", "rejected", "review", "pending", "refused", "reverted", "review-deleted")
 REJECTED = ("rejected", "refused", "reverted")
+NOT_CYCLES = ("push-failed",)  # journal lines about a cycle, not cycles
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,9 +188,9 @@ def summarise_goal(goal: str, entries: list[Mapping[str, Any]]) -> GoalReport:
 
 def summarise(history: Iterable[Mapping[str, Any]]) -> tuple[GoalReport, ...]:
     """One report per goal, in the order goals first appear; entries without a goal (a
-    cycle that found none to work on) are left out."""
+    cycle that found none to work on) and push failures are left out."""
     by_goal: dict[str, list[Mapping[str, Any]]] = {}
     for e in history:
-        if e.get("goal"):
+        if e.get("goal") and e.get("outcome") not in NOT_CYCLES:
             by_goal.setdefault(str(e["goal"]), []).append(e)
     return tuple(summarise_goal(g, es) for g, es in by_goal.items())
