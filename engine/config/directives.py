@@ -123,8 +123,23 @@ SCHEDULE = Schema(
 MAX_WORKERS = 64  # candidates evaluated at once; more would mostly wait on git and the lock
 
 
+def ray_installed() -> bool:
+    """Whether ``import ray`` would find a package (without importing it: seconds)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("ray") is not None
+    except ValueError:  # a ``ray`` module without a spec (None in sys.modules)
+        return False
+
+
 def _check_executor(raw: Mapping[str, Any], given: Mapping[str, Any], cursor: Cursor) -> None:
     kind = given.get("kind", "local")
+    if kind == "ray" and not ray_installed():
+        cursor.child("kind").report(
+            "Ray is not installed here",
+            "install it with: pip install 'ratchet[ray]' (or set 'kind: local')",
+        )
     if kind == "local" and given.get("address"):
         cursor.child("address").report(
             "an address only means something for 'kind: ray'",

@@ -26,6 +26,7 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine import __version__
 from engine.errors import SandboxError
@@ -40,6 +41,9 @@ from engine.gate.paths import is_protected, is_test_file
 from engine.model import BehaviourMetrics, Directives, Goal, Metrics, to_data
 from engine.records.layout import baseline_cache_dir
 from engine.vcs import Repository
+
+if TYPE_CHECKING:
+    from engine.cycle.protocols import Measurer
 
 
 def measured_files(tracked: list[str]) -> list[str]:
@@ -201,14 +205,18 @@ class SandboxMeasurer:
             repo.remove_worktree(worktree)
 
 
-def make_measurer(directives: Directives) -> SandboxMeasurer:
+def make_measurer(directives: Directives) -> Measurer:
     """The sandboxed measurer; refuses to exist when the sandbox cannot start, unless
-    directives say ``sandbox: unsafe-none``."""
+    directives say ``sandbox: unsafe-none``. ``executor: {kind: ray}``: every evaluation a
+    Ray task, sandboxed on its worker (:mod:`engine.gate.executor.ray`)."""
     from engine.gate.evaluation.evaluator import Evaluator
     from engine.gate.evaluation.sandbox import probe_sandbox
 
     if directives.executor.kind == "ray":
-        raise SandboxError("executor kind 'ray' is not available yet; use 'kind: local'")
+        from engine.gate.executor.ray import RayMeasurer, import_ray
+
+        import_ray()  # missing: the error says how to install it
+        return RayMeasurer(directives)
     if directives.sandbox == "bwrap":
         reason = probe_sandbox()
         if reason is not None:
