@@ -41,6 +41,8 @@ class Reply:
     stall: float = 0.0  # seconds to wait after the headers, before the body
     reset: bool = False  # drop the connection with a TCP reset instead of answering
     cut: int | None = None  # send only this many body bytes (content-length stays full)
+    events: tuple[bytes, ...] = ()  # a streamed body: each part sent after ``gap`` seconds
+    gap: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,9 @@ class FakeModelServer:
             def _send(self, reply: Reply) -> None:
                 if reply.delay and fake._stopping.wait(reply.delay):
                     return
+                if reply.events:
+                    self._stream(reply)
+                    return
                 if reply.reset:
                     # SO_LINGER 0: close() sends a RST, as a crashing proxy would.
                     linger = struct.pack("ii", 1, 0)
@@ -142,6 +147,24 @@ class FakeModelServer:
                         self.close_connection = True
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout tests): nothing to answer
+
+            def _stream(self, reply: Reply) -> None:
+                """Server-sent events, no content-length: the body ends when we close."""
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("content-type", "text/event-stream")
+                    self.end_headers()
+                    self.wfile.flush()
+                    if reply.stall and fake._stopping.wait(reply.stall):
+                        return
+                    for part in reply.events:
+                        self.wfile.write(part)
+                        self.wfile.flush()
+                        if reply.gap and fake._stopping.wait(reply.gap):
+                            return
+                    self.close_connection = True
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep test output clean
@@ -239,6 +262,41 @@ def openai_ok(
             "usage": usage,
         },
     )
+
+
+def openai_stream(
+    text: str,
+    *,
+    pieces: int = 8,
+    usage: dict[str, Any] | None = None,
+    timings: dict[str, Any] | None = None,
+    stall: float = 0.0,
+    gap: float = 0.0,
+) -> Reply:
+    """A ``stream: true`` answer: ``text`` in ``pieces`` deltas, then the usage (as with
+    ``stream_options.include_usage``) and llama.cpp's ``timings`` when given, then
+    ``[DONE]``. ``stall``: seconds before the first event (the prompt phase); ``gap``:
+    between events (the answer)."""
+    size = max(1, -(-len(text) // pieces))
+    parts = [text[i : i + size] for i in range(0, len(text), size)]
+
+    def event(data: dict[str, Any]) -> bytes:
+        return f"data: {json.dumps(data)}\n\n".encode()
+
+    base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": "fake-model"}
+    events = [event({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}}]})]
+    events += [
+        event({**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]})
+        for p in parts
+    ]
+    last: dict[str, Any] = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    if timings is not None:
+        last["timings"] = timings
+    events.append(event(last))
+    if usage is not None:
+        events.append(event({**base, "choices": [], "usage": usage}))
+    events.append(b"data: [DONE]\n\n")
+    return Reply(200, events=tuple(events), stall=stall, gap=gap)
 
 
 def openai_error(

@@ -63,7 +63,7 @@ def test_context_fits_the_budget_and_is_far_smaller_than_the_files(repo: Path):
 
 
 def test_mentioned_symbol_comes_whole_and_others_as_signatures(repo: Path):
-    text = build_context(request(repo, "Simplify helper_7 in pkg/big.py")).render()
+    text = build_context(request(repo, "Simplify helper_7 in pkg/big.py", budget=3000)).render()
     assert "step 11 of helper 7" in text  # the target's whole body
     assert "def helper_30(value: int, scale: float=1.0) -> float" in text  # map signature
     assert "step 0 of helper 30" not in text  # ...but not its body

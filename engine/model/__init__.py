@@ -47,13 +47,14 @@ from engine.model.outcome import (
     Outcome,
     RuleOutcome,
 )
-from engine.model.plan import EDIT_OPS, Edit, EditOp, Proposal, Usage
+from engine.model.plan import EDIT_OPS, CallStat, Edit, EditOp, Proposal, Usage
 
 __all__ = [
     "EDIT_OPS",
     "BehaviourMetrics",
     "Budgets",
     "ChangeFacts",
+    "CallStat",
     "ComplexityMetrics",
     "CoverageMetrics",
     "DiffCoverage",

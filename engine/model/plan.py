@@ -31,6 +31,28 @@ class Edit:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CallStat:
+    """One model call of a proposal, as measured (``calls`` of :class:`Usage`).
+
+    ``kind``: ``propose``, ``repair`` or ``review``. ``tokens_cached``: of ``tokens_in``,
+    what the server answered from its prefix cache (when it reports it). The rates are
+    0 when unknown; ``prompt_seconds`` is the time to the first answer token (streamed)
+    or the server's own prompt timing. ``cached``: answered from ratchet's response cache.
+    """
+
+    kind: str = "propose"
+    tokens_in: int = 0
+    tokens_cached: int = 0
+    tokens_out: int = 0
+    seconds: float = 0.0
+    prompt_seconds: float = 0.0
+    prompt_tokens_per_s: float = 0.0
+    tokens_per_s: float = 0.0
+    cached: bool = False
+    ok: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class Usage:
     tokens_in: int = 0
     tokens_out: int = 0
@@ -40,6 +62,7 @@ class Usage:
     seconds: float = 0.0
     tokens_cached: int = 0  # of tokens_in, served from the server's prefix cache
     tokens_per_s: float = 0.0  # answer tokens per second over the paid calls (0: unknown)
+    per_call: tuple[CallStat, ...] = ()  # each call, in order
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,23 +1,33 @@
 """Build a model's context for one proposal request within a token budget.
 
 The context has up to six sections, each with a share of ``directives.context_tokens``
-(tokens counted with :func:`~engine.providers.transport.estimate_tokens`, ~4 chars each):
+(tokens counted with :func:`~engine.providers.transport.estimate_tokens`, ~4 chars each),
+in two parts:
+
+- the **stable prefix** (repo map, target code, covering tests), drawn only from the goal
+  and the files at the target tip, within a fixed share (:data:`STABLE_SHARE`) of the
+  budget: it is byte-identical for every attempt and cycle at the same tip, so a server's
+  prefix cache (llama.cpp, vLLM, OpenAI, Gemini) answers it without recomputing;
+- the **volatile tail** (lessons, rejected attempts, the previous attempt's failure), which
+  changes between attempts and cycles and therefore comes after it, within the rest.
 
 ============================  =====================================================
 repo map                      signatures of the in-scope files (then names of other
-                              modules) — whatever the sections below leave over
-target code                   source of the goal's target symbols (<= 55% of the rest)
+                              modules) — what the two below leave of the prefix
+target code                   source of the goal's target symbols (<= 55% of the prefix)
 covering tests                test functions that mention the targets (<= 20% of it)
-lessons                       memory-bank lessons, newest kept (<= 10%)
-rejected attempts             why earlier attempts were rejected, newest kept (<= 10%)
-previous attempt's failure    the refine-loop feedback (<= 20%; middle cut when longer)
+lessons                       memory-bank lessons, newest kept (<= 7% of the budget)
+rejected attempts             why earlier attempts were rejected, newest kept (<= 8%)
+previous attempt's failure    the refine-loop feedback (<= 15%; middle cut when longer)
 ============================  =====================================================
 
-Files are never cut mid-symbol: a small file (``small_file_tokens``) goes in whole, a large
-one is represented by its outline plus the whole source of the chosen symbols. Targets are
-chosen by: ``goal.options.symbols`` first, then names mentioned in the goal or feedback,
-then the most complex functions (at most ``max_targets`` of those). The section titles are
-data here; the surrounding prompt text lives in ``prompts/``.
+Neither part's size depends on the other's content. Files are never cut mid-symbol: a
+small file (``small_file_tokens``) goes in whole, a large one is represented by its
+outline plus the whole source of the chosen symbols. Targets are chosen by:
+``goal.options.symbols`` first, then names mentioned in the goal (not in the feedback:
+the targets must not move between attempts), then the most complex functions (at most
+``max_targets`` of those). The section titles are data here; the surrounding prompt text
+lives in ``prompts/``.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ _SKIP_DIRS = {"__pycache__", "node_modules", "venv", "build", "dist", "site-pack
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 MAX_FILE_BYTES = 400_000  # larger files are generated or data: outline them, never read whole
 MAX_WALK_FILES = 2000
+STABLE_SHARE = 70  # percent of the budget for the stable prefix; the tail's caps take the rest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,20 +64,32 @@ class Section:
 
 @dataclass(frozen=True, kw_only=True)
 class Context:
-    """The chosen context and what it was drawn from."""
+    """The chosen context and what it was drawn from.
+
+    ``sections`` is the stable prefix, ``volatile`` the tail that may change between
+    attempts and cycles (rendered after it).
+    """
 
     sections: tuple[Section, ...]
     budget: int
     baseline_tokens: int  # the whole files the context draws from, as tokens
     symbols: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file -> qualnames
     targets: tuple[str, ...] = ()  # "file:qualname" (or "file" when included whole)
+    volatile: tuple[Section, ...] = ()
 
     @property
     def tokens(self) -> int:
-        return sum(s.tokens for s in self.sections)
+        return sum(s.tokens for s in self.sections + self.volatile)
 
     def render(self) -> str:
+        """Both parts, the stable prefix first."""
+        return "\n".join(s.render() for s in self.sections + self.volatile)
+
+    def render_stable(self) -> str:
         return "\n".join(s.render() for s in self.sections)
+
+    def render_volatile(self) -> str:
+        return "\n".join(s.render() for s in self.volatile)
 
     @property
     def all_symbols(self) -> tuple[str, ...]:
@@ -95,15 +118,16 @@ def build_context(
 
     tail: list[Section] = []
     if request.lessons:
-        tail.append(_list_section("Lessons from earlier work", request.lessons, total // 10))
+        tail.append(_list_section("Lessons from earlier work", request.lessons, total * 7 // 100))
     if request.history:
         tail.append(
-            _list_section("Why earlier attempts were rejected", request.history, total // 10)
+            _list_section("Why earlier attempts were rejected", request.history, total * 8 // 100)
         )
     if request.feedback:
         title = f"Why attempt {request.attempt - 1} failed — fix this"
-        tail.append(Section(title=title, body=_clip(request.feedback, total // 5)))
-    rest = max(0, total - sum(s.tokens for s in tail))
+        tail.append(Section(title=title, body=_clip(request.feedback, total * 15 // 100)))
+    # Fixed, not "whatever the tail leaves": a longer failure must not shift the prefix.
+    rest = total * STABLE_SHARE // 100
 
     mentioned = _mentions(request)
     items = _target_items(indexes, request, mentioned, small_file_tokens, max_targets)
@@ -126,7 +150,8 @@ def build_context(
     if test_text:
         sections.append(Section(title="Tests that cover it", body=test_text))
     return Context(
-        sections=tuple(sections + tail),
+        sections=tuple(sections),
+        volatile=tuple(tail),
         budget=total,
         baseline_tokens=baseline,
         symbols={i.file: tuple(s.qualname for s in i.symbols) for i in indexes},
@@ -173,8 +198,7 @@ def _walk_py(root: Path) -> list[str]:
 
 
 def _mentions(request: ProposalRequest) -> set[str]:
-    text = " ".join([request.goal.description, request.feedback])
-    words = set(_WORD.findall(text))
+    words = set(_WORD.findall(request.goal.description))
     return words | {w.rsplit(".", 1)[-1] for w in words}
 
 

@@ -17,7 +17,9 @@ the httpx fork that ``openai`` and ``google-genai`` already depend on). Its guar
   raises :class:`~engine.errors.ProviderError`. Nothing else escapes.
 
 It never interprets the body: status, headers and bytes go back to the transport, which
-owns the wire format (:mod:`.wire` checks shapes).
+owns the wire format (:mod:`.wire` checks shapes). For a streamed answer the transport
+passes ``on_chunk``, called in the worker with every chunk as it arrives (within the same
+deadline and cap); an exception it raises ends the call with that exception.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import json
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +64,7 @@ def post_json(
     timeout: float,
     max_bytes: int = MAX_BODY_BYTES,
     label: str = "request",
+    on_chunk: Callable[[bytes], None] | None = None,
 ) -> HttpReply:
     """POST ``payload`` as JSON to ``url``; the reply within ``timeout`` seconds in total.
 
@@ -78,7 +82,9 @@ def post_json(
     def work() -> None:
         try:
             outcome.append(
-                _exchange(url, body, headers, timeout, deadline, max_bytes, cancelled, label)
+                _exchange(
+                    url, body, headers, timeout, deadline, max_bytes, cancelled, label, on_chunk
+                )
             )
         except BaseException as error:  # handed to the caller's thread, raised there
             outcome.append(error)
@@ -108,6 +114,7 @@ def _exchange(
     max_bytes: int,
     cancelled: threading.Event,
     label: str,
+    on_chunk: Callable[[bytes], None] | None = None,
 ) -> HttpReply:
     import httpx2
 
@@ -131,6 +138,8 @@ def _exchange(
                 if size > max_bytes:
                     raise ProviderError(f"{label} answer is larger than {max_bytes} bytes: refused")
                 chunks.append(chunk)
+                if on_chunk is not None and 200 <= response.status_code < 300:
+                    on_chunk(chunk)
                 if cancelled.is_set() or time.monotonic() > deadline:
                     raise ProviderTransient(f"{label} request timed out while reading")
             return HttpReply(

@@ -24,132 +24,36 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from importlib import resources
 from string import Template
-from typing import Any
 
 from engine.errors import BudgetExceeded, MalformedAnswer, ProviderError
-from engine.model import Proposal, Usage
+from engine.model import Proposal
 from engine.providers.answer import AnswerProblem, parse_answer
 from engine.providers.base import ProposalRequest
-from engine.providers.breaker import BreakerPolicy, CircuitBreaker
-from engine.providers.budget import Price, SpendEntry, SpendLedger, check_budget, utc_day
+from engine.providers.breaker import CircuitBreaker
+from engine.providers.budget import SpendEntry, SpendLedger, check_budget, utc_day
 from engine.providers.cache import ResponseCache
 from engine.providers.context import Context, build_context
-from engine.providers.options import flag, number
-from engine.providers.retry import RetryPolicy, call_with_retries
+from engine.providers.retry import call_with_retries
 from engine.providers.schema import plan_schema
+from engine.providers.settings import LLMSettings as LLMSettings  # re-exported
+from engine.providers.speed import SpeedMemory, fitting_budget, speed_key
+from engine.providers.sse import ProgressCallback
+from engine.providers.tally import Tally, rate
 from engine.providers.transport import LLMReply, LLMRequest, Transport, estimate_tokens, redact
 
 log = logging.getLogger("engine.providers")
 MAX_ANSWER_ECHO = 6000  # characters of a bad answer quoted back in the repair round
+PROMPT_OVERHEAD = 120  # tokens of the request template around the context
 
 
 def load_prompt(name: str) -> Template:
     """A prompt template from ``engine/providers/prompts/<name>.md``."""
     path = resources.files("engine.providers").joinpath("prompts", f"{name}.md")
     return Template(path.read_text(encoding="utf-8"))
-
-
-@dataclass(frozen=True, kw_only=True)
-class LLMSettings:
-    """Provider options that shape calls (all read from ``provider.options``)."""
-
-    temperature: float = 0.2
-    max_output_tokens: int = 2048
-    timeout: float | None = None  # None: directives.timeouts.provider
-    cache: bool = True
-    closed_schema: bool = False  # enums of files/symbols in the schema
-    max_edits: int | None = None
-    context_tokens: int | None = None  # None: directives.context_tokens
-    small_file_tokens: int = 400
-    max_targets: int = 6
-    retry: RetryPolicy = RetryPolicy()
-    breaker: BreakerPolicy = BreakerPolicy()
-    price: Price = Price()
-
-    @classmethod
-    def from_options(
-        cls, options: Mapping[str, Any], model: str, *, closed_schema: bool = False
-    ) -> LLMSettings:
-        """Each option is checked at use (:mod:`.options`): a bad value is a ConfigError."""
-        return cls(
-            temperature=number(
-                options, "temperature", cls.temperature, kind=float, minimum=0, maximum=2
-            ),
-            max_output_tokens=number(
-                options,
-                "max_output_tokens",
-                cls.max_output_tokens,
-                kind=int,
-                minimum=1,
-                maximum=1_000_000,
-            ),
-            timeout=_timeout(options),
-            cache=flag(options, "cache", True),
-            closed_schema=flag(options, "closed_schema", closed_schema),
-            max_edits=_optional_count(options, "max_edits", 1000),
-            context_tokens=_optional_count(options, "context_tokens", 2_000_000),
-            small_file_tokens=number(
-                options,
-                "small_file_tokens",
-                cls.small_file_tokens,
-                kind=int,
-                minimum=0,
-                maximum=1_000_000,
-            ),
-            max_targets=number(
-                options, "max_targets", cls.max_targets, kind=int, minimum=0, maximum=1000
-            ),
-            retry=RetryPolicy.from_options(options),
-            breaker=BreakerPolicy.from_options(options),
-            price=Price.for_model(model, options),
-        )
-
-
-def _timeout(options: Mapping[str, Any]) -> float | None:
-    if options.get("timeout") is None:
-        return None
-    return number(options, "timeout", 0.0, kind=float, positive=True, maximum=86400)
-
-
-def _optional_count(options: Mapping[str, Any], key: str, maximum: int) -> int | None:
-    if options.get(key) is None:
-        return None
-    return number(options, key, 1, kind=int, minimum=1, maximum=maximum)
-
-
-class _Tally:
-    """Usage of one propose() call, summed over its model calls."""
-
-    def __init__(self) -> None:
-        self.usage = Usage()
-
-        self._paid_seconds = 0.0
-
-    def add(self, reply: LLMReply | None, cost: float, seconds: float, cached: bool) -> None:
-        u = self.usage
-        paid = reply if reply and not cached else None
-        tokens_out = u.tokens_out + (paid.tokens_out if paid else 0)
-        if paid:
-            self._paid_seconds += seconds
-        self.usage = Usage(
-            tokens_in=u.tokens_in + (paid.tokens_in if paid else 0),
-            tokens_out=tokens_out,
-            tokens_cached=u.tokens_cached + (paid.tokens_cached if paid else 0),
-            cost_usd=round(u.cost_usd + cost, 6),
-            calls=u.calls + 1,
-            cached=u.cached + (1 if cached else 0),
-            seconds=round(u.seconds + seconds, 3),
-            tokens_per_s=_rate(tokens_out, self._paid_seconds),
-        )
-
-
-def _rate(tokens: int, seconds: float) -> float:
-    """Tokens per second, rounded; 0 when nothing was timed."""
-    return round(tokens / seconds, 2) if tokens and seconds > 0 else 0.0
 
 
 class LLMProvider:
@@ -175,22 +79,27 @@ class LLMProvider:
         self._sleep = sleep
         self._cycle: tuple[str, str] | None = None  # (goal id, cycle id)
         self.last_context: Context | None = None  # for benchmarks and audits
+        # Called (from the HTTP worker thread) as a streamed answer arrives: the CLI or
+        # daemon sets it to show progress; a callback that raises is ignored.
+        self.on_progress: ProgressCallback | None = None
 
     # ------------------------------------------------------------------ pipeline
 
     def propose(self, request: ProposalRequest) -> Proposal:
-        tally = _Tally()
+        tally = Tally()
         try:
             return self._propose(request, tally)
         except (ProviderError, BudgetExceeded) as error:
             error.usage = tally.usage  # type: ignore[union-attr]
             raise
 
-    def _propose(self, request: ProposalRequest, tally: _Tally) -> Proposal:
+    def _propose(self, request: ProposalRequest, tally: Tally) -> Proposal:
         s = self.settings
+        system = load_prompt("system").substitute()
+        timeout = s.timeout if s.timeout is not None else request.directives.timeouts.provider
         context = build_context(
             request,
-            budget=s.context_tokens,
+            budget=self._budget(request, system, timeout),
             small_file_tokens=s.small_file_tokens,
             max_targets=s.max_targets,
         )
@@ -199,13 +108,14 @@ class LLMProvider:
             request.files, context.all_symbols, closed=s.closed_schema, max_edits=s.max_edits
         )
         first = LLMRequest(
-            system=load_prompt("system").substitute(),
+            system=system,
             prompt=self.render_request(request, context),
             schema=schema,
             temperature=s.temperature,
             max_output_tokens=s.max_output_tokens,
-            timeout=s.timeout if s.timeout is not None else request.directives.timeouts.provider,
+            timeout=timeout,
             state_dir=request.state_dir,
+            on_progress=self.on_progress,
         )
         ledger = SpendLedger(request.state_dir, clock=self._clock)
         cache = ResponseCache.under(request.state_dir, enabled=s.cache)
@@ -218,7 +128,7 @@ class LLMProvider:
         if isinstance(result, AnswerProblem):
             log.info("%s: answer rejected (%s); one repair round", source, result.message)
             repair = replace(first, prompt=self._repair_prompt(first.prompt, reply.text, result))
-            answered.append(self._ask(repair, request, cycle, ledger, cache, tally))
+            answered.append(self._ask(repair, request, cycle, ledger, cache, tally, kind="repair"))
             result = parse_answer(answered[1][0].text, request, context.symbols, source=source)
             if isinstance(result, AnswerProblem):
                 raise MalformedAnswer(
@@ -231,13 +141,52 @@ class LLMProvider:
             cache.put(key, cached_reply)
         return replace(result, provider=self.name, model=self.model, usage=tally.usage)
 
+    def _budget(self, request: ProposalRequest, system: str, timeout: float) -> int:
+        """The configured context budget, lowered so one call fits ``timeout`` at the
+        speed measured for this endpoint (:mod:`.speed`)."""
+        s = self.settings
+        configured = (
+            s.context_tokens if s.context_tokens is not None else request.directives.context_tokens
+        )
+        speed = SpeedMemory(request.state_dir).get(self._speed_key)
+        budget = fitting_budget(
+            speed,
+            timeout=timeout,
+            configured=configured,
+            max_output_tokens=s.max_output_tokens,
+            overhead_tokens=estimate_tokens(system) + PROMPT_OVERHEAD,
+        )
+        if budget < configured and speed is not None:
+            log.info(
+                "%s: context budget %d -> %d tokens to fit %gs at %.1f prompt and %.1f "
+                "answer tokens/s",
+                self._speed_key,
+                configured,
+                budget,
+                timeout,
+                speed.prompt_tokens_per_s,
+                speed.answer_tokens_per_s,
+            )
+        return budget
+
+    @property
+    def _speed_key(self) -> str:
+        return speed_key(self.name, self.transport.endpoint, self.model)
+
     def render_request(self, request: ProposalRequest, context: Context) -> str:
+        """The user turn: goal, scope and the stable context first, then what varies.
+
+        Everything before the volatile tail (lessons, rejected attempts, the last failure,
+        the attempt number) depends only on the goal and the files at the target tip, so
+        it is byte-identical across attempts and cycles: a server's prefix cache hits.
+        """
         files = "\n".join(f"- {f}" for f in request.files) or "- (none)"
         return load_prompt("request").substitute(
             goal_id=request.goal.id,
             goal=request.goal.description.strip(),
             files=files,
-            context=context.render(),
+            context=context.render_stable(),
+            volatile=context.render_volatile(),
             attempt=request.attempt,
             max_attempts=request.goal.max_attempts,
         )
@@ -261,14 +210,16 @@ class LLMProvider:
         cycle: str,
         ledger: SpendLedger,
         cache: ResponseCache,
-        tally: _Tally,
+        tally: Tally,
+        *,
+        kind: str = "propose",
     ) -> tuple[LLMReply, str]:
         key = call.cache_key(self.name, self.model)
         hit = cache.get(key)
         if hit is not None:
             hit = self._untrusted(hit)
             self._record(ledger, request, cycle, hit, 0.0, 0.0, cached=True, ok=True)
-            tally.add(hit, 0.0, 0.0, cached=True)
+            tally.add(hit, 0.0, 0.0, cached=True, kind=kind)
             return hit, key
         estimate = estimate_tokens(call.system + call.prompt + json.dumps(call.schema))
         check_budget(
@@ -295,13 +246,14 @@ class LLMProvider:
         except ProviderError:
             seconds = self._clock() - started
             self._record(ledger, request, cycle, None, 0.0, seconds, cached=False, ok=False)
-            tally.add(None, 0.0, seconds, cached=False)
+            tally.add(None, 0.0, seconds, cached=False, kind=kind)
             raise
         seconds = self._clock() - started
         reply = self._untrusted(reply)
         cost = self.settings.price.cost(reply.tokens_in, reply.tokens_out)
         self._record(ledger, request, cycle, reply, cost, seconds, cached=False, ok=True)
-        tally.add(reply, cost, seconds, cached=False)
+        tally.add(reply, cost, seconds, cached=False, kind=kind)
+        SpeedMemory(request.state_dir).observe(self._speed_key, reply)
         return reply, key
 
     def _untrusted(self, reply: LLMReply) -> LLMReply:
@@ -354,6 +306,6 @@ class LLMProvider:
                 cached=cached,
                 ok=ok,
                 seconds=round(seconds, 3),
-                tokens_per_s=_rate(reply.tokens_out, seconds) if reply and not cached else 0.0,
+                tokens_per_s=rate(reply.tokens_out, seconds) if reply and not cached else 0.0,
             )
         )

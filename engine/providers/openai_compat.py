@@ -8,6 +8,12 @@ body that is not JSON, no ``choices`` or a ``null`` content become a
 (:mod:`.formats`): ``json_schema`` -> ``json_object`` with the schema -> ``json_object``
 -> plain text, downgraded when the server refuses a level and remembered per endpoint.
 
+Answers are streamed (``stream: true``, option ``stream``; :mod:`.sse`) so a slow local
+model shows progress (``LLMRequest.on_progress``) and the call's time splits into the
+prompt phase and the answer (for :mod:`.speed`); the seam's total deadline and size cap
+still bound the whole stream. A server that ignores ``stream`` and answers one JSON body
+is read as such.
+
 Endpoint: ``options.base_url``, else ``OPENAI_BASE_URL``, else OpenAI's. Key:
 ``OPENAI_API_KEY`` (or ``options.api_key_env`` / ``api_key: ${VAR}``); local servers accept
 any key, so a missing key is sent as ``not-needed`` when a base URL is set.
@@ -33,6 +39,8 @@ from engine.providers.formats import (
 )
 from engine.providers.http import HttpReply, post_json
 from engine.providers.llm import LLMProvider, LLMSettings
+from engine.providers.options import flag
+from engine.providers.sse import StreamAssembler
 from engine.providers.transport import LLMReply, LLMRequest, env_secret, estimate_tokens, redact
 from engine.providers.wire import count, error_detail, field, json_object, status_error
 
@@ -63,6 +71,7 @@ class OpenAICompatTransport:
         key_name: str,
         base_url: str | None,
         start: str = LEVELS[0],
+        stream: bool = True,
     ) -> None:
         self.model = model
         self.endpoint = (base_url or DEFAULT_ENDPOINT).rstrip("/")
@@ -70,6 +79,7 @@ class OpenAICompatTransport:
         self._key_name = key_name
         self._base_url = base_url
         self._start = start
+        self._stream = stream
         self._level: str | None = None  # the level that worked in this process
         self.level_used: str | None = None  # of the last successful call (for records)
 
@@ -87,9 +97,14 @@ class OpenAICompatTransport:
             LEVELS.index(self._level or memory.get(mkey) or self._start),
         )
         for level in LEVELS[first:]:
-            reply = self._post(request, key, level)
+            stream = (
+                StreamAssembler(self.name, self.model, request.on_progress)
+                if self._stream
+                else None
+            )
+            reply = self._post(request, key, level, stream)
             if 200 <= reply.status < 300:
-                answer = self._parse(reply, request)
+                answer = self._read(reply, request, stream)
                 if level != self._level:
                     self._level = level
                     memory.put(mkey, level)
@@ -108,7 +123,9 @@ class OpenAICompatTransport:
             raise self._redacted(status_error(reply, LABEL, _HINTS))
         raise AssertionError("unreachable: the last level always returns or raises")
 
-    def _post(self, request: LLMRequest, key: str, level: str) -> HttpReply:
+    def _post(
+        self, request: LLMRequest, key: str, level: str, stream: StreamAssembler | None
+    ) -> HttpReply:
         payload: dict[str, Any] = {
             "model": self.model,
             "messages": [
@@ -117,8 +134,10 @@ class OpenAICompatTransport:
             ],
             "temperature": request.temperature,
             "max_tokens": request.max_output_tokens,
-            "stream": False,
+            "stream": stream is not None,
         }
+        if stream is not None:
+            payload["stream_options"] = {"include_usage": True}  # the last event's usage
         fmt = response_format(level, request.schema)
         if fmt is not None:
             payload["response_format"] = fmt
@@ -129,9 +148,42 @@ class OpenAICompatTransport:
                 headers={"authorization": f"Bearer {key}"},
                 timeout=request.timeout,
                 label=LABEL,
+                on_chunk=stream.feed if stream is not None else None,
             )
         except ProviderError as error:
             raise self._redacted(error) from None
+
+    def _read(
+        self, reply: HttpReply, request: LLMRequest, stream: StreamAssembler | None
+    ) -> LLMReply:
+        """A streamed answer from its events; else (or a server that ignored ``stream``)
+        the one JSON body."""
+        if stream is None or (not stream.events and reply.content_type != "text/event-stream"):
+            return self._parse(reply, request)
+        try:
+            stream.finish()
+        except ProviderError as error:
+            raise self._redacted(error) from None
+        text = stream.text
+        if not text and stream.finish_reason is None:
+            raise self._redacted(ProviderError(f"{LABEL} streamed no answer: {reply.text(200)!r}"))
+        timings = stream.timings
+        usage = {"usage": stream.usage, "timings": timings}
+        tokens_in = count(usage, "usage.prompt_tokens") or count(usage, "timings.prompt_n")
+        first = stream.first_token_at or 0.0
+        prompt_ms = _ms(timings, "prompt_ms")
+        answer_ms = _ms(timings, "predicted_ms")
+        return LLMReply(
+            text=text,
+            tokens_in=tokens_in or estimate_tokens(request.system + request.prompt),
+            tokens_out=count(usage, "usage.completion_tokens")
+            or count(usage, "timings.predicted_n")
+            or len(stream.pieces),
+            tokens_cached=count(usage, "usage.prompt_tokens_details.cached_tokens")
+            or count(usage, "timings.cache_n"),
+            prompt_seconds=prompt_ms if prompt_ms else round(first, 3),
+            answer_seconds=answer_ms if answer_ms else round(max(0.0, reply.seconds - first), 3),
+        )
 
     def _parse(self, reply: HttpReply, request: LLMRequest) -> LLMReply:
         try:
@@ -151,13 +203,24 @@ class OpenAICompatTransport:
             tokens_in=count(data, "usage.prompt_tokens")
             or estimate_tokens(request.system + request.prompt),
             tokens_out=count(data, "usage.completion_tokens") or estimate_tokens(content),
-            tokens_cached=count(data, "usage.prompt_tokens_details.cached_tokens"),
+            tokens_cached=count(data, "usage.prompt_tokens_details.cached_tokens")
+            or count(data, "timings.cache_n"),
+            prompt_seconds=_ms(data.get("timings"), "prompt_ms"),
+            answer_seconds=_ms(data.get("timings"), "predicted_ms"),
         )
 
     def _redacted(self, error: ProviderError) -> ProviderError:
         """The same kind of error with its message redacted (servers echo requests)."""
         error.args = (redact(str(error), [self._api_key]),)
         return error
+
+
+def _ms(timings: Any, key: str) -> float:
+    """llama.cpp's ``timings[key]`` (milliseconds) as seconds; 0 when absent."""
+    value = timings.get(key) if isinstance(timings, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return 0.0
+    return round(float(value) / 1000, 3)
 
 
 def make_openai_compat(
@@ -167,7 +230,7 @@ def make_openai_compat(
 
     Model: ``provider.model``, else ``OPENAI_MODEL``, else ``gpt-4o-mini``. Options:
     ``response_format`` (the first level to try, see :mod:`.formats`); the older
-    ``json_schema: false`` starts at ``json_object_schema``.
+    ``json_schema: false`` starts at ``json_object_schema``; ``stream`` (default true).
     """
     env = os.environ if env is None else env
     options = dict(config.options)
@@ -180,6 +243,7 @@ def make_openai_compat(
         key_name=key_name,
         base_url=str(base_url) if base_url else None,
         start=start_level(options),
+        stream=flag(options, "stream", True),
     )
     provider = LLMProvider(
         transport, LLMSettings.from_options(options, model), secrets=(key,) if key else ()

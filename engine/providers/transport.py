@@ -24,11 +24,12 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from engine.errors import ConfigError, ConfigIssue
+from engine.providers.sse import ProgressCallback
 from engine.redact import redact as redact  # re-exported: the providers' one redactor
 from engine.redact import register
 
@@ -46,12 +47,13 @@ class LLMRequest:
     max_output_tokens: int = 2048
     timeout: float = 120.0  # seconds for this one call, in total
     state_dir: Path | None = None  # where a transport may remember endpoint facts
+    on_progress: ProgressCallback | None = field(default=None, compare=False)  # streaming
 
     def cache_key(self, provider: str, model: str) -> str:
         """sha256 of everything that shapes the answer (model, prompt, settings).
 
-        The timeout, the state dir and any key are deliberately left out: they do not
-        change the answer.
+        The timeout, the state dir, the progress callback and any key are deliberately
+        left out: they do not change the answer.
         """
         material = json.dumps(
             {
@@ -74,13 +76,18 @@ class LLMReply:
 
     ``tokens_cached`` is the part of ``tokens_in`` the server answered from its prefix
     cache, when it says so (``usage.prompt_tokens_details.cached_tokens``, Gemini's
-    ``cachedContentTokenCount``); 0 when it does not report it.
+    ``cachedContentTokenCount``, llama.cpp's ``timings.cache_n``); 0 when it does not
+    report it. ``prompt_seconds`` / ``answer_seconds`` split the call's time into the
+    prompt phase (until the first answer token) and the answer, when known (a streamed
+    answer, or llama.cpp's ``timings``); 0 when not.
     """
 
     text: str
     tokens_in: int = 0
     tokens_out: int = 0
     tokens_cached: int = 0
+    prompt_seconds: float = 0.0
+    answer_seconds: float = 0.0
 
 
 class Transport(Protocol):

@@ -87,6 +87,11 @@ def push_state_file(state_dir: Path) -> Path:
     return state_dir / "push.json"
 
 
+def endpoint_speeds_file(state_dir: Path) -> Path:
+    """Measured prompt and answer tokens/s per model endpoint (the adaptive prompt budget)."""
+    return state_dir / "endpoint-speeds.json"
+
+
 @dataclass(frozen=True)
 class Layout:
     """Every path under ``<repo>/.ratchet/`` for one repository root."""
