@@ -57,6 +57,7 @@ MODEL_OPTIONS: Mapping[str, Check] = {
     "small_file_tokens": integer(minimum=0, maximum=1_000_000),
     "max_targets": integer(minimum=0, maximum=1000),
     "max_edits": optional(integer(minimum=1, maximum=1000)),
+    "self_review": boolean(),
     "api_key": string(),  # must be ``${VAR}``: checks.no_literal_secrets says so
     "api_key_env": string(pattern=_ENV_NAME, what="variable name", hint="e.g. MY_API_KEY"),
     "base_url": string(pattern=_URL, what="URL", hint="e.g. http://127.0.0.1:8080/v1"),
@@ -76,6 +77,7 @@ RESPONSE_FORMATS = ("json_schema", "json_object_schema", "json_object", "text")
 _OPENAI: Mapping[str, Check] = {
     "json_schema": boolean(),
     "response_format": one_of(*RESPONSE_FORMATS),
+    "stream": boolean(),
 }
 
 PROVIDER_OPTIONS: Mapping[str, Mapping[str, Check]] = {
@@ -96,6 +98,7 @@ GOAL_OPTIONS: Mapping[str, Check] = {
     "plans": list_of(string()),
     "symbols": list_of(string()),
     "diff_coverage": one_of("review", "reject"),  # rule diff-coverage-strict (rules/)
+    "self_review": boolean(),  # the model reviews its diff before evaluation
 }
 
 _TYPO_CUTOFF = 0.8

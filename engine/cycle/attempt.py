@@ -24,7 +24,7 @@ from engine.model import Decision, Goal, Metrics, Proposal, RuleOutcome, Usage
 from engine.model.journal import JournalEntry
 from engine.patching.plan import PlanApplied, PlanRefused, apply_plan
 from engine.patching.workspace import read_text, write_files
-from engine.providers.base import ProposalRequest, Provider
+from engine.providers.base import ProposalRequest, Provider, Review, ReviewRequest
 from engine.records.decisions import blocked, decision_reasons
 from engine.records.lessons import read_lessons
 from engine.records.numbers import allocate_number
@@ -67,24 +67,9 @@ def propose(
 ) -> Attempt | Ending:
     """Ask the provider for a plan. A failed call still cost something: its spend is
     kept in the record (outcome ``budget`` or ``error``)."""
-    directives = s.config.directives
-    files = scope_files(s.repo.ls_files(a.target_before), a.goal, directives.protected_paths)
     s.on_step(a.goal.id, "propose")
     try:
-        plan = provider.propose(
-            ProposalRequest(
-                goal=a.goal,
-                root=worktree,
-                files=files,
-                directives=directives,
-                attempt=a.attempt,
-                feedback=feedback,
-                history=rejection_history(history, a.goal.id)
-                + decision_reasons([e.to_json() for e in history], a.goal.id),
-                lessons=read_lessons(s.repo.root),
-                state_dir=s.repo.state_dir,
-            )
-        )
+        plan = provider.propose(proposal_request(s, a, worktree, feedback, history))
     except (BudgetExceeded, ProviderError) as exc:
         usage = getattr(exc, "usage", None) or Usage()
         failed = replace(a, proposal=Proposal(summary="", provider=provider.name, usage=usage))
@@ -92,6 +77,70 @@ def propose(
             return Ending(attempt=failed, outcome="budget", message=str(exc))
         return Ending(attempt=failed, outcome="error", message=f"provider failed: {exc}")
     return with_plan(a, plan)
+
+
+def proposal_request(
+    s: Seams, a: Attempt, worktree: Path, feedback: str, history: Sequence[JournalEntry]
+) -> ProposalRequest:
+    """What the provider is asked for this attempt (the same for its self-review)."""
+    directives = s.config.directives
+    return ProposalRequest(
+        goal=a.goal,
+        root=worktree,
+        files=scope_files(s.repo.ls_files(a.target_before), a.goal, directives.protected_paths),
+        directives=directives,
+        attempt=a.attempt,
+        feedback=feedback,
+        history=rejection_history(history, a.goal.id)
+        + decision_reasons([e.to_json() for e in history], a.goal.id),
+        lessons=read_lessons(s.repo.root),
+        state_dir=s.repo.state_dir,
+    )
+
+
+def self_review(
+    s: Seams, a: Attempt, request: ProposalRequest, provider: Provider, applied: PlanApplied
+) -> Attempt | Ending:
+    """The model reviews its own diff before it is measured, when the goal (option
+    ``self_review``) or the provider enables it and the provider can. A verdict other than
+    ``ok`` ends the attempt ``rejected`` (rule ``self-review``; the refine loop sends the
+    reason back). The review can only stop a change: every change it lets through is
+    judged by the gate as usual. A review that fails (transport, budget) is noted and
+    the attempt goes on."""
+    assert a.proposal is not None
+    reviewer = getattr(provider, "review", None)
+    wanted = a.goal.options.get("self_review")
+    if wanted is None:
+        wanted = bool(getattr(provider, "self_review", False))
+    if not wanted or reviewer is None:
+        return a
+    s.on_step(a.goal.id, "self-review")
+    ask = ReviewRequest(
+        request=request,
+        summary=a.proposal.summary,
+        diff=applied.diff,
+        rules=tuple(f"{r.id}: {r.description}" for r in s.config.rules),
+        spent=a.proposal.usage,
+    )
+    proposal = a.proposal
+    try:
+        review: Review = reviewer(ask)
+    except (BudgetExceeded, ProviderError) as exc:
+        usage = getattr(exc, "usage", None) or proposal.usage
+        a = replace(a, proposal=replace(proposal, usage=usage))
+        return a.noted(f"self-review failed, not applied: {exc}")
+    a = replace(a, proposal=replace(proposal, usage=review.usage))
+    note = f"self-review: {review.verdict}: {review.reason}"
+    if review.passed:
+        return a.noted(note)
+    outcome = RuleOutcome(
+        id="self-review", passed=False, detail=f"{review.verdict}: {review.reason}"
+    )
+    return Ending(
+        attempt=replace(a.noted(note), decision=Decision(kind="reject", outcomes=(outcome,))),
+        outcome="rejected",
+        message=f"sent back by the model's self-review ({review.verdict}): {review.reason}",
+    )
 
 
 def with_plan(a: Attempt, plan: Proposal) -> Attempt | Ending:

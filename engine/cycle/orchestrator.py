@@ -28,7 +28,9 @@ from engine.cycle.attempt import (
     begin,
     commit_and_measure,
     patch,
+    proposal_request,
     propose,
+    self_review,
     with_plan,
 )
 from engine.cycle.finish import bare, candidate_worktree, finish, settle
@@ -193,7 +195,8 @@ class Cycle:
         feedback: str,
         history: Sequence[JournalEntry],
     ) -> CycleReport:
-        """propose -> patch -> commit and measure -> decide -> merge/keep/reject."""
+        """propose -> patch -> self-review (optional) -> commit and measure -> decide ->
+        merge/keep/reject."""
         t0 = time.monotonic()
         if plan is None:
             assert provider is not None
@@ -206,6 +209,12 @@ class Cycle:
         if isinstance(patched, Ending):
             return finish(s, worktree, patched)
         candidate, applied = patched
+        if provider is not None and plan is None:
+            request = proposal_request(s, candidate, worktree, feedback, history)
+            reviewed = self_review(s, candidate, request, provider, applied)
+            if isinstance(reviewed, Ending):
+                return finish(s, worktree, reviewed)
+            candidate = reviewed
         measured = commit_and_measure(s, candidate, worktree, applied)
         seconds = time.monotonic() - t0
         judged = decide(s, measured, seconds)

@@ -15,7 +15,7 @@ import logging
 
 from engine.errors import ProviderTransient, ProviderUnavailable
 from engine.model import Proposal
-from engine.providers.base import ProposalRequest, Provider
+from engine.providers.base import ProposalRequest, Provider, Review, ReviewRequest
 from engine.providers.breaker import CircuitOpen
 
 log = logging.getLogger("engine.providers")
@@ -44,3 +44,20 @@ class FallbackProvider:
             except Exception as second:
                 second.add_note(f"primary provider {self.primary.name} was down: {error}")
                 raise
+
+    @property
+    def self_review(self) -> bool:
+        return bool(getattr(self.primary, "self_review", False))
+
+    def review(self, ask: ReviewRequest) -> Review:
+        """The primary's self-review; the fallback's when the primary is down."""
+        reviewers = [(p.name, getattr(p, "review", None)) for p in (self.primary, self.fallback)]
+        available = [(name, r) for name, r in reviewers if r is not None]
+        for n, (name, reviewer) in enumerate(available, 1):
+            try:
+                return reviewer(ask)
+            except DOWN as error:
+                if n == len(available):
+                    raise
+                log.warning("%s is down for the self-review (%s)", name, error)
+        return Review(verdict="ok", reason="no provider here reviews", usage=ask.spent)

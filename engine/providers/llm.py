@@ -26,34 +26,29 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from importlib import resources
-from string import Template
 
 from engine.errors import BudgetExceeded, MalformedAnswer, ProviderError
 from engine.model import Proposal
 from engine.providers.answer import AnswerProblem, parse_answer
-from engine.providers.base import ProposalRequest
+from engine.providers.base import ProposalRequest, Review, ReviewRequest
 from engine.providers.breaker import CircuitBreaker
 from engine.providers.budget import SpendEntry, SpendLedger, check_budget, utc_day
 from engine.providers.cache import ResponseCache
 from engine.providers.context import Context, build_context
 from engine.providers.retry import call_with_retries
+from engine.providers.review import MAX_OUTPUT_TOKENS as REVIEW_TOKENS
+from engine.providers.review import REVIEW_SCHEMA, read_review, review_prompt
 from engine.providers.schema import plan_schema
 from engine.providers.settings import LLMSettings as LLMSettings  # re-exported
 from engine.providers.speed import SpeedMemory, fitting_budget, speed_key
 from engine.providers.sse import ProgressCallback
 from engine.providers.tally import Tally, rate
+from engine.providers.templates import load_prompt
 from engine.providers.transport import LLMReply, LLMRequest, Transport, estimate_tokens, redact
 
 log = logging.getLogger("engine.providers")
 MAX_ANSWER_ECHO = 6000  # characters of a bad answer quoted back in the repair round
 PROMPT_OVERHEAD = 120  # tokens of the request template around the context
-
-
-def load_prompt(name: str) -> Template:
-    """A prompt template from ``engine/providers/prompts/<name>.md``."""
-    path = resources.files("engine.providers").joinpath("prompts", f"{name}.md")
-    return Template(path.read_text(encoding="utf-8"))
 
 
 class LLMProvider:
@@ -82,6 +77,7 @@ class LLMProvider:
         # Called (from the HTTP worker thread) as a streamed answer arrives: the CLI or
         # daemon sets it to show progress; a callback that raises is ignored.
         self.on_progress: ProgressCallback | None = None
+        self._heads: dict[str, str] = {}  # goal id -> the last stable prompt head
 
     # ------------------------------------------------------------------ pipeline
 
@@ -141,6 +137,53 @@ class LLMProvider:
             cache.put(key, cached_reply)
         return replace(result, provider=self.name, model=self.model, usage=tally.usage)
 
+    @property
+    def self_review(self) -> bool:
+        """Whether this provider reviews its diffs by default (a goal option overrides)."""
+        return self.settings.self_review
+
+    def review(self, ask: ReviewRequest) -> Review:
+        """Self-review (:mod:`.review`): one short call whose prompt is the proposal's
+        stable head plus the diff; its usage is added to ``ask.spent``."""
+        tally = Tally(ask.spent)
+        try:
+            return self._review(ask, tally)
+        except (ProviderError, BudgetExceeded) as error:
+            error.usage = tally.usage  # type: ignore[union-attr]
+            raise
+
+    def _review(self, ask: ReviewRequest, tally: Tally) -> Review:
+        request = ask.request
+        s = self.settings
+        system = load_prompt("system").substitute()
+        timeout = s.timeout if s.timeout is not None else request.directives.timeouts.provider
+        head = self._heads.get(request.goal.id)
+        if head is None:  # a new process: rebuild the same head
+            budget = self._budget(request, system, timeout)
+            head = self._head(request, build_context(request, budget=budget))
+        call = LLMRequest(
+            system=system,
+            prompt=head + review_prompt(ask),
+            schema=REVIEW_SCHEMA,
+            temperature=0.0,
+            max_output_tokens=min(REVIEW_TOKENS, s.max_output_tokens),
+            timeout=timeout,
+            state_dir=request.state_dir,
+            on_progress=self.on_progress,
+        )
+        ledger = SpendLedger(request.state_dir, clock=self._clock)
+        cache = ResponseCache.under(request.state_dir, enabled=s.cache)
+        goal = request.goal.id
+        cycle = self._cycle[1] if self._cycle and self._cycle[0] == goal else None
+        cycle = cycle or self._cycle_id(request, ledger)
+        reply, key = self._ask(call, request, cycle, ledger, cache, tally, kind="review")
+        verdict = read_review(reply.text)
+        if verdict is None:
+            reason = "the review answer could not be read; the gate decides"
+            return Review(verdict="ok", reason=reason, usage=tally.usage)
+        cache.put(key, reply)
+        return Review(verdict=verdict[0], reason=verdict[1], usage=tally.usage)
+
     def _budget(self, request: ProposalRequest, system: str, timeout: float) -> int:
         """The configured context budget, lowered so one call fits ``timeout`` at the
         speed measured for this endpoint (:mod:`.speed`)."""
@@ -180,16 +223,24 @@ class LLMProvider:
         the attempt number) depends only on the goal and the files at the target tip, so
         it is byte-identical across attempts and cycles: a server's prefix cache hits.
         """
-        files = "\n".join(f"- {f}" for f in request.files) or "- (none)"
-        return load_prompt("request").substitute(
-            goal_id=request.goal.id,
-            goal=request.goal.description.strip(),
-            files=files,
-            context=context.render_stable(),
+        tail = load_prompt("answer").substitute(
             volatile=context.render_volatile(),
             attempt=request.attempt,
             max_attempts=request.goal.max_attempts,
         )
+        return self._head(request, context) + tail
+
+    def _head(self, request: ProposalRequest, context: Context) -> str:
+        """The stable head of the user turn (goal, scope, stable context)."""
+        files = "\n".join(f"- {f}" for f in request.files) or "- (none)"
+        head = load_prompt("request").substitute(
+            goal_id=request.goal.id,
+            goal=request.goal.description.strip(),
+            files=files,
+            context=context.render_stable(),
+        )
+        self._heads[request.goal.id] = head  # the self-review reuses it (prefix cache)
+        return head
 
     def _repair_prompt(self, prompt: str, answer: str, problem: AnswerProblem) -> str:
         if len(answer) > MAX_ANSWER_ECHO:

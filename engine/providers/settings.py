@@ -25,6 +25,7 @@ class LLMSettings:
     context_tokens: int | None = None  # None: directives.context_tokens
     small_file_tokens: int = 400
     max_targets: int = 6
+    self_review: bool = False  # review the diff before evaluation (goal option overrides)
     retry: RetryPolicy = RetryPolicy()
     breaker: BreakerPolicy = BreakerPolicy()
     price: Price = Price()
@@ -62,6 +63,7 @@ class LLMSettings:
             max_targets=number(
                 options, "max_targets", cls.max_targets, kind=int, minimum=0, maximum=1000
             ),
+            self_review=flag(options, "self_review", False),
             retry=RetryPolicy.from_options(options),
             breaker=BreakerPolicy.from_options(options),
             price=Price.for_model(model, options),

@@ -41,9 +41,11 @@ def call_stat(
 class Tally:
     """Usage of one propose() call, summed over its model calls."""
 
-    def __init__(self) -> None:
-        self.usage = Usage()
-        self._paid_seconds = 0.0
+    def __init__(self, start: Usage | None = None) -> None:
+        self.usage = start or Usage()
+        self._paid_seconds = (
+            self.usage.tokens_out / self.usage.tokens_per_s if self.usage.tokens_per_s else 0.0
+        )
 
     def add(
         self,
