@@ -5,10 +5,12 @@ serves the packaged Gemma 3 270M GGUF on 127.0.0.1. It answers HTTP 500 to a
 ``json_schema`` response format, so this is the real test of the negotiation: the cycle
 must end at the plan level (merged / rejected / review / nothing-to-do, or a plan the
 model wrote badly), never in a transport error, and ``json_object_schema`` must be
-remembered for the endpoint. CI installs the extra and sets RATCHET_REQUIRE_LOCAL_MODEL=1,
-so the real path cannot drop out; without the server installed the test checks what a
-user pointing ratchet at a server that is not running gets: outcome ``error`` naming the
-failed connection, exit 0.
+remembered for the endpoint. The answer is streamed (each call's prompt phase timed, the
+endpoint's speed remembered) and the goal asks for a self-review, whose prompt shares the
+proposal's prefix: the server's log must show the prefix-cache hit. CI installs the extra
+and sets RATCHET_REQUIRE_LOCAL_MODEL=1, so the real path cannot drop out; without the
+server installed the test checks what a user pointing ratchet at a server that is not
+running gets: outcome ``error`` naming the failed connection, exit 0.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -124,6 +127,7 @@ def greet_repo(root: Path, base_url: str) -> Path:
             "description": "In greet.py, simplify the function greet: remove the else branch.",
             "scope": ["greet.py"],
             "max_attempts": 1,
+            "options": {"self_review": True},
         }
     ]
     provider = {
@@ -161,6 +165,7 @@ def test_run_once_against_llama_cpp_server(tmp_path: Path) -> None:
     with llama_server(tmp_path) as url:
         repo = greet_repo(tmp_path / "repo", url)
         run = ratchet("run-once", "--repo", str(repo), "--json", timeout=1200)
+    server_log = (tmp_path / "server.log").read_text(errors="replace")
     assert run.code == 0, run.stderr
     result = run.json
     message = str(result["message"])
@@ -169,3 +174,14 @@ def test_run_once_against_llama_cpp_server(tmp_path: Path) -> None:
     assert result["usage"]["calls"] >= 1 and result["usage"]["tokens_in"] > 0
     memory = json.loads((repo / ".ratchet" / "response-formats.json").read_text())
     assert list(memory.values()) == ["json_object_schema"]
+    # Streamed: every answered call has its prompt phase timed (first token), and the
+    # endpoint's speed is remembered for the next prompt budget. llama-cpp-python reports
+    # no cached-token count (0 recorded, honestly), but its log shows the prefix cache.
+    calls = [c for c in result["usage"]["per_call"] if c["ok"] and not c["cached"]]
+    assert calls and all(c["prompt_seconds"] > 0 and c["tokens_in"] > 0 for c in calls), calls
+    assert all(c["tokens_cached"] == 0 for c in calls)
+    speeds = json.loads((repo / ".ratchet" / "endpoint-speeds.json").read_text())
+    assert [s["prompt_tokens_per_s"] > 0 for s in speeds.values()] == [True]
+    hits = [int(n) for n in re.findall(r"(\d+) prefix-match hit", server_log)]
+    if len(calls) >= 2:  # a repair round or the self-review: the same prefix again
+        assert hits and max(hits) > 200, hits
