@@ -2,7 +2,10 @@
 
 Baselines are measured in a detached worktree at the target tip and cached by commit
 SHA together with everything else that changes the numbers (test command, sandbox mode,
-limits, tool versions), so a cycle after a rejection does not pay for them again. A
+limits, tool versions), so a cycle after a rejection does not pay for them again. The
+static probes keep per-file results by blob id beside it (``static_cache_dir``), so a
+candidate, and a baseline made of files already seen, only pay radon/ruff/bandit for the
+files nobody measured yet. A
 baseline whose test run timed out is not cached: the next cycle measures it afresh. The
 baseline's per-line coverage is cached beside its metrics (never in a snapshot).
 
@@ -39,7 +42,7 @@ from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.health import adaptive_timeout
 from engine.gate.paths import is_protected, is_test_file
 from engine.model import BehaviourMetrics, Directives, Goal, Metrics, to_data
-from engine.records.layout import baseline_cache_dir
+from engine.records.layout import baseline_cache_dir, static_cache_dir
 from engine.vcs import Repository
 
 if TYPE_CHECKING:
@@ -134,7 +137,7 @@ class SandboxMeasurer:
             return cached
         worktree = repo.add_worktree(scratch_name("baseline", commit), commit=commit, branch=None)
         try:
-            measured = self.evaluator.evaluate(
+            measured = self._evaluator(repo).evaluate(
                 worktree, measured_files(repo.ls_files(commit)), commit=commit
             )
         finally:
@@ -144,6 +147,11 @@ class SandboxMeasurer:
         if not metrics.tests.timed_out:
             cache.put(key, metrics, measured.lines)
         return metrics
+
+    def _evaluator(self, repo: Repository) -> Evaluator:
+        """The evaluator with the repository's per-file static cache: the static probes run on
+        the files no earlier measurement (baseline or candidate) has seen."""
+        return dataclasses.replace(self.evaluator, static_cache=static_cache_dir(repo.state_dir))
 
     def _known(self, repo: Repository, commit: str) -> tuple[Metrics | None, LineCoverage | None]:
         if commit in self._seen:
@@ -168,7 +176,7 @@ class SandboxMeasurer:
         timeout = adaptive_timeout(self.evaluator.timeouts, base_metrics)
         changes = file_changes(repo, base, commit) if base else []
         touched = doctest_candidates(changes)
-        measured = self.evaluator.evaluate(
+        measured = self._evaluator(repo).evaluate(
             checkout,
             measured_files(repo.ls_files(commit)),
             commit=commit,

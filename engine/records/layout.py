@@ -56,6 +56,11 @@ def baseline_cache_dir(state_dir: Path) -> Path:
     return state_dir / "cache" / "baseline"
 
 
+def static_cache_dir(state_dir: Path) -> Path:
+    """Per-file radon/ruff/bandit results by blob id (engine.gate.evaluation.filecache)."""
+    return state_dir / "cache" / "static"
+
+
 def llm_cache_dir(state_dir: Path) -> Path:
     """Model answers cached by request."""
     return state_dir / "cache" / "llm"

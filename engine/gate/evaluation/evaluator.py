@@ -4,7 +4,8 @@
    if one does not, the tests are not run and count as errors (``exit_code`` 2, the code
    pytest uses for collection errors), with one ``path:line: message`` failure per file;
 2. tests + coverage in the sandbox (:class:`TestsProbe`), with flaky re-runs;
-3. static probes on the host: radon (complexity), ruff (lint), bandit (security).
+3. static probes on the host: radon (complexity), ruff (lint), bandit (security), each on
+   the files ``static_cache`` has no result for (:mod:`engine.gate.evaluation.filecache`).
 
 The static probes run even when the tests fail: they cost seconds, and leaving them at
 their defaults (zero complexity, zero findings) would make a broken candidate look better.
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.gate.evaluation.cache import BaselineCache, baseline_key
+from engine.gate.evaluation.filecache import FileCache
 from engine.gate.evaluation.probes.command import DEFAULT_TEST_COMMAND
 from engine.gate.evaluation.probes.complexity import measure_complexity
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
@@ -54,6 +56,8 @@ class Evaluator:
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits | None = None
     flaky_reruns: int = 1
+    # per-file static results by blob id (engine.gate.evaluation.filecache); None: measure all
+    static_cache: Path | None = None
 
     @classmethod
     def from_directives(cls, directives: Directives) -> Evaluator:
@@ -109,9 +113,10 @@ class Evaluator:
             if report.flaky:
                 notes.append("flaky tests forgiven: " + ", ".join(report.flaky))
 
-        complexity = measure_complexity(checkout, sources)
-        lint = measure_lint(checkout, py_files)
-        security = measure_security(checkout, sources)
+        cache = FileCache(self.static_cache) if self.static_cache is not None else None
+        complexity = measure_complexity(checkout, sources, cache=cache)
+        lint = measure_lint(checkout, py_files, cache=cache)
+        security = measure_security(checkout, sources, cache=cache)
         notes += [f"radon skipped {s}" for s in complexity.skipped]
         notes += lint.problems + security.problems
         metrics = Metrics(

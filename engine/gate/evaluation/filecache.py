@@ -1,0 +1,148 @@
+"""Per-file static results (radon, ruff, bandit) cached by git blob id.
+
+A static probe's totals are sums over files, so a probe only has to run its tool on the
+files whose result it has not seen: the others come from here. An entry is keyed by
+
+- the tool, its version and a *setup* string (the configuration that changes its output,
+  built by the probe: ruff's config files and package layout, bandit's pyproject);
+- the file's git blob id (``sha1("blob <size>\\0" + bytes)``, computed from the bytes on
+  disk, so it is the same in any checkout and needs no git);
+- for tools whose result depends on where the file is (ruff's per-file-ignores and
+  excludes, bandit's excludes), the repository-relative path.
+
+So identical content at the same path (for radon: anywhere) is never measured twice: the
+baseline's files are measured once, a candidate pays only for the files it changed, and
+the commit a merge lands is made of blobs already seen. Totals are then re-added from the
+per-file entries in file order, which makes them equal to a full measurement bit for bit
+(even the floating-point means), which "baseline − old + new" arithmetic would not.
+
+Entries are small JSON files ``dir/<tool>/<key[:2]>/<key>.json``, written atomically, so
+concurrent measurements never see half an entry. An unreadable entry is a miss. Results of
+a tool run that failed are never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives a blob with these bytes (``git hash-object``)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True)
+class FileCache:
+    """One directory of entries; see the module doc."""
+
+    dir: Path
+
+    def get(self, tool: str, key: str) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self._path(tool, key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def put(self, tool: str, key: str, value: dict[str, Any]) -> None:
+        path = self._path(tool, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(value, sort_keys=True))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def entries(self, tool: str) -> int:
+        """How many results of ``tool`` are stored."""
+        return sum(1 for _ in (self.dir / tool).glob("*/*.json"))
+
+    def _path(self, tool: str, key: str) -> Path:
+        return self.dir / tool / key[:2] / f"{key}.json"
+
+
+@dataclass(kw_only=True)
+class Lookup:
+    """The per-file results of one probe run: ``hits`` from the cache, ``misses`` to measure
+    (in the order given), and the key of each file for :meth:`store`."""
+
+    tool: str
+    cache: FileCache | None
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    misses: list[str] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def store(self, rel: str, value: dict[str, Any]) -> None:
+        self.results[rel] = value
+        if self.cache is not None and rel in self.keys:
+            self.cache.put(self.tool, self.keys[rel], value)
+
+    def ordered(self, files: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+        """``(path, result)`` in the order of ``files``, for files that have a result."""
+        return [(rel, self.results[rel]) for rel in files if rel in self.results]
+
+
+def lookup(
+    cache: FileCache | None,
+    root: Path,
+    files: Sequence[str],
+    *,
+    tool: str,
+    setup: str,
+    by_path: bool,
+) -> Lookup:
+    """Split ``files`` into cached results and misses. No cache: everything is a miss.
+    A file that cannot be read is a miss (the tool reports it)."""
+    found = Lookup(tool=tool, cache=cache)
+    for rel in files:
+        if cache is None:
+            found.misses.append(rel)
+            continue
+        try:
+            blob = blob_id((root / rel).read_bytes())
+        except OSError:
+            found.misses.append(rel)
+            continue
+        parts = [tool, setup, blob, rel if by_path else ""]
+        key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+        found.keys[rel] = key
+        hit = cache.get(tool, key)
+        if hit is None:
+            found.misses.append(rel)
+        else:
+            found.results[rel] = hit
+    if cache is not None:
+        log.info(
+            "%s: %d of %d file(s) from the cache, %d to measure",
+            tool, len(files) - len(found.misses), len(files), len(found.misses),
+        )  # fmt: skip
+    return found
+
+
+def config_digest(root: Path, files: Sequence[str], names: Sequence[str]) -> str:
+    """A digest of every file called one of ``names`` in ``root`` or in a directory between
+    ``root`` and one of ``files`` (where hierarchical tool configs live)."""
+    dirs: set[Path] = {Path(".")}
+    for rel in files:
+        dirs.update(Path(rel).parents)
+    digest = hashlib.sha256()
+    for folder in sorted(dirs):
+        for name in names:
+            path = root / folder / name
+            if path.is_file():
+                digest.update(f"{(folder / name).as_posix()}\0".encode())
+                digest.update(blob_id(path.read_bytes()).encode())
+    return digest.hexdigest()
