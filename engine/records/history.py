@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from engine.gate.guards.base import ALLOWED
 from engine.gate.paths import SNAPSHOT_DIR
 from engine.model.journal import JournalEntry
 from engine.records.journal import read_journal
@@ -60,6 +59,10 @@ def load_history(repo: Repository) -> list[JournalEntry]:
 
 def format_entry(entry: JournalEntry) -> str:
     """One human block per cycle for ``ratchet log``."""
+    # here, not at the top: engine.gate.guards loads every guard, and `ratchet status`
+    # (which imports this module, but formats no entry) should not pay for them
+    from engine.gate.guards.base import ALLOWED
+
     head = f"{entry.cycle_id}  {entry.goal}  {entry.outcome.upper()}  {entry.summary}".rstrip()
     lines = [head]
     if entry.message:

@@ -5,9 +5,12 @@ Pure: no I/O. ``expr`` compiles and runs expressions, ``context`` builds the map
 
 CEL runs through the ``common-expression-language`` package (``import cel``), not
 cel-python: it compares int with double (metrics mix both; cel-python raises "no such
-overload" on ``2 > 1.0``), it is much faster, and its parse errors carry line/column.
+overload" on ``2 > 1.0``), it is much faster, and its parse errors carry line/column. It is
+imported without its interactive shell (:mod:`~engine.gate.policy.quiet_cel`).
 """
 
+# first: the modules below `import cel`, which must find it imported without its shell
+from engine.gate.policy import quiet_cel  # noqa: F401  (imported for its effect)
 from engine.gate.policy.context import build_context, numeric_delta, tip_context, unknown_paths
 from engine.gate.policy.engine import decide, evaluate_rule, goal_met, goal_metric
 from engine.gate.policy.expr import (
