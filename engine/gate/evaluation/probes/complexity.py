@@ -38,6 +38,7 @@ def measure_complexity(
     found = lookup(cache, root, files, tool=TOOL, setup=metadata.version("radon"), by_path=False)
     for rel in found.misses:
         found.store(rel, file_complexity(root / rel))
+    found.save()
     total = peak = blocks = 0
     indexes: list[float] = []
     skipped: list[str] = []

@@ -63,6 +63,7 @@ def measure_lint(
                 found.results[rel] = fresh[rel]  # a failed run is counted, never stored
             else:
                 found.store(rel, fresh[rel])
+        found.save()
     by_code: Counter[str] = Counter()
     unformatted = 0
     for _, result in found.ordered(files):

@@ -56,6 +56,7 @@ def measure_security(
             return SecurityReport(problems=(fresh,))
         for rel in found.misses:
             found.store(rel, fresh.get(rel, {"by_test": {}, "high": 0, "errors": []}))
+        found.save()
     by_test: Counter[str] = Counter()
     high = 0
     problems: list[str] = []
