@@ -18,6 +18,11 @@ from tests.git_testing import user_git
 
 ROOT = Path(__file__).resolve().parents[1]
 
+PYTEST_FIXTURE_COMMAND = (
+    "python -m pytest -q -p no:cacheprovider"
+    " -p no:hypothesispytest -p no:benchmark -p no:anyio -p no:timeout"
+)
+
 CALC = '''\
 """Small arithmetic helpers."""
 
@@ -139,7 +144,11 @@ def make_repo(
     )
     base = {
         "version": 1,
-        "test_command": "python -m pytest -q -p no:cacheprovider",
+        # Plugins that happen to be installed on the machine (hypothesis, pytest-benchmark,
+        # anyio, pytest-timeout) are not loaded by the fixture projects: ~1 s per sandboxed
+        # pytest start, paid several times per cycle. Projects of our own tests that need
+        # plugins set their own test_command.
+        "test_command": PYTEST_FIXTURE_COMMAND,
         "timeouts": {"tests": 120},
     }
     base.update(directives or {})
