@@ -134,5 +134,8 @@ def test_merged_all_and_notes_then_an_unreachable_remote_is_recorded(
     shown = ratchet("log", "--repo", str(repo), "--outcome", "push-failed")
     assert shown.code == 0 and "PUSH-FAILED  push to origin" in shown.stdout, shown.stdout
     assert "cannot reach" in shown.stdout
+    status = ratchet("status", "--repo", str(repo))
+    assert "push:          FAILED: 0 ref(s) to origin" in status.stdout, status.stdout
+    assert "push-failed" in status.stdout  # among the last outcomes
     entry = json.loads((repo / ".ratchet" / "journal.jsonl").read_text().splitlines()[-1])
     assert entry["outcome"] == "push-failed" and entry["goal"] == "simplify"

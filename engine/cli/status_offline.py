@@ -26,6 +26,7 @@ class OfflineStatus:
     review: tuple[str, ...] = ()  # candidate ids awaiting review
     pending: tuple[str, ...] = ()
     cycles: int = 0  # cycles recorded (journal + git)
+    push: str = ""  # the last push (directives.push), "" when none was made
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, Any]:
@@ -39,6 +40,7 @@ class OfflineStatus:
             "review_candidates": list(self.review),
             "pending_candidates": list(self.pending),
             "cycles": self.cycles,
+            "push": self.push,
             "notes": list(self.notes),
         }
 
@@ -99,9 +101,22 @@ def read_offline_status(root: Path) -> OfflineStatus:
         last_outcomes=tuple(shown),
         review=tuple(c.id for c in candidates if c.decision == "review"),
         pending=tuple(c.id for c in candidates if c.decision == "pending"),
-        cycles=sum(1 for e in history if e.get("outcome") != "nothing-to-do"),
+        cycles=sum(1 for e in history if e.get("outcome") not in ("nothing-to-do", "push-failed")),
+        push=_last_push(repo.state_dir),
         notes=tuple(notes),
     )
+
+
+def _last_push(state_dir: Path) -> str:
+    from engine.push.pusher import load_state
+
+    last = load_state(state_dir).get("last")
+    if not isinstance(last, dict):
+        return ""
+    errors = [str(e) for e in last.get("errors") or []]
+    head = "FAILED" if errors else "ok"
+    what = f"{len(last.get('pushed') or [])} ref(s) to {last.get('remote')} at {last.get('at')}"
+    return f"{head}: {what}" + (f"; {'; '.join(errors)}" if errors else "")
 
 
 def render_offline(repo: Path, s: OfflineStatus, *, paused: bool) -> list[str]:
@@ -119,6 +134,8 @@ def render_offline(repo: Path, s: OfflineStatus, *, paused: bool) -> list[str]:
         lines.append(f"  goals:         {', '.join(s.goals)}")
     lines.append(f"  cycles:        {s.cycles} recorded (nothing-to-do not counted)")
     lines.append(f"  review:        {', '.join(s.review) or 'none'}")
+    if s.push:
+        lines.append(f"  push:          {s.push}")
     if s.pending:
         lines.append(f"  pending:       {', '.join(s.pending)}")
     if s.last_outcomes:
