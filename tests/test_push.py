@@ -16,7 +16,7 @@ from engine.push.pusher import load_state, push_after_cycle, record_failure
 from engine.vcs import Repository
 from tests.gh_standin import install_gh
 from tests.git_testing import HUMAN_ENV, identity_env, user_git
-from tests.repo_helpers import ratchet, write
+from tests.repo_helpers import make_repo, ratchet, write
 
 BOT = identity_env(Identity().name, Identity().email)
 
@@ -139,3 +139,13 @@ def test_merged_all_and_notes_then_an_unreachable_remote_is_recorded(
     assert "push-failed" in status.stdout  # among the last outcomes
     entry = json.loads((repo / ".ratchet" / "journal.jsonl").read_text().splitlines()[-1])
     assert entry["outcome"] == "push-failed" and entry["goal"] == "simplify"
+
+
+def test_check_warns_about_a_push_remote_the_repository_lacks(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", directives={"push": {"remote": "upstream"}})
+    run = ratchet("check", "--repo", str(repo))
+    assert run.code == 0, run.stderr
+    assert "warning: push.remote: no remote 'upstream' in this repository" in run.stderr
+    assert "`git remote add upstream URL`" in run.stderr
+    _git(repo, "remote", "add", "upstream", str(tmp_path / "up.git"))
+    assert "push.remote" not in ratchet("check", "--repo", str(repo)).stderr

@@ -59,7 +59,11 @@ def check(
         target = branch or repository.current_branch() or "HEAD"
         return repository.ls_files(target) if repository.rev_parse(target) else None
 
-    report = check_repository(repository.root, tracked=tracked, env=os.environ)
+    from engine.vcs.remote import remotes
+
+    report = check_repository(
+        repository.root, tracked=tracked, env=os.environ, remotes=lambda: remotes(repository)
+    )
     if not strict:
         for warning in report.warnings:
             output.warn(warning.render())

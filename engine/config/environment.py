@@ -48,12 +48,14 @@ def check_repository(
     tracked: Callable[[str | None], Sequence[str] | None],
     env: Mapping[str, str],
     ruff_codes: frozenset[str] | None = None,
+    remotes: Callable[[], Sequence[str]] | None = None,
 ) -> CheckReport:
     """Everything ``ratchet check`` reports for the repository at ``root``.
 
     ``tracked(target_branch)``: the files of that branch (None for the current one); None
     when unknown (no commit yet): the scope check is skipped. ``ruff_codes``: known rule
-    codes (None: ask the installed ruff, see module doc).
+    codes (None: ask the installed ruff, see module doc). ``remotes()``: the repository's
+    git remotes (None: ``push.remote`` is not checked against them).
     """
     try:
         config = load_config(root)
@@ -73,6 +75,17 @@ def check_repository(
             warnings += _empty_scopes(goals, files)
     if directives is not None and goals is not None:
         warnings += _unconfigured_providers(config, directives, goals, env)
+    push = config.directives.push
+    if directives is not None and push and remotes is not None and push.remote not in remotes():
+        warnings.append(
+            _issue(
+                directives,
+                ("push", "remote"),
+                f"no remote '{push.remote}' in this repository: nothing will be pushed",
+                f"add it (`git remote add {push.remote} URL`) or name one of `git remote`",
+                warning=True,
+            )
+        )
     return CheckReport(config, tuple(errors), tuple(warnings))
 
 

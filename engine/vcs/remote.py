@@ -31,8 +31,13 @@ class PushOutcome:
     error: str = ""  # git's own message when the push failed as a whole or a ref did
 
 
+def remotes(repo: RepositoryCore) -> list[str]:
+    """The names of the repository's remotes (``git remote``)."""
+    return repo._run("remote").split()
+
+
 def has_remote(repo: RepositoryCore, remote: str) -> bool:
-    return remote in repo._run("remote").split()
+    return remote in remotes(repo)
 
 
 def ls_remote(repo: RepositoryCore, remote: str, patterns: Sequence[str]) -> dict[str, str]:
