@@ -152,7 +152,7 @@ def make_repo(
         "timeouts": {"tests": 120},
     }
     base.update(directives or {})
-    write(root / "directives.yaml", yaml.safe_dump(base, sort_keys=False))
+    write(root / "directives.yaml", yaml.safe_dump(base, sort_keys=False, width=1000))
     if rules is not None:
         write(root / "rules" / "default.yaml", rules)
     git(root, "add", "-A")

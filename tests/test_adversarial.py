@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.repo_helpers import git, make_repo, ratchet, snapshot_of_user_state, write
 
@@ -240,8 +241,10 @@ def prepare(case: Path, exp: Expectation, host: Host, dest: Path) -> Path:
         git(host.repo, "commit", "-qm", "a public module re-exporting the helpers")
     if "test-command-auto" in exp.setup:
         directives = host.repo / "directives.yaml"
-        text = re.sub(r"(?m)^test_command: .*$", "test_command: auto", directives.read_text())
-        directives.write_text(text)
+        # Through YAML, not a line regex: a long default command is wrapped over lines.
+        config = yaml.safe_load(directives.read_text())
+        config["test_command"] = "auto"
+        directives.write_text(yaml.safe_dump(config, sort_keys=False))
         git(host.repo, "commit", "-qam", "test_command: auto")
     for name in exp.setup:  # gate v2 cases: extra committed files
         if name in SETUP_FILES:
