@@ -39,9 +39,12 @@ def run_one_cycle(
     plan_file: Path | None = None,
     provider: Provider | None = None,
     workers: int = 1,
+    on_step: Callable[[str, str], None] | None = None,
 ) -> list[CycleReport]:
     """Run one cycle on ``repo_path``; every attempt's report, the outcome last (with
-    ``workers`` > 1, up to that many goals at once: :mod:`engine.cycle.workers`)."""
+    ``workers`` > 1, up to that many goals at once: :mod:`engine.cycle.workers`).
+    ``on_step`` is told each step (the CLI's progress display), besides the daemon's
+    progress file."""
     from engine.config import load_config
     from engine.cycle.orchestrator import Cycle, CycleRequest
     from engine.cycle.pending import retry_pending
@@ -63,7 +66,7 @@ def run_one_cycle(
             config,
             measurer,
             make_provider=lambda goal: _provider(goal, config.directives, repo.root),
-            on_step=_progress_writer(),
+            on_step=_progress_writer(on_step),
             varied=lambda goal: _varied(goal, config.directives),
         )
         if plan is None and goal_id is None:
@@ -123,7 +126,9 @@ def cycle_lock(repo: Repository) -> Iterator[None]:
 
 
 @contextmanager
-def decision_cycle(repo_path: Path) -> Iterator[Cycle]:
+def decision_cycle(
+    repo_path: Path, *, on_step: Callable[[str, str], None] | None = None
+) -> Iterator[Cycle]:
     """A Cycle for a human's decision (``ratchet review accept``, ``ratchet retry``) under
     the cycle lock, after the same recovery as run-once; configuration validated and the
     sandbox probed first."""
@@ -140,7 +145,7 @@ def decision_cycle(repo_path: Path) -> Iterator[Cycle]:
             config,
             measurer,
             make_provider=lambda goal: _provider(goal, config.directives, repo.root),
-            on_step=_progress_writer(),
+            on_step=_progress_writer(on_step),
         )
 
 
@@ -163,14 +168,19 @@ def recover(repo: Repository, config: Config) -> None:
         log.warning("ratchet: journal entries restored from git: %s", ", ".join(restored))
 
 
-def _progress_writer() -> Callable[[str, str], None]:
-    """Report (goal, step) to the file the daemon names in RATCHET_PROGRESS_FILE."""
+def _progress_writer(
+    also: Callable[[str, str], None] | None = None,
+) -> Callable[[str, str], None]:
+    """Report (goal, step) to the file the daemon names in RATCHET_PROGRESS_FILE, and to
+    ``also`` (the CLI's display)."""
     target = os.environ.get("RATCHET_PROGRESS_FILE")
     if not target:
-        return lambda goal, step: None
+        return also or (lambda goal, step: None)
     path = Path(target)
 
     def write(goal: str, step: str) -> None:
+        if also is not None:
+            also(goal, step)
         tmp = path.with_suffix(".tmp")
         try:
             tmp.write_text(json.dumps({"goal": goal, "step": step, "pid": os.getpid()}))

@@ -37,6 +37,10 @@ def test_accepted_change_is_merged_with_trailers_and_records(tmp_path: Path) -> 
     assert run.code == 0, run.stderr
     result = run.json
     assert result["outcome"] == "merged", result
+    # Not a terminal: one plain progress line per step on stderr, none on stdout.
+    for line in ("ratchet: [simplify] baseline.tests (+", "ratchet: [simplify] tests (+"):
+        assert line in run.stderr, run.stderr
+    assert "ratchet: [" not in run.stdout
     after = git(repo, "rev-parse", "main")
     assert result["target_before"] == before and result["target_after"] == after != before
     assert git(repo, "rev-parse", f"{after}^") == before  # linear: one commit per change
@@ -53,13 +57,31 @@ def test_accepted_change_is_merged_with_trailers_and_records(tmp_path: Path) -> 
     assert sorted(files) == sorted(
         ["calc/ops.py", f"snapshots/{cycle}.json", f"memory-bank/cycles/{cycle}.md"]
     )
-    snapshot = json.loads(git(repo, "show", f"main:snapshots/{cycle}.json"))
+    text = git(repo, "show", f"main:snapshots/{cycle}.json")
+    assert len(text.splitlines()) < 60, text  # the snapshot in the tree: tens of lines
+    snapshot = json.loads(text)
     assert snapshot["outcome"] == "merged"
     assert snapshot["candidate"]["tests"]["passed"] == 2
     assert (
         snapshot["candidate"]["complexity"]["total"] < snapshot["baseline"]["complexity"]["total"]
     )
-    assert {r["id"] for r in snapshot["rules"]} >= {"tests-pass", "coverage-ratchet"}
+    assert set(snapshot["rules_passed"]) >= {"tests-pass", "coverage-ratchet"}
+    # The full evidence is the git note of the commit that landed.
+    note = json.loads(git(repo, "notes", "--ref", "ratchet", "show", after))
+    assert note["commit"] == after and note["cycle_id"] == cycle and note["outcome"] == "merged"
+    assert note["candidate"]["coverage"]["files"]  # per-file metrics
+    assert "passed" in note["candidate"]["tests"]["output_tail"]  # output tails
+    rules = {r["id"]: r for r in note["rules"]}
+    assert "candidate.tests.failed=0" in rules["tests-pass"]["detail"]  # the values rules saw
+    # Per-step timings, in seconds, in the snapshot, the note and --json.
+    measured = {"baseline", "worktree", "patch", "tests", "complexity", "lint", "security"}
+    assert measured | {"rules"} <= set(snapshot["timings"])
+    assert (
+        measured | {"rules", "records", "merge"} <= set(note["timings"]) <= set(result["timings"])
+    )
+    for timings in (snapshot["timings"], note["timings"], result["timings"]):
+        assert all(isinstance(v, float | int) and v >= 0 for v in timings.values()), timings
+    assert result["timings"]["tests"] > 0
     assert result["baseline"]["tests"]["passed"] == 2
     assert not git(repo, "branch", "--list", "ratchet/*")  # merged branch cleaned up
     assert git(repo, "worktree", "list").count("\n") == 0  # no worktree left behind
@@ -75,9 +97,11 @@ def test_breaking_change_is_rejected_and_kept_under_a_ref(tmp_path: Path) -> Non
     )
 
     run = ratchet(
-        "run-once", "--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json"
+        "run-once",
+        *("--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json", "--quiet"),
     )
     assert run.code == 0, run.stderr
+    assert "ratchet: [" not in run.stderr  # --quiet: no progress lines
     result = run.json
     assert result["outcome"] == "rejected"
     assert git(repo, "rev-parse", "main") == before
@@ -86,11 +110,27 @@ def test_breaking_change_is_rejected_and_kept_under_a_ref(tmp_path: Path) -> Non
     refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/ratchet/rejected/")
     assert refs == "refs/ratchet/rejected/simplify/1"
     assert "Ratchet-Decision: rejected" in git(repo, "log", "-1", "--format=%B", refs)
+    # The archived commit carries its evidence note too.
+    note = json.loads(git(repo, "notes", "--ref", "ratchet", "show", refs))
+    assert note["outcome"] == "rejected" and note["commit"] == git(repo, "rev-parse", refs)
+    assert note["cause"].startswith("tests failed") and note["candidate"]["tests"]["output_tail"]
     log = ratchet("log", "--repo", str(repo))
     assert log.code == 0
     assert "REJECTED" in log.stdout and "failed tests-pass" in log.stdout
     log_json = json.loads(ratchet("log", "--repo", str(repo), "--json").stdout)
     assert log_json[-1]["outcome"] == "rejected"
+    # A fresh clone (no journal, no notes) reads the snapshot; fetching the notes adds the
+    # rules' values.
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    git(clone, "fetch", "-q", "origin", "+refs/ratchet/*:refs/ratchet/*")
+    bare = ratchet("log", "--repo", str(clone), "--verbose")
+    assert bare.code == 0, bare.stderr
+    assert "REJECTED" in bare.stdout and "cause: tests failed" in bare.stdout
+    assert "failed tests-pass\n" in bare.stdout + "\n"  # no values without the note
+    git(clone, "fetch", "-q", "origin", "refs/notes/ratchet:refs/notes/ratchet")
+    full = ratchet("log", "--repo", str(clone), "--verbose")
+    assert "failed tests-pass: tests-pass: candidate.tests.failed=" in full.stdout, full.stdout
 
 
 def test_user_dirty_tree_and_untracked_files_are_untouched(tmp_path: Path) -> None:

@@ -101,11 +101,19 @@ def test_a_whole_cycle_through_the_fakes_merges_and_journals(repo_dir: Path) -> 
     assert [r.outcome for r in journal.reports] == ["merged"]
     assert [step for _, step in steps.steps] == [
         "baseline",
+        "worktree",
         "propose",
         "patch",
+        "commit",
         "evaluate",
+        "rules",
+        "records",
         "merge",
     ]
+    # Every timed step is in the report, in seconds (the fake measurer times nothing inside).
+    timed = ["baseline", "worktree", "propose", "patch", "commit", "rules", "records", "merge"]
+    assert list(report.timings) == timed
+    assert all(v >= 0 for v in report.timings.values())
     # The accepted change is one commit: the code and its records.
     files = git(repo_dir, "show", "--name-only", "--format=", str(report.commit)).split()
     assert sorted(files) == sorted(["calc/ops.py", *naming_records(report.cycle_id)])

@@ -74,7 +74,7 @@ SIGKILLS = [
     Kill("kill-at-patch", K, "patch"),
     Kill("kill-early-in-evaluate", K, "evaluate", 0.05),
     Kill("kill-at-merge-step", K, "merge"),
-    Kill("kill-during-records-commit", K, "merge", 0.03),
+    Kill("kill-during-records-commit", K, "records", 0.03),
     *(Kill(f"kill-{int(d * 1000)}ms-after-ref-moved", K, "ref", d) for d in (0.0, 0.001)),
     *(Kill(f"kill-{int(d * 1000)}ms-after-ref-moved", K, "ref", d) for d in (0.005, 0.02)),
     *(Kill(f"kill-{int(d * 1000)}ms-after-ref-moved", K, "ref", d) for d in (0.045, 0.08)),

@@ -84,11 +84,10 @@ def run_plan(repo: Path, tmp: Path, summary: str, edits: list[dict[str, Any]]) -
     return run.json
 
 
-def snapshot(repo: Path, result: dict[str, Any]) -> dict[str, Any]:
+def evidence(repo: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """The full record in the git note of the candidate's record commit."""
     ref = result["rejected_ref"] or result["branch"]
-    data: dict[str, Any] = json.loads(
-        git(repo, "show", f"{ref}:snapshots/{result['cycle_id']}.json")
-    )
+    data: dict[str, Any] = json.loads(git(repo, "notes", "--ref", "ratchet", "show", ref))
     return data
 
 
@@ -126,7 +125,7 @@ def test_doctest_only_break_is_rejected_because_auto_runs_the_touched_module_doc
     # adaptive timeout: min(timeouts.tests, max(60 s, 5 x the baseline's duration))
     expected = min(120.0, max(60.0, 5 * result["baseline"]["tests"]["duration"]))
     assert tests["time_limit"] == pytest.approx(expected)
-    assert snapshot(repo, result)["candidate"]["tests"]["command_reason"] == tests["command_reason"]
+    assert evidence(repo, result)["candidate"]["tests"]["command_reason"] == tests["command_reason"]
     assert git(repo, "rev-parse", "main") == before
     assert snapshot_of_user_state(repo) == user
 

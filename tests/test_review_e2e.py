@@ -68,6 +68,13 @@ def test_review_list_show_reject_then_the_same_change_is_never_evaluated_again(
     assert git(repo, "branch", "--list", "ratchet/simplify/1") == ""
     message = git(repo, "log", "-1", "--format=%B", "refs/ratchet/rejected/simplify/1")
     assert "Ratchet-Human: rejected" in message and "Ratchet-Reason: keep the nested ifs" in message
+    # the evidence note followed the amended commit, with the human's decision on top
+    note = json.loads(
+        git(repo, "notes", "--ref", "ratchet", "show", "refs/ratchet/rejected/simplify/1")
+    )
+    assert note["human"]["reason"] == "keep the nested ifs" and note["outcome"] == "rejected"
+    assert note["commit"] == git(repo, "rev-parse", "refs/ratchet/rejected/simplify/1")
+    assert any("candidate.tests.passed=2" in r["detail"] for r in note["rules"])
     assert ratchet("review", "list", "--repo", str(repo)).stdout.startswith("no candidate")
     assert "review:        none" in ratchet("status", "--repo", str(repo)).stdout
     log = ratchet("log", "--repo", str(repo), "--outcome", "rejected")
@@ -106,6 +113,11 @@ def test_accept_merges_by_compare_and_swap_after_the_target_moved(tmp_path: Path
     assert 'return ("negative"' in git(repo, "show", "main:calc/ops.py")
     message = git(repo, "log", "-1", "--format=%B", "main")
     assert "Ratchet-Decision: merged" in message
+    # the note ends on the rebased, amended commit that landed (not the one first judged)
+    note = json.loads(git(repo, "notes", "--ref", "ratchet", "show", "main"))
+    assert note["commit"] == git(repo, "rev-parse", "main") != first["commit"]
+    assert any("rebased and re-evaluated" in n for n in note["notes"])
+    assert {"rebase", "baseline", "tests", "records", "merge"} <= set(note["timings"])
     assert git(repo, "branch", "--list", "ratchet/*") == ""
     assert ratchet("review", "list", "--repo", str(repo)).stdout.startswith("no candidate")
     unknown = ratchet("review", "accept", "simplify/1", "--repo", str(repo))

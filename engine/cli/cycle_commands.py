@@ -16,6 +16,9 @@ from engine.cli import output
 from engine.cli.signals import unwind_on_sigterm
 
 RepoOpt = Annotated[Path, typer.Option("--repo", help="Repository to work on.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress lines on stderr (results only).")
+]
 
 
 def _open(repo: Path) -> Any:
@@ -91,16 +94,23 @@ def run_once(
             "--workers", min=1, max=64, help="Evaluate up to N goals' candidates at once."
         ),
     ] = 1,
+    quiet: QuietOpt = False,
 ) -> int | None:
     """Run exactly one improvement cycle (with --workers N, up to N goals at once).
 
+    Progress goes to stderr: a live line on a terminal (goal, step, elapsed), else one line
+    per step; --quiet silences it. --json includes per-step timings (seconds).
     Exits 4 when the cycle's outcome is `error` or `budget` (so cron/CI notice), else 0."""
     unwind_on_sigterm()  # from here a SIGTERM unwinds the run (see engine.cli.signals)
     from engine.cli.exits import EXIT_CYCLE_FAILED
+    from engine.cli.progress import cycle_progress
     from engine.compose import run_one_cycle
     from engine.cycle.workers import headline
 
-    reports = run_one_cycle(repo, goal_id=goal, plan_file=plan, workers=workers)
+    with cycle_progress(quiet=quiet) as progress:
+        reports = run_one_cycle(
+            repo, goal_id=goal, plan_file=plan, workers=workers, on_step=progress
+        )
     for report in reports:
         output.echo(output.render_report(report))
     outcome = headline(reports) if workers > 1 else reports[-1]
@@ -162,6 +172,10 @@ def log(
         target = repository.current_branch()
     entries = full_history(repository, target)
     chosen = select(entries, goal=goal, outcome=outcome, since=_since(since))
+    if verbose or as_json:  # the rules' values and full metrics: the git notes
+        from engine.records.evidence import complete_history
+
+        chosen = complete_history(repository, chosen)
     if as_json:
         output.emit_json(chosen[-limit:] if limit > 0 else chosen, indent=2)
         return

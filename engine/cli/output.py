@@ -68,12 +68,9 @@ def render_report(report: CycleReport) -> str:
         )
     failed = [r.id for r in report.rules if r.applicable and not r.passed]
     if failed or report.outcome == "rejected":
-        import json
+        from engine.records.render import full_record
 
-        from engine.records.cause import cause
-        from engine.records.render import snapshot_json
-
-        why = cause(json.loads(snapshot_json(report)))
+        why = str(full_record(report).get("cause") or "")
         if why:
             lines.append(f"  cause: {why}")
     if failed:

@@ -21,6 +21,7 @@ from engine.cli import output
 from engine.cli.exits import EXIT_NOT_APPLIED
 
 RepoOpt = Annotated[Path, typer.Option("--repo", help="Repository to work on.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")]
 IdArg = Annotated[str, typer.Argument(help="Candidate id <goal>/<n> (from `ratchet review list`).")]
 
 
@@ -78,13 +79,15 @@ def list_(
 def show(candidate_id: IdArg, repo: RepoOpt = Path(".")) -> None:
     """One candidate: the diff, metric deltas, every rule with the values it saw, the cause."""
     from engine.records.cause import cause
+    from engine.records.evidence import NOTES_REF, evidence_for, with_evidence
     from engine.records.review import branch_candidates, find, rejected_candidates
     from engine.records.view import deltas, review_reasons, without_records
 
     repository, _, target, _ = _context(repo)
     pool = branch_candidates(repository) + rejected_candidates(repository)
     c = find(pool, candidate_id, "known")
-    s = c.snapshot
+    note = evidence_for(repository, c.commit)
+    s = with_evidence(c.snapshot, note)
     lines = [
         f"{c.id}  [{c.goal}]  {s.get('summary') or '(no summary)'}",
         f"  {c.ref} at {c.commit[:12]}, decision: {c.decision or '-'}",
@@ -101,20 +104,28 @@ def show(candidate_id: IdArg, repo: RepoOpt = Path(".")) -> None:
         mark = "n/a" if not r.get("applicable", True) else mark
         detail = str(r.get("detail", ""))
         detail = detail.removeprefix(f"{r.get('id')}: ")
-        lines.append(f"    {mark:<14} {r.get('id')}: {detail}")
+        lines.append(f"    {mark:<14} {r.get('id')}: {detail}".rstrip(": "))
+    if s.get("rules_passed"):  # an abridged snapshot: the passing rules by name only
+        lines.append(f"    {'pass':<14} {', '.join(map(str, s['rules_passed']))}")
+    if note is None and c.snapshot:
+        lines.append(
+            f"  (no evidence note for {c.commit[:12]}: the rules' values are in {NOTES_REF}; "
+            f"fetch it with `git fetch origin {NOTES_REF}:{NOTES_REF}`)"
+        )
     lines += [f"  note: {n}" for n in s.get("notes") or []]
     base = repository.merge_base(c.commit, f"refs/heads/{target}") or f"{c.commit}^"
     lines += ["", without_records(repository.diff(base, c.commit)) or "(empty diff)"]
     output.echo("\n".join(lines))
 
 
-def accept(candidate_id: IdArg, repo: RepoOpt = Path(".")) -> int | None:
+def accept(candidate_id: IdArg, repo: RepoOpt = Path("."), quiet: QuietOpt = False) -> int | None:
     """Re-evaluate the rules against the current target tip (rebasing and re-measuring if
     it moved), then merge by compare-and-swap. Exit 5 when it was not merged."""
+    from engine.cli.progress import cycle_progress
     from engine.compose import decision_cycle
     from engine.cycle.review import accept as do_accept
 
-    with decision_cycle(repo) as cycle:
+    with cycle_progress(quiet=quiet) as progress, decision_cycle(repo, on_step=progress) as cycle:
         report = do_accept(cycle, candidate_id)
     output.echo(output.render_report(report))
     if report.outcome != "merged":
@@ -151,12 +162,13 @@ def reject(
         output.echo(f"note: the remote branch {c.ref} still exists; delete it on the remote")
 
 
-def retry(candidate_id: IdArg, repo: RepoOpt = Path(".")) -> int | None:
+def retry(candidate_id: IdArg, repo: RepoOpt = Path("."), quiet: QuietOpt = False) -> int | None:
     """Judge a rejected candidate (refs/ratchet/rejected/<goal>/<n>) again with today's rules."""
+    from engine.cli.progress import cycle_progress
     from engine.compose import decision_cycle
     from engine.cycle.review import retry as do_retry
 
-    with decision_cycle(repo) as cycle:
+    with cycle_progress(quiet=quiet) as progress, decision_cycle(repo, on_step=progress) as cycle:
         report = do_retry(cycle, candidate_id)
     output.echo(output.render_report(report))
     return None

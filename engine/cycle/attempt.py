@@ -20,6 +20,7 @@ from engine.cycle.selection import diff_fingerprint, rejection_history
 from engine.cycle.state import Attempt, Ending
 from engine.errors import BudgetExceeded, ProviderError
 from engine.gate.paths import scope_files
+from engine.gate.timing import step
 from engine.model import Decision, Goal, Metrics, Proposal, RuleOutcome, Usage
 from engine.model.journal import JournalEntry
 from engine.patching.plan import PlanApplied, PlanRefused, apply_plan
@@ -43,8 +44,8 @@ def begin(
     tip = s.repo.rev_parse(naming.branch_ref(target)) or ""
     n = allocate_number(s.repo, goal.id)
     if baseline is None or baseline.commit != tip:
-        s.on_step(goal.id, "baseline")
-        baseline = s.measurer.baseline(s.repo, tip)
+        with step("baseline"):
+            baseline = s.measurer.baseline(s.repo, tip)
     return Attempt(
         goal=goal,
         cycle_id=naming.cycle_id(s.clock(), goal.id, n),
@@ -67,9 +68,9 @@ def propose(
 ) -> Attempt | Ending:
     """Ask the provider for a plan. A failed call still cost something: its spend is
     kept in the record (outcome ``budget`` or ``error``)."""
-    s.on_step(a.goal.id, "propose")
     try:
-        plan = provider.propose(proposal_request(s, a, worktree, feedback, history))
+        with step("propose"):
+            plan = provider.propose(proposal_request(s, a, worktree, feedback, history))
     except (BudgetExceeded, ProviderError) as exc:
         usage = getattr(exc, "usage", None) or Usage()
         failed = replace(a, proposal=Proposal(summary="", provider=provider.name, usage=usage))
@@ -159,16 +160,16 @@ def patch(
     outcomes; a diff rejected before for this goal ends ``nothing-to-do``."""
     assert a.proposal is not None
     directives = s.config.directives
-    s.on_step(a.goal.id, "patch")
-    result = apply_plan(
-        lambda rel: read_text(worktree, rel),
-        a.proposal.edits,
-        scope=a.goal.scope,
-        protected_extra=directives.protected_paths,
-        allow_protected=directives.on_protected == "review",
-        max_file_bytes=directives.limits.max_file_kb * 1024,
-        max_diff_lines=directives.limits.max_diff_lines,
-    )
+    with step("patch"):
+        result = apply_plan(
+            lambda rel: read_text(worktree, rel),
+            a.proposal.edits,
+            scope=a.goal.scope,
+            protected_extra=directives.protected_paths,
+            allow_protected=directives.on_protected == "review",
+            max_file_bytes=directives.limits.max_file_kb * 1024,
+            max_diff_lines=directives.limits.max_diff_lines,
+        )
     if isinstance(result, PlanRefused):
         outcomes = tuple(
             RuleOutcome(
@@ -194,16 +195,17 @@ def commit_and_measure(s: Seams, a: Attempt, worktree: Path, applied: PlanApplie
     """Write the patched files, commit them under the bot identity and measure the commit
     in the sandbox. ``change`` is the patcher's account until the gate recounts it."""
     assert a.proposal is not None
-    write_files(worktree, applied.files)
-    commit = s.repo.commit_all(
-        worktree,
-        author=s.config.directives.identity,
-        message=format_message(
-            a.proposal.summary,
-            a.proposal.rationale,
-            {"Ratchet-Goal": a.goal.id, "Ratchet-Decision": "evaluating"},
-        ),
-    )
+    with step("commit"):
+        write_files(worktree, applied.files)
+        commit = s.repo.commit_all(
+            worktree,
+            author=s.config.directives.identity,
+            message=format_message(
+                a.proposal.summary,
+                a.proposal.rationale,
+                {"Ratchet-Goal": a.goal.id, "Ratchet-Decision": "evaluating"},
+            ),
+        )
     s.on_step(a.goal.id, "evaluate")
     candidate = s.measurer.candidate(worktree, s.repo, commit, base=a.target_before, goal=a.goal)
     return replace(a, change=applied.change_facts(), candidate=candidate)

@@ -7,7 +7,6 @@ sandbox, the clock and the ``.ratchet/`` files.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -55,9 +54,9 @@ class MemoryJournal:
         self.reports.append(report)
 
     def read(self) -> list[JournalEntry]:
-        from engine.records.render import snapshot_json
+        from engine.records.render import full_record
 
-        return [JournalEntry.from_json(json.loads(snapshot_json(r))) for r in self.reports]
+        return [JournalEntry.from_json(full_record(r)) for r in self.reports]
 
 
 @dataclass

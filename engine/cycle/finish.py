@@ -17,6 +17,7 @@ from engine.cycle import naming
 from engine.cycle.merge import Landed
 from engine.cycle.protocols import Seams
 from engine.cycle.state import Attempt, Ending, report_of
+from engine.gate.timing import StepTimer, current_totals, step
 from engine.model import CycleReport, Metrics, Outcome
 from engine.model.journal import PendingMerge
 
@@ -42,7 +43,8 @@ def finish(s: Seams, worktree: Path, ending: Ending) -> CycleReport:
         s.repo.delete_branch(a.branch)
         return finalize(s, report)
     rationale = a.proposal.rationale if a.proposal else ""
-    commit = s.write_records(worktree, report, rationale)
+    with step("records"):
+        commit = s.write_records(worktree, report, rationale)
     report = replace(report, commit=commit)
     if not ending.keep_branch:
         ref = naming.rejected_ref_of(a.goal.id, a.branch)
@@ -65,9 +67,13 @@ def finish(s: Seams, worktree: Path, ending: Ending) -> CycleReport:
 
 
 def finalize(s: Seams, report: CycleReport) -> CycleReport:
-    """``report`` with the target's tip now and the finishing time."""
+    """``report`` with the target's tip now, the finishing time and every step's timing;
+    a report with a commit gets its full record attached to that (final) commit."""
     after = s.repo.rev_parse(naming.branch_ref(report.target)) if report.target else None
-    return replace(report, target_after=after, finished=s.now())
+    report = replace(report, target_after=after, finished=s.now(), timings=current_totals())
+    if report.commit:
+        s.write_evidence(report)
+    return report
 
 
 def bare(
@@ -92,9 +98,20 @@ def bare(
         baseline=baseline,
         started=now,
         finished=now,
+        timings=current_totals(),
     )
     s.journal.append(report)
     return report
+
+
+def attempt_timer(s: Seams, goal_id: str) -> StepTimer:
+    """A fresh timer for one attempt at ``goal_id``: each step is reported as it starts,
+    a running test step's progress as ``"<step> 45%"`` (:data:`~engine.cycle.protocols.
+    StepReporter`)."""
+    return StepTimer(
+        on_start=lambda key: s.on_step(goal_id, key),
+        on_progress=lambda key, done: s.on_step(goal_id, f"{key} {done}"),
+    )
 
 
 def abandon(s: Seams, a: Attempt) -> None:
@@ -115,7 +132,8 @@ def candidate_worktree(s: Seams, a: Attempt, commit: str) -> Iterator[Path]:
     """A worktree on ``a.branch`` at ``commit``, removed afterwards; on SIGTERM or a crash
     the attempt is abandoned so no half-made branch is left behind."""
     name = naming.worktree_name(a.goal.id, naming.branch_number(a.branch))
-    worktree = s.repo.add_worktree(name, commit=commit, branch=a.branch)
+    with step("worktree"):
+        worktree = s.repo.add_worktree(name, commit=commit, branch=a.branch)
     try:
         yield worktree
     except BaseException:

@@ -19,6 +19,7 @@ from engine.cycle.protocols import Seams
 from engine.cycle.state import Attempt, Ending, report_of
 from engine.gate.change import smuggled_paths
 from engine.gate.decision import judge
+from engine.gate.timing import step
 from engine.model import CycleReport, Outcome, Usage
 from engine.vcs import branch_ref
 
@@ -37,18 +38,19 @@ def decide(s: Seams, a: Attempt, seconds: float) -> Attempt:
     """``a`` judged by the gate: metrics as the rules saw them, the change recounted from
     git, ROI, decision and the gate's notes. Requires a measured baseline and candidate."""
     assert a.baseline is not None and a.candidate is not None
-    verdict = judge(
-        s.repo,
-        s.config,
-        goal=a.goal,
-        base_commit=a.target_before,
-        baseline=a.baseline,
-        candidate=a.candidate,
-        cycle_id=a.cycle_id,
-        usage=a.proposal.usage if a.proposal else Usage(),
-        seconds=seconds,
-        accepted=a.accepted,
-    )
+    with step("rules"):
+        verdict = judge(
+            s.repo,
+            s.config,
+            goal=a.goal,
+            base_commit=a.target_before,
+            baseline=a.baseline,
+            candidate=a.candidate,
+            cycle_id=a.cycle_id,
+            usage=a.proposal.usage if a.proposal else Usage(),
+            seconds=seconds,
+            accepted=a.accepted,
+        )
     return replace(
         a,
         baseline=verdict.baseline,
@@ -67,14 +69,17 @@ def rebase_and_measure(
     """Rebase the candidate onto ``new_tip`` and measure baseline and candidate again (not
     judged yet). A candidate that no longer applies ends rejected."""
     a = a.noted(note)
-    if not s.repo.rebase(worktree, new_tip, author=s.config.directives.identity):
+    with step("rebase"):
+        rebased = s.repo.rebase(worktree, new_tip, author=s.config.directives.identity)
+    if not rebased:
         return Ending(
             attempt=a,
             outcome="rejected",
             message="the target moved and the candidate no longer applies",
         )
     s.on_step(a.goal.id, "re-evaluate")
-    baseline = s.measurer.baseline(s.repo, new_tip)
+    with step("baseline"):
+        baseline = s.measurer.baseline(s.repo, new_tip)
     head = s.repo.head_of(worktree) or ""
     candidate = s.measurer.candidate(worktree, s.repo, head, base=new_tip, goal=a.goal)
     return replace(a, target_before=new_tip, baseline=baseline, candidate=candidate)
@@ -100,12 +105,14 @@ def land(s: Seams, a: Attempt, worktree: Path, seconds: float) -> Landed | Endin
     """Write the records, verify them, and compare-and-swap the target from the tip the
     candidate was judged against. A moved target: rebase, measure and judge again (up to
     :data:`MAX_REBASES` times). A checked-out target with local changes: pending."""
-    s.on_step(a.goal.id, "merge")
     rationale = a.proposal.rationale if a.proposal else ""
     for _ in range(MAX_REBASES + 1):
         report = report_of(a, "merged", f"fast-forwarded {a.target} to the candidate")
-        commit = s.write_records(worktree, report, rationale)
-        smuggled = smuggled_paths(s.repo, a.evaluated, commit, a.cycle_id)
+        with step("records"):
+            commit = s.write_records(worktree, report, rationale)
+        with step("merge"):
+            smuggled = smuggled_paths(s.repo, a.evaluated, commit, a.cycle_id)
+            result = None if smuggled else s.repo.fast_forward(a.target, commit, a.target_before)
         if smuggled:
             return Ending(
                 attempt=a,
@@ -115,7 +122,7 @@ def land(s: Seams, a: Attempt, worktree: Path, seconds: float) -> Landed | Endin
                     f"{a.evaluated[:12]} outside the cycle's records: {', '.join(smuggled[:5])}"
                 ),
             )
-        result = s.repo.fast_forward(a.target, commit, a.target_before)
+        assert result is not None
         if result.kind in ("updated-ref", "fast-forwarded"):
             s.repo.delete_branch(a.branch)
             return Landed(attempt=a, report=replace(report, commit=commit, target_after=commit))
@@ -129,10 +136,10 @@ def land(s: Seams, a: Attempt, worktree: Path, seconds: float) -> Landed | Endin
             )
         new_tip = s.repo.rev_parse(branch_ref(a.target)) or ""
         note = f"target moved {a.target_before[:12]} -> {new_tip[:12]}: rebased and re-evaluated"
-        step = rebase_and_measure(s, a, worktree, new_tip, note)
-        if isinstance(step, Ending):
-            return step
-        a = decide(s, step, seconds)
+        moved = rebase_and_measure(s, a, worktree, new_tip, note)
+        if isinstance(moved, Ending):
+            return moved
+        a = decide(s, moved, seconds)
         assert a.decision is not None
         if a.decision.kind != "merge":
             kind: Outcome = "review" if a.decision.kind == "review" else "rejected"

@@ -33,11 +33,12 @@ from engine.cycle.attempt import (
     self_review,
     with_plan,
 )
-from engine.cycle.finish import bare, candidate_worktree, finish, settle
+from engine.cycle.finish import attempt_timer, bare, candidate_worktree, finish, settle
 from engine.cycle.memory import cycle_history, decisions_in_git
 from engine.cycle.merge import conclude, decide
 from engine.cycle.protocols import (
     Clock,
+    EvidenceWriter,
     Journal,
     Measurer,
     PendingStore,
@@ -50,6 +51,7 @@ from engine.cycle.state import Attempt, Ending
 from engine.cycle.workers import plan_slots, run_concurrently
 from engine.errors import InputError, ProviderUnavailable
 from engine.gate.health import broken_baseline
+from engine.gate.timing import StepTimer, recording, step
 from engine.model import ChangeFacts, CycleReport, Goal, Metrics, Proposal
 from engine.model.journal import JournalEntry
 from engine.providers.base import Provider
@@ -85,10 +87,12 @@ class Cycle:
         journal: Journal | None = None,
         pending: PendingStore | None = None,
         varied: Callable[[Goal], bool] = lambda goal: False,
+        write_evidence: EvidenceWriter | None = None,
     ) -> None:
         """``varied``: whether a goal's provider proposes a different change when asked
         again (a model does), so a spare worker may make a further proposal for it."""
         from engine.records.commit import GitRecordWriter
+        from engine.records.evidence import GitEvidenceWriter
         from engine.records.journal import JournalFile
         from engine.records.pending import PendingQueue
 
@@ -103,6 +107,7 @@ class Cycle:
             pending=pending or PendingQueue(repo.state_dir),
             clock=clock,
             on_step=on_step,
+            write_evidence=write_evidence or GitEvidenceWriter(repo, config.directives.identity),
         )
 
     @property
@@ -154,10 +159,25 @@ class Cycle:
         history: Sequence[JournalEntry],
         decisions: Sequence[JournalEntry],
     ) -> list[CycleReport]:
+        timer = attempt_timer(s, goal.id)  # the first attempt's: with the baseline
+        with recording(timer):
+            return self._run_goal_timed(s, goal, target, tip, request, history, decisions, timer)
+
+    def _run_goal_timed(
+        self,
+        s: Seams,
+        goal: Goal,
+        target: str,
+        tip: str,
+        request: CycleRequest,
+        history: Sequence[JournalEntry],
+        decisions: Sequence[JournalEntry],
+        timer: StepTimer,
+    ) -> list[CycleReport]:
         if goal.status != "active":
             return [bare(s, goal.id, target, tip, "nothing-to-do", f"goal is {goal.status}")]
-        s.on_step(goal.id, "baseline")
-        baseline = s.measurer.baseline(s.repo, tip)
+        with step("baseline"):
+            baseline = s.measurer.baseline(s.repo, tip)
         if (broken := broken_baseline(baseline)) is not None:  # before any model token
             return [bare(s, goal.id, target, tip, "broken-baseline", broken, baseline=baseline)]
         if goal.done_when and _goal_met(goal, baseline):
@@ -174,9 +194,12 @@ class Cycle:
         attempts = 1 if request.plan is not None else max(1, goal.max_attempts)
         feedback = ""
         for number in range(1, attempts + 1):
-            a = begin(s, goal, target, number, baseline)
-            with candidate_worktree(s, a, a.target_before) as worktree:
-                report = self._attempt(s, worktree, a, request.plan, provider, feedback, history)
+            with recording(timer if number == 1 else attempt_timer(s, goal.id)):
+                a = begin(s, goal, target, number, baseline)
+                with candidate_worktree(s, a, a.target_before) as worktree:
+                    report = self._attempt(
+                        s, worktree, a, request.plan, provider, feedback, history
+                    )
             reports.append(report)
             s.journal.append(report)
             if report.outcome != "rejected" or request.plan is not None:

@@ -13,11 +13,12 @@ candidate is settled per cycle.
 from __future__ import annotations
 
 from engine.cycle import facts, naming
-from engine.cycle.finish import candidate_worktree, finish, settle
+from engine.cycle.finish import attempt_timer, candidate_worktree, finish, settle
 from engine.cycle.merge import conclude, decide, rebase_and_measure
 from engine.cycle.protocols import Seams
 from engine.cycle.state import Attempt, Ending
 from engine.gate.change import smuggled_paths
+from engine.gate.timing import recording
 from engine.model import CycleReport
 from engine.model.journal import PendingMerge
 
@@ -106,7 +107,10 @@ def resume(
         notes=(note,) if note else (),
     )
     s.repo.delete_branch(entry.branch)  # re-made below, on the same commit, in a worktree
-    with candidate_worktree(s, a, entry.commit) as worktree:
+    with (
+        recording(attempt_timer(s, goal.id)),
+        candidate_worktree(s, a, entry.commit) as worktree,
+    ):
         note = (
             f"pending since {entry.target_before[:12]}; {entry.target} moved to "
             f"{tip[:12]}: rebased and re-evaluated"

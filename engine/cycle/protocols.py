@@ -2,8 +2,9 @@
 
 The cycle never chooses a concrete adapter (``engine.compose`` does): measurement goes
 through :class:`Measurer` (the sandbox), records through :class:`RecordWriter`,
-:class:`Journal` and :class:`PendingStore`, time through :data:`Clock`, progress through
-:data:`StepReporter`. In-package fakes for each are in :mod:`engine.cycle.fakes`.
+:class:`EvidenceWriter`, :class:`Journal` and :class:`PendingStore`, time through
+:data:`Clock`, progress through :data:`StepReporter` (per-step durations: the ambient timer
+of :mod:`engine.gate.timing`). In-package fakes for each are in :mod:`engine.cycle.fakes`.
 
 The proposal seam is :class:`engine.providers.base.Provider` (see
 :data:`engine.cycle.attempt.ProviderFactory`); it is not imported here because the merge
@@ -29,7 +30,9 @@ Clock = Callable[[], datetime]
 """The current time (UTC, timezone-aware)."""
 
 StepReporter = Callable[[str, str], None]
-"""``(goal id, step)``: progress for ``ratchet status`` (best effort, never raises)."""
+"""``(goal id, step)``: progress for ``ratchet status`` and the CLI's progress line (best
+effort, never raises). ``step`` is a step key as it starts (``baseline.tests``) or a running
+step's progress (``tests 45%``: key, a space, how far)."""
 
 
 class Measurer(Protocol):
@@ -56,6 +59,17 @@ class RecordWriter(Protocol):
     that the commit it lands differs from the evaluated one only in the record paths."""
 
     def __call__(self, worktree: Path, report: CycleReport, rationale: str) -> str: ...
+
+
+class EvidenceWriter(Protocol):
+    """Attaches a finished report's full record to ``report.commit`` (a git note). Best
+    effort: never raises; outside the decision (nothing the gate judges is in a note)."""
+
+    def __call__(self, report: CycleReport) -> None: ...
+
+
+def no_evidence(report: CycleReport) -> None:
+    """The :class:`EvidenceWriter` that writes nothing."""
 
 
 class Journal(Protocol):
@@ -89,6 +103,7 @@ class Seams:
     pending: PendingStore
     clock: Clock
     on_step: StepReporter
+    write_evidence: EvidenceWriter = no_evidence
 
     def now(self) -> str:
         """The clock as recorded in reports (seconds, ISO 8601)."""

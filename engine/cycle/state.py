@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from engine.gate.timing import current_totals
 from engine.model import ChangeFacts, CycleReport, Decision, Goal, Metrics, Outcome, Proposal, Usage
 
 
@@ -56,7 +57,8 @@ class Ending:
 
 
 def report_of(a: Attempt, outcome: Outcome, message: str) -> CycleReport:
-    """The report of ``a`` ending as ``outcome`` (commit and times are filled in later)."""
+    """The report of ``a`` ending as ``outcome`` (commit and times are filled in later;
+    ``timings`` are the current timer's so far)."""
     proposal, decision = a.proposal, a.decision
     return CycleReport(
         cycle_id=a.cycle_id,
@@ -81,4 +83,5 @@ def report_of(a: Attempt, outcome: Outcome, message: str) -> CycleReport:
         notes=a.notes,
         fingerprint=a.fingerprint,
         rules_fingerprint=a.rules_fingerprint,
+        timings=current_totals(),
     )

@@ -41,6 +41,7 @@ from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.health import adaptive_timeout
 from engine.gate.paths import is_protected, is_test_file
+from engine.gate.timing import step
 from engine.model import BehaviourMetrics, Directives, Goal, Metrics, to_data
 from engine.records.layout import baseline_cache_dir, static_cache_dir
 from engine.vcs import Repository
@@ -185,12 +186,11 @@ class SandboxMeasurer:
         )
         behaviour = BehaviourMetrics()
         if base and preserves_behaviour(goal, self.default_provider):
-            behaviour = self._behaviour(repo, base, checkout, changes, timeout)
-        return dataclasses.replace(
-            measured.metrics,
-            diff_coverage=diff_coverage(changes, base_lines, measured.lines),
-            behaviour=behaviour,
-        )
+            with step("behaviour"):
+                behaviour = self._behaviour(repo, base, checkout, changes, timeout)
+        with step("diff_coverage"):
+            diffcov = diff_coverage(changes, base_lines, measured.lines)
+        return dataclasses.replace(measured.metrics, diff_coverage=diffcov, behaviour=behaviour)
 
     def _behaviour(
         self,

@@ -3,9 +3,10 @@ is read) and a pending merge (one entry of the pending queue).
 
 The same shape comes from two places: a line of ``.ratchet/journal.jsonl`` and a
 ``snapshots/<cycle-id>.json`` file found in git (both are :func:`engine.records.render.
-snapshot_json` output). Parsing is lenient on purpose: journals written by older versions
-lack some keys, and a field of an unexpected type is read as its default rather than
-losing the whole entry. The JSON as read is kept in ``data`` for ``ratchet log --json``.
+full_record` output, abridged in a snapshot). Parsing is lenient on purpose: journals
+written by older versions lack some keys, and a field of an unexpected type is read as its
+default rather than losing the whole entry. The JSON as read is kept in ``data`` for
+``ratchet log --json``.
 """
 
 from __future__ import annotations

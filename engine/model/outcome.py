@@ -95,6 +95,8 @@ class CycleReport:
     notes: tuple[str, ...] = ()
     fingerprint: str = ""  # identity of the proposed diff (engine.cycle.selection)
     rules_fingerprint: str = ""  # identity of the rules it was judged under (cycle.memory)
+    # wall-clock seconds per step (engine.gate.timing): worktree, patch, baseline, tests, ...
+    timings: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` shape: the keys the issue fixes, then the rest."""
@@ -124,4 +126,5 @@ class CycleReport:
             "notes": list(self.notes),
             "fingerprint": self.fingerprint,
             "rules_fingerprint": self.rules_fingerprint,
+            "timings": dict(self.timings),
         }

@@ -10,7 +10,9 @@
 4. the metric a failed rule read that moved (``coverage-ratchet: coverage % 81.2 → 79.9``);
 5. the failed rule's own sentence (an evaluation error in a rule, say), else the message.
 
-Pure: no I/O. The values every rule saw stay in the entry (``review show``, ``log --verbose``).
+A record written by :func:`engine.records.render.full_record` carries its cause (``cause``),
+so an abridged snapshot without the rules' values still names it. Pure: no I/O. The values
+every rule saw stay in the full record (``review show``, ``log --verbose``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ def cause(entry: Mapping[str, Any]) -> str:
     if human.get("action"):
         reason = human.get("reason") or "no reason given"
         return f"{human['action']} by a human: {reason}"
+    stored = entry.get("cause")
+    if isinstance(stored, str):  # computed when the record was written, from the full entry
+        return stored
     failed = failed_rules(entry)
     tests = (entry.get("candidate") or {}).get("tests") or {}
     broken = int(tests.get("failed") or 0) + int(tests.get("errors") or 0)

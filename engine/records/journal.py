@@ -3,8 +3,9 @@
 Every attempt is appended, including outcomes that leave no commit (nothing-to-do,
 refused, pending, error, budget). Reading parses each line once into a
 :class:`~engine.model.journal.JournalEntry`; a torn last line after a crash (or any line
-that is not a JSON object) is skipped and the rest kept. The JSON on disk is
-:func:`engine.records.render.snapshot_json`'s, so journals of older versions still load.
+that is not a JSON object) is skipped and the rest kept. Each line is the attempt's full record
+(:func:`engine.records.render.full_record`, the same JSON as its git note); journals of older
+versions (whole snapshots) still load.
 Each line passes the redactor before it is written.
 """
 
@@ -16,14 +17,14 @@ from pathlib import Path
 from engine.model import CycleReport
 from engine.model.journal import JournalEntry
 from engine.records.layout import journal_file
-from engine.records.render import snapshot_json
+from engine.records.render import full_record
 from engine.redact import redact_data
 
 
 def append(state_dir: Path, report: CycleReport) -> None:
     """Add one attempt's report as one line (creates the state directory if needed)."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(redact_data(json.loads(snapshot_json(report))), sort_keys=True)
+    line = json.dumps(redact_data(full_record(report)), sort_keys=True)
     with journal_file(state_dir).open("a", encoding="utf-8") as fh:
         fh.write(line + "\n")
 

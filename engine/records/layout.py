@@ -46,6 +46,12 @@ def cycle_lock_file(state_dir: Path) -> Path:
     return state_dir / "cycle.lock"
 
 
+def notes_index_file(state_dir: Path, token: str) -> Path:
+    """A private index file in which one git note is written (removed right after; a kill
+    can leave one behind, which nothing reads)."""
+    return state_dir / f"notes-index-{token}"
+
+
 def worktrees_dir(state_dir: Path) -> Path:
     """Candidate and baseline worktrees (``<goal>-<n>``, ``baseline-<sha>-<pid>``)."""
     return state_dir / "worktrees"

@@ -5,10 +5,11 @@ run killed between the two would leave a merge the journal does not know, so eve
 (under the cycle lock, before its cycle) walks the newest :data:`SCAN_LIMIT` first-parent
 commits of the target: each ratchet commit there (``Ratchet-Cycle`` and
 ``Ratchet-Decision: merged`` trailers) whose cycle id is not in the journal gets its entry
-appended, built from the ``snapshots/<cycle-id>.json`` the commit carries (its trailers when it
-has none), with ``commit``/``target_after`` set to the commit. The walk stops at the first
-ratchet commit the journal already knows, so it costs one short ``git log`` when nothing is
-missing. Git is the truth: an entry is only ever added, never changed.
+appended, built from the ``snapshots/<cycle-id>.json`` the commit carries, completed from
+its evidence note when there is one (its trailers when it has no snapshot), with
+``commit``/``target_after`` set to the commit. The walk stops at the first ratchet commit
+the journal already knows, so it costs one short ``git log`` when nothing is missing. Git
+is the truth: an entry is only ever added, never changed.
 
 A line torn by a kill mid-append (no final newline) is first closed with a newline, so the
 next append does not glue a valid line onto it; readers skip the torn line.
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.records import journal
+from engine.records.evidence import evidence_for, with_evidence
 from engine.records.layout import journal_file
 from engine.records.render import snapshot_path
 from engine.vcs import Repository, parse_trailers
@@ -89,7 +91,8 @@ def _entry(
     except json.JSONDecodeError:
         data = None
     if isinstance(data, dict) and data.get("cycle_id") == cycle_id:
-        entry = data
+        # the full record when the run lived long enough to attach its note
+        entry = with_evidence(data, evidence_for(repo, sha))
     else:
         entry = {
             "cycle_id": cycle_id,

@@ -1,4 +1,11 @@
-"""Pure rendering of cycle records: the snapshot JSON and the memory-bank entry.
+"""Pure rendering of cycle records: the full record, the snapshot JSON, the memory-bank
+entry and the trailers.
+
+- :func:`full_record` — everything about an attempt (both sides' metrics, every rule with
+  its values, timings, the cause): the journal line and the git note's JSON;
+- :func:`snapshot_json` — its abridgement committed in the tree (decision, key metrics,
+  deltas, rule verdicts, timings, cause): tens of lines, one per fact;
+- :func:`memory_entry` — a short markdown note for humans and the provider's context.
 
 Every text rendered here passes the redactor (:mod:`engine.redact`).
 
@@ -11,11 +18,13 @@ commit may differ from the candidate the gate evaluated.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from engine.gate.paths import record_paths
-from engine.model import CycleReport, Metrics
+from engine.model import CycleReport, Metrics, to_data
 from engine.redact import redact, redact_data
+from engine.vcs.refs import NOTES_REF
 
 # The metric paths shown as deltas in logs, trailers and memory entries.
 KEY_METRICS: tuple[tuple[str, str], ...] = (
@@ -29,6 +38,22 @@ KEY_METRICS: tuple[tuple[str, str], ...] = (
 )
 
 
+# What a committed snapshot keeps of each side's metrics (the note keeps everything).
+SNAPSHOT_METRICS: tuple[str, ...] = (
+    *(path for path, _ in KEY_METRICS),
+    "tests.errors",
+    "tests.timed_out",
+    "tests.first_failure",
+    "diff_coverage.percent",
+    "sandbox",
+    "seconds",
+)
+ABRIDGED: tuple[str, ...] = ("baseline", "candidate", "rules", "rules_passed", "change")
+"""The snapshot keys that are shortened versions of the note's."""
+EVIDENCE_HINT = NOTES_REF
+"""Where the full evidence is (``git notes --ref ratchet show <commit>``)."""
+
+
 def snapshot_path(cycle_id: str) -> str:
     return record_paths(cycle_id)[0]
 
@@ -37,8 +62,12 @@ def memory_path(cycle_id: str) -> str:
     return record_paths(cycle_id)[1]
 
 
-def snapshot_json(report: CycleReport) -> str:
-    """Baseline, candidate, deltas, rule outcomes and decision, as stable JSON."""
+def full_record(report: CycleReport) -> dict[str, Any]:
+    """Everything recorded about one attempt: the report, key deltas, every rule with the
+    values it saw, per-step timings and the cause, redacted. The journal line and the git
+    note (:mod:`engine.records.evidence`) hold this; the committed snapshot an abridgement."""
+    from engine.records.cause import cause
+
     data = report.to_json()
     data["delta"] = metric_deltas(report.baseline, report.candidate)
     data["rules"] = [
@@ -48,11 +77,88 @@ def snapshot_json(report: CycleReport) -> str:
             "detail": r.detail,
             "on_fail": r.on_fail,
             "applicable": r.applicable,
+            "values": to_data(r.values),
         }
         for r in report.rules
     ]
+    data["cause"] = cause(data)
     # Second layer: the answer was redacted where it arrived; records are redacted again.
-    return json.dumps(redact_data(data), indent=2, sort_keys=True) + "\n"
+    redacted: dict[str, Any] = redact_data(json.loads(json.dumps(data, default=str)))
+    return redacted
+
+
+def snapshot_json(report: CycleReport) -> str:
+    """The committed snapshot: decision, key metrics, deltas, rule verdicts, timings, the
+    cause (tens of lines; see :func:`abridge`)."""
+    return render_snapshot(abridge(full_record(report)))
+
+
+def full_json(report: CycleReport) -> str:
+    """:func:`full_record` as stable, indented JSON (the git note's text)."""
+    return json.dumps(full_record(report), indent=2, sort_keys=True) + "\n"
+
+
+def abridge(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The snapshot's share of a full record: every top-level fact, but only the key
+    metrics of each side (:data:`SNAPSHOT_METRICS`), the verdicts of the rules that failed
+    or did not apply (without their values) and the ids of those that passed
+    (``rules_passed``), and the change's size. Keys in :data:`ABRIDGED` are the ones shortened; a
+    reader with the note takes those from the note (:func:`engine.records.evidence.
+    with_evidence`)."""
+    out = {k: v for k, v in record.items() if k not in ABRIDGED}
+    for side in ("baseline", "candidate"):
+        out[side] = _key_metrics(record.get(side) or {})
+    rules = [r for r in record.get("rules") or [] if isinstance(r, Mapping)]
+    out["rules"] = [
+        {k: r.get(k) for k in ("id", "passed", "on_fail", "applicable")}
+        for r in rules
+        if not r.get("passed") or not r.get("applicable", True)
+    ]
+    out["rules_passed"] = [
+        r.get("id") for r in rules if r.get("passed") and r.get("applicable", True)
+    ]
+    change = record.get("change") or {}
+    out["change"] = {k: change[k] for k in ("files", "lines_added", "lines_removed") if k in change}
+    out["evidence"] = EVIDENCE_HINT
+    # what is not known yet when the snapshot is committed (its own commit, the finish) or
+    # empty stays out; ``cause`` stays even when empty (it says: nothing failed)
+    return {k: v for k, v in out.items() if k == "cause" or v not in (None, "", [], {})}
+
+
+def _key_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    if not metrics:
+        return {}
+    out: dict[str, Any] = {}
+    for path in SNAPSHOT_METRICS:
+        group, _, name = path.partition(".")
+        value = (metrics.get(group) or {}).get(name) if name else metrics.get(group)
+        if value is None or value == "":
+            continue
+        if name:
+            out.setdefault(group, {})[name] = value
+        else:
+            out[group] = value
+    return out
+
+
+def render_snapshot(data: Mapping[str, Any]) -> str:
+    """JSON with one top-level key per line, one line per metric group and per rule: short,
+    and a diff of two snapshots shows what changed line by line."""
+
+    def one(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+    lines = []
+    for key, value in sorted(data.items()):
+        if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+            inner = ",\n".join(f"    {one(x)}" for x in value)
+            lines.append(f"  {one(key)}: [\n{inner}\n  ]")
+        elif isinstance(value, dict) and value and all(isinstance(x, dict) for x in value.values()):
+            inner = ",\n".join(f"    {one(k)}: {one(v)}" for k, v in sorted(value.items()))
+            lines.append(f"  {one(key)}: {{\n{inner}\n  }}")
+        else:
+            lines.append(f"  {one(key)}: {one(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def lookup(metrics: Metrics | None, path: str) -> float | None:
@@ -86,6 +192,10 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
 
 
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def trailers(report: CycleReport) -> dict[str, str]:
     """Commit trailers: who, why, what it cost, what moved."""
     out = {
@@ -111,7 +221,8 @@ def trailers(report: CycleReport) -> dict[str, str]:
 
 
 def memory_entry(report: CycleReport) -> str:
-    """A markdown record: what was tried, why, what the rules said."""
+    """A short markdown record: what was tried, the outcome, what moved, which rules failed
+    (every rule's values are in the note)."""
     lines = [
         f"# {report.cycle_id}: {report.summary or '(no proposal)'}",
         "",
@@ -129,10 +240,13 @@ def memory_entry(report: CycleReport) -> str:
         )
     if report.candidate and report.candidate.sandbox != "bwrap":
         lines.append("- WARNING: candidate code ran WITHOUT a sandbox (sandbox: unsafe-none)")
-    lines += ["", "## Rules", ""]
-    for r in report.rules:
-        mark = "pass" if r.passed else ("n/a" if not r.applicable else f"FAIL ({r.on_fail})")
-        lines.append(f"- `{r.id}`: {mark} — {r.detail}")
+    failed = [r for r in report.rules if r.applicable and not r.passed]
+    passed = sum(1 for r in report.rules if r.applicable and r.passed)
+    lines += ["", "## Rules", "", f"- {passed} passed, {len(failed)} failed"]
+    for r in failed:
+        lines.append(f"- `{r.id}`: FAIL ({r.on_fail}) — {_clip(r.detail)}")
+    if report.rules:
+        lines.append(f"- every rule with the values it saw: the note in {EVIDENCE_HINT}")
     if report.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
     return redact("\n".join(lines) + "\n")

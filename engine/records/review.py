@@ -11,7 +11,8 @@ state. Its id is ``<goal>/<n>``: short, and stable for the life of the branch.
 :func:`record_rejection` is ``ratchet review reject``: the candidate's commit is amended
 with its records updated (outcome ``rejected``, a ``human`` map with the reason,
 ``Ratchet-Human: rejected``), archived under ``refs/ratchet/rejected/<goal>/<n>``, its
-branch deleted, and a journal line appended.
+evidence note carried to the new commit with the decision added, its branch deleted, and a
+journal line appended.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any
 
 from engine.errors import InputError
 from engine.model import Identity
-from engine.records.render import memory_path, snapshot_path
+from engine.records.evidence import evidence_for, with_evidence, write_evidence
+from engine.records.render import memory_path, render_snapshot, snapshot_path
 from engine.vcs import Repository, format_message, parse_trailers
 from engine.vcs.history import ref_messages
 
@@ -193,9 +195,7 @@ def record_rejection(
     files = {}
     if candidate.cycle_id:
         memory = repo.show_file(candidate.commit, memory_path(candidate.cycle_id)) or ""
-        files[snapshot_path(candidate.cycle_id)] = (
-            json.dumps(entry, indent=2, sort_keys=True) + "\n"
-        )
+        files[snapshot_path(candidate.cycle_id)] = render_snapshot(entry)
         files[memory_path(candidate.cycle_id)] = (
             f"{memory.rstrip()}\n\n## Human decision\n\n- {at}: {message}\n"
         )
@@ -213,6 +213,10 @@ def record_rejection(
         repo.remove_worktree(wt)
     repo.archive(ref, sha)
     entry["commit"] = sha
+    # the full evidence follows the amended commit, with the human's decision on top
+    full = with_evidence(entry, evidence_for(repo, candidate.commit))
+    write_evidence(repo, sha, json.dumps(full, indent=2, sort_keys=True) + "\n", author=identity)
+    entry = full
     if candidate.local and repo.rev_parse(candidate.ref) == candidate.commit:
         repo.delete_branch(candidate.branch)
     repo.state_dir.mkdir(parents=True, exist_ok=True)

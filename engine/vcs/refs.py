@@ -1,7 +1,8 @@
 """The names of ratchet's branches and refs, defined once.
 
 - ``ratchet/<goal>/<n>``: a candidate branch (``refs/heads/ratchet/...``);
-- ``refs/ratchet/<kind>/<goal>/<n>``: archives (``rejected`` keeps a rejected candidate).
+- ``refs/ratchet/<kind>/<goal>/<n>``: archives (``rejected`` keeps a rejected candidate);
+- ``refs/notes/ratchet``: git notes with the full evidence of each recorded commit.
 
 The number ``n`` is never reused for a goal (see ``RepositoryCore.next_branch_number``).
 """
@@ -18,6 +19,9 @@ ARCHIVE_REFS = "refs/ratchet/"
 """The prefix of ratchet's archive refs (never branches, never fetched by default)."""
 
 REJECTED_REFS = f"{ARCHIVE_REFS}rejected/"
+
+NOTES_REF = "refs/notes/ratchet"
+"""The git notes ref holding each record commit's full evidence (``engine.vcs.notes``)."""
 
 
 def branch_ref(branch: str) -> str:

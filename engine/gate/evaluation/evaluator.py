@@ -30,6 +30,7 @@ from engine.gate.evaluation.probes.syntax import syntax_problems
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.paths import is_test_file, python_files
+from engine.gate.timing import step
 from engine.model import Directives, Limits, Metrics, TestMetrics, Timeouts
 
 __all__ = ["BaselineCache", "Evaluator", "Measurement", "baseline_key"]
@@ -93,7 +94,8 @@ class Evaluator:
         sources = [f for f in py_files if not is_test_file(f)]
         notes: list[str] = []
 
-        broken = syntax_problems(checkout, py_files)
+        with step("syntax"):
+            broken = syntax_problems(checkout, py_files)
         if broken:
             probe = self.tests_probe()
             resolved = probe.resolved(checkout)
@@ -106,17 +108,21 @@ class Evaluator:
             report = TestsReport(tests=failure)
             notes.append(f"syntax check failed in {len(broken)} file(s): tests not run")
         else:
-            report = self.tests_probe().run(
-                checkout, timeout=timeout, doctest_modules=doctest_modules
-            )
+            with step("tests"):
+                report = self.tests_probe().run(
+                    checkout, timeout=timeout, doctest_modules=doctest_modules
+                )
             notes += report.problems
             if report.flaky:
                 notes.append("flaky tests forgiven: " + ", ".join(report.flaky))
 
         cache = FileCache(self.static_cache) if self.static_cache is not None else None
-        complexity = measure_complexity(checkout, sources, cache=cache)
-        lint = measure_lint(checkout, py_files, cache=cache)
-        security = measure_security(checkout, sources, cache=cache)
+        with step("complexity"):
+            complexity = measure_complexity(checkout, sources, cache=cache)
+        with step("lint"):
+            lint = measure_lint(checkout, py_files, cache=cache)
+        with step("security"):
+            security = measure_security(checkout, sources, cache=cache)
         notes += [f"radon skipped {s}" for s in complexity.skipped]
         notes += lint.problems + security.problems
         metrics = Metrics(

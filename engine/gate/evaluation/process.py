@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.gate.timing import observe_output
+
 TAIL_BYTES = 200_000  # per stream
 DRAIN_GRACE = 1.0  # seconds to keep reading after the child exited or was killed
 _READ_CHUNK = 65536
@@ -173,6 +175,7 @@ def _pump(
                 continue
             if data:
                 tails[fd].feed(data)
+                observe_output(data)  # live progress (pytest's [ 45%]) for the display
             else:
                 sel.unregister(fd)
         if once or not events:
