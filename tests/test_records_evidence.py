@@ -234,3 +234,17 @@ def test_quiet_prints_nothing_and_a_pipe_is_not_live() -> None:
     assert out.getvalue() == ""
     chosen = cycle_progress(quiet=False, stream=out)
     assert isinstance(chosen, CycleProgress) and not chosen.live
+
+
+def test_recovery_removes_the_private_index_of_a_note_write_killed_midway(
+    repo: Repository,
+) -> None:
+    from engine.compose import recover
+    from engine.config import load_config
+    from engine.records.layout import notes_index_file
+
+    stale = notes_index_file(repo.state_dir, "dead")
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"DIRC")
+    recover(repo, load_config(repo.root))
+    assert not stale.exists()

@@ -46,10 +46,14 @@ def cycle_lock_file(state_dir: Path) -> Path:
     return state_dir / "cycle.lock"
 
 
+NOTES_INDEX_PREFIX = "notes-index-"
+"""The name prefix of :func:`notes_index_file` files (recovery removes a dead run's)."""
+
+
 def notes_index_file(state_dir: Path, token: str) -> Path:
     """A private index file in which one git note is written (removed right after; a kill
-    can leave one behind, which nothing reads)."""
-    return state_dir / f"notes-index-{token}"
+    can leave one behind, which nothing reads and the next run's recovery removes)."""
+    return state_dir / f"{NOTES_INDEX_PREFIX}{token}"
 
 
 def worktrees_dir(state_dir: Path) -> Path:

@@ -127,12 +127,15 @@ def format_entry(entry: Mapping[str, Any], *, verbose: bool = False) -> str:
     if why and (failed_rules(entry) or (entry.get("human") or {}).get("action")):
         lines.append(f"    cause: {why}")
     for rule in failed_rules(entry):
-        detail = f": {rule.get('detail', '')}" if verbose else ""
+        detail = f": {rule['detail']}" if verbose and rule.get("detail") else ""
         lines.append(f"    failed {rule.get('id')}{detail}")
     if verbose:
         for rule in entry.get("rules") or []:
             if rule.get("passed") or not rule.get("applicable", True):
-                lines.append(f"    passed {rule.get('id')}: {rule.get('detail', '')}")
+                detail = f": {rule['detail']}" if rule.get("detail") else ""
+                lines.append(f"    passed {rule.get('id')}{detail}")
+        if entry.get("rules_passed"):  # an abridged snapshot without its note: ids only
+            lines.append(f"    passed {', '.join(map(str, entry['rules_passed']))}")
         for note in entry.get("notes") or []:
             lines.append(f"    note: {note}")
         if entry.get("cycle_id"):
