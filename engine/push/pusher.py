@@ -31,6 +31,7 @@ from engine.errors import GitError
 from engine.model import Directives, Push
 from engine.push.describe import describe
 from engine.push.github import GhCli
+from engine.records.evidence import evidence_for, with_evidence
 from engine.records.layout import push_state_file
 from engine.vcs import ARCHIVE_REFS, BRANCH_REFS, Repository
 from engine.vcs.remote import has_remote, ls_remote, push
@@ -158,9 +159,8 @@ def _pull_requests(
     for ref, c in plan.wanted.items():
         if ref not in pushed:
             continue
-        title, body = describe(
-            c.id, c.snapshot, message=repo.commit_message(c.commit), commit=c.commit
-        )
+        record = with_evidence(c.snapshot, evidence_for(repo, c.commit))  # every rule's values
+        title, body = describe(c.id, record, message=repo.commit_message(c.commit), commit=c.commit)
         body_dir.mkdir(parents=True, exist_ok=True)
         body_file = body_dir / f"{c.id.replace('/', '-')}.md"
         body_file.write_text(body, encoding="utf-8")
