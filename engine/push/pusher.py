@@ -34,9 +34,8 @@ from engine.push.github import GhCli
 from engine.records.evidence import evidence_for, with_evidence
 from engine.records.layout import push_state_file
 from engine.vcs import ARCHIVE_REFS, BRANCH_REFS, Repository
+from engine.vcs.refs import NOTES_REF
 from engine.vcs.remote import has_remote, ls_remote, push
-
-NOTES_REF = "refs/notes/ratchet"
 
 
 @dataclass(frozen=True, kw_only=True)
