@@ -25,7 +25,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import GitError
 from engine.model import Directives, Push
@@ -36,6 +36,9 @@ from engine.records.layout import push_state_file
 from engine.vcs import ARCHIVE_REFS, BRANCH_REFS, Repository
 from engine.vcs.refs import NOTES_REF
 from engine.vcs.remote import has_remote, ls_remote, push
+
+if TYPE_CHECKING:
+    from engine.records.review import Candidate
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,11 +72,31 @@ class PushReport:
 
 @dataclass
 class _Plan:
-    refspecs: list[str] = field(default_factory=list)
+    """What one push will do, collected before git runs."""
+
+    remote: Mapping[str, str]  # the remote's refs now (ls-remote)
+    pushed: Mapping[str, str]  # what ratchet last pushed there (push.json)
+    updates: dict[str, str] = field(default_factory=dict)  # remote ref -> sha ("": delete)
     leases: dict[str, str] = field(default_factory=dict)
-    wanted: dict[str, Any] = field(default_factory=dict)  # remote ref -> Candidate
+    wanted: dict[str, Candidate] = field(default_factory=dict)  # remote ref -> candidate
     close: dict[str, str] = field(default_factory=dict)  # branch -> why
     human: list[str] = field(default_factory=list)
+
+    @property
+    def refspecs(self) -> list[str]:
+        return [f"{sha}:{ref}" for ref, sha in self.updates.items()]
+
+    def claim(self, ref: str, sha: str, name: str) -> None:
+        """Push ``sha`` to ``ref`` with a lease, unless it is there already or a human
+        moved the ref since ratchet last pushed it (then ``name`` is left alone)."""
+        there = self.remote.get(ref)
+        if there == sha:
+            return
+        if there is None or self.pushed.get(ref) == there:
+            self.updates[ref] = sha
+            self.leases[ref] = there or ""
+        else:
+            self.human.append(name)
 
 
 def load_state(state_dir: Path) -> dict[str, Any]:
@@ -92,7 +115,7 @@ def _save_state(state_dir: Path, data: Mapping[str, Any]) -> None:
     tmp.replace(path)
 
 
-def _review(plan: _Plan, cfg: Push, repo: Repository, target: str, cap: int, ours: Any) -> None:
+def _review(plan: _Plan, cfg: Push, repo: Repository, target: str, cap: int) -> None:
     from engine.records.history import load_history
     from engine.records.review import awaiting_review
 
@@ -103,20 +126,13 @@ def _review(plan: _Plan, cfg: Push, repo: Repository, target: str, cap: int, our
     plan.wanted = {f"refs/heads/{c.branch}": c for c in keep}
     over = {f"refs/heads/{c.branch}" for c in found if c not in keep}
     for ref, c in plan.wanted.items():
-        there = ours["remote"].get(ref)
-        if there == c.commit:
-            continue
-        if there is None or ours["pushed"].get(ref) == there:
-            plan.refspecs.append(f"{c.commit}:{ref}")
-            plan.leases[ref] = there or ""
-        else:
-            plan.human.append(ref.removeprefix("refs/heads/"))
-    for ref, there in ours["remote"].items():
+        plan.claim(ref, c.commit, ref.removeprefix("refs/heads/"))
+    for ref, there in plan.remote.items():
         if not ref.startswith(BRANCH_REFS) or ref in plan.wanted:
             continue
         branch = ref.removeprefix("refs/heads/")
-        if ours["pushed"].get(ref) == there:
-            plan.refspecs.append(f":{ref}")
+        if plan.pushed.get(ref) == there:
+            plan.updates[ref] = ""
             plan.leases[ref] = there
             plan.close[branch] = (
                 f"more than max_review_branches ({cap}) review branches are open: the oldest "
@@ -124,29 +140,21 @@ def _review(plan: _Plan, cfg: Push, repo: Repository, target: str, cap: int, our
                 if ref in over
                 else "decided (accepted, rejected or retired): closed by ratchet"
             )
-        elif ref in ours["pushed"]:
+        elif ref in plan.pushed:
             plan.human.append(branch)
 
 
-def _others(plan: _Plan, cfg: Push, repo: Repository, target: str, ours: Any) -> None:
-    remote, pushed = ours["remote"], ours["pushed"]
+def _others(plan: _Plan, cfg: Push, repo: Repository, target: str) -> None:
     if cfg.branches in ("merged", "all"):
         tip = repo.rev_parse(f"refs/heads/{target}")
-        if tip and remote.get(f"refs/heads/{target}") != tip:
-            plan.refspecs.append(f"{tip}:refs/heads/{target}")  # fast-forward only
+        if tip and plan.remote.get(f"refs/heads/{target}") != tip:
+            plan.updates[f"refs/heads/{target}"] = tip  # fast-forward only: no lease
     if cfg.branches == "all":
         for ref, sha in sorted(repo.list_refs(ARCHIVE_REFS).items()):
-            there = remote.get(ref)
-            if there == sha:
-                continue
-            if there is None or pushed.get(ref) == there:
-                plan.refspecs.append(f"{sha}:{ref}")
-                plan.leases[ref] = there or ""
-            else:
-                plan.human.append(ref)
+            plan.claim(ref, sha, ref)
     notes = repo.rev_parse(NOTES_REF)
-    if notes and remote.get(NOTES_REF) != notes:
-        plan.refspecs.append(f"{notes}:{NOTES_REF}")  # fast-forward only
+    if notes and plan.remote.get(NOTES_REF) != notes:
+        plan.updates[NOTES_REF] = notes  # fast-forward only: no lease
 
 
 def _pull_requests(
@@ -194,11 +202,9 @@ def push_after_cycle(
         report = PushReport(remote=cfg.remote, at=at, errors=(f"cannot reach: {exc}",))
         _save_state(repo.state_dir, {**state, "last": report.to_json()})
         return report
-    plan = _Plan()
-    ours = {"remote": remote, "pushed": pushed_before}
-    cap = max(1, directives.max_review_branches)
-    _review(plan, cfg, repo, target, cap, ours)
-    _others(plan, cfg, repo, target, ours)
+    plan = _Plan(remote=remote, pushed=dict(pushed_before))
+    _review(plan, cfg, repo, target, max(1, directives.max_review_branches))
+    _others(plan, cfg, repo, target)
     gh = gh if cfg.pull_requests == "auto" else None
     ready = gh is not None and gh.ready()
     prs: list[str] = []
@@ -217,8 +223,7 @@ def push_after_cycle(
         if r.flag == "-":
             pushed_before.pop(r.ref, None)
         elif r.flag != "=":
-            new = next((s.partition(":")[0] for s in plan.refspecs if s.endswith(f":{r.ref}")), "")
-            pushed_before[r.ref] = repo.rev_parse(new) or new
+            pushed_before[r.ref] = plan.updates.get(r.ref, "")
     for ref, c in plan.wanted.items():  # already there: still ours
         if remote.get(ref) == c.commit:
             pushed_before.setdefault(ref, c.commit)
@@ -231,8 +236,8 @@ def push_after_cycle(
     report = PushReport(
         remote=cfg.remote,
         at=at,
-        pushed=tuple(sorted(r for r in done if not any(s == f":{r}" for s in plan.refspecs))),
-        deleted=tuple(sorted(r for r in done if f":{r}" in plan.refspecs)),
+        pushed=tuple(sorted(r for r in done if plan.updates.get(r) != "")),
+        deleted=tuple(sorted(r for r in done if plan.updates.get(r) == "")),
         left_alone=tuple(plan.human),
         prs=tuple(prs),
         errors=tuple(errors),
