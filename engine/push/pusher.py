@@ -29,8 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import GitError
 from engine.model import Directives, Push
-from engine.push.describe import describe
-from engine.push.github import GhCli
 from engine.records.evidence import evidence_for, with_evidence
 from engine.records.layout import push_state_file
 from engine.vcs import ARCHIVE_REFS, BRANCH_REFS, Repository
@@ -38,6 +36,7 @@ from engine.vcs.refs import NOTES_REF
 from engine.vcs.remote import has_remote, ls_remote, push
 
 if TYPE_CHECKING:
+    from engine.push.github import GhCli
     from engine.records.review import Candidate
 
 
@@ -160,6 +159,8 @@ def _others(plan: _Plan, cfg: Push, repo: Repository, target: str) -> None:
 def _pull_requests(
     repo: Repository, gh: GhCli, plan: _Plan, pushed: set[str], target: str
 ) -> tuple[list[str], list[str]]:
+    from engine.push.describe import describe
+
     done: list[str] = []
     errors: list[str] = []
     body_dir = repo.state_dir / "pr"
