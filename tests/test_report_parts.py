@@ -107,3 +107,14 @@ def test_report_open_on_a_repository_without_cycles(tmp_path: Path) -> None:
     assert 'id="no-cycles"' in index.read_text()
     elsewhere = ratchet("report", "--repo", str(repo), "--out", str(tmp_path / "site"))
     assert elsewhere.code == 0 and (tmp_path / "site" / "index.html").is_file()
+
+
+def test_the_cli_start_up_loads_neither_pygal_nor_the_pr_writer(tmp_path: Path) -> None:
+    from tests.test_cli_startup import imported
+
+    repo = make_repo(tmp_path / "repo")
+    for args in (("--help",), ("status", "--repo", str(repo))):
+        modules = imported(*args)
+        assert "engine.cli" in modules, args  # the importtime listing was read
+        heavy = ("pygal", "engine.report", "engine.push.describe", "engine.push.github")
+        assert not {m for m in modules if m.startswith(heavy)}, args
