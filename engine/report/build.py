@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import GitError
+from engine.records.evidence import record_commits
 from engine.records.timeline import full_history
 from engine.records.view import without_records
 from engine.report.data import GoalReport, summarise
@@ -44,9 +45,8 @@ def _base(repo: Repository, entry: Mapping[str, Any], commit: str) -> str | None
 
 def commits_by_cycle(repo: Repository, target: str | None) -> dict[str, str]:
     """Cycle id -> its commit, from git alone (a snapshot cannot name the commit it is in):
-    ratchet's commits on the target, its branches (local or remote-tracking) and archives."""
-    from engine.records.review import branch_candidates, rejected_candidates
-
+    ratchet's commits on the target, then what ``log`` finds (HEAD, ratchet's branches,
+    local or remote-tracking, and archives: one git process per ref namespace)."""
     found: dict[str, str] = {}
     if target:
         commits = repo.log_entries(f"refs/heads/{target}", grep=("Ratchet-Cycle:",))
@@ -54,23 +54,20 @@ def commits_by_cycle(repo: Repository, target: str | None) -> dict[str, str]:
             cycle = parse_trailers(message).get("Ratchet-Cycle")
             if cycle:
                 found.setdefault(cycle, sha)
-    for c in branch_candidates(repo) + rejected_candidates(repo):
-        if c.cycle_id:
-            found.setdefault(c.cycle_id, c.commit)
+    for cycle, sha in record_commits(repo).items():
+        found.setdefault(cycle, sha)
     return found
 
 
 def _diff(repo: Repository, entry: Mapping[str, Any], known: Mapping[str, str]) -> str | None:
     commit = str(entry.get("commit") or known.get(str(entry.get("cycle_id"))) or "")
-    if not commit or not repo.rev_parse(commit):
-        return None  # not in this clone (a rejected ref that was not fetched, say)
-    base = _base(repo, entry, commit)
-    if base is None:
+    if not commit:
         return None
     try:
-        return without_records(repo.diff(base, commit))
+        base = _base(repo, entry, commit)
+        return without_records(repo.diff(base, commit)) if base else None
     except GitError:
-        return None
+        return None  # not in this clone (a rejected ref that was not fetched, say)
 
 
 def write_report(repo: Repository, target: str | None, out: Path) -> Written:
