@@ -11,7 +11,7 @@ from typing import Any
 from engine.records.decisions import reverts_in_git
 from engine.records.history import load_history
 from engine.records.logview import settle
-from engine.vcs import Repository
+from engine.vcs import BRANCH_REFS, Repository
 
 
 def full_history(repository: Repository, target: str | None) -> list[dict[str, Any]]:
@@ -26,7 +26,7 @@ def full_history(repository: Repository, target: str | None) -> list[dict[str, A
     tip = repository.rev_parse(f"refs/heads/{target}")
     tips = {
         ref.removeprefix("refs/heads/"): sha
-        for ref, sha in repository.list_refs("refs/heads/ratchet/").items()
+        for ref, sha in repository.list_refs(BRANCH_REFS).items()
     }
     merged = [
         str(e["commit"])
