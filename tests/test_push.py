@@ -10,15 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.model import Directives, Identity, Push
+from engine.model import Directives, Push
 from engine.push.github import GhCli
 from engine.push.pusher import load_state, push_after_cycle, record_failure
 from engine.vcs import Repository
 from tests.gh_standin import install_gh
-from tests.git_testing import HUMAN_ENV, identity_env, user_git
+from tests.git_testing import BOT_ENV, HUMAN_ENV, user_git
 from tests.repo_helpers import make_repo, ratchet, write
-
-BOT = identity_env(Identity().name, Identity().email)
 
 
 def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -34,7 +32,7 @@ def _candidate(repo: Path, n: int, date: str) -> str:
         f"ratchet: change {n}\n\nBecause {n} is better.\n\nratchet: kept for review\n\n"
         f"Ratchet-Goal: simplify\nRatchet-Cycle: c{n}\nRatchet-Decision: review\n"
     )
-    env = {**BOT, "GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date}
+    env = {**BOT_ENV, "GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date}
     _git(repo, "commit", "-q", "-m", message, env=env)
     _git(repo, "checkout", "-q", "main")
     return _git(repo, "rev-parse", f"ratchet/simplify/{n}")
@@ -117,7 +115,7 @@ def test_merged_all_and_notes_then_an_unreachable_remote_is_recorded(
     _git(repo, "update-ref", "refs/ratchet/rejected/simplify/1", tip)
     _git(repo, "merge", "-q", "--ff-only", "ratchet/simplify/1")
     _git(repo, "branch", "-q", "-D", "ratchet/simplify/1")
-    _git(repo, "notes", "--ref=ratchet", "add", "-m", '{"evidence": 1}', tip, env=BOT)
+    _git(repo, "notes", "--ref=ratchet", "add", "-m", '{"evidence": 1}', tip, env=BOT_ENV)
 
     done = _push(repo, branches="all", pull_requests="off")
     assert done is not None and done.ok, done
