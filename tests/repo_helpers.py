@@ -176,6 +176,24 @@ def classify(n):
     return "small"
 """
 
+# A second simplifiable function (cyclomatic complexity 3 -> 1), for runs of more than one
+# candidate; put it in its own module with its own test.
+SIGN = """\
+def sign(n):
+    if n < 0:
+        return -1
+    else:
+        if n == 0:
+            return 0
+        else:
+            return 1
+"""
+
+FLAT_SIGN = """\
+def sign(n):
+    return (n > 0) - (n < 0)
+"""
+
 
 def snapshot_of_user_state(repo: Path) -> dict[str, str]:
     """Every file of the user's working tree (outside .git and .ratchet) plus the index,

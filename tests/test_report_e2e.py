@@ -17,6 +17,8 @@ from tests.gh_standin import install_gh
 from tests.repo_helpers import (
     BROKEN_CLASSIFY,
     FLAT_CLASSIFY,
+    FLAT_SIGN,
+    SIGN,
     git,
     make_repo,
     plan_file,
@@ -26,20 +28,6 @@ from tests.repo_helpers import (
 
 pytestmark = pytest.mark.slow
 
-SIGN = """\
-def sign(n):
-    if n < 0:
-        return -1
-    else:
-        if n == 0:
-            return 0
-        else:
-            return 1
-"""
-FLAT_SIGN = """\
-def sign(n):
-    return (n > 0) - (n < 0)
-"""
 SIGN_TESTS = """\
 from calc.sign import sign
 
