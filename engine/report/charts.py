@@ -30,7 +30,7 @@ def _pygal() -> Any:
     return pygal
 
 
-def _config(pygal: Any, title: str, **extra: Any) -> Any:
+def _config(title: str, **extra: Any) -> dict[str, Any]:
     from pygal.style import Style
 
     style = Style(
@@ -59,7 +59,7 @@ def line_chart(
 ) -> str:
     """A line chart: one x label per cycle, one line per series (None: a gap)."""
     pygal = _pygal()
-    chart = pygal.Line(**_config(pygal, title, x_label_rotation=30, allow_interruptions=True))
+    chart = pygal.Line(**_config(title, x_label_rotation=30, allow_interruptions=True))
     chart.x_labels = list(labels)
     for name, values in series:
         chart.add(name, list(values))
@@ -70,7 +70,7 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float]], *, horizontal: bool
     """One bar per (name, value), each its own series so the legend names it."""
     pygal = _pygal()
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
-    chart = kind(**_config(pygal, title, print_values=True))
+    chart = kind(**_config(title, print_values=True))
     for name, value in bars:
         chart.add(name, [value])
     return _COMMENT.sub("", str(chart.render(is_unicode=True)))
