@@ -37,9 +37,15 @@ class Written:
 
 
 def _base(repo: Repository, entry: Mapping[str, Any], commit: str) -> str | None:
+    """What the candidate was made on: the target it judged against when that is an
+    ancestor in this clone, else its parent (None when ``commit`` is not here)."""
     before = str(entry.get("target_before") or "")
-    if before and repo.rev_parse(before) and repo.is_ancestor(before, commit):
-        return before
+    if before:
+        try:
+            if repo.is_ancestor(before, commit):
+                return before
+        except GitError:  # either commit is not in this clone
+            pass
     return repo.rev_parse(f"{commit}^")
 
 
@@ -63,11 +69,13 @@ def _diff(repo: Repository, entry: Mapping[str, Any], known: Mapping[str, str]) 
     commit = str(entry.get("commit") or known.get(str(entry.get("cycle_id"))) or "")
     if not commit:
         return None
-    try:
-        base = _base(repo, entry, commit)
-        return without_records(repo.diff(base, commit)) if base else None
-    except GitError:
+    base = _base(repo, entry, commit)
+    if base is None:
         return None  # not in this clone (a rejected ref that was not fetched, say)
+    try:
+        return without_records(repo.diff(base, commit))
+    except GitError:
+        return None
 
 
 def write_report(repo: Repository, target: str | None, out: Path) -> Written:
