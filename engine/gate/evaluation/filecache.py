@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,8 +61,10 @@ class FileCache:
 
     def add(self, tool: str, entries: dict[str, dict[str, Any]]) -> None:
         """Merge ``entries`` into the stored ones: re-read, update, write a temporary file and
-        rename it into place. Two measurements adding at once may lose one side's new
-        entries (they are measured again next time), never corrupt the file."""
+        rename it into place. Re-read rather than reuse the lookup's copy: the tool ran in
+        between (seconds), and entries another measurement added meanwhile are kept. Two
+        measurements adding at once may still lose one side's new entries (they are
+        measured again next time), never corrupt the file."""
         if not entries:
             return
         merged = {**self.load(tool), **entries}
@@ -87,25 +89,24 @@ class FileCache:
 @dataclass(kw_only=True)
 class Lookup:
     """The per-file results of one probe run: ``results`` found in the cache, ``misses`` to
-    measure (in the order given), and the key of each file for :meth:`store`."""
+    measure (in the order given), and the key of each file for :meth:`record`."""
 
     tool: str
     cache: FileCache | None
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     misses: list[str] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
-    fresh: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def store(self, rel: str, value: dict[str, Any]) -> None:
-        """Record a measured result; :meth:`save` writes them to the cache."""
-        self.results[rel] = value
-        if rel in self.keys:
-            self.fresh[self.keys[rel]] = value
-
-    def save(self) -> None:
+    def record(self, measured: Mapping[str, dict[str, Any]], *, keep: bool = True) -> None:
+        """Take the result of every miss from ``measured`` and add them to the cache in one
+        write; ``keep=False`` (the tool run failed): count them, never store them."""
+        fresh: dict[str, dict[str, Any]] = {}
+        for rel in self.misses:
+            self.results[rel] = measured[rel]
+            if keep and rel in self.keys:
+                fresh[self.keys[rel]] = measured[rel]
         if self.cache is not None:
-            self.cache.add(self.tool, self.fresh)
-        self.fresh = {}
+            self.cache.add(self.tool, fresh)
 
     def ordered(self, files: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
         """``(path, result)`` in the order of ``files``, for files that have a result."""

@@ -36,9 +36,7 @@ def measure_complexity(
     changes which files are parsed, never the numbers.
     """
     found = lookup(cache, root, files, tool=TOOL, setup=metadata.version("radon"), by_path=False)
-    for rel in found.misses:
-        found.store(rel, file_complexity(root / rel))
-    found.save()
+    found.record({rel: file_complexity(root / rel) for rel in found.misses})
     total = peak = blocks = 0
     indexes: list[float] = []
     skipped: list[str] = []

@@ -58,12 +58,7 @@ def measure_lint(
     problems: list[str] = []
     if found.misses:
         fresh, problems = _run_ruff(root, found.misses, timeout)
-        for rel in found.misses:
-            if problems:
-                found.results[rel] = fresh[rel]  # a failed run is counted, never stored
-            else:
-                found.store(rel, fresh[rel])
-        found.save()
+        found.record(fresh, keep=not problems)  # a failed run is counted, never stored
     by_code: Counter[str] = Counter()
     unformatted = 0
     for _, result in found.ordered(files):

@@ -54,9 +54,9 @@ def measure_security(
         fresh = _run_bandit(root, found.misses, timeout)
         if isinstance(fresh, str):
             return SecurityReport(problems=(fresh,))
-        for rel in found.misses:
-            found.store(rel, fresh.get(rel, {"by_test": {}, "high": 0, "errors": []}))
-        found.save()
+        # bandit's output names only files with findings or errors: the others are clean
+        empty: dict[str, Any] = {"by_test": {}, "high": 0, "errors": []}
+        found.record({rel: fresh.get(rel, empty) for rel in found.misses})
     by_test: Counter[str] = Counter()
     high = 0
     problems: list[str] = []
