@@ -140,7 +140,9 @@ def test_content_seen_before_runs_no_tool(
     caplog.set_level(logging.DEBUG, logger="engine.gate.evaluation")
     assert measure(again, cache) == first
     assert tool_runs(caplog) == []
-    assert all(line.endswith(", 0 to measure") for line in lookups(caplog))
+    seen = lookups(caplog)
+    assert [line.split(":")[0] for line in seen] == ["radon", "ruff", "bandit"]  # all looked up
+    assert all(line.endswith(", 0 to measure") for line in seen)
     assert {tool: cache.entries(tool) for tool in entries} == entries
 
 
