@@ -9,8 +9,6 @@ overload" on ``2 > 1.0``), it is much faster, and its parse errors carry line/co
 imported without its interactive shell (:mod:`~engine.gate.policy.quiet_cel`).
 """
 
-# first: the modules below `import cel`, which must find it imported without its shell
-from engine.gate.policy import quiet_cel  # noqa: F401  (imported for its effect)
 from engine.gate.policy.context import build_context, numeric_delta, tip_context, unknown_paths
 from engine.gate.policy.engine import decide, evaluate_rule, goal_met, goal_metric
 from engine.gate.policy.expr import (

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import cel
+from engine.gate.policy.quiet_cel import cel
 
 ROOTS: tuple[str, ...] = ("baseline", "candidate", "delta", "change", "goal", "cost", "roi")
 

@@ -1,12 +1,12 @@
-"""``import cel`` without its interactive shell.
+"""``cel`` without its interactive shell: the one module that imports the CEL package.
 
 The ``common-expression-language`` package's ``cel/__init__.py`` imports ``cel.cli`` (a REPL
 built on prompt_toolkit and rich), which costs more than everything else ``ratchet status``
 imports together. The policy only needs the extension module, so :func:`import_cel` imports
 the package with a placeholder standing in for ``cel.cli`` and removes the placeholder
 afterwards: the package works as usual, and a later ``import cel.cli`` loads the real one.
-Importing this module does it; ``engine/gate/policy/__init__.py`` imports it before any
-module that does ``import cel``.
+The policy modules take ``cel`` from here (``from engine.gate.policy.quiet_cel import cel``),
+so none of them can import it first by the ordinary route.
 """
 
 from __future__ import annotations
@@ -32,3 +32,6 @@ def import_cel() -> None:
 
 
 import_cel()
+import cel  # noqa: E402  (already imported above, without its shell: this only binds it)
+
+__all__ = ["cel"]

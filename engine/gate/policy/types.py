@@ -32,10 +32,9 @@ import typing
 from dataclasses import fields, is_dataclass
 from typing import Any, Literal
 
-import cel
-
 from engine.gate.policy.context import build_context
 from engine.gate.policy.expr import _STRING, ROOTS, CompiledExpr, resolve
+from engine.gate.policy.quiet_cel import cel
 from engine.model import ChangeFacts, Goal, Metrics
 
 Kind = Literal["bool", "number"]
