@@ -82,11 +82,13 @@ class RayMeasurer:
                 self._bundles[commit] = import_ray().put(write_bundle(repo, commit))
             return self._bundles[commit]
 
-    def _run(self, job: Job, base_bundle: Any) -> Metrics:
+    def _run(self, job: Job, repo: Repository) -> Metrics:
+        """Run ``job`` as a task, its baseline's bundle put in the object store once (after
+        connecting: ``ray.put`` needs the cluster)."""
         ray = import_ray()
         task = self._remote()
         try:
-            return ray.get(task.remote(job, base_bundle))
+            return ray.get(task.remote(job, self._base_bundle(repo, job.base)))
         except ray.exceptions.RayTaskError as exc:
             raise SandboxError(
                 f"the Ray worker could not evaluate {job.commit or job.base}: "
@@ -96,13 +98,8 @@ class RayMeasurer:
     def baseline(self, repo: Repository, commit: str) -> Metrics:
         if commit in self._baselines:
             return self._baselines[commit]
-        self._remote()
-        job = Job(
-            source=source_id(repo),
-            directives=self.directives,
-            base=commit,
-        )
-        metrics = self._run(job, self._base_bundle(repo, commit))
+        job = Job(source=source_id(repo), directives=self.directives, base=commit)
+        metrics = self._run(job, repo)
         if not metrics.tests.timed_out:
             self._baselines[commit] = metrics
         return metrics
@@ -117,7 +114,6 @@ class RayMeasurer:
         goal: Goal | None = None,
     ) -> Metrics:
         base = base or repo.rev_parse(f"{commit}^") or commit
-        self._remote()
         job = Job(
             source=source_id(repo),
             directives=self.directives,
@@ -126,4 +122,4 @@ class RayMeasurer:
             candidate_bundle=write_bundle(repo, commit, base=base),
             goal=goal,
         )
-        return self._run(job, self._base_bundle(repo, base))
+        return self._run(job, repo)
