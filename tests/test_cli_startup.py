@@ -14,10 +14,10 @@ from tests.import_graph import ROOT
 from tests.repo_helpers import make_repo
 
 
-def imported(*args: str) -> set[str]:
-    """The modules the CLI imported running ``args`` (which must succeed)."""
+def python(*args: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter on this checkout with a minimal environment (which must succeed)."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "engine.cli", *args],
+        [sys.executable, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -25,6 +25,12 @@ def imported(*args: str) -> set[str]:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def imported(*args: str) -> set[str]:
+    """The modules the CLI imported running ``args`` (which must succeed)."""
+    done = python("-X", "importtime", "-m", "engine.cli", *args)
     return {
         line.rsplit("|", 1)[1].strip()
         for line in done.stderr.splitlines()
@@ -55,13 +61,4 @@ def test_cel_imported_quietly_still_works_and_its_shell_still_imports() -> None:
         "import cel.cli\n"
         "print(cel.cli.__file__)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("cli.py")
+    assert python("-c", code).stdout.strip().endswith("cli.py")
