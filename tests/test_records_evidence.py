@@ -9,6 +9,7 @@ import io
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,8 @@ from engine.model.metrics import CoverageMetrics
 from engine.records.evidence import complete_history, evidence_for, with_evidence
 from engine.records.render import abridge, full_record, snapshot_json
 from engine.vcs import Repository
-from engine.vcs.notes import noted_commits, read_note, write_note
+from engine.vcs.git import Git, GitResult
+from engine.vcs.notes import noted_commits, read_note, read_notes, write_note
 from tests.repo_helpers import git, make_repo
 
 # ------------------------------------------------------------------ the timer
@@ -196,6 +198,52 @@ def test_complete_history_fills_abridged_entries_from_notes_and_degrades_without
     assert completed["candidate"]["tests"]["output_tail"]
     journal_entry = {**full, "cycle_id": "other"}  # a journal entry is complete already
     assert complete_history(repo, [journal_entry]) == [journal_entry]
+
+
+class _CountingGit(Git):
+    """Real git that counts the processes started by their subcommand."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: list[str] = []
+
+    def call(self, *args: str, **kwargs: Any) -> GitResult:
+        self.started.append(next(a for a in args if not a.startswith("-")))
+        return super().call(*args, **kwargs)
+
+
+def test_complete_history_reads_every_note_in_one_git_process(repo: Repository) -> None:
+    shas = []
+    for i in range(5):
+        git(repo.root, "commit", "-q", "--allow-empty", "-m", f"cycle {i}")
+        shas.append(git(repo.root, "rev-parse", "HEAD"))
+    fulls = [
+        {**full_record(_report(cycle_id=f"c{i}")), "commit": sha} for i, sha in enumerate(shas)
+    ]
+    for full in fulls[:4]:  # the last has no note
+        write_note(repo, full["commit"], json.dumps(full))
+    counting = _CountingGit()
+    history = complete_history(Repository(repo.root, git=counting), [abridge(f) for f in fulls])
+    completed = [e["rules"] == f["rules"] for e, f in zip(history, fulls, strict=True)]
+    assert completed == [True, True, True, True, False]
+    assert "evidence" in history[4] and "evidence" not in history[0]
+    # `notes list`, then one `log` for the trailers and one for every note (no `notes show`)
+    assert counting.started.count("notes") == 1, counting.started
+    assert counting.started.count("log") == 2, counting.started
+
+
+def test_read_notes_batches_and_falls_back_one_by_one_for_a_missing_commit(
+    repo: Repository,
+) -> None:
+    head = git(repo.root, "rev-parse", "HEAD")
+    git(repo.root, "commit", "-q", "--allow-empty", "-m", "second")
+    second = git(repo.root, "rev-parse", "HEAD")
+    write_note(repo, head, '{"a": 1}')  # no final newline: the batch adds one
+    write_note(repo, second, "second\n")
+    assert read_notes(repo, [second, head, second]) == {head: '{"a": 1}\n', second: "second\n"}
+    missing = "1" * 40  # not a commit here: git refuses the batch, each is read alone
+    assert read_notes(repo, [missing, head]) == {head: '{"a": 1}'}
+    assert read_notes(repo, []) == {}
 
 
 # ------------------------------------------------------------------ the progress display

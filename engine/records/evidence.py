@@ -18,7 +18,8 @@ Readers (``ratchet log``, ``review show``, ``report``):
   values, the snapshot's decision (a human decision recorded later wins);
 - :func:`cycle_commits` — cycle id -> record commit on a branch, from the trailers;
 - :func:`complete_history` — ``ratchet log``'s entries, the abridged ones (read from
-  snapshots in a fresh clone) completed from their notes when the notes are there.
+  snapshots in a fresh clone) completed from their notes when the notes are there (all
+  notes read in one git process).
 
 Writing (:func:`write_evidence`) is best effort: a note that cannot be written is logged and
 the cycle goes on — the snapshot in the tree is the record; the note is its appendix.
@@ -37,7 +38,7 @@ from engine.model import CycleReport, Identity
 from engine.records.render import ABRIDGED, full_json
 from engine.vcs import Repository, parse_trailers
 from engine.vcs.history import ref_messages
-from engine.vcs.notes import noted_commits, read_note, write_note
+from engine.vcs.notes import noted_commits, read_note, read_notes, write_note
 from engine.vcs.refs import NOTES_REF
 
 __all__ = [
@@ -58,9 +59,13 @@ def evidence_for(repo: Repository, commit: str) -> dict[str, Any] | None:
     if not commit:
         return None
     try:
-        text = read_note(repo, commit)
+        return _parsed(read_note(repo, commit))
     except GitError:
         return None
+
+
+def _parsed(text: str | None) -> dict[str, Any] | None:
+    """A note's text as a record: None when there is none or it is not a JSON object."""
     if not text:
         return None
     try:
@@ -128,13 +133,21 @@ def complete_history(
     if not noted:
         return given  # a clone that did not fetch the notes: the snapshots are the record
     commits = record_commits(repo)
-    out = []
-    for e in given:
+
+    def noted_commit(e: Mapping[str, Any]) -> str:
+        """The record commit of an abridged entry when it has a note, else ""."""
         sha = str(e.get("commit") or commits.get(str(e.get("cycle_id")), ""))
-        if e.get("evidence") and sha in noted:
-            e = with_evidence(e, evidence_for(repo, sha))
-        out.append(e)
-    return out
+        return sha if e.get("evidence") and sha in noted else ""
+
+    shas = [noted_commit(e) for e in given]
+    try:
+        notes = read_notes(repo, shas)  # one git process for all of them
+    except GitError:
+        notes = {}
+    return [
+        with_evidence(e, _parsed(notes.get(sha))) if sha else e
+        for e, sha in zip(given, shas, strict=True)
+    ]
 
 
 class GitEvidenceWriter:

@@ -7,12 +7,13 @@ never the user's index, working tree or HEAD — and moves the ref with ``update
 OLD``, so two writers never lose each other's notes (the loser retries on the new tip) and a
 kill at any point leaves either the old or the new notes commit, nothing half-made. Notes
 written by ``git notes`` itself (fanout directories ``ab/cdef…``) are read and replaced
-correctly.
+correctly. :func:`read_notes` reads the notes of many commits in one git process.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 
 from engine.errors import GitError
 from engine.model import Identity
@@ -28,6 +29,36 @@ def read_note(repo: RepositoryCore, commit: str, *, ref: str = NOTES_REF) -> str
     """The note of ``commit`` under ``ref``; None when there is none (or no notes ref)."""
     result = repo._call("notes", f"--ref={checked_arg(ref)}", "show", checked_arg(commit))
     return result.stdout if result.ok else None
+
+
+def read_notes(
+    repo: RepositoryCore, commits: Iterable[str], *, ref: str = NOTES_REF
+) -> dict[str, str]:
+    """Commit -> its note under ``ref``, for those of ``commits`` (full ids) that have one,
+    in one git process (``git log --no-walk --stdin`` printing ``%N``; a note's text ends
+    with a newline). When git refuses the batch (a commit that is not in the repository),
+    each commit is read on its own with :func:`read_note`."""
+    wanted = list(dict.fromkeys(checked_arg(c) for c in commits if c))
+    if not wanted:
+        return {}
+    result = repo._call(
+        "log",
+        "--no-walk=unsorted",
+        "--stdin",
+        "--no-notes",
+        f"--notes={checked_arg(ref)}",
+        "--format=%H%x00%N%x00",
+        input="\n".join(wanted) + "\n",
+    )
+    if not result.ok:
+        return {c: text for c in wanted if (text := read_note(repo, c, ref=ref)) is not None}
+    asked = set(wanted)
+    out: dict[str, str] = {}
+    for record in result.stdout.split("\0\n"):  # "<sha>\0<note>\0\n" per commit
+        sha, _, text = record.partition("\0")
+        if sha in asked and text:
+            out[sha] = text
+    return out
 
 
 def noted_commits(repo: RepositoryCore, *, ref: str = NOTES_REF) -> dict[str, str]:
