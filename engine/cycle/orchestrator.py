@@ -51,7 +51,7 @@ from engine.cycle.state import Attempt, Ending
 from engine.cycle.workers import plan_slots, run_concurrently
 from engine.errors import InputError, ProviderUnavailable
 from engine.gate.health import broken_baseline
-from engine.gate.timing import StepTimer, recording, step
+from engine.gate.timing import recording, step
 from engine.model import ChangeFacts, CycleReport, Goal, Metrics, Proposal
 from engine.model.journal import JournalEntry
 from engine.providers.base import Provider
@@ -159,36 +159,23 @@ class Cycle:
         history: Sequence[JournalEntry],
         decisions: Sequence[JournalEntry],
     ) -> list[CycleReport]:
-        timer = attempt_timer(s, goal.id)  # the first attempt's: with the baseline
+        timer = attempt_timer(s, goal.id)  # the first attempt's: it includes the baseline
         with recording(timer):
-            return self._run_goal_timed(s, goal, target, tip, request, history, decisions, timer)
-
-    def _run_goal_timed(
-        self,
-        s: Seams,
-        goal: Goal,
-        target: str,
-        tip: str,
-        request: CycleRequest,
-        history: Sequence[JournalEntry],
-        decisions: Sequence[JournalEntry],
-        timer: StepTimer,
-    ) -> list[CycleReport]:
-        if goal.status != "active":
-            return [bare(s, goal.id, target, tip, "nothing-to-do", f"goal is {goal.status}")]
-        with step("baseline"):
-            baseline = s.measurer.baseline(s.repo, tip)
-        if (broken := broken_baseline(baseline)) is not None:  # before any model token
-            return [bare(s, goal.id, target, tip, "broken-baseline", broken, baseline=baseline)]
-        if goal.done_when and _goal_met(goal, baseline):
-            message = f"goal met: {goal.done_when}"
-            return [bare(s, goal.id, target, tip, "nothing-to-do", message, baseline=baseline)]
-        provider: Provider | None = None
-        if request.plan is None:
-            try:
-                provider = request.provider or self.make_provider(goal)
-            except ProviderUnavailable as exc:
-                return [bare(s, goal.id, target, tip, "nothing-to-do", f"skipped: {exc}")]
+            if goal.status != "active":
+                return [bare(s, goal.id, target, tip, "nothing-to-do", f"goal is {goal.status}")]
+            with step("baseline"):
+                baseline = s.measurer.baseline(s.repo, tip)
+            if (broken := broken_baseline(baseline)) is not None:  # before any model token
+                return [bare(s, goal.id, target, tip, "broken-baseline", broken, baseline=baseline)]
+            if goal.done_when and _goal_met(goal, baseline):
+                message = f"goal met: {goal.done_when}"
+                return [bare(s, goal.id, target, tip, "nothing-to-do", message, baseline=baseline)]
+            provider: Provider | None = None
+            if request.plan is None:
+                try:
+                    provider = request.provider or self.make_provider(goal)
+                except ProviderUnavailable as exc:
+                    return [bare(s, goal.id, target, tip, "nothing-to-do", f"skipped: {exc}")]
 
         reports: list[CycleReport] = []
         attempts = 1 if request.plan is not None else max(1, goal.max_attempts)
