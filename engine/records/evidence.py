@@ -35,7 +35,7 @@ from typing import Any
 
 from engine.errors import GitError
 from engine.model import CycleReport, Identity
-from engine.records.render import ABRIDGED, full_json
+from engine.records.render import ABRIDGED, full_record, note_json
 from engine.vcs import Repository, parse_trailers
 from engine.vcs.history import ref_messages
 from engine.vcs.notes import noted_commits, read_note, read_notes, write_note
@@ -86,12 +86,13 @@ def with_evidence(snapshot: Mapping[str, Any], note: Mapping[str, Any] | None) -
 
 
 def write_evidence(
-    repo: Repository, commit: str, text: str, *, author: Identity | None = None
+    repo: Repository, commit: str, record: Mapping[str, Any], *, author: Identity | None = None
 ) -> bool:
-    """Attach ``text`` (a full record's JSON) to ``commit``; False, logged, when git failed."""
+    """Attach ``record`` (a full record) to ``commit`` as its note (:func:`engine.records.
+    render.note_json`); False, logged, when git failed."""
     try:
         with _WRITING:
-            write_note(repo, commit, text, author=author)
+            write_note(repo, commit, note_json(record), author=author)
     except GitError as exc:
         log.warning("ratchet: the evidence note of %s was not written: %s", commit[:12], exc)
         return False
@@ -160,4 +161,4 @@ class GitEvidenceWriter:
 
     def __call__(self, report: CycleReport) -> None:
         if report.commit:
-            write_evidence(self.repo, report.commit, full_json(report), author=self.identity)
+            write_evidence(self.repo, report.commit, full_record(report), author=self.identity)

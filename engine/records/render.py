@@ -93,9 +93,9 @@ def snapshot_json(report: CycleReport) -> str:
     return render_snapshot(abridge(full_record(report)))
 
 
-def full_json(report: CycleReport) -> str:
-    """:func:`full_record` as stable, indented JSON (the git note's text)."""
-    return json.dumps(full_record(report), indent=2, sort_keys=True) + "\n"
+def note_json(record: Mapping[str, Any]) -> str:
+    """A full record (:func:`full_record`) as the git note's text: stable, indented JSON."""
+    return json.dumps(record, indent=2, sort_keys=True) + "\n"
 
 
 def abridge(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -215,7 +215,7 @@ def record_rejection(
     entry["commit"] = sha
     # the full evidence follows the amended commit, with the human's decision on top
     full = with_evidence(entry, evidence_for(repo, candidate.commit))
-    write_evidence(repo, sha, json.dumps(full, indent=2, sort_keys=True) + "\n", author=identity)
+    write_evidence(repo, sha, full, author=identity)
     entry = full
     if candidate.local and repo.rev_parse(candidate.ref) == candidate.commit:
         repo.delete_branch(candidate.branch)
