@@ -6,7 +6,8 @@ refused, pending, error, budget). Reading parses each line once into a
 that is not a JSON object) is skipped and the rest kept. Each line is the attempt's full record
 (:func:`engine.records.render.full_record`, the same JSON as its git note); journals of older
 versions (whole snapshots) still load.
-Each line passes the redactor before it is written.
+Each line passes the redactor before it is written (in :func:`~engine.records.render.
+full_record`).
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from engine.model import CycleReport
 from engine.model.journal import JournalEntry
 from engine.records.layout import journal_file
 from engine.records.render import full_record
-from engine.redact import redact_data
 
 
 def append(state_dir: Path, report: CycleReport) -> None:
     """Add one attempt's report as one line (creates the state directory if needed)."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(redact_data(full_record(report)), sort_keys=True)
+    line = json.dumps(full_record(report), sort_keys=True)  # redacted there
     with journal_file(state_dir).open("a", encoding="utf-8") as fh:
         fh.write(line + "\n")
 
