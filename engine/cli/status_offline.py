@@ -108,9 +108,13 @@ def read_offline_status(root: Path) -> OfflineStatus:
 
 
 def _last_push(state_dir: Path) -> str:
-    from engine.push.pusher import load_state
+    # push.json read here, not through engine.push.pusher.load_state: importing the pusher
+    # (gh, PR descriptions, causes) would add ~20 ms to every `ratchet status`
+    from engine.daemon.status import read_json
+    from engine.records.layout import push_state_file
 
-    last = load_state(state_dir).get("last")
+    state = read_json(push_state_file(state_dir), {})
+    last = state.get("last") if isinstance(state, dict) else None
     if not isinstance(last, dict):
         return ""
     errors = [str(e) for e in last.get("errors") or []]
