@@ -115,7 +115,6 @@ def self_review(
         wanted = bool(getattr(provider, "self_review", False))
     if not wanted or reviewer is None:
         return a
-    s.on_step(a.goal.id, "self-review")
     ask = ReviewRequest(
         request=request,
         summary=a.proposal.summary,
@@ -125,7 +124,8 @@ def self_review(
     )
     proposal = a.proposal
     try:
-        review: Review = reviewer(ask)
+        with step("self-review"):  # reported as it starts, like every timed step
+            review: Review = reviewer(ask)
     except (BudgetExceeded, ProviderError) as exc:
         usage = getattr(exc, "usage", None) or proposal.usage
         a = replace(a, proposal=replace(proposal, usage=usage))
