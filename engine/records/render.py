@@ -50,8 +50,6 @@ SNAPSHOT_METRICS: tuple[str, ...] = (
 )
 ABRIDGED: tuple[str, ...] = ("baseline", "candidate", "rules", "rules_passed", "change")
 """The snapshot keys that are shortened versions of the note's."""
-EVIDENCE_HINT = NOTES_REF
-"""Where the full evidence is (``git notes --ref ratchet show <commit>``)."""
 
 
 def snapshot_path(cycle_id: str) -> str:
@@ -119,7 +117,7 @@ def abridge(record: Mapping[str, Any]) -> dict[str, Any]:
     ]
     change = record.get("change") or {}
     out["change"] = {k: change[k] for k in ("files", "lines_added", "lines_removed") if k in change}
-    out["evidence"] = EVIDENCE_HINT
+    out["evidence"] = NOTES_REF  # where the rest is: git notes --ref ratchet show <commit>
     # what is not known yet when the snapshot is committed (its own commit, the finish) or
     # empty stays out; ``cause`` stays even when empty (it says: nothing failed)
     return {k: v for k, v in out.items() if k == "cause" or v not in (None, "", [], {})}
@@ -246,7 +244,7 @@ def memory_entry(report: CycleReport) -> str:
     for r in failed:
         lines.append(f"- `{r.id}`: FAIL ({r.on_fail}) — {_clip(r.detail)}")
     if report.rules:
-        lines.append(f"- every rule with the values it saw: the note in {EVIDENCE_HINT}")
+        lines.append(f"- every rule with the values it saw: the note in {NOTES_REF}")
     if report.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
     return redact("\n".join(lines) + "\n")
