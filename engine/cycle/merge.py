@@ -112,17 +112,17 @@ def land(s: Seams, a: Attempt, worktree: Path, seconds: float) -> Landed | Endin
             commit = s.write_records(worktree, report, rationale)
         with step("merge"):
             smuggled = smuggled_paths(s.repo, a.evaluated, commit, a.cycle_id)
-            result = None if smuggled else s.repo.fast_forward(a.target, commit, a.target_before)
-        if smuggled:
-            return Ending(
-                attempt=a,
-                outcome="rejected",
-                message=(
-                    f"refused to land {commit[:12]}: it differs from the evaluated candidate "
-                    f"{a.evaluated[:12]} outside the cycle's records: {', '.join(smuggled[:5])}"
-                ),
-            )
-        assert result is not None
+            if smuggled:
+                return Ending(
+                    attempt=a,
+                    outcome="rejected",
+                    message=(
+                        f"refused to land {commit[:12]}: it differs from the evaluated candidate "
+                        f"{a.evaluated[:12]} outside the cycle's records: "
+                        f"{', '.join(smuggled[:5])}"
+                    ),
+                )
+            result = s.repo.fast_forward(a.target, commit, a.target_before)
         if result.kind in ("updated-ref", "fast-forwarded"):
             s.repo.delete_branch(a.branch)
             return Landed(attempt=a, report=replace(report, commit=commit, target_after=commit))
