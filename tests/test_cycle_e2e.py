@@ -131,6 +131,10 @@ def test_breaking_change_is_rejected_and_kept_under_a_ref(tmp_path: Path) -> Non
     git(clone, "fetch", "-q", "origin", "refs/notes/ratchet:refs/notes/ratchet")
     full = ratchet("log", "--repo", str(clone), "--verbose")
     assert "failed tests-pass: tests-pass: candidate.tests.failed=" in full.stdout, full.stdout
+    # --json --limit completes the entries it returns (only those) from their notes
+    last = json.loads(ratchet("log", "--repo", str(clone), "--json", "--limit", "1").stdout)
+    assert len(last) == 1 and last[0]["outcome"] == "rejected", last
+    assert "evidence" not in last[0] and all("values" in r for r in last[0]["rules"]), last
 
 
 def test_user_dirty_tree_and_untracked_files_are_untouched(tmp_path: Path) -> None:

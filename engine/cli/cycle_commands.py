@@ -162,6 +162,7 @@ def log(
 
     Repeated nothing-to-do entries are shown once with a count."""
     from engine.config import load_directives
+    from engine.records.evidence import complete_history
     from engine.records.logview import collapse, format_entry, select
     from engine.records.timeline import full_history
 
@@ -172,15 +173,15 @@ def log(
         target = repository.current_branch()
     entries = full_history(repository, target)
     chosen = select(entries, goal=goal, outcome=outcome, since=_since(since))
-    if verbose or as_json:  # the rules' values and full metrics: the git notes
-        from engine.records.evidence import complete_history
-
-        chosen = complete_history(repository, chosen)
+    # the rules' values and full metrics are in the git notes: read only those shown
     if as_json:
-        output.emit_json(chosen[-limit:] if limit > 0 else chosen, indent=2)
+        chosen = chosen[-limit:] if limit > 0 else chosen
+        output.emit_json(complete_history(repository, chosen), indent=2)
         return
     shown = collapse(chosen)
     shown = shown[-limit:] if limit > 0 else shown
+    if verbose:
+        shown = complete_history(repository, shown)
     if not shown:
         output.echo("no cycles match" if entries else "no cycles yet: run `ratchet run-once`")
     else:
