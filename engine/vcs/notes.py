@@ -43,6 +43,8 @@ def read_notes(
         return {}
     result = repo._call(
         "log",
+        "--no-color",
+        "--no-show-signature",  # a user's log.showSignature would print into the output
         "--no-walk=unsorted",
         "--stdin",
         "--no-notes",
