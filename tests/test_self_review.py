@@ -160,8 +160,14 @@ def test_read_review(text: str, expected: tuple[str, str] | None):
     assert read_review(text) == expected
 
 
+# The context options shape the head: a rebuilt head must use them as the proposal did.
+@pytest.mark.parametrize(
+    "settings",
+    [LLMSettings(cache=False), LLMSettings(cache=False, small_file_tokens=0, max_targets=0)],
+    ids=["defaults", "context-options"],
+)
 def test_review_without_a_proposal_in_this_process_rebuilds_the_same_head(
-    template: Path, tmp_path: Path
+    template: Path, tmp_path: Path, settings: LLMSettings
 ):
     root = clone(template, tmp_path / "repo", None)
     model = Model([plan(FLAT_CLASSIFY)], [verdict("ok", "fine")])
@@ -171,9 +177,9 @@ def test_review_without_a_proposal_in_this_process_rebuilds_the_same_head(
     request = ProposalRequest(
         goal=config.goals[0], root=root, files=("calc/ops.py",), directives=config.directives
     )
-    proposer = LLMProvider(CallableTransport(model), LLMSettings(cache=False))
+    proposer = LLMProvider(CallableTransport(model), settings)
     proposer.propose(request)
-    fresh = LLMProvider(CallableTransport(model), LLMSettings(cache=False))
+    fresh = LLMProvider(CallableTransport(model), settings)
     review = fresh.review(ReviewRequest(request=request, summary="s", diff="--- a\n+++ b\n"))
     assert review.passed and review.usage.per_call[0].kind == "review"
     head = model.calls[0].prompt.split("# Your answer", 1)[0].rstrip("\n")

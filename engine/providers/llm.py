@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 from engine.errors import BudgetExceeded, MalformedAnswer, ProviderError
@@ -49,6 +50,16 @@ from engine.providers.transport import LLMReply, LLMRequest, Transport, estimate
 log = logging.getLogger("engine.providers")
 MAX_ANSWER_ECHO = 6000  # characters of a bad answer quoted back in the repair round
 PROMPT_OVERHEAD = 120  # tokens of the request template around the context
+
+
+@contextmanager
+def _charged(tally: Tally) -> Iterator[None]:
+    """A provider error or budget refusal leaves with the usage spent so far (``.usage``)."""
+    try:
+        yield
+    except (ProviderError, BudgetExceeded) as error:
+        error.usage = tally.usage  # type: ignore[union-attr]
+        raise
 
 
 class LLMProvider:
@@ -83,22 +94,13 @@ class LLMProvider:
 
     def propose(self, request: ProposalRequest) -> Proposal:
         tally = Tally()
-        try:
+        with _charged(tally):
             return self._propose(request, tally)
-        except (ProviderError, BudgetExceeded) as error:
-            error.usage = tally.usage  # type: ignore[union-attr]
-            raise
 
     def _propose(self, request: ProposalRequest, tally: Tally) -> Proposal:
         s = self.settings
-        system = load_prompt("system").substitute()
-        timeout = s.timeout if s.timeout is not None else request.directives.timeouts.provider
-        context = build_context(
-            request,
-            budget=self._budget(request, system, timeout),
-            small_file_tokens=s.small_file_tokens,
-            max_targets=s.max_targets,
-        )
+        system, timeout = self._system(), self._timeout(request)
+        context = self._context(request, system, timeout)
         self.last_context = context
         schema = plan_schema(
             request.files, context.all_symbols, closed=s.closed_schema, max_edits=s.max_edits
@@ -146,21 +148,16 @@ class LLMProvider:
         """Self-review (:mod:`.review`): one short call whose prompt is the proposal's
         stable head plus the diff; its usage is added to ``ask.spent``."""
         tally = Tally(ask.spent)
-        try:
+        with _charged(tally):
             return self._review(ask, tally)
-        except (ProviderError, BudgetExceeded) as error:
-            error.usage = tally.usage  # type: ignore[union-attr]
-            raise
 
     def _review(self, ask: ReviewRequest, tally: Tally) -> Review:
         request = ask.request
         s = self.settings
-        system = load_prompt("system").substitute()
-        timeout = s.timeout if s.timeout is not None else request.directives.timeouts.provider
+        system, timeout = self._system(), self._timeout(request)
         head = self._heads.get(request.goal.id)
         if head is None:  # a new process: rebuild the same head
-            budget = self._budget(request, system, timeout)
-            head = self._head(request, build_context(request, budget=budget))
+            head = self._head(request, self._context(request, system, timeout))
         call = LLMRequest(
             system=system,
             prompt=head + review_prompt(ask),
@@ -183,6 +180,24 @@ class LLMProvider:
             return Review(verdict="ok", reason=reason, usage=tally.usage)
         cache.put(key, reply)
         return Review(verdict=verdict[0], reason=verdict[1], usage=tally.usage)
+
+    @staticmethod
+    def _system() -> str:
+        return load_prompt("system").substitute()
+
+    def _timeout(self, request: ProposalRequest) -> float:
+        """Seconds for one call: ``options.timeout``, else ``directives.timeouts.provider``."""
+        s = self.settings
+        return s.timeout if s.timeout is not None else request.directives.timeouts.provider
+
+    def _context(self, request: ProposalRequest, system: str, timeout: float) -> Context:
+        """The context of a proposal, and of a review rebuilding its head (the same one)."""
+        return build_context(
+            request,
+            budget=self._budget(request, system, timeout),
+            small_file_tokens=self.settings.small_file_tokens,
+            max_targets=self.settings.max_targets,
+        )
 
     def _budget(self, request: ProposalRequest, system: str, timeout: float) -> int:
         """The configured context budget, lowered so one call fits ``timeout`` at the
