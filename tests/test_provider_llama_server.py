@@ -7,7 +7,9 @@ must end at the plan level (merged / rejected / review / nothing-to-do, or a pla
 model wrote badly), never in a transport error, and ``json_object_schema`` must be
 remembered for the endpoint. The answer is streamed (each call's prompt phase timed, the
 endpoint's speed remembered) and the goal asks for a self-review, whose prompt shares the
-proposal's prefix: the server's log must show the prefix-cache hit. CI installs the extra
+proposal's prefix. The cycle only reviews a plan that changed something, so a proposal and
+its review are then also asked directly: the server's log must show the review reusing
+the proposal's whole stable head from its prefix cache. CI installs the extra
 and sets RATCHET_REQUIRE_LOCAL_MODEL=1, so the real path cannot drop out; without the
 server installed the test checks what a user pointing ratchet at a server that is not
 running gets: outcome ``error`` naming the failed connection, exit 0.
@@ -32,6 +34,8 @@ from pathlib import Path
 import pytest
 
 from engine.cli.exits import EXIT_CYCLE_FAILED
+from engine.model import CallStat
+from engine.providers.llm import LLMProvider
 from tests.repo_helpers import make_repo, ratchet
 
 pytestmark = [pytest.mark.slow, pytest.mark.local_model]
@@ -151,6 +155,52 @@ def greet_repo(root: Path, base_url: str) -> Path:
     )
 
 
+HIT = r"(\d+) prefix-match hit"  # llama-cpp-python's log line for a prefix-cache hit
+
+
+def propose_then_review(repo: Path, url: str, tmp_path: Path) -> tuple[int, int, CallStat]:
+    """One proposal, then its self-review, in this process against the running server.
+
+    The cycle asks for a review only when the plan changed something, which a 270M model
+    often does not: these two calls check the shared prefix every time. Returns the
+    review's prefix-match hit (from the server's log), the tokens of the system prompt and
+    the proposal's stable head (counted by the server) and the review's call record.
+    """
+    from engine.config import load_config
+    from engine.errors import MalformedAnswer
+    from engine.providers.base import ProposalRequest, ReviewRequest
+    from engine.providers.openai_compat import make_openai_compat
+
+    config = load_config(repo)
+    directives = config.directives
+    provider = make_openai_compat(directives.provider, directives, env={})
+    assert isinstance(provider, LLMProvider)
+    goal = config.goals[0]
+    # No state dir: no response cache (the cycle's answer is cached), the configured budget.
+    request = ProposalRequest(goal=goal, root=repo, files=("greet.py",), directives=directives)
+    with contextlib.suppress(MalformedAnswer):  # the head was sent either way
+        provider.propose(request)
+    log = tmp_path / "server.log"
+    before = len(log.read_bytes())
+    diff = "--- a/greet.py\n+++ b/greet.py\n-    else:\n-        return 'Hello, ' + name\n"
+    review = provider.review(ReviewRequest(request=request, summary="Drop else", diff=diff))
+    review_hits = re.findall(HIT, log.read_bytes()[before:].decode(errors="replace"))
+    assert len(review_hits) == 1, review_hits
+    shared = count_tokens(url, provider._system()) + count_tokens(url, provider._heads[goal.id])
+    return int(review_hits[0]), shared, review.usage.per_call[-1]
+
+
+def count_tokens(url: str, text: str) -> int:
+    """Tokens of ``text`` as the server's model counts them (a BOS included)."""
+    ask = urllib.request.Request(
+        f"{url}/extras/tokenize/count",
+        data=json.dumps({"input": text}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(ask, timeout=30) as reply:
+        return int(json.loads(reply.read())["count"])
+
+
 def test_run_once_against_llama_cpp_server(tmp_path: Path) -> None:
     if not HAVE_SERVER:
         assert not REQUIRE_LOCAL_MODEL, (
@@ -165,6 +215,7 @@ def test_run_once_against_llama_cpp_server(tmp_path: Path) -> None:
     with llama_server(tmp_path) as url:
         repo = greet_repo(tmp_path / "repo", url)
         run = ratchet("run-once", "--repo", str(repo), "--json", timeout=1200)
+        review_hit, shared_tokens, review_call = propose_then_review(repo, url, tmp_path)
     server_log = (tmp_path / "server.log").read_text(errors="replace")
     assert run.code == 0, run.stderr
     result = run.json
@@ -182,6 +233,10 @@ def test_run_once_against_llama_cpp_server(tmp_path: Path) -> None:
     assert all(c["tokens_cached"] == 0 for c in calls)
     speeds = json.loads((repo / ".ratchet" / "endpoint-speeds.json").read_text())
     assert [s["prompt_tokens_per_s"] > 0 for s in speeds.values()] == [True]
-    hits = [int(n) for n in re.findall(r"(\d+) prefix-match hit", server_log)]
-    if len(calls) >= 2:  # a repair round or the self-review: the same prefix again
-        assert hits and max(hits) > 200, hits
+    hits = [int(n) for n in re.findall(HIT, server_log)]
+    assert hits and max(hits) > 200, hits  # at least the review below: the same prefix again
+    # The review's prompt repeats the proposal's system prompt and whole stable head: the
+    # server reused all of it (a few tokens of slack where the chat template joins them;
+    # the system prompt alone is ~580 tokens, the head ~200).
+    assert review_hit >= shared_tokens - 8, (review_hit, shared_tokens)
+    assert review_call.kind == "review" and review_call.prompt_seconds > 0, review_call
