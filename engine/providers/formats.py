@@ -23,12 +23,11 @@ later processes) start there.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError, ConfigIssue
+from engine.providers.statefile import StateFile
 from engine.records.layout import response_formats_file
 
 LEVELS = ("json_schema", "json_object_schema", "json_object", "text")
@@ -83,32 +82,18 @@ class FormatMemory:
     """The level that worked per ``(base URL, model)``; a missing/corrupt file is empty."""
 
     def __init__(self, state_dir: Path | None) -> None:
-        self._path = response_formats_file(state_dir) if state_dir else None
+        self._file = StateFile(response_formats_file(state_dir) if state_dir else None)
 
     def get(self, key: str) -> str | None:
-        level = self._read().get(key)
+        level = self._file.read().get(key)
         return level if level in LEVELS else None
 
     def put(self, key: str, level: str) -> None:
-        if self._path is None:
-            return
-        data = self._read()
+        data = self._file.read()
         if data.get(key) == level:
             return
         data[key] = level
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, self._path)
-
-    def _read(self) -> dict[str, Any]:
-        if self._path is None:
-            return {}
-        try:
-            data = json.loads(self._path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        self._file.write(data)
 
 
 def endpoint_key(base_url: str, model: str) -> str:

@@ -16,12 +16,11 @@ faster than it is.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.providers.statefile import StateFile
 from engine.providers.transport import LLMReply
 from engine.records.layout import endpoint_speeds_file
 
@@ -56,49 +55,38 @@ class SpeedMemory:
     """The measured speeds per endpoint; a missing or corrupt file is empty."""
 
     def __init__(self, state_dir: Path | None) -> None:
-        self._path = endpoint_speeds_file(state_dir) if state_dir else None
+        self._file = StateFile(endpoint_speeds_file(state_dir) if state_dir else None)
 
     def get(self, key: str) -> EndpointSpeed | None:
-        raw = self._read().get(key)
-        if not isinstance(raw, dict):
-            return None
-        try:
-            speed = EndpointSpeed(
-                **{k: raw[k] for k in EndpointSpeed.__dataclass_fields__ if k in raw}
-            )
-        except TypeError:
-            return None
-        return speed if speed.samples > 0 else None
+        return _speed(self._file.read().get(key))
 
     def observe(self, key: str, reply: LLMReply) -> EndpointSpeed | None:
         """Fold one call into the endpoint's means (None: the call taught nothing)."""
         prompt, answer = rates(reply)
         if not prompt and not answer:
             return None
-        old = self.get(key) or EndpointSpeed()
+        data = self._file.read()
+        old = _speed(data.get(key)) or EndpointSpeed()
         speed = EndpointSpeed(
             prompt_tokens_per_s=_mean(old.prompt_tokens_per_s, prompt),
             answer_tokens_per_s=_mean(old.answer_tokens_per_s, answer),
             answer_tokens=_mean(old.answer_tokens, float(reply.tokens_out) if answer else 0.0),
             samples=old.samples + 1,
         )
-        if self._path is not None:
-            data = self._read()
-            data[key] = asdict(speed)
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            os.replace(tmp, self._path)
+        data[key] = asdict(speed)
+        self._file.write(data)
         return speed
 
-    def _read(self) -> dict[str, Any]:
-        if self._path is None:
-            return {}
-        try:
-            data = json.loads(self._path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+
+def _speed(raw: Any) -> EndpointSpeed | None:
+    """A stored entry as an :class:`EndpointSpeed` (None: absent, malformed, no samples)."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        speed = EndpointSpeed(**{k: raw[k] for k in EndpointSpeed.__dataclass_fields__ if k in raw})
+    except TypeError:
+        return None
+    return speed if speed.samples > 0 else None
 
 
 def _mean(old: float, new: float) -> float:
