@@ -14,9 +14,10 @@ import yaml
 from engine.config import load_config
 from engine.cycle.fakes import FixedClock, FixedMeasurer, MemoryJournal, MemoryPending, StepLog
 from engine.cycle.orchestrator import Cycle, CycleRequest
-from engine.errors import ConfigError
-from engine.model import LintMetrics, Metrics, TestMetrics
-from engine.providers.base import ReviewRequest
+from engine.errors import ConfigError, ProviderTransient
+from engine.model import LintMetrics, Metrics, Proposal, TestMetrics
+from engine.providers.base import ProposalRequest, Review, ReviewRequest
+from engine.providers.fallback import FallbackProvider
 from engine.providers.llm import LLMProvider, LLMSettings
 from engine.providers.review import REVIEW_SCHEMA, read_review
 from engine.providers.transport import CallableTransport, LLMReply, LLMRequest
@@ -172,8 +173,6 @@ def test_review_without_a_proposal_in_this_process_rebuilds_the_same_head(
     root = clone(template, tmp_path / "repo", None)
     model = Model([plan(FLAT_CLASSIFY)], [verdict("ok", "fine")])
     config = load_config(root)
-    from engine.providers.base import ProposalRequest
-
     request = ProposalRequest(
         goal=config.goals[0], root=root, files=("calc/ops.py",), directives=config.directives
     )
@@ -190,3 +189,48 @@ def test_the_self_review_options_are_validated(template: Path, tmp_path: Path):
     root = clone(template, tmp_path / "repo", "maybe")
     with pytest.raises(ConfigError, match="self_review"):
         load_config(root)
+
+
+class Reviewer:
+    """A provider that reviews with a fixed verdict, or is down."""
+
+    needs_model = True
+
+    def __init__(self, name: str, verdict: str | None) -> None:
+        self.name, self.verdict = name, verdict
+
+    def propose(self, request: ProposalRequest) -> Proposal:
+        raise AssertionError("not asked")
+
+    def review(self, ask: ReviewRequest) -> Review:
+        if self.verdict is None:
+            raise ProviderTransient(f"{self.name} is down")
+        return Review(verdict=self.verdict, reason=self.name)
+
+
+class NoReviewer(Reviewer):
+    review = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(
+    ("primary", "fallback", "expected"),
+    [
+        (Reviewer("a", "off-goal"), Reviewer("b", "ok"), ("off-goal", "a")),
+        (Reviewer("a", None), Reviewer("b", "changes-behaviour"), ("changes-behaviour", "b")),
+        (NoReviewer("a", None), Reviewer("b", "off-goal"), ("off-goal", "b")),
+        (Reviewer("a", "ok"), NoReviewer("b", None), ("ok", "a")),
+        (NoReviewer("a", None), NoReviewer("b", None), ("ok", "no provider here reviews")),
+        (Reviewer("a", None), Reviewer("b", None), ProviderTransient),  # both down: raised
+    ],
+)
+def test_a_fallback_pair_reviews_with_the_first_that_is_up(
+    primary: Reviewer, fallback: Reviewer, expected: tuple[str, str] | type[Exception]
+):
+    pair = FallbackProvider(primary, fallback)
+    ask = ReviewRequest(request=None, summary="s", diff="d")  # type: ignore[arg-type]
+    if isinstance(expected, type):
+        with pytest.raises(expected, match="b is down"):
+            pair.review(ask)
+        return
+    review = pair.review(ask)
+    assert (review.verdict, review.reason) == expected

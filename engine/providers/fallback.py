@@ -50,14 +50,16 @@ class FallbackProvider:
         return bool(getattr(self.primary, "self_review", False))
 
     def review(self, ask: ReviewRequest) -> Review:
-        """The primary's self-review; the fallback's when the primary is down."""
+        """The primary's self-review; the fallback's when the primary is down (or cannot
+        review). Neither can: ``ok``, the gate decides."""
         reviewers = [(p.name, getattr(p, "review", None)) for p in (self.primary, self.fallback)]
-        available = [(name, r) for name, r in reviewers if r is not None]
-        for n, (name, reviewer) in enumerate(available, 1):
+        available = [(name, review) for name, review in reviewers if review is not None]
+        if not available:
+            return Review(verdict="ok", reason="no provider here reviews", usage=ask.spent)
+        *first, (_, last) = available
+        for name, review in first:
             try:
-                return reviewer(ask)
+                return review(ask)
             except DOWN as error:
-                if n == len(available):
-                    raise
                 log.warning("%s is down for the self-review (%s)", name, error)
-        return Review(verdict="ok", reason="no provider here reviews", usage=ask.spent)
+        return last(ask)
