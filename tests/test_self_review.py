@@ -19,7 +19,7 @@ from engine.model import LintMetrics, Metrics, Proposal, TestMetrics
 from engine.providers.base import ProposalRequest, Review, ReviewRequest
 from engine.providers.fallback import FallbackProvider
 from engine.providers.llm import LLMProvider, LLMSettings
-from engine.providers.review import REVIEW_SCHEMA, read_review
+from engine.providers.review import MAX_DIFF_CHARS, REVIEW_SCHEMA, read_review, review_prompt
 from engine.providers.transport import CallableTransport, LLMReply, LLMRequest
 from engine.vcs import Repository
 from tests.repo_helpers import FLAT_CLASSIFY, git, make_repo
@@ -234,3 +234,11 @@ def test_a_fallback_pair_reviews_with_the_first_that_is_up(
         return
     review = pair.review(ask)
     assert (review.verdict, review.reason) == expected
+
+
+def test_a_long_diff_is_cut_in_the_middle_for_the_review():
+    diff = "+start\n" + "x" * 20_000 + "\n+end"
+    ask = ReviewRequest(request=None, summary="s", diff=diff)  # type: ignore[arg-type]
+    text = review_prompt(ask)
+    assert "+start" in text and "+end" in text and len(text) < 10_000
+    assert f"[... {len(diff) - MAX_DIFF_CHARS} characters cut ...]" in text

@@ -44,7 +44,7 @@ from engine.providers.settings import LLMSettings as LLMSettings  # re-exported
 from engine.providers.speed import SpeedMemory, fitting_budget, speed_key
 from engine.providers.sse import ProgressCallback
 from engine.providers.tally import Tally, rate
-from engine.providers.templates import load_prompt
+from engine.providers.templates import cut_middle, load_prompt
 from engine.providers.transport import LLMReply, LLMRequest, Transport, estimate_tokens, redact
 
 log = logging.getLogger("engine.providers")
@@ -258,12 +258,7 @@ class LLMProvider:
         return head
 
     def _repair_prompt(self, prompt: str, answer: str, problem: AnswerProblem) -> str:
-        if len(answer) > MAX_ANSWER_ECHO:
-            half = MAX_ANSWER_ECHO // 2
-            answer = (
-                f"{answer[:half]}\n[... {len(answer) - 2 * half} characters cut ...]\n"
-                + (answer[-half:])
-            )
+        answer = cut_middle(answer, MAX_ANSWER_ECHO)
         repair = load_prompt("repair").substitute(error=problem.message, answer=answer)
         return f"{prompt}\n\n{repair}"
 

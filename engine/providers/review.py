@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.providers.base import VERDICTS, ReviewRequest
 from engine.providers.extract import extract_json, repair_json
-from engine.providers.templates import load_prompt
+from engine.providers.templates import cut_middle, load_prompt
 
 MAX_DIFF_CHARS = 8000  # a longer diff is cut in the middle (a review must stay cheap)
 MAX_OUTPUT_TOKENS = 200
@@ -31,10 +31,7 @@ REVIEW_SCHEMA: dict[str, Any] = {
 
 
 def review_prompt(ask: ReviewRequest) -> str:
-    diff = ask.diff
-    if len(diff) > MAX_DIFF_CHARS:
-        half = MAX_DIFF_CHARS // 2
-        diff = f"{diff[:half]}\n[... {len(diff) - 2 * half} characters cut ...]\n{diff[-half:]}"
+    diff = cut_middle(ask.diff, MAX_DIFF_CHARS)
     rules = "\n".join(f"- {r}" for r in ask.rules) or "- (none beyond the above)"
     return load_prompt("review").substitute(
         rules=rules, summary=ask.summary.strip(), diff=diff.rstrip()
