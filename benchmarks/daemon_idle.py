@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scratch import initialised_repo  # noqa: E402
 from engine.daemon.configuration import config_digest  # noqa: E402
 
 GOALS = """version: 1
@@ -40,22 +41,8 @@ TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def sh(cwd: Path, *args: str) -> None:
-    subprocess.run(args, cwd=cwd, check=True, capture_output=True)
-
-
 def make_repo(root: Path, env: dict[str, str]) -> Path:
-    root.mkdir()
-    sh(root, "git", "init", "-q", "-b", "main")
-    (root / "app.py").write_text("def f():\n    return 1\n")
-    sh(root, "git", "-c", "user.name=b", "-c", "user.email=b@x", "add", "-A")
-    sh(root, "git", "-c", "user.name=b", "-c", "user.email=b@x", "commit", "-q", "-m", "x")
-    subprocess.run(
-        [sys.executable, "-m", "engine.cli", "init", "--repo", str(root)],
-        check=True,
-        capture_output=True,
-        env=env,
-    )
+    initialised_repo(root, env)
     (root / "goals.yaml").write_text(GOALS.format(description="start"))
     return root
 

@@ -24,6 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.scratch import initialised_repo  # noqa: E402
+
 TARGET = 0.3
 
 
@@ -38,19 +42,6 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def make_repo(root: Path, env: dict[str, str]) -> Path:
-    def sh(*args: str) -> None:
-        subprocess.run(args, cwd=root, env=env, check=True, capture_output=True)
-
-    root.mkdir()
-    sh("git", "init", "-q", "-b", "main")
-    (root / "app.py").write_text("def f():\n    return 1\n")
-    sh("git", "add", "-A")
-    sh("git", "-c", "user.name=b", "-c", "user.email=b@x", "commit", "-q", "-m", "x")
-    sh(sys.executable, "-m", "engine.cli", "init", "--repo", str(root))
-    return root
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
@@ -58,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory(prefix="ratchet-startup-") as tmp:
-        repo = args.repo.resolve() if args.repo else make_repo(Path(tmp) / "repo", env)
+        repo = args.repo.resolve() if args.repo else initialised_repo(Path(tmp) / "repo", env)
         cli = [sys.executable, "-m", "engine.cli"]
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],

@@ -154,12 +154,9 @@ def recover(repo: Repository, config: Config) -> None:
     branches, remove their worktrees (:mod:`engine.vcs.leftovers`), then append the journal
     entries of merges it lacks (:mod:`engine.records.reconcile`). Reported on stderr (log
     warning) when something was found."""
-    from engine.records.layout import NOTES_INDEX_PREFIX
     from engine.records.reconcile import reconcile_journal
     from engine.vcs.leftovers import clean_leftovers
 
-    for stale in repo.state_dir.glob(f"{NOTES_INDEX_PREFIX}*"):  # a note write killed midway
-        stale.unlink(missing_ok=True)
     left = clean_leftovers(repo, config.directives.identity)
     if left.changed:
         log.warning("ratchet: cleaned up after an interrupted run: %s", left.summary())

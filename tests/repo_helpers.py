@@ -110,6 +110,23 @@ def ratchet(
     return Run(done.returncode, done.stdout, done.stderr)
 
 
+def child_python(
+    *args: str, timeout: float = 120, minimal_env: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter on this checkout (``python ARGS`` from the repository root, this
+    checkout first on the path); ``minimal_env`` drops the caller's environment but PATH."""
+    base = {"PATH": "/usr/bin:/bin"} if minimal_env else dict(os.environ)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**base, "PYTHONPATH": str(ROOT)},
+    )
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text) if text.startswith("\n") else text, encoding="utf-8")

@@ -5,9 +5,6 @@ engine/cli/exits.py) and documented in the README, only the output layer prints,
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +24,7 @@ from engine.errors import (
     ProviderError,
 )
 from tests.import_graph import ROOT
-from tests.repo_helpers import make_repo, ratchet, write
+from tests.repo_helpers import child_python, make_repo, ratchet, write
 
 ENGINE_FILES = sorted(p for p in (ROOT / "engine").rglob("*.py") if "demo/sample" not in str(p))
 
@@ -142,15 +139,7 @@ def test_help_imports_none_of_the_heavy_machinery() -> None:
         f" or m.startswith({HEAVY!r}))\n"
         "print(repr(heavy), file=sys.stderr)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    done = child_python("-c", probe)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "[]"
     assert all(name in done.stdout for name in COMMANDS)
@@ -167,14 +156,7 @@ def test_the_console_script_is_the_cli_main() -> None:
 
 def test_the_daemon_reads_exit_codes_without_loading_the_cli_app() -> None:
     probe = "import sys, engine.cli.exits; assert 'engine.cli.app' not in sys.modules"
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    done = child_python("-c", probe)
     assert done.returncode == 0, done.stderr
 
 

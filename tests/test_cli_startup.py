@@ -5,25 +5,16 @@ the real CLI in a child process."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.import_graph import ROOT
-from tests.repo_helpers import make_repo
+from tests.repo_helpers import child_python, make_repo
 
 
 def python(*args: str) -> subprocess.CompletedProcess[str]:
     """A fresh interpreter on this checkout with a minimal environment (which must succeed)."""
-    done = subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        timeout=120,
-    )
+    done = child_python(*args, minimal_env=True)
     assert done.returncode == 0, done.stderr[-2000:]
     return done
 

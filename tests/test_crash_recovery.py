@@ -10,8 +10,6 @@ import ast
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,12 +17,13 @@ import pytest
 from engine.cli.signals import EXIT_TERMINATED, Terminated, install_early, unwind_on_sigterm
 from engine.model import Identity
 from engine.records import journal
+from engine.records.layout import notes_index_file
 from engine.records.numbers import allocate_number, numbers_path
 from engine.records.reconcile import RECONCILED_NOTE, close_torn_line, reconcile_journal
 from engine.vcs import Repository
 from engine.vcs.leftovers import clean_leftovers
 from tests.git_testing import BOT_ENV, HUMAN_ENV
-from tests.repo_helpers import git
+from tests.repo_helpers import child_python, git
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT = Identity()
@@ -80,6 +79,8 @@ def test_leftovers_of_dead_runs_are_put_away_and_kept_branches_stay(repo: Path) 
     stray = repository.worktrees_dir / "g-7"  # a directory git no longer knows
     stray.mkdir()
     revert = repository.add_worktree("revert-0123456789ab-cafe", commit="main", branch=None)
+    torn_note = notes_index_file(repository.state_dir, "dead01")  # a note write killed midway
+    torn_note.write_bytes(b"DIRC")
 
     left = clean_leftovers(repository, BOT)
 
@@ -93,6 +94,7 @@ def test_leftovers_of_dead_runs_are_put_away_and_kept_branches_stay(repo: Path) 
     assert left.human == ("ratchet/g/4",)
     assert not killed.exists() and not baseline.exists() and not stray.exists()
     assert revert.is_dir()  # `ratchet revert` may be using it (it takes no cycle lock)
+    assert not torn_note.exists()
     refs = _refs(repo)
     assert refs["refs/ratchet/rejected/g/1"] == half
     assert "half.py" in git(repo, "show", "--name-only", "--format=", "refs/ratchet/rejected/g/6")
@@ -261,13 +263,7 @@ def test_a_sigterm_right_after_the_early_handler_exits_with_the_documented_code(
         "import engine.cli.app\n"
         "print('still running')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
+    done = child_python("-c", code)
     assert done.returncode == EXIT_TERMINATED
     assert "still running" not in done.stdout and "Traceback" not in done.stderr
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.gate.guards import GUARD_IDS, run_guards
-from engine.gate.guards.assertions import find_deleted, find_weakened
+from engine.gate.guards.assertions import find_changed, find_deleted, find_weakened
 from engine.gate.guards.base import FileVersion, Finding, GuardSpec, outcome
 from engine.gate.guards.markers import find_exits, find_pragmas, find_skips, find_suppressions
 from engine.gate.guards.security import find_risky
@@ -41,8 +41,8 @@ def version(
 def fired(files: list[FileVersion]) -> set[str]:
     """Every guard id with at least one finding for ``files``."""
     finders: list[Callable[[list[FileVersion]], list[Finding]]] = [
-        find_deleted, find_weakened, find_skips, find_exits, find_pragmas, find_suppressions,
-        find_runner_tampering, find_test_path_imports,
+        find_deleted, find_weakened, find_changed, find_skips, find_exits, find_pragmas,
+        find_suppressions, find_runner_tampering, find_test_path_imports,
         lambda fs: find_shadowing(fs, BASE_FILES),
         lambda fs: [f for found in find_risky(fs).values() for f in found],
     ]  # fmt: skip
@@ -118,6 +118,23 @@ TEST_CASES = [
         TEST_ADD,
         TEST_ADD + "\n\ndef test_nothing():\n    pass\n",
         "guard-assertions-weakened",
+    ),
+    # ---- an existing check rewritten (same count: review)
+    ("expected-value", TEST_ADD, TEST_ADD.replace("== 5", "== 6"), "guard-assertions-changed"),
+    (
+        "xfail-dropped-and-inverted",
+        "import pytest\n\n\n@pytest.mark.xfail(strict=True)\ndef test_neg():\n"
+        "    assert neg(2) == -2\n",
+        "import pytest\n\n\ndef test_neg():\n    assert neg(2) == 2\n",
+        "guard-assertions-changed",
+    ),
+    (
+        "raises-swapped",
+        "import pytest\n\n\ndef test_bad():\n    with pytest.raises(ValueError):\n"
+        "        parse('x')\n",
+        "import pytest\n\n\ndef test_bad():\n    with pytest.raises(Exception):\n"
+        "        parse('x')\n",
+        "guard-assertions-changed",
     ),
     # ---- skips and hiding
     (
@@ -317,7 +334,14 @@ def test_source_guards(before: str, after: str, expected: str | None) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (version("tests/test_ops.py", TEST_ADD, TEST_ADD.replace("== 5", "== 2 + 3")), set()),
+        (  # the same strength, but a rewritten expectation: a human looks
+            version("tests/test_ops.py", TEST_ADD, TEST_ADD.replace("== 5", "== 2 + 3")),
+            {"guard-assertions-changed"},
+        ),
+        (  # a check only added: stricter, nothing to review
+            version("tests/test_ops.py", TEST_ADD, TEST_ADD + "    assert add(1, 1) == 2\n"),
+            set(),
+        ),
         (
             version(
                 "tests/test_ops.py",
@@ -342,6 +366,7 @@ def test_source_guards(before: str, after: str, expected: str | None) -> None:
     ],
     ids=[
         "reworded-same-strength",
+        "check-added",
         "test-added",
         "file-deleted",
         "moved-to-non-test",

@@ -152,5 +152,5 @@ def test_ray_missing_is_a_config_error_with_the_install_command(tmp_path: Path) 
     assert run.returncode == 2, run.stdout + run.stderr
     assert (
         "directives.yaml:6:9: executor.kind: Ray is not installed here; install it with: "
-        "pip install 'ratchet[ray]' (or set 'kind: local')"
+        "python -m pip install 'ray>=2.60'"
     ) in run.stdout + run.stderr

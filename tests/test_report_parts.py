@@ -15,7 +15,7 @@ from engine.errors import InputError
 from engine.report import charts
 from engine.report.data import summarise, timings
 from engine.report.page import render_page
-from tests.repo_helpers import make_repo, ratchet, write
+from tests.repo_helpers import child_python, make_repo, ratchet, write
 
 
 def _entry(outcome: str, n: int, **extra: Any) -> dict[str, Any]:
@@ -118,3 +118,23 @@ def test_the_cli_start_up_loads_neither_pygal_nor_the_pr_writer(tmp_path: Path) 
         assert "engine.cli" in modules, args  # the importtime listing was read
         heavy = ("pygal", "engine.report", "engine.push.describe", "engine.push.github")
         assert not {m for m in modules if m.startswith(heavy)}, args
+
+
+def test_drawing_a_chart_leaves_no_legacy_import_hook_behind() -> None:
+    # pygal appends a finder without find_spec to sys.meta_path; left there, every later
+    # failed import in the process warns (radon's `import StringIO` probe, in a process that
+    # drew the report and then measures: an ImportWarning raised as an error in CI).
+    probe = (
+        "import sys, warnings\n"
+        "from engine.report import charts\n"
+        "assert charts.line_chart('t', ['a', 'b'], [('s', [1.0, 2.0])]).startswith('<svg')\n"
+        "assert all(hasattr(f, 'find_spec') for f in sys.meta_path), sys.meta_path\n"
+        "warnings.simplefilter('error')\n"
+        "try:\n"
+        "    import StringIO  # noqa\n"
+        "except ModuleNotFoundError:\n"
+        "    print('clean')\n"
+    )
+    done = child_python("-c", probe)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "clean"

@@ -426,3 +426,56 @@ def test_ref_messages_reads_every_tip_message_in_one_process(repo: Repository) -
         assert parse_trailers(message) == parse_trailers(repo.commit_message(sha))
         assert message.strip() == repo.commit_message(sha).strip()
     assert ref_messages(repo, "refs/ratchet/nothing/") == {}
+
+
+def test_read_blobs_reads_many_files_in_one_process_as_show_file_would(
+    repo: Repository, root: Path
+) -> None:
+    head = git(root, "rev-parse", "HEAD").strip()
+    # sizes are bytes, not characters
+    write(root, {"uni.txt": "naïve ☃ — ünïcode\nsecond line\n", "empty.txt": ""})
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "more")
+    tip = git(root, "rev-parse", "HEAD").strip()
+    specs = [
+        f"{tip}:uni.txt",
+        f"{tip}:empty.txt",
+        f"{head}:pkg/mod.py",
+        f"{head}:uni.txt",  # not there yet
+        f"{tip}:pkg",  # a folder, not a file
+        f"{tip}:a.txt",
+    ]
+    got = repo.read_blobs(specs)
+    expected = {}
+    for spec in specs:
+        rev, _, path = spec.partition(":")
+        text = repo.show_file(rev, path)
+        if text is not None and path != "pkg":
+            expected[spec] = text
+    assert got == expected
+    assert got[f"{tip}:uni.txt"] == "naïve ☃ — ünïcode\nsecond line\n"
+    assert repo.read_blobs([]) == {}
+
+
+def test_read_blobs_falls_back_when_content_is_not_utf8(repo: Repository, root: Path) -> None:
+    (root / "latin1.txt").write_bytes("caf\xe9 au lait\n".encode("latin-1"))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "latin-1")
+    tip = git(root, "rev-parse", "HEAD").strip()
+    got = repo.read_blobs([f"{tip}:latin1.txt", f"{tip}:a.txt"])
+    assert got == {
+        f"{tip}:latin1.txt": repo.show_file(tip, "latin1.txt"),
+        f"{tip}:a.txt": repo.show_file(tip, "a.txt"),
+    }
+
+
+def test_commit_infos_match_log_entries(repo: Repository, root: Path) -> None:
+    shas = [git(root, "rev-parse", rev).strip() for rev in ("HEAD", "HEAD~1")]
+    infos = repo.commit_infos([*shas, shas[0]])
+    assert list(infos) == shas
+    for sha in shas:
+        (_, date, message) = repo.log_entries(sha, max_count=1)[0]
+        assert infos[sha] == (date, message)
+    missing = "0" * 40
+    assert repo.commit_infos([shas[0], missing]) == {shas[0]: infos[shas[0]]}
+    assert repo.ls_files(shas[0], under="pkg") == ["pkg/mod.py"]

@@ -23,7 +23,7 @@ from engine.cycle.workers import Cancelled, Slot, headline, plan_slots, run_conc
 from engine.model import CycleReport, Goal, Outcome
 from engine.records.numbers import allocate_number
 from engine.vcs import Repository
-from tests.repo_helpers import FLAT_CLASSIFY, git, make_repo, ratchet, write
+from tests.repo_helpers import FLAT_CLASSIFY, FLAT_SIGN, SIGN, git, make_repo, ratchet, write
 
 A, B, C = (Goal(id=name, description=name) for name in ("a", "b", "c"))
 
@@ -139,28 +139,12 @@ def test_branch_numbers_stay_unique_under_threads(tmp_path: Path) -> None:
     assert sorted(numbers) == list(range(1, 41))
 
 
-EXTRA = """\
-def sign(n):
-    if n < 0:
-        return -1
-    else:
-        if n == 0:
-            return 0
-        else:
-            return 1
-"""
-
 EXTRA_TESTS = """\
 from calc.extra import sign
 
 
 def test_sign():
     assert [sign(-5), sign(0), sign(7)] == [-1, 0, 1]
-"""
-
-FLAT_SIGN = """\
-def sign(n):
-    return (n > 0) - (n < 0)
 """
 
 
@@ -184,7 +168,7 @@ def test_two_goals_merge_at_once_the_later_one_rebased_and_reevaluated(tmp_path:
         goals=goals,
         directives={"workers": 2, "target_branch": "main"},
         files={
-            "calc/extra.py": EXTRA,
+            "calc/extra.py": SIGN,
             "tests/test_extra.py": EXTRA_TESTS,
         },
     )

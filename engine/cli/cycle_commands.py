@@ -161,16 +161,12 @@ def log(
     """Every cycle and human decision: goal, outcome, the cause, metric deltas.
 
     Repeated nothing-to-do entries are shown once with a count."""
-    from engine.config import load_directives
     from engine.records.evidence import complete_history
     from engine.records.logview import collapse, format_entry, select
-    from engine.records.timeline import full_history
+    from engine.records.timeline import full_history, history_target
 
     repository = _open(repo)
-    try:
-        target = load_directives(repository.root).target_branch or repository.current_branch()
-    except Exception:  # noqa: BLE001 - a broken directives.yaml must not hide the history
-        target = repository.current_branch()
+    target = history_target(repository)
     entries = full_history(repository, target)
     chosen = select(entries, goal=goal, outcome=outcome, since=_since(since))
     # the rules' values and full metrics are in the git notes: read only those shown

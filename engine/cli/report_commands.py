@@ -24,16 +24,13 @@ def report(
 ) -> None:
     """Write a static HTML report (no server): per goal, metrics over time, acceptance
     rate, rejection reasons, time per step, model spend, candidates with their diffs."""
-    from engine.config import load_directives
     from engine.records.layout import report_dir
+    from engine.records.timeline import history_target
     from engine.report.build import write_report
     from engine.vcs import Repository
 
     repository = Repository.open(repo)
-    try:
-        target = load_directives(repository.root).target_branch or repository.current_branch()
-    except Exception:  # noqa: BLE001 - a broken directives.yaml must not hide the history
-        target = repository.current_branch()
+    target = history_target(repository)
     dest = (out or report_dir(repository.state_dir)).expanduser().resolve()
     if out is None:
         repository.ensure_excluded()  # .ratchet/ never shows up in the user's git status

@@ -31,6 +31,7 @@ from engine.config.schema import (
 )
 from engine.config.yamlpos import YamlDoc
 from engine.errors import ConfigIssue
+from engine.gate.executor import RAY_INSTALL
 from engine.model import (
     Budgets,
     Directives,
@@ -138,7 +139,7 @@ def _check_executor(raw: Mapping[str, Any], given: Mapping[str, Any], cursor: Cu
     if kind == "ray" and not ray_installed():
         cursor.child("kind").report(
             "Ray is not installed here",
-            "install it with: pip install 'ratchet[ray]' (or set 'kind: local')",
+            f"install it with: {RAY_INSTALL} (or set 'kind: local')",
         )
     if kind == "local" and given.get("address"):
         cursor.child("address").report(

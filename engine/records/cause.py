@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.records.render import KEY_METRICS
+from engine.records.view import number_at, short_number
 
 _PATH = re.compile(r"\b(?:candidate|baseline|delta)\.([a-z_]+\.[a-z_]+)")
 _LABELS = dict(KEY_METRICS) | {
@@ -100,23 +101,10 @@ def _moved_metrics(entry: Mapping[str, Any], rule: Mapping[str, Any]) -> str:
     cand = entry.get("candidate") or {}
     shown: list[str] = []
     for path in dict.fromkeys(_PATH.findall(str(rule.get("detail", "")))):
-        b, c = _lookup(base, path), _lookup(cand, path)
+        b, c = number_at(base, path), number_at(cand, path)
         if b is not None and c is not None and b != c:
-            shown.append(f"{_LABELS.get(path, path)} {_num(b)} → {_num(c)}")
+            shown.append(f"{_LABELS.get(path, path)} {short_number(b)} → {short_number(c)}")
     return ", ".join(shown)
-
-
-def _lookup(data: Mapping[str, Any], path: str) -> float | None:
-    value: Any = data
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if x.is_integer() else f"{x:.2f}"
 
 
 def _clip(text: str) -> str:

@@ -22,22 +22,19 @@ def snapshots_in_git(repo: Repository) -> list[JournalEntry]:
     heads += list(repo.list_refs(BRANCH_REFS).values())
     # a fresh clone: the candidates are remote-tracking branches
     heads += [sha for ref, sha in repo.list_refs("refs/remotes/").items() if "/ratchet/" in ref]
-    seen: set[str] = set()
-    for head in heads:
-        if not head:
+    first: dict[str, str] = {}  # path -> the first head that has it
+    for head in dict.fromkeys(h for h in heads if h):
+        for path in repo.ls_files(head, under=SNAPSHOT_DIR):
+            if path.startswith(f"{SNAPSHOT_DIR}/") and path.endswith(".json"):
+                first.setdefault(path, head)
+    texts = repo.read_blobs(f"{head}:{path}" for path, head in first.items())
+    for path, head in first.items():
+        try:
+            data = json.loads(texts.get(f"{head}:{path}") or "")
+        except json.JSONDecodeError:
             continue
-        for path in repo.ls_files(head):
-            if not (path.startswith(f"{SNAPSHOT_DIR}/") and path.endswith(".json")):
-                continue
-            if path in seen:
-                continue
-            seen.add(path)
-            try:
-                data = json.loads(repo.show_file(head, path) or "")
-            except json.JSONDecodeError:
-                continue
-            if isinstance(data, dict):
-                found.append(JournalEntry.from_json(data))
+        if isinstance(data, dict):
+            found.append(JournalEntry.from_json(data))
     return found
 
 

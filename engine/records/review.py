@@ -59,65 +59,77 @@ class Candidate:
         return self.ref.startswith("refs/heads/")
 
 
-def _candidate(repo: Repository, ref: str, sha: str, goal: str, n: str) -> Candidate:
-    message = repo.log_entries(sha, max_count=1)
-    date, text = (message[0][1], message[0][2]) if message else ("", repo.commit_message(sha))
-    trailers = parse_trailers(text)
-    cycle = trailers.get("Ratchet-Cycle", "")
-    return Candidate(
-        id=f"{goal}/{n}",
-        goal=goal,
-        ref=ref,
-        commit=sha,
-        cycle_id=cycle,
-        decision=trailers.get("Ratchet-Decision", ""),
-        committed=date,
-        snapshot=_read_snapshot(repo, sha, cycle),
+def _candidates(
+    repo: Repository, found: Iterable[tuple[str, str, re.Match[str]]]
+) -> list[Candidate]:
+    """``(ref, sha, name match)`` -> candidates, their commits and snapshots read in two git
+    processes whatever their number."""
+    found = list(found)
+    infos = repo.commit_infos(sha for _, sha, _ in found)
+    cycles = {sha: parse_trailers(infos.get(sha, ("", ""))[1]) for _, sha, _ in found}
+    snapshots = _read_snapshots(
+        repo, {sha: t.get("Ratchet-Cycle", "") for sha, t in cycles.items()}
     )
+    return [
+        Candidate(
+            id=f"{match['goal']}/{match['n']}",
+            goal=match["goal"],
+            ref=ref,
+            commit=sha,
+            cycle_id=cycles[sha].get("Ratchet-Cycle", ""),
+            decision=cycles[sha].get("Ratchet-Decision", ""),
+            committed=infos.get(sha, ("", ""))[0],
+            snapshot=snapshots.get(sha, {}),
+        )
+        for ref, sha, match in found
+    ]
 
 
-def _read_snapshot(repo: Repository, commit: str, cycle: str) -> dict[str, Any]:
-    if not cycle:
-        return {}
-    try:
-        data = json.loads(repo.show_file(commit, snapshot_path(cycle)) or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
+def _read_snapshots(repo: Repository, cycles: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Commit -> the snapshot of its cycle committed in it (``{}`` when missing or torn), for
+    every ``commit -> cycle id`` given, in one git process."""
+    specs = {sha: f"{sha}:{snapshot_path(cycle)}" for sha, cycle in cycles.items() if cycle}
+    texts = repo.read_blobs(specs.values())
+    out: dict[str, dict[str, Any]] = {}
+    for sha, spec in specs.items():
+        try:
+            data = json.loads(texts.get(spec) or "{}")
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict):
+            out[sha] = data
+    return out
 
 
 def branch_candidates(repo: Repository) -> list[Candidate]:
     """Every ``ratchet/<goal>/<n>`` branch (a local one hides its remote-tracking twin)."""
     refs = {**repo.list_refs("refs/remotes/"), **repo.list_refs("refs/heads/ratchet/")}
+    matched = [(ref, sha, m) for ref, sha in refs.items() if (m := _BRANCH.match(ref))]
     found: dict[str, Candidate] = {}
-    for ref, sha in sorted(refs.items(), key=lambda kv: kv[0].startswith("refs/heads/")):
-        match = _BRANCH.match(ref)
-        if match:
-            c = _candidate(repo, ref, sha, match["goal"], match["n"])
-            found[c.id] = c  # local refs sort last: they win
+    for c in sorted(_candidates(repo, matched), key=lambda c: c.local):
+        found[c.id] = c  # local refs sort last: they win
     return sorted(found.values(), key=lambda c: (c.goal, int(c.id.rsplit("/", 1)[1])))
 
 
 def rejected_candidates(repo: Repository) -> list[Candidate]:
     """Every candidate archived under ``refs/ratchet/rejected/<goal>/<n>``."""
-    out = []
-    for ref, sha in sorted(repo.list_refs("refs/ratchet/rejected/").items()):
-        match = _REJECTED.match(ref)
-        if match:
-            out.append(_candidate(repo, ref, sha, match["goal"], match["n"]))
-    return out
+    refs = sorted(repo.list_refs("refs/ratchet/rejected/").items())
+    return _candidates(repo, [(ref, sha, m) for ref, sha in refs if (m := _REJECTED.match(ref))])
 
 
 def human_rejections_in_git(repo: Repository) -> list[dict[str, Any]]:
     """The snapshots of candidates a human rejected (``Ratchet-Human`` trailer)."""
-    out = []
+    human: dict[str, tuple[str, str]] = {}  # ref -> (commit, cycle id)
     for ref, (sha, message) in ref_messages(repo, "refs/ratchet/rejected/").items():
         trailers = parse_trailers(message)
         if trailers.get(HUMAN_TRAILER):
-            snapshot = _read_snapshot(repo, sha, trailers.get("Ratchet-Cycle", ""))
-            if snapshot:
-                out.append({**snapshot, "rejected_ref": ref})
-    return out
+            human[ref] = (sha, trailers.get("Ratchet-Cycle", ""))
+    snapshots = _read_snapshots(repo, dict(human.values()))
+    return [
+        {**snapshots[sha], "rejected_ref": ref}
+        for ref, (sha, _) in human.items()
+        if snapshots.get(sha)
+    ]
 
 
 def awaiting_review(
@@ -129,20 +141,32 @@ def awaiting_review(
         latest[str(entry.get("cycle_id"))] = str(entry.get("outcome"))
     decided = {str(e.get("cycle_id")) for e in human_rejections_in_git(repo)}
     tip = repo.rev_parse(f"refs/heads/{target}")
-    out = []
-    for c in branch_candidates(repo):
-        if c.decision not in AWAITING or c.cycle_id in decided:
-            continue
-        if latest.get(c.cycle_id, c.decision) not in AWAITING:
-            continue
-        if tip and (repo.is_ancestor(c.commit, tip) or _merged_on(repo, tip, c.cycle_id)):
-            continue
-        out.append(c)
-    return out
+    open_ = [
+        c
+        for c in branch_candidates(repo)
+        if c.decision in AWAITING
+        and c.cycle_id not in decided
+        and latest.get(c.cycle_id, c.decision) in AWAITING
+    ]
+    if not tip:
+        return open_
+    # merged as another commit (rebased onto a moved target): the target's snapshot says so
+    specs = {c.cycle_id: f"{tip}:{snapshot_path(c.cycle_id)}" for c in open_ if c.cycle_id}
+    on_tip = repo.read_blobs(specs.values())
+    return [
+        c
+        for c in open_
+        if not repo.is_ancestor(c.commit, tip)
+        and not _says_merged(on_tip.get(specs.get(c.cycle_id, "")))
+    ]
 
 
-def _merged_on(repo: Repository, tip: str, cycle: str) -> bool:
-    return bool(cycle) and _read_snapshot(repo, tip, cycle).get("outcome") == "merged"
+def _says_merged(snapshot: str | None) -> bool:
+    try:
+        data = json.loads(snapshot or "{}")
+    except json.JSONDecodeError:
+        return False
+    return isinstance(data, dict) and data.get("outcome") == "merged"
 
 
 def find(candidates: Iterable[Candidate], candidate_id: str, what: str) -> Candidate:

@@ -14,6 +14,18 @@ from engine.records.logview import settle
 from engine.vcs import BRANCH_REFS, Repository
 
 
+def history_target(repository: Repository) -> str | None:
+    """The branch whose history ``log`` and ``report`` show: directives' ``target_branch``,
+    else the checked-out branch. A broken directives.yaml must not hide the history, so it
+    falls back to the checked-out branch (``ratchet check`` names the error)."""
+    from engine.config import load_directives
+
+    try:
+        return load_directives(repository.root).target_branch or repository.current_branch()
+    except Exception:  # noqa: BLE001 - any config error: the history is still readable
+        return repository.current_branch()
+
+
 def full_history(repository: Repository, target: str | None) -> list[dict[str, Any]]:
     """Every recorded cycle and human decision as dicts (see the module docstring)."""
     entries = [e.to_json() for e in load_history(repository)]

@@ -11,7 +11,9 @@ from engine.gate.paths import MEMORY_DIR, SNAPSHOT_DIR
 from engine.records.render import KEY_METRICS
 
 
-def _value(data: Any, path: str) -> float | None:
+def number_at(data: Any, path: str) -> float | None:
+    """The number at dotted ``path`` in nested mappings; None when missing or not a number
+    (booleans are not numbers). The one lookup of a metric in a record."""
     for part in path.split("."):
         data = data.get(part) if isinstance(data, Mapping) else None
     if isinstance(data, bool) or not isinstance(data, int | float):
@@ -19,7 +21,8 @@ def _value(data: Any, path: str) -> float | None:
     return float(data)
 
 
-def _num(x: float) -> str:
+def short_number(x: float) -> str:
+    """``12`` for a whole number, ``12.35`` otherwise."""
     return str(int(x)) if x.is_integer() else f"{x:.2f}"
 
 
@@ -29,10 +32,12 @@ def deltas(entry: Mapping[str, Any], *, arrows: bool = False) -> str:
     base, cand = entry.get("baseline") or {}, entry.get("candidate") or {}
     parts = []
     for path, label in KEY_METRICS:
-        b, c = _value(base, path), _value(cand, path)
+        b, c = number_at(base, path), number_at(cand, path)
         if b is None or c is None or b == c:
             continue
-        parts.append(f"{label} {_num(b)} → {_num(c)}" if arrows else f"{label} {c - b:+g}")
+        parts.append(
+            f"{label} {short_number(b)} → {short_number(c)}" if arrows else f"{label} {c - b:+g}"
+        )
     if not parts and entry.get("delta"):
         parts = [f"{k} {v:+g}" for k, v in dict(entry["delta"]).items()]
     return ", ".join(parts)

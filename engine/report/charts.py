@@ -9,6 +9,7 @@ the DOM (pygal writes ``<desc class="value">`` per point), which the browser tes
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +28,21 @@ def _pygal() -> Any:
             f"({exc}); install it with `python -m pip install pygal` (it is a dependency "
             "of ratchetd: reinstall with `python -m pip install -e .`)"
         ) from exc
+    _drop_legacy_finders()
     return pygal
+
+
+def _drop_legacy_finders() -> None:
+    """Take pygal's map-plugin import hook off ``sys.meta_path``. Importing pygal appends a
+    finder without ``find_spec`` (``PluginImportFixer``, for ``pygal.maps.*`` plugins, which
+    the report does not use); every later failed import in the process then warns
+    ``ImportWarning: ... falling back to find_module()`` — an error under warnings-as-errors,
+    e.g. radon's ``import StringIO`` probe when metrics are measured afterwards."""
+    sys.meta_path[:] = [
+        finder
+        for finder in sys.meta_path
+        if not (type(finder).__name__ == "PluginImportFixer" and not hasattr(finder, "find_spec"))
+    ]
 
 
 def _config(title: str, **extra: Any) -> dict[str, Any]:

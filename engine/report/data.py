@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.records.cause import cause, failed_rules
-from engine.records.view import deltas
+from engine.records.view import deltas, number_at
 
 # (chart id, title, metric path read in baseline/candidate)
 METRICS: tuple[tuple[str, str, str], ...] = (
@@ -88,11 +88,8 @@ class GoalReport:
 
 def number(data: Any, path: str) -> float | None:
     """The number at dotted ``path`` in nested mappings (booleans are not numbers)."""
-    for part in path.split("."):
-        data = data.get(part) if isinstance(data, Mapping) else None
-    if isinstance(data, bool) or not isinstance(data, int | float):
-        return None
-    return round(float(data), 2)
+    found = number_at(data, path)
+    return None if found is None else round(found, 2)
 
 
 def timings(entry: Mapping[str, Any]) -> dict[str, float]:

@@ -10,7 +10,8 @@ this repository can be running. It then:
    ``<goal>-<n>``, baselines ``baseline-<sha>-<pid>``) except a ``revert-*`` worktree younger
    than :data:`REVERT_GRACE` seconds (``ratchet revert`` runs without the cycle lock), then
    ``git worktree prune``;
-3. removes lock files of ratchet's own refs left by a git killed mid-update;
+3. removes lock files of ratchet's own refs left by a git killed mid-update, and the
+   private index files of git-note writes killed midway;
 4. archives each *half-made* ``ratchet/<goal>/<n>`` branch (see :mod:`engine.vcs.branches`)
    under ``refs/ratchet/rejected/<goal>/<n>`` and deletes it. A branch whose commits are all
    on the target already (a merge whose branch was not yet deleted) is only deleted. Branches
@@ -30,6 +31,7 @@ from engine.errors import GitError
 from engine.model import Identity
 from engine.vcs.branches import BranchInfo, branch_only_commits, scan_branches
 from engine.vcs.messages import format_message
+from engine.vcs.notes import remove_stale_indexes
 from engine.vcs.refs import BRANCH_PREFIX, branch_ref, rejected_ref
 from engine.vcs.repository import Repository
 
@@ -76,6 +78,7 @@ def clean_leftovers(repo: Repository, identity: Identity) -> Leftovers:
     except GitError as exc:
         errors.append(f"removing stale worktrees: {exc}")
     locks = remove_stale_ref_locks(repo)
+    remove_stale_indexes(repo.state_dir)  # a note write killed midway
     archived: list[str] = []
     deleted: list[str] = []
     human: list[str] = []

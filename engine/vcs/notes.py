@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from pathlib import Path
 
 from engine.errors import GitError
 from engine.model import Identity
-from engine.records.layout import notes_index_file
+from engine.records.layout import NOTES_INDEX_PREFIX, notes_index_file
 from engine.vcs.core import RepositoryCore, checked_arg
 from engine.vcs.refs import NOTES_REF
 from engine.vcs.results import ZERO_SHA
@@ -104,6 +105,13 @@ def write_note(
         if repo.update_ref_cas(ref, new, parent or ZERO_SHA):
             return new
     raise GitError(["update-ref", ref], 1, f"{ref} kept moving; note of {target[:12]} not written")
+
+
+def remove_stale_indexes(state_dir: Path) -> None:
+    """Remove the private index files of note writes a killed run left (nothing reads them;
+    call with the cycle lock held, so no note is being written)."""
+    for stale in state_dir.glob(f"{NOTES_INDEX_PREFIX}*"):
+        stale.unlink(missing_ok=True)
 
 
 def _tree_with(

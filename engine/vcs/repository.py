@@ -15,7 +15,7 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from engine.errors import GitError, InputError, RevertConflict
@@ -147,6 +147,31 @@ class Repository(RepositoryCore):
             if len(parts) == 3:
                 entries.append((parts[0], parts[1], parts[2]))
         return entries
+
+    def commit_infos(self, commits: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Commit -> ``(committer date ISO-8601, message)`` for each of ``commits`` (full
+        ids) in one git process (``git log --no-walk --stdin``); when git refuses the batch
+        (a commit not in the repository), each is read on its own."""
+        wanted = list(dict.fromkeys(checked_arg(c) for c in commits if c))
+        if not wanted:
+            return {}
+        result = self._call(
+            *("log", "--no-color", "--no-show-signature", "--no-walk=unsorted", "--stdin"),
+            "--format=%H%x00%cI%x00%B%x1e",
+            input="\n".join(wanted) + "\n",
+        )
+        if not result.ok:
+            return {
+                c: (found[0][1], found[0][2])
+                for c in wanted
+                if (found := self.log_entries(c, max_count=1))
+            }
+        out = {}
+        for record in result.stdout.split("\x1e"):
+            parts = record.strip("\n").split("\0", 2)
+            if len(parts) == 3:
+                out[parts[0]] = (parts[1], parts[2])
+        return out
 
     def is_clean(self, worktree: Path) -> bool:
         """No staged or unstaged changes to tracked files in ``worktree`` (untracked files and

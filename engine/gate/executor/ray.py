@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import SandboxError
+from engine.gate.executor import RAY_INSTALL
 from engine.gate.executor.job import Job, run_job
 from engine.model import Directives, Goal, Metrics
 from engine.vcs import Repository
 from engine.vcs.bundles import write_bundle
 
-RAY_INSTALL = "pip install 'ratchet[ray]'"
 # Set on the daemon, passed to every task: where workers keep their repositories.
 _FORWARDED = ("RATCHET_WORKER_DIR",)
 

@@ -11,6 +11,13 @@ true assert (``assert True``, ``assert x == x``, ``assert x or 1``) or a new way
 swallowing a failed check (``except AssertionError``, bare ``except``, ``except
 Exception``, ``contextlib.suppress(AssertionError)``). A new test that checks nothing is
 reported too: an empty test only pads the pass count.
+
+``guard-assertions-changed`` (on_fail ``review``): for a test present on both sides, a check
+rewritten with the same count — ``assert f(2) == 4`` -> ``assert f(2) == 5``, ``==`` -> ``<=``,
+an expected exception swapped. Counting cannot tell a stricter check from one rewritten to
+agree with broken code (an ``xfail`` test whose assertion is inverted and whose mark is
+dropped passes again), so a human looks: a candidate may not redefine what "correct" means
+unattended. Checks only added are not reported.
 """
 
 from __future__ import annotations
@@ -28,6 +35,12 @@ DELETED = GuardSpec(
 WEAKENED = GuardSpec(
     id="guard-assertions-weakened",
     requirement="no test loses or weakens its checks, and new tests check something",
+)
+
+CHANGED = GuardSpec(
+    id="guard-assertions-changed",
+    requirement="no existing test's check is rewritten (a human reviews one that is)",
+    on_fail="review",
 )
 
 _EXACT_OPS = (ast.Eq, ast.Is, ast.In)
@@ -109,6 +122,38 @@ def find_weakened(files: list[FileVersion]) -> list[Finding]:
                         after=" / ".join(after.lines) or "(no assert)",
                     )
                 )
+    return findings
+
+
+def find_changed(files: list[FileVersion]) -> list[Finding]:
+    findings: list[Finding] = []
+    for fv in files:
+        if not fv.is_python or not fv.is_test or not fv.was_test or fv.new is None:
+            continue
+        old_tree, new_tree = parse(fv.old), parse(fv.new)
+        if old_tree is None or new_tree is None:
+            continue
+        before = test_functions(old_tree)
+        for test, node in test_functions(new_tree).items():
+            if test not in before:
+                continue
+            old, new = checks_of(before[test]), checks_of(node)
+            if new.real < old.real or new.exact < old.exact:
+                continue  # fewer checks: guard-assertions-weakened reports it
+            gone = Counter(old.lines) - Counter(new.lines)
+            if not gone:
+                continue
+            added = Counter(new.lines) - Counter(old.lines)
+            findings.append(
+                Finding(
+                    guard=CHANGED.id,
+                    file=fv.path,
+                    line=node.lineno,
+                    evidence=f"test {test}: check rewritten: " + " / ".join(sorted(gone)),
+                    before=" / ".join(sorted(gone)),
+                    after=" / ".join(sorted(added)) or "(removed)",
+                )
+            )
     return findings
 
 

@@ -94,6 +94,8 @@ GUARDS: dict[str, Guard] = {
               fails_when="collects fewer tests than the baseline"),
         Guard(spec=assertions.WEAKENED, check=_files(assertions.find_weakened),
               fails_when="weakens/removes checks, adds empty tests"),
+        Guard(spec=assertions.CHANGED, check=_files(assertions.find_changed),
+              fails_when="rewrites an existing test's check (same count)"),
         Guard(spec=markers.SKIPPED,
               check=lambda f: markers.find_skips(list(f.files))
               + runs.find_more_skipped(f.baseline, f.candidate),
