@@ -18,6 +18,7 @@ from engine.vcs import (
     parse_trailers,
     rejected_ref,
 )
+from engine.vcs.blobs import read_blobs
 from engine.vcs.git import clean_env
 from engine.vcs.history import ref_messages
 from tests.git_testing import BOT, GIT, IDENTITY_ENV, git, isolate_git_config, write
@@ -445,7 +446,7 @@ def test_read_blobs_reads_many_files_in_one_process_as_show_file_would(
         f"{tip}:pkg",  # a folder, not a file
         f"{tip}:a.txt",
     ]
-    got = repo.read_blobs(specs)
+    got = read_blobs(repo, specs)
     expected = {}
     for spec in specs:
         rev, _, path = spec.partition(":")
@@ -454,7 +455,7 @@ def test_read_blobs_reads_many_files_in_one_process_as_show_file_would(
             expected[spec] = text
     assert got == expected
     assert got[f"{tip}:uni.txt"] == "naïve ☃ — ünïcode\nsecond line\n"
-    assert repo.read_blobs([]) == {}
+    assert read_blobs(repo, []) == {}
 
 
 def test_read_blobs_falls_back_when_content_is_not_utf8(repo: Repository, root: Path) -> None:
@@ -462,7 +463,7 @@ def test_read_blobs_falls_back_when_content_is_not_utf8(repo: Repository, root: 
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "latin-1")
     tip = git(root, "rev-parse", "HEAD").strip()
-    got = repo.read_blobs([f"{tip}:latin1.txt", f"{tip}:a.txt"])
+    got = read_blobs(repo, [f"{tip}:latin1.txt", f"{tip}:a.txt"])
     assert got == {
         f"{tip}:latin1.txt": repo.show_file(tip, "latin1.txt"),
         f"{tip}:a.txt": repo.show_file(tip, "a.txt"),

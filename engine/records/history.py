@@ -11,6 +11,7 @@ from engine.gate.paths import SNAPSHOT_DIR
 from engine.model.journal import JournalEntry
 from engine.records.journal import read_journal
 from engine.vcs import ARCHIVE_REFS, BRANCH_REFS, Repository
+from engine.vcs.blobs import read_blobs
 
 
 def snapshots_in_git(repo: Repository) -> list[JournalEntry]:
@@ -27,7 +28,7 @@ def snapshots_in_git(repo: Repository) -> list[JournalEntry]:
         for path in repo.ls_files(head, under=SNAPSHOT_DIR):
             if path.startswith(f"{SNAPSHOT_DIR}/") and path.endswith(".json"):
                 first.setdefault(path, head)
-    texts = repo.read_blobs(f"{head}:{path}" for path, head in first.items())
+    texts = read_blobs(repo, [f"{head}:{path}" for path, head in first.items()])
     for path, head in first.items():
         try:
             data = json.loads(texts.get(f"{head}:{path}") or "")

@@ -29,6 +29,7 @@ from engine.model import Identity
 from engine.records.evidence import evidence_for, with_evidence, write_evidence
 from engine.records.render import memory_path, render_snapshot, snapshot_path
 from engine.vcs import Repository, format_message, parse_trailers
+from engine.vcs.blobs import read_blobs
 from engine.vcs.history import ref_messages
 
 AWAITING = ("review", "pending")
@@ -89,7 +90,7 @@ def _read_snapshots(repo: Repository, cycles: Mapping[str, str]) -> dict[str, di
     """Commit -> the snapshot of its cycle committed in it (``{}`` when missing or torn), for
     every ``commit -> cycle id`` given, in one git process."""
     specs = {sha: f"{sha}:{snapshot_path(cycle)}" for sha, cycle in cycles.items() if cycle}
-    texts = repo.read_blobs(specs.values())
+    texts = read_blobs(repo, specs.values())
     out: dict[str, dict[str, Any]] = {}
     for sha, spec in specs.items():
         try:
@@ -152,7 +153,7 @@ def awaiting_review(
         return open_
     # merged as another commit (rebased onto a moved target): the target's snapshot says so
     specs = {c.cycle_id: f"{tip}:{snapshot_path(c.cycle_id)}" for c in open_ if c.cycle_id}
-    on_tip = repo.read_blobs(specs.values())
+    on_tip = read_blobs(repo, specs.values())
     return [
         c
         for c in open_
