@@ -120,6 +120,7 @@ def test_doctest_only_break_is_rejected_because_auto_runs_the_touched_module_doc
     assert "tests-pass" in failed(result)
     tests = result["candidate"]["tests"]
     assert any("calc/text.py" in f for f in tests["failures"]), tests["failures"]
+    assert tests["doctests_added"] == 1 and tests["failed"] == 1  # a failing one counts
     assert tests["command"] == "python -m pytest -q"
     assert "module doctests: not asked" in tests["command_reason"]
     # adaptive timeout: min(timeouts.tests, max(60 s, 5 x the baseline's duration))
@@ -128,6 +129,47 @@ def test_doctest_only_break_is_rejected_because_auto_runs_the_touched_module_doc
     assert evidence(repo, result)["candidate"]["tests"]["command_reason"] == tests["command_reason"]
     assert git(repo, "rev-parse", "main") == before
     assert snapshot_of_user_state(repo) == user
+
+
+def test_added_doctests_neither_pad_nor_skew_the_counts_the_baseline_is_compared_with(
+    tmp_path: Path,
+) -> None:
+    # Found on toolz 0.12.1: the touched modules' doctests ran on the candidate only, so
+    # its pass count rose (180 -> 254) and a `+SKIP` doctest counted as a new skip, which
+    # rejected an honest change (no-new-skips, guard-tests-skipped).
+    branchy = TEXT.replace(
+        '    return word.upper() + "!"\n',
+        '    if word:\n        return word.upper() + "!"\n    else:\n        return "!"\n',
+    )
+    skipping = (
+        branchy
+        + '''
+
+def whisper(word):
+    """Lower-case.
+
+    >>> whisper("HI")  # doctest: +SKIP
+    'hi'
+    """
+    return word.lower()
+'''
+    )
+    tests = "from calc.text import shout\n\n\ndef test_shout():\n    assert shout('a') == 'A!'\n"
+    repo = project(tmp_path, {"calc/text.py": skipping, "tests/test_text.py": tests})
+    result = run_plan(
+        repo,
+        tmp_path,
+        "Flatten shout",
+        [{"file": "calc/text.py", "op": "rewrite", "code": TEXT + skipping[len(branchy) :]}],
+    )
+    assert result["outcome"] == "merged", failed(result)
+    base, cand = result["baseline"]["tests"], result["candidate"]["tests"]
+    assert cand["doctests_added"] == 1  # shout's; whisper's is all +SKIP: left out
+    assert (cand["passed"], cand["skipped"], cand["collected"]) == (
+        base["passed"],
+        base["skipped"],
+        base["collected"],
+    )
 
 
 def test_refactor_that_changes_what_only_recorded_calls_see_is_rejected(tmp_path: Path) -> None:

@@ -30,6 +30,9 @@ class TestMetrics:
     tampered: tuple[str, ...] = ()  # what the run changed in its copy of the checkout
     output_tail: str = ""  # last lines of the test output (for the log and the refine loop)
     first_failure: str = ""  # "node id: error line" of the first failing test (the cause)
+    # doctests of touched modules ratchet added (the baseline never ran them): outside the
+    # counts above unless they failed or errored, so they can neither pad nor skew them
+    doctests_added: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

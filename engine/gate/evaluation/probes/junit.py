@@ -24,15 +24,21 @@ class JunitSummary:
     xfailed: tuple[str, ...] = ()
     # (node id, error line) of failed/errored cases, in file order: the human-readable cause
     causes: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    # cases ratchet added to the run (doctests of touched modules), whatever their outcome;
+    # only their failures and errors are in the lists above
+    added: tuple[str, ...] = ()
 
     @property
     def collected(self) -> int:
         return sum(map(len, (self.passed, self.failed, self.errors, self.skipped, self.xfailed)))
 
 
-def read_junit(path: Path, root: Path) -> JunitSummary | None:
+def read_junit(
+    path: Path, root: Path, *, added: frozenset[str] = frozenset()
+) -> JunitSummary | None:
     """The summary of the JUnit file at ``path`` (node ids relative to ``root``);
-    None when the file is missing, too large or not valid XML."""
+    None when the file is missing, too large or not valid XML. Cases whose node id is in
+    ``added`` count only when they fail or error (see :attr:`JunitSummary.added`)."""
     try:
         if path.stat().st_size > MAX_JUNIT_BYTES:
             return None
@@ -43,14 +49,21 @@ def read_junit(path: Path, root: Path) -> JunitSummary | None:
         k: [] for k in ("passed", "failed", "errors", "skipped", "xfailed")
     }
     causes: list[tuple[str, str]] = []
+    extra: list[str] = []
     for case in tree.getroot().iter("testcase"):
         node = node_id(case.get("classname", ""), case.get("name", ""), root)
         kind = _kind(case)
+        if node in added:
+            extra.append(node)
+            if kind not in ("failed", "errors"):
+                continue
         kinds[kind].append(node)
         if kind in ("failed", "errors"):
             # the run's scratch directory means nothing to a reader: paths relative to it
             causes.append((node, error_line(case).replace(f"{root}/", "")))
-    return JunitSummary(**{k: tuple(v) for k, v in kinds.items()}, causes=tuple(causes))
+    return JunitSummary(
+        **{k: tuple(v) for k, v in kinds.items()}, causes=tuple(causes), added=tuple(extra)
+    )
 
 
 def error_line(case: ET.Element) -> str:

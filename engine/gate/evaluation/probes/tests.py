@@ -52,6 +52,7 @@ SESSION_FAILURE = "<session>"
 TAIL_LINES = 40
 REPORT_TIMEOUT = 300.0  # seconds for `coverage json`
 NO_TESTS_EXIT = 5
+ADDED_FILE = "added-doctests.json"  # the plugin lists the doctests it added here
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,7 +122,7 @@ class TestsProbe:
                 argv, cwd=work, writable=[out], readable=readable, env=env, timeout=limit
             )
             tampered = run_changes(before, tree_state(work))
-            summary = read_junit(out / "junit.xml", work)
+            summary = read_junit(out / "junit.xml", work, added=_added(out))
             tests = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
             coverage, lines, problems = self._coverage(work, out, result, limit)
             flaky: tuple[str, ...] = ()
@@ -146,7 +147,8 @@ class TestsProbe:
         from engine.gate.evaluation.sandboxed import DIR
 
         spec = out / "probe.json"
-        spec.write_text(json.dumps({"doctest_modules": list(modules)}), encoding="utf-8")
+        wanted = {"doctest_modules": list(modules), "added_out": str(out / ADDED_FILE)}
+        spec.write_text(json.dumps(wanted), encoding="utf-8")
         return ["-p", PLUGIN], {**command.env, **plugin_env(command.env, spec)}, [DIR]
 
     def rerun_failures(
@@ -244,6 +246,18 @@ class TestsProbe:
         return metrics, read_line_coverage(report, checkout), ()
 
 
+def _added(out: Path) -> frozenset[str]:
+    """The node ids of the doctests ratchet added to the run (written by its plugin inside
+    the sandbox: untrusted, so only a list of strings is taken)."""
+    try:
+        listed = json.loads((out / ADDED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return frozenset()
+    if not isinstance(listed, list):
+        return frozenset()
+    return frozenset(x for x in listed if isinstance(x, str))
+
+
 def omit_patterns(checkout: Path) -> str:
     """coverage ``--omit`` for test files under the checkout (``**/`` matches zero dirs too)."""
     names = ("tests/*", "test/*", "test_*.py", "*_test.py", "conftest.py")
@@ -268,6 +282,7 @@ def pytest_metrics(result: RunResult, summary: JunitSummary | None) -> TestMetri
         skipped=len(s.skipped),
         xfailed=len(s.xfailed),
         collected=s.collected,
+        doctests_added=len(s.added),
         duration=result.duration,
         exit_code=result.returncode,
         timed_out=result.timed_out,

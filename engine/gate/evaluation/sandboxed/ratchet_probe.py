@@ -4,7 +4,9 @@ It reads a JSON spec from the file named by ``RATCHET_PROBE_SPEC`` and does two 
 
 - ``doctest_modules``: the doctests of these modules (repo-relative paths) are added to the
   session unless the project's own collection already has them: at minimum, the doctests
-  of every module a candidate touches run.
+  of every module a candidate touches run. Their node ids are written to ``added_out``:
+  the host counts them apart (a baseline never ran them), and an added doctest whose every
+  example is ``+SKIP`` is left out rather than reported skipped.
 - ``record``: wraps the named functions before test collection and records up to
   ``max_calls`` distinct calls each (pickled arguments; pickled result or the exception's
   type; pickled arguments after the call), skipping calls whose values do not pickle or
@@ -147,14 +149,33 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -
         _state["problems"].append(f"doctests not added: {exc}")
         return
     have = {str(Path(str(i.path)).resolve()) for i in items if type(i).__name__ == "DoctestItem"}
+    added: list[str] = []
     for rel in wanted:
         path = Path(rel).resolve()
         if str(path) in have or not path.is_file():
             continue
         try:
-            items.extend(DoctestModule.from_parent(session, path=path).collect())
+            found = list(DoctestModule.from_parent(session, path=path).collect())
         except Exception as exc:  # noqa: BLE001 - reported, the run goes on
             _state["problems"].append(f"doctests of {rel} not collected: {exc}")
+            continue
+        found = [i for i in found if not _all_skipped(i)]  # pytest would report a skip
+        items.extend(found)
+        added += [i.nodeid for i in found]
+    out = _spec().get("added_out")
+    if out:
+        try:
+            Path(out).write_text(json.dumps(added), encoding="utf-8")
+        except OSError as exc:
+            _state["problems"].append(f"added doctests not listed: {exc}")
+
+
+def _all_skipped(item: Any) -> bool:
+    """A doctest whose every example is ``# doctest: +SKIP`` (pytest reports it skipped)."""
+    import doctest
+
+    examples = getattr(getattr(item, "dtest", None), "examples", None) or []
+    return bool(examples) and all(e.options.get(doctest.SKIP, False) for e in examples)
 
 
 def pytest_unconfigure(config: Any) -> None:
