@@ -13,9 +13,11 @@ be read or written is logged and the prompt goes without it.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Sequence
 
+from engine.errors import InputError
 from engine.model import Goal
 from engine.model.journal import JournalEntry
 from engine.recall.embed import Embedder, HashingEmbedder
@@ -31,7 +33,23 @@ MIN_SCORE = 0.05  # below this a "neighbour" shares little more than stop-words
 _LISTED = 5  # engine.cycle.selection.rejection_history's default limit
 
 
+EMBEDDER_ENV = "RATCHET_EMBEDDER"
+EMBEDDERS = ("auto", "minilm", "hashing")
+
+
 def default_embedder() -> Embedder:
+    """``RATCHET_EMBEDDER``: ``minilm`` (the packaged all-MiniLM-L6-v2, :mod:`engine.recall.
+    minilm`; an error when it is not installed), ``hashing`` (:class:`~engine.recall.embed.
+    HashingEmbedder`), or ``auto``/unset: MiniLM when installed, else hashing."""
+    from engine.recall import minilm
+
+    choice = os.environ.get(EMBEDDER_ENV, "auto").strip().lower() or "auto"
+    if choice not in EMBEDDERS:
+        raise InputError(
+            f"{EMBEDDER_ENV}={choice!r} is not an embedder: use one of {', '.join(EMBEDDERS)}"
+        )
+    if choice == "minilm" or (choice == "auto" and minilm.available()):
+        return minilm.MiniLMEmbedder()
     return HashingEmbedder()
 
 
@@ -74,7 +92,7 @@ def similar_failures(
         found = store.nearest(
             query_text(goal, feedback), k, exclude=listed(history, goal.id), min_score=MIN_SCORE
         )
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, InputError) as exc:
         log.warning("ratchet: the failure memory was not used: %s", exc)
         return ()
     return tuple(n.line for n in found)
