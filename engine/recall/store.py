@@ -96,9 +96,11 @@ class FailureStore:
         ``exclude`` and scores at or below ``min_score`` are left out."""
         if k <= 0:
             return []
-        (q,) = self.embedder.embed([query])
         found: list[Neighbour] = []
         with closing(self._open()) as db:
+            if db.execute("SELECT 1 FROM failures LIMIT 1").fetchone() is None:
+                return []  # nothing remembered: the model is not even loaded
+            (q,) = self.embedder.embed([query])
             rows = db.execute("SELECT cycle_id, goal, line, vector FROM failures")
             for cycle_id, goal, line, blob in rows:
                 if cycle_id in exclude:
