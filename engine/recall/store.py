@@ -3,8 +3,9 @@
 Two tables: ``meta`` (which embedder made the vectors) and ``failures`` (one row per
 cycle id: goal, start time, the prompt line, the embedded text and the vector as float32
 bytes). Nearest neighbours are a plain cosine scan over every row (unit vectors: a dot
-product), ties broken by cycle id, so the same rows give the same answer anywhere;
-``benchmarks/bench_recall.py`` measures the scan (a few thousand rows: milliseconds).
+product; one matrix product when numpy is installed), ties broken by cycle id, so the same
+rows give the same answer anywhere;
+``benchmarks/recall.py`` measures the scan (a few thousand rows: milliseconds).
 
 The file is a cache of the records: :meth:`FailureStore.sync` adds what is missing, and a
 file that is unreadable, of another schema or built by another embedder is emptied and
@@ -96,21 +97,41 @@ class FailureStore:
         ``exclude`` and scores at or below ``min_score`` are left out."""
         if k <= 0:
             return []
-        found: list[Neighbour] = []
         with closing(self._open()) as db:
             if db.execute("SELECT 1 FROM failures LIMIT 1").fetchone() is None:
                 return []  # nothing remembered: the model is not even loaded
             (q,) = self.embedder.embed([query])
-            rows = db.execute("SELECT cycle_id, goal, line, vector FROM failures")
-            for cycle_id, goal, line, blob in rows:
-                if cycle_id in exclude:
-                    continue
-                vector = array("f")
-                vector.frombytes(blob)
-                if len(vector) != len(q):
-                    continue
-                score = cosine(q, vector)
-                if score > min_score:
-                    found.append(Neighbour(cycle_id=cycle_id, goal=goal, line=line, score=score))
-        found.sort(key=lambda n: (-n.score, n.cycle_id))
-        return found[:k]
+            rows = [
+                row
+                for row in db.execute("SELECT cycle_id, vector FROM failures")
+                if row[0] not in exclude and len(row[1]) == 4 * len(q)
+            ]
+            scores = _scores(q, [blob for _, blob in rows])
+            order = sorted(range(len(rows)), key=lambda i: (-scores[i], rows[i][0]))
+            best = [(rows[i][0], scores[i]) for i in order[:k] if scores[i] > min_score]
+            found = []
+            for cycle_id, score in best:
+                goal, line = db.execute(
+                    "SELECT goal, line FROM failures WHERE cycle_id = ?", (cycle_id,)
+                ).fetchone()
+                found.append(Neighbour(cycle_id=cycle_id, goal=goal, line=line, score=score))
+        return found
+
+
+def _scores(query: Sequence[float], blobs: Sequence[bytes]) -> list[float]:
+    """Cosine of ``query`` with each row's vector: one matrix product with numpy (when it
+    is installed: the ``memory`` extra), else a pure-Python dot product per row."""
+    if not blobs:
+        return []
+    try:
+        import numpy as np
+    except ImportError:
+        out = []
+        for blob in blobs:
+            vector = array("f")
+            vector.frombytes(blob)
+            out.append(cosine(query, vector))
+        return out
+    matrix = np.frombuffer(b"".join(blobs), dtype=np.float32)
+    product = matrix.reshape(len(blobs), len(query)) @ np.asarray(query, dtype=np.float32)
+    return [float(x) for x in product]
