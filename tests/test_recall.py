@@ -191,3 +191,19 @@ def test_memory_sections_stay_within_the_budget(tmp_path: Path, budget: int) -> 
         assert "more omitted)" in text
         assert "## Lessons distilled from this goal's records" in text
         assert "- lesson 0 " in text
+
+
+def test_the_memory_goal_options_are_validated_with_file_line_and_field(tmp_path: Path) -> None:
+    from engine.config import load_goals
+    from engine.errors import ConfigError
+
+    (tmp_path / "goals.yaml").write_text(
+        "version: 1\ngoals:\n  - id: g\n    description: x\n"
+        "    options: {similar_failures: 50, lessons_every: 0}\n"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_goals(tmp_path)
+    assert str(raised.value).splitlines() == [
+        "goals.yaml:5:33: goals[0].options.similar_failures: must be at most 20, got 50",
+        "goals.yaml:5:52: goals[0].options.lessons_every: must be at least 1, got 0",
+    ]
