@@ -99,6 +99,8 @@ GOAL_OPTIONS: Mapping[str, Check] = {
     "symbols": list_of(string()),
     "diff_coverage": one_of("review", "reject"),  # rule diff-coverage-strict (rules/)
     "self_review": boolean(),  # the model reviews its diff before evaluation
+    "similar_failures": integer(minimum=0, maximum=20),  # k past failures in the prompt
+    "lessons_every": integer(minimum=1, maximum=1000),  # distil lessons every N attempts
 }
 
 _TYPO_CUTOFF = 0.8

@@ -84,6 +84,9 @@ def proposal_request(
     s: Seams, a: Attempt, worktree: Path, feedback: str, history: Sequence[JournalEntry]
 ) -> ProposalRequest:
     """What the provider is asked for this attempt (the same for its self-review)."""
+    from engine.recall.recall import similar_failures
+    from engine.records.distil import bullets
+
     directives = s.config.directives
     return ProposalRequest(
         goal=a.goal,
@@ -95,8 +98,20 @@ def proposal_request(
         history=rejection_history(history, a.goal.id)
         + decision_reasons([e.to_json() for e in history], a.goal.id),
         lessons=read_lessons(s.repo.root),
+        similar=similar_failures(s.repo, history, a.goal, feedback),
+        goal_lessons=bullets(goal_lessons(s, a.goal)),
         state_dir=s.repo.state_dir,
     )
+
+
+def goal_lessons(s: Seams, goal: Goal) -> str:
+    """The goal's newest distilled lessons, regenerated from the records in git and the
+    journal (:func:`engine.records.distil.current_lessons`)."""
+    from engine.records.distil import DEFAULT_EVERY, current_lessons
+    from engine.records.history import load_history
+
+    every = int(goal.options.get("lessons_every", DEFAULT_EVERY))
+    return current_lessons(load_history(s.repo), goal.id, every)
 
 
 def self_review(

@@ -102,7 +102,8 @@ class Cycle:
             repo=repo,
             config=config,
             measurer=measurer,
-            write_records=write_records or GitRecordWriter(repo, config.directives.identity),
+            write_records=write_records
+            or GitRecordWriter(repo, config.directives.identity, config.goals),
             journal=journal or JournalFile(repo.state_dir),
             pending=pending or PendingQueue(repo.state_dir),
             clock=clock,

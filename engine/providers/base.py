@@ -31,6 +31,8 @@ class ProposalRequest:
     feedback: str = ""  # why the previous attempt of this cycle failed (refine loop)
     history: tuple[str, ...] = ()  # why earlier attempts at this goal were rejected
     lessons: tuple[str, ...] = ()  # memory-bank lessons
+    similar: tuple[str, ...] = ()  # past failures like this work, any goal (engine.recall)
+    goal_lessons: tuple[str, ...] = ()  # memory-bank/lessons/<goal>.md (engine.records.distil)
     state_dir: Path | None = None  # <repo>/.ratchet: caches, spend ledger
 
 

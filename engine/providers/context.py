@@ -1,6 +1,6 @@
 """Build a model's context for one proposal request within a token budget.
 
-The context has up to six sections, each with a share of ``directives.context_tokens``
+The context has up to eight sections, each with a share of ``directives.context_tokens``
 (tokens counted with :func:`~engine.providers.transport.estimate_tokens`, ~4 chars each),
 in two parts:
 
@@ -17,8 +17,10 @@ repo map                      signatures of the in-scope files (then names of ot
 target code                   source of the goal's target symbols (<= 55% of the prefix)
 covering tests                test functions that mention the targets (<= 20% of it)
 lessons                       memory-bank lessons, newest kept (<= 7% of the budget)
-rejected attempts             why earlier attempts were rejected, newest kept (<= 8%)
-previous attempt's failure    the refine-loop feedback (<= 15%; middle cut when longer)
+goal's lessons                distilled from the goal's records (<= 3%; when present)
+rejected attempts             why earlier attempts were rejected, newest kept (<= 4%)
+already tried                 the most similar past failures, any goal (<= 4%)
+previous attempt's failure    the refine-loop feedback (<= 12%; middle cut when longer)
 ============================  =====================================================
 
 Neither part's size depends on the other's content. Files are never cut mid-symbol: a
@@ -119,13 +121,19 @@ def build_context(
     tail: list[Section] = []
     if request.lessons:
         tail.append(_list_section("Lessons from earlier work", request.lessons, total * 7 // 100))
+    if request.goal_lessons:
+        title = "Lessons distilled from this goal's records"
+        tail.append(_list_section(title, request.goal_lessons, total * 3 // 100, newest=False))
     if request.history:
         tail.append(
-            _list_section("Why earlier attempts were rejected", request.history, total * 8 // 100)
+            _list_section("Why earlier attempts were rejected", request.history, total * 4 // 100)
         )
+    if request.similar:
+        title = "Already tried, and why it failed (similar past attempts, any goal)"
+        tail.append(_list_section(title, request.similar, total * 4 // 100, newest=False))
     if request.feedback:
         title = f"Why attempt {request.attempt - 1} failed — fix this"
-        tail.append(Section(title=title, body=_clip(request.feedback, total * 15 // 100)))
+        tail.append(Section(title=title, body=_clip(request.feedback, total * 12 // 100)))
     # Fixed, not "whatever the tail leaves": a longer failure must not shift the prefix.
     rest = total * STABLE_SHARE // 100
 
@@ -337,11 +345,14 @@ def _repo_map(
     return "\n".join(out)
 
 
-def _list_section(title: str, entries: Sequence[str], budget: int) -> Section:
-    """The newest entries that fit (entries are oldest first)."""
+def _list_section(
+    title: str, entries: Sequence[str], budget: int, *, newest: bool = True
+) -> Section:
+    """The newest entries that fit (entries are oldest first); ``newest=False``: the
+    first entries that fit (entries are best first), kept in their order."""
     kept: list[str] = []
     used = 0
-    for entry in reversed(entries):
+    for entry in reversed(entries) if newest else entries:
         line = f"- {_clip(entry.strip(), max(20, budget // 2))}"
         cost = estimate_tokens(line) + 1
         if used + cost > budget:
@@ -349,6 +360,9 @@ def _list_section(title: str, entries: Sequence[str], budget: int) -> Section:
         kept.append(line)
         used += cost
     dropped = len(entries) - len(kept)
+    if not newest:
+        tail = [f"- ({dropped} more omitted)"] if dropped else []
+        return Section(title=title, body="\n".join(kept + tail))
     head = [f"- ({dropped} older entries omitted)"] if dropped else []
     return Section(title=title, body="\n".join(head + list(reversed(kept))))
 

@@ -4,14 +4,17 @@
 candidate commit (amended, so an accepted change stays one commit) or, when the attempt
 produced no code commit (a refused plan), into a records-only commit on the branch.
 Trailers carry goal, provider, decision, ROI and the key metric deltas. The message
-passes the redactor, like every record.
+passes the redactor, like every record. Every N-th attempt at a goal, when it is rejected,
+also carries the goal's distilled lessons, ``memory-bank/lessons/<goal>.md``
+(:mod:`engine.records.distil`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from engine.model import CycleReport, Identity
+from engine.model import CycleReport, Goal, Identity
 from engine.patching.workspace import write_files
 from engine.records.render import memory_entry, memory_path, snapshot_json, snapshot_path, trailers
 from engine.redact import redact
@@ -19,14 +22,21 @@ from engine.vcs import Repository, format_message
 
 
 def write_records(
-    repo: Repository, worktree: Path, report: CycleReport, identity: Identity, rationale: str = ""
+    repo: Repository,
+    worktree: Path,
+    report: CycleReport,
+    identity: Identity,
+    rationale: str = "",
+    extra: Mapping[str, str] | None = None,
 ) -> str:
-    """Write the records into ``worktree`` and commit them; returns the commit SHA."""
+    """Write the records (and ``extra`` record files: path -> text) into ``worktree`` and
+    commit them; returns the commit SHA."""
     write_files(
         worktree,
         {
             snapshot_path(report.cycle_id): snapshot_json(report),
             memory_path(report.cycle_id): memory_entry(report),
+            **(extra or {}),
         },
     )
     subject = report.summary or f"ratchet: {report.outcome} attempt at {report.goal}"
@@ -38,12 +48,35 @@ def write_records(
     return repo.commit_all(worktree, message=message, author=identity)
 
 
-class GitRecordWriter:
-    """:func:`write_records` as the cycle's :class:`~engine.cycle.protocols.RecordWriter`."""
+def lessons_file(repo: Repository, report: CycleReport, goals: Sequence[Goal]) -> dict[str, str]:
+    """``{memory-bank/lessons/<goal>.md: text}`` when ``report`` is the attempt that
+    writes it (:func:`engine.records.distil.due`), else {}. The goal's attempts are read
+    from the records (journal and git) plus ``report`` itself."""
+    from engine.model.journal import JournalEntry
+    from engine.records.distil import DEFAULT_EVERY, attempts_of, distil, due, lessons_path
+    from engine.records.history import load_history
+    from engine.records.render import full_record
 
-    def __init__(self, repo: Repository, identity: Identity) -> None:
+    goal = next((g for g in goals if g.id == report.goal), None)
+    if goal is None or report.outcome != "rejected":
+        return {}
+    every = int(goal.options.get("lessons_every", DEFAULT_EVERY))
+    entries = [*load_history(repo), JournalEntry.from_json(full_record(report))]
+    attempts = attempts_of(entries, goal.id)
+    if not attempts or attempts[-1].cycle_id != report.cycle_id or not due(attempts, every):
+        return {}
+    return {lessons_path(goal.id): redact(distil(goal.id, attempts, every))}
+
+
+class GitRecordWriter:
+    """:func:`write_records` as the cycle's :class:`~engine.cycle.protocols.RecordWriter`;
+    with ``goals``, the distilled lessons too (:func:`lessons_file`)."""
+
+    def __init__(self, repo: Repository, identity: Identity, goals: Sequence[Goal] = ()) -> None:
         self.repo = repo
         self.identity = identity
+        self.goals = tuple(goals)
 
     def __call__(self, worktree: Path, report: CycleReport, rationale: str) -> str:
-        return write_records(self.repo, worktree, report, self.identity, rationale)
+        extra = lessons_file(self.repo, report, self.goals)
+        return write_records(self.repo, worktree, report, self.identity, rationale, extra)

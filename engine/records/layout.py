@@ -107,6 +107,12 @@ def endpoint_speeds_file(state_dir: Path) -> Path:
     return state_dir / "endpoint-speeds.json"
 
 
+def failure_memory_file(state_dir: Path) -> Path:
+    """The failure memory (engine.recall): past failures and their vectors, in SQLite; a
+    cache rebuilt from the records in git when missing."""
+    return state_dir / "memory" / "failures.sqlite"
+
+
 @dataclass(frozen=True)
 class Layout:
     """Every path under ``<repo>/.ratchet/`` for one repository root."""

