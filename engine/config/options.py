@@ -99,6 +99,8 @@ GOAL_OPTIONS: Mapping[str, Check] = {
     "symbols": list_of(string()),
     "diff_coverage": one_of("review", "reject"),  # rule diff-coverage-strict (rules/)
     "self_review": boolean(),  # the model reviews its diff before evaluation
+    "decompose": boolean(),  # plan a broad goal as ranked sub-tasks (engine.cycle.plans)
+    "plan_size": integer(minimum=1, maximum=1000),  # sub-tasks kept in the plan
 }
 
 _TYPO_CUTOFF = 0.8

@@ -32,6 +32,10 @@ class ProposalRequest:
     history: tuple[str, ...] = ()  # why earlier attempts at this goal were rejected
     lessons: tuple[str, ...] = ()  # memory-bank lessons
     state_dir: Path | None = None  # <repo>/.ratchet: caches, spend ledger
+    # the human's answers to this goal's questions: "question 1: <q> — answer: <a>"
+    answers: tuple[str, ...] = ()
+    # the plan's current sub-task ("file:qualname"): the target before any other
+    focus: tuple[str, ...] = ()
 
 
 VERDICTS = ("ok", "off-goal", "changes-behaviour")
