@@ -8,9 +8,15 @@ are read afresh. A configuration that cannot be read is reported as such, never 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.model import Goal
+    from engine.model.journal import JournalEntry
+    from engine.vcs import Repository
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,6 +34,8 @@ class OfflineStatus:
     cycles: int = 0  # cycles recorded (journal + git)
     push: str = ""  # the last push (directives.push), "" when none was made
     notes: tuple[str, ...] = field(default_factory=tuple)
+    questions: tuple[str, ...] = ()  # "3 goal (open): text", open ones first
+    plans: tuple[str, ...] = ()  # "goal: progress ...; next ...; forecast"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +50,8 @@ class OfflineStatus:
             "cycles": self.cycles,
             "push": self.push,
             "notes": list(self.notes),
+            "questions": list(self.questions),
+            "plans": list(self.plans),
         }
 
 
@@ -76,7 +86,8 @@ def read_offline_status(root: Path) -> OfflineStatus:
         target = config.directives.target_branch or repo.current_branch() or ""
     else:
         target = repo.current_branch() or ""
-    history = [e.to_json() for e in load_history(repo)]
+    entries = load_history(repo)
+    history = [e.to_json() for e in entries]
     candidates = awaiting_review(repo, target, history) if target else []
     warnings = tuple(w.render() for w in config.warnings) if config else ()
     notes.append(
@@ -104,7 +115,52 @@ def read_offline_status(root: Path) -> OfflineStatus:
         cycles=sum(1 for e in history if e.get("outcome") not in ("nothing-to-do", "push-failed")),
         push=_last_push(repo.state_dir),
         notes=tuple(notes),
+        questions=question_lines(entries, config.goals if config else ()),
+        plans=plan_lines(repo, entries, config.goals if config else ()),
     )
+
+
+def question_lines(entries: Sequence[JournalEntry], goals: Sequence[Goal]) -> tuple[str, ...]:
+    """Every question ratchet asked, open ones first: ``"1 parse (open): ..."``."""
+    from engine.cycle.questions import asked
+
+    answers = {g.id: g.answers for g in goals}
+    lines = [
+        (q.number in answers.get(q.goal, {}), f"{q.number} {q.goal}", q.text)
+        for q in asked(entries)
+    ]
+    return tuple(
+        f"{head} ({'answered' if done else 'OPEN'}): {text}"
+        for done, head, text in sorted(lines, key=lambda line: line[0])
+    )
+
+
+def plan_lines(
+    repo: Repository, entries: Sequence[JournalEntry], goals: Sequence[Goal]
+) -> tuple[str, ...]:
+    """Per planned goal, the progress and next sub-task of its newest plan page (in the
+    newest record commit of that goal), and the forecast of ``done_when``."""
+    from engine.cycle.plans import plan_path
+    from engine.records.forecast import forecast
+
+    lines: list[str] = []
+    for goal in goals:
+        mine = [e for e in entries if e.goal == goal.id]
+        planned = [e for e in mine if e.commit and e.data.get("subtask")]
+        parts: list[str] = []
+        if planned:
+            page = repo.show_file(planned[-1].commit or "", plan_path(goal.id)) or ""
+            parts += [
+                line[2:].strip()
+                for line in page.splitlines()
+                if line.startswith(("- progress:", "- next:"))
+            ]
+        seen = forecast(goal, mine)
+        if seen is not None:
+            parts.append(f"forecast: {seen.sentence()}")
+        if parts:
+            lines.append(f"{goal.id}: " + "; ".join(parts))
+    return tuple(lines)
 
 
 def _last_push(state_dir: Path) -> str:
@@ -142,6 +198,12 @@ def render_offline(repo: Path, s: OfflineStatus, *, paused: bool) -> list[str]:
         lines.append(f"  push:          {s.push}")
     if s.pending:
         lines.append(f"  pending:       {', '.join(s.pending)}")
+    if s.questions:
+        lines.append("  questions:     (answer with answers: {N: ...} on the goal in goals.yaml)")
+        lines += [f"    {q[:110]}" for q in s.questions]
+    if s.plans:
+        lines.append("  plans:")
+        lines += [f"    {p}" for p in s.plans]
     if s.last_outcomes:
         lines.append("  last outcomes:")
         for o in s.last_outcomes:

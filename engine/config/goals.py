@@ -52,7 +52,8 @@ def answers(value: Any, cursor: Cursor) -> dict[int, str]:
     out: dict[int, str] = {}
     for key, text in value.items():
         at = cursor.child(key)
-        if isinstance(key, bool) or not isinstance(key, int) or key < 1:
+        number = int(key) if isinstance(key, str) and key.isdigit() else key
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             at.report(
                 f"'{key}' is not a question number",
                 "use the number from memory-bank/questions.md or `ratchet status`",
@@ -61,7 +62,7 @@ def answers(value: Any, cursor: Cursor) -> dict[int, str]:
         elif not isinstance(text, str) or not text.strip():
             at.report("the answer must be non-empty text", "write the answer as a string")
         else:
-            out[key] = text.strip()
+            out[number] = text.strip()
     return out
 
 

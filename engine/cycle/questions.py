@@ -53,6 +53,14 @@ def asked(history: Iterable[JournalEntry]) -> list[Question]:
     return [found[n] for n in sorted(found)]
 
 
+def asked_by_goal(history: Iterable[JournalEntry]) -> dict[str, set[int]]:
+    """Goal id -> the numbers of the questions asked about it (``ratchet check``)."""
+    out: dict[str, set[int]] = {}
+    for q in asked(history):
+        out.setdefault(q.goal, set()).add(q.number)
+    return out
+
+
 def next_number(questions: Sequence[Question]) -> int:
     return max((q.number for q in questions), default=0) + 1
 
