@@ -72,6 +72,8 @@ def propose(
     request = proposal_request(s, a, worktree, feedback, history)
     if not request.files and not a.goal.answers:  # no target can be determined: ask
         return Ending(attempt=a, outcome="question", message=scope_question(a.goal))
+    if request.answers:  # the record says which answers the proposal was given
+        a = a.noted(f"the human's answers were in the prompt: {'; '.join(request.answers)}")
     try:
         with step("propose"):
             plan = provider.propose(request)

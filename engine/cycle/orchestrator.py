@@ -152,9 +152,9 @@ class Cycle:
         idle: list[CycleReport] = []
         for goal in goals:
             reports = run_goal(s, goal)
-            if reports[-1].outcome != "nothing-to-do":
+            if reports[-1].outcome not in ("nothing-to-do", "question"):
                 return idle + reports
-            idle += reports  # nothing to do for this goal: the next one gets the cycle
+            idle += reports  # nothing to do (or a question asked): the next goal gets the cycle
         return idle
 
     def _run_goal(
