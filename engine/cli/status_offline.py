@@ -138,26 +138,13 @@ def question_lines(entries: Sequence[JournalEntry], goals: Sequence[Goal]) -> tu
 def plan_lines(
     repo: Repository, entries: Sequence[JournalEntry], goals: Sequence[Goal]
 ) -> tuple[str, ...]:
-    """Per planned goal, the progress and next sub-task of its newest plan page (in the
-    newest record commit of that goal), and the forecast of ``done_when``."""
-    from engine.cycle.plans import plan_path
-    from engine.records.forecast import forecast
+    """Per goal with a plan or a forecastable ``done_when``: its progress, next sub-task
+    and forecast (:mod:`engine.records.planview`)."""
+    from engine.records.planview import goal_outlook
 
-    lines: list[str] = []
+    lines = []
     for goal in goals:
-        mine = [e for e in entries if e.goal == goal.id]
-        planned = [e for e in mine if e.commit and e.data.get("subtask")]
-        parts: list[str] = []
-        if planned:
-            page = repo.show_file(planned[-1].commit or "", plan_path(goal.id)) or ""
-            parts += [
-                line[2:].strip()
-                for line in page.splitlines()
-                if line.startswith(("- progress:", "- next:"))
-            ]
-        seen = forecast(goal, mine)
-        if seen is not None:
-            parts.append(f"forecast: {seen.sentence()}")
+        parts = goal_outlook(repo, entries, goal)
         if parts:
             lines.append(f"{goal.id}: " + "; ".join(parts))
     return tuple(lines)

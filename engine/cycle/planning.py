@@ -13,11 +13,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 
-from engine.cycle.plans import SubTask, plan_path, plan_state, rank_scope, render_plan, wanted
+from engine.cycle.plans import SubTask, plan_state, rank_scope, render_plan, wanted
 from engine.cycle.protocols import Seams
-from engine.cycle.questions import QUESTIONS_FILE, asked, next_number, render_questions
+from engine.cycle.questions import asked, next_number, render_questions
 from engine.cycle.state import Ending
-from engine.gate.paths import scope_files
+from engine.gate.paths import QUESTIONS_FILE, plan_path, scope_files
 from engine.model import CycleReport, Goal, Metrics
 from engine.model.journal import JournalEntry
 

@@ -27,16 +27,11 @@ from dataclasses import dataclass, field
 from engine.model import Goal
 from engine.model.journal import JournalEntry
 
-PLANS_DIR = "memory-bank/plans"
 AUTO_MIN_SUBTASKS = 12
 """Without ``options.decompose``, a goal is planned when its scope ranks this many."""
 DEFAULT_SIZE = 20
 MIN_COMPLEXITY = 2  # a function without a branch is not worth a cycle of its own
 _FAILED = frozenset({"rejected", "error", "nothing-to-do", "refused"})
-
-
-def plan_path(goal_id: str) -> str:
-    return f"{PLANS_DIR}/{goal_id}.md"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from engine.model import Goal
 from engine.model.journal import JournalEntry
 
-QUESTIONS_FILE = "memory-bank/questions.md"
-
 
 @dataclass(frozen=True, kw_only=True)
 class Question:

@@ -81,6 +81,11 @@ PLANS_DIR = "memory-bank/plans"
 QUESTIONS_FILE = "memory-bank/questions.md"
 
 
+def plan_path(goal_id: str) -> str:
+    """The plan page of a planned goal (engine.cycle.plans)."""
+    return f"{PLANS_DIR}/{goal_id}.md"
+
+
 def record_paths(cycle_id: str) -> tuple[str, ...]:
     """The files a cycle's records occupy: its snapshot JSON and its memory-bank entry,
     then the goal's plan page and the questions page (rendered from the records). The
@@ -91,7 +96,7 @@ def record_paths(cycle_id: str) -> tuple[str, ...]:
     return (
         f"{SNAPSHOT_DIR}/{cycle_id}.json",
         f"{MEMORY_DIR}/{cycle_id}.md",
-        f"{PLANS_DIR}/{goal}.md",
+        plan_path(goal),
         QUESTIONS_FILE,
     )
 
