@@ -120,6 +120,35 @@ def read_offline_status(root: Path) -> OfflineStatus:
     )
 
 
+def outlook_section(questions: Sequence[str], plans: Sequence[str]) -> list[str]:
+    """The status lines of the questions and the plans/forecasts (pure)."""
+    lines = []
+    if questions:
+        lines.append("  questions:     (answer with answers: {N: ...} on the goal in goals.yaml)")
+        lines += [f"    {q[:110]}" for q in questions]
+    if plans:
+        lines.append("  plans:")
+        lines += [f"    {p}" for p in plans]
+    return lines
+
+
+def read_outlook(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Questions and plan lines of the repository at ``root`` (a running daemon's status
+    shows them too); empty when the configuration cannot be read."""
+    from engine.config import load_config
+    from engine.errors import RatchetError
+    from engine.records.history import load_history
+    from engine.vcs import Repository
+
+    try:
+        goals = load_config(root).goals
+    except RatchetError:
+        return (), ()
+    repo = Repository(root)
+    entries = load_history(repo)
+    return question_lines(entries, goals), plan_lines(repo, entries, goals)
+
+
 def question_lines(entries: Sequence[JournalEntry], goals: Sequence[Goal]) -> tuple[str, ...]:
     """Every question ratchet asked, open ones first: ``"1 parse (open): ..."``."""
     from engine.cycle.questions import asked
@@ -185,12 +214,7 @@ def render_offline(repo: Path, s: OfflineStatus, *, paused: bool) -> list[str]:
         lines.append(f"  push:          {s.push}")
     if s.pending:
         lines.append(f"  pending:       {', '.join(s.pending)}")
-    if s.questions:
-        lines.append("  questions:     (answer with answers: {N: ...} on the goal in goals.yaml)")
-        lines += [f"    {q[:110]}" for q in s.questions]
-    if s.plans:
-        lines.append("  plans:")
-        lines += [f"    {p}" for p in s.plans]
+    lines += outlook_section(s.questions, s.plans)
     if s.last_outcomes:
         lines.append("  last outcomes:")
         for o in s.last_outcomes:
