@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 
-from engine.cycle.plans import SubTask, plan_state, rank_scope, render_plan, wanted
+from engine.cycle.plans import SubTask, may_plan, plan_state, rank_scope, render_plan, wanted
 from engine.cycle.protocols import Seams
 from engine.cycle.questions import asked, next_number, render_questions
 from engine.cycle.state import Ending
@@ -42,6 +42,8 @@ class Planner:
         history: Sequence[JournalEntry],
     ) -> str:
         """The sub-task the next attempt at ``goal`` works on ("" when it is not planned)."""
+        if not may_plan(goal, provider):
+            return ""
         files = scope_files(s.repo.ls_files(tip), goal, s.config.directives.protected_paths)
         texts = s.repo.read_blobs(f"{tip}:{f}" for f in files if f.endswith(".py"))
         sources = {spec.split(":", 1)[1]: text for spec, text in texts.items()}

@@ -120,16 +120,22 @@ def rank_scope(
     return rank(functions, churn, coverage, size)
 
 
-def wanted(goal: Goal, ranked: Sequence[SubTask], provider: str) -> bool:
-    """Whether ``goal`` is planned: ``options.decompose`` when set; otherwise when its
-    scope ranks :data:`AUTO_MIN_SUBTASKS` and it names no ``symbols`` (ruff's fixes are
-    per file and worst first by themselves: never planned)."""
+def may_plan(goal: Goal, provider: str) -> bool:
+    """Whether ``goal`` can be planned at all (checked before anything is read): not with
+    ``decompose: false``, and — unless ``decompose: true`` — not when it names
+    ``symbols`` or its provider is ruff (whose fixes are per file, worst first already)."""
     option = goal.options.get("decompose")
     if option is not None:
-        return bool(option) and bool(ranked)
-    if provider == "ruff" or goal.options.get("symbols"):
+        return bool(option)
+    return provider != "ruff" and not goal.options.get("symbols")
+
+
+def wanted(goal: Goal, ranked: Sequence[SubTask], provider: str) -> bool:
+    """Whether ``goal`` is planned: ``options.decompose: true`` (and anything ranks), or,
+    without the option, :func:`may_plan` and a scope ranking :data:`AUTO_MIN_SUBTASKS`."""
+    if not may_plan(goal, provider) or not ranked:
         return False
-    return len(ranked) >= AUTO_MIN_SUBTASKS
+    return goal.options.get("decompose") is not None or len(ranked) >= AUTO_MIN_SUBTASKS
 
 
 def plan_state(goal_id: str, ranked: Sequence[SubTask], history: Iterable[JournalEntry]) -> Plan:
