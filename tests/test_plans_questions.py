@@ -152,3 +152,26 @@ def test_the_forecast_extrapolates_the_metric_per_cycle() -> None:
     worse = [*history, _entry(4, "merged", baseline={"commit": "c4", "lint": {"violations": 20}})]
     assert "not at the current rate" in forecast(goal, worse).sentence()  # type: ignore[union-attr]
     assert forecast(Goal(id="g", description="d", done_when="roi > 1"), history) is None
+
+
+@pytest.mark.parametrize(
+    ("options", "provider", "count", "planned"),
+    [
+        ({"decompose": True}, "scripted", 1, True),
+        ({"decompose": True}, "ruff", 1, True),  # asked for explicitly
+        ({"decompose": True}, "scripted", 0, False),  # nothing to plan
+        ({"decompose": False}, "gemini", 50, False),
+        ({}, "gemini", 11, False),
+        ({}, "gemini", 12, True),  # a broad scope is planned without asking
+        ({}, "ruff", 50, False),
+        ({"symbols": ["f"]}, "gemini", 50, False),
+    ],
+)
+def test_which_goals_are_planned(
+    options: dict[str, object], provider: str, count: int, planned: bool
+) -> None:
+    from engine.cycle.plans import wanted
+
+    ranked = rank([("f.py", f"f{i}", 3) for i in range(count)], churn={}, coverage={}, size=100)
+    goal = Goal(id="g", description="d", options=options)
+    assert wanted(goal, ranked, provider) is planned
