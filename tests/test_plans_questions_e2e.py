@@ -168,6 +168,11 @@ def test_a_broad_goal_is_planned_and_its_plan_evolves_over_three_cycles(tmp_path
     line = next(x for x in status.stdout.splitlines() if x.strip().startswith("broad:"))
     assert "progress: 2 done, 0 in review, 1 left" in line and "next: `calc/big.py:middle`" in line
     assert "forecast: complexity.total" in line and "more cycle(s) at -" in line, line
+    # The report: the same, per goal (goals read from the target's goals.yaml in git).
+    assert ratchet("report", "--repo", str(repo), "--out", str(tmp_path / "report")).code == 0
+    html = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert '<tr data-stat="progress"><td>progress</td><td>2 done, 0 in review, 1 left' in html
+    assert '<tr data-stat="forecast"><td>forecast</td><td>complexity.total' in html
     assert git(repo, "status", "--porcelain") == ""  # the user's tree: untouched
 
 
