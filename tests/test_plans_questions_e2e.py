@@ -282,3 +282,47 @@ def test_a_scope_without_files_is_a_question_not_a_guess(tmp_path: Path) -> None
     assert run.json["question"] == 1
     assert "holds no file ratchet may change" in run.json["message"]
     assert run.json["provider"] == ""  # the provider was never asked
+
+
+def test_a_model_asks_and_after_the_answer_its_prompt_holds_it(tmp_path: Path) -> None:
+    from tests.fakes_http import FakeModelServer, openai_ok
+
+    question = {"summary": "Question", "question": "Flatten classify or add?", "edits": []}
+    edit = {"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}
+    plan = {"summary": "Flatten classify", "rationale": "As answered.", "edits": [edit]}
+    answer = "Flatten classify; leave add alone."
+    with FakeModelServer.openai(
+        [openai_ok(json.dumps(question)), openai_ok(json.dumps(plan))]
+    ) as fake:
+        goal: dict[str, Any] = {
+            "id": "vague",
+            "description": "Simplify something.",
+            "scope": ["calc/**/*.py"],
+            "max_attempts": 1,
+        }
+        repo = make_repo(
+            tmp_path / "repo",
+            goals=[goal],
+            directives={
+                "target_branch": "main",
+                "provider": {
+                    "name": "openai_compat",
+                    "model": "test-model",
+                    "options": {"base_url": fake.url + "/v1", "retries": 1, "cache": False},
+                },
+            },
+        )
+        env = {"OPENAI_API_KEY": "sk-test"}
+        asked = ratchet("run-once", "--repo", str(repo), "--json", env=env)
+        assert asked.code == 0, asked.stderr
+        assert asked.json["outcome"] == "question", asked.json["message"]
+        assert asked.json["message"] == "question 1: Flatten classify or add?"
+        _set_goals(repo, [{**goal, "answers": {1: answer}}], "answer question 1")
+        went = ratchet("run-once", "--repo", str(repo), "--json", env=env)
+        assert went.code == 0, went.stderr
+        assert went.json["outcome"] == "merged", went.json["message"]
+    assert len(fake.requests) == 2
+    first, second = (json.dumps(r.body["messages"]) for r in fake.requests)
+    assert answer not in first
+    assert "Answers to your questions" in second and answer in second
+    assert "question 1: Flatten classify or add?" in second
