@@ -69,7 +69,7 @@ def goal(extra: str) -> str:
         (
             goal("answers: [1]"),
             "goals.yaml:5:14: goals[0].answers: expected a mapping of question numbers to "
-            "answers, got a list; write e.g. answers: {1: \"only the parser module\"}",
+            'answers, got a list; write e.g. answers: {1: "only the parser module"}',
         ),
         (
             goal("priority: high"),
