@@ -282,6 +282,10 @@ def test_a_scope_without_files_is_a_question_not_a_guess(tmp_path: Path) -> None
     assert run.json["question"] == 1
     assert "holds no file ratchet may change" in run.json["message"]
     assert run.json["provider"] == ""  # the provider was never asked
+    again = ratchet("run-once", "--repo", str(repo), "--goal", "nowhere")  # the terminal text
+    assert "waiting for an answer to question 1" in again.stdout, again.stdout
+    status = ratchet("status", "--repo", str(repo)).stdout
+    assert "1 nowhere (OPEN): the scope of goal 'nowhere' (parser/**/*.py) holds no file" in status
 
 
 def test_a_model_asks_and_after_the_answer_its_prompt_holds_it(tmp_path: Path) -> None:
