@@ -125,7 +125,7 @@ def outlook_section(questions: Sequence[str], plans: Sequence[str]) -> list[str]
     lines = []
     if questions:
         lines.append("  questions:     (answer with answers: {N: ...} on the goal in goals.yaml)")
-        lines += [f"    {q[:110]}" for q in questions]
+        lines += [f"    {q}" for q in questions]  # whole: the human must read it
     if plans:
         lines.append("  plans:")
         lines += [f"    {p}" for p in plans]
