@@ -54,7 +54,22 @@ def goal(extra: str) -> str:
             goal("zzz: 3"),
             "goals.yaml:5:5: goals[0].zzz: unknown key 'zzz'; valid keys: id, description, "
             "priority, scope, provider, options, max_attempts, status, done_when, allow, metric, "
-            "behaviour",
+            "behaviour, answers",
+        ),
+        (
+            goal("answers: {0: only the parser}"),
+            "goals.yaml:5:15: goals[0].answers.0: '0' is not a question number; use the number "
+            "from memory-bank/questions.md or `ratchet status`",
+        ),
+        (
+            goal('answers: {1: ""}'),
+            "goals.yaml:5:18: goals[0].answers.1: the answer must be non-empty text; write the "
+            "answer as a string",
+        ),
+        (
+            goal("answers: [1]"),
+            "goals.yaml:5:14: goals[0].answers: expected a mapping of question numbers to "
+            'answers, got a list; write e.g. answers: {1: "only the parser module"}',
         ),
         (
             goal("priority: high"),

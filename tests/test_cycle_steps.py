@@ -122,7 +122,7 @@ def test_a_whole_cycle_through_the_fakes_merges_and_journals(repo_dir: Path) -> 
 def naming_records(cycle_id: str) -> list[str]:
     from engine.gate.paths import record_paths
 
-    return list(record_paths(cycle_id))
+    return list(record_paths(cycle_id)[:2])  # a goal without a plan or questions
 
 
 def test_begin_names_the_attempt_and_reuses_a_baseline_of_the_same_tip(repo_dir: Path) -> None:

@@ -107,9 +107,9 @@ def test_delta_of_metrics() -> None:
         (
             "delta.tests.timed_out",
             [
-                "no field 'delta.tests.timed_out' (delta.tests has: collected, doctests_added, duration, errors, "
-                "exit_code, failed, passed, skipped, time_limit, xfailed); did you mean "
-                "'delta.tests.time_limit'?"
+                "no field 'delta.tests.timed_out' (delta.tests has: collected, doctests_added, "
+                "duration, errors, exit_code, failed, passed, skipped, time_limit, xfailed); "
+                "did you mean 'delta.tests.time_limit'?"
             ],
         ),
         ("change.files.count > 0", ["'change.files' is a list; it has no field 'count'"]),

@@ -106,3 +106,19 @@ def test_ruff_environment(parent: dict[str, str], expected: dict[str, str]) -> N
         "XDG_CONFIG_HOME": "/tmp/ruff-home/config",
         "RUFF_NO_CACHE": "true",
     }
+
+
+def test_real_ruff_fixes_the_file_with_the_most_debt_first(tmp_path: Path) -> None:
+    # b.py holds three unused imports, a.py one, c.py none: with room for one file,
+    # the fix goes to b.py although a.py sorts first by name.
+    (tmp_path / "a.py").write_text("import os\n\nx = 1\n", encoding="utf-8")
+    (tmp_path / "b.py").write_text("import os\nimport re\nimport sys\n\ny = 2\n", encoding="utf-8")
+    (tmp_path / "c.py").write_text("z = 3\n", encoding="utf-8")
+    files = ("a.py", "b.py", "c.py")
+
+    one = RuffFixProvider().propose(_request(tmp_path, files, select=["F401"], max_files=1))
+    two = RuffFixProvider().propose(_request(tmp_path, files, select=["F401"], max_files=2))
+
+    assert [e.file for e in one.edits] == ["b.py"]
+    assert [e.file for e in two.edits] == ["b.py", "a.py"]
+    assert one.edits[0].code == "\ny = 2\n"  # the imports are gone, the blank line stays

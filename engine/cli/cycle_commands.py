@@ -64,8 +64,18 @@ def check(
 
     from engine.vcs.remote import remotes
 
+    def questions() -> dict[str, set[int]]:
+        from engine.cycle.questions import asked_by_goal
+        from engine.records.history import load_history
+
+        return asked_by_goal(load_history(repository))
+
     report = check_repository(
-        repository.root, tracked=tracked, env=os.environ, remotes=lambda: remotes(repository)
+        repository.root,
+        tracked=tracked,
+        env=os.environ,
+        remotes=lambda: remotes(repository),
+        questions=questions,
     )
     if not strict:
         for warning in report.warnings:

@@ -123,11 +123,16 @@ def status(
             lines.append(f"  pinned:        {current.pinned} (`ratchet unpin` lifts it)")
         output.echo("\n".join(lines))
         return
+    from engine.cli.status_offline import outlook_section, read_outlook
+
+    questions, plans = read_outlook(paths.repo)
     if as_json:
         data: dict[str, Any] = {"running": running, "repo": str(paths.repo), **current.to_json()}
+        data |= {"questions": list(questions), "plans": list(plans)}
         output.emit_json(data, indent=2, sort_keys=True)
         return
-    output.echo("\n".join(render_status(paths.repo, running, current)))
+    lines = render_status(paths.repo, running, current) + outlook_section(questions, plans)
+    output.echo("\n".join(lines))
 
 
 def render_status(repo: Path, running: bool, s: DaemonStatus) -> list[str]:

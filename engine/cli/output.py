@@ -84,6 +84,14 @@ def render_report(report: CycleReport) -> str:
     if report.outcome in ("review", "pending") and report.branch:
         cid = report.branch.removeprefix("ratchet/")
         lines.append(f"  next: `ratchet review show {cid}`, then `review accept|reject {cid}`")
+    if report.outcome == "question" and report.question:
+        n = report.question
+        lines.append(
+            f'  next: answer it in goals.yaml, on goal {report.goal}: answers: {{{n}: "..."}}'
+            " (memory-bank/questions.md, `ratchet status`)"
+        )
+    if report.subtask:
+        lines.append(f"  sub-task: {report.subtask} (memory-bank/plans/{report.goal}.md)")
     if report.target_before != report.target_after and report.target_after:
         lines.append(
             f"  {report.target}: {str(report.target_before)[:12]} -> {report.target_after[:12]}"

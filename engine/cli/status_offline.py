@@ -8,9 +8,15 @@ are read afresh. A configuration that cannot be read is reported as such, never 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.model import Goal
+    from engine.model.journal import JournalEntry
+    from engine.vcs import Repository
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,6 +34,8 @@ class OfflineStatus:
     cycles: int = 0  # cycles recorded (journal + git)
     push: str = ""  # the last push (directives.push), "" when none was made
     notes: tuple[str, ...] = field(default_factory=tuple)
+    questions: tuple[str, ...] = ()  # "3 goal (open): text", open ones first
+    plans: tuple[str, ...] = ()  # "goal: progress ...; next ...; forecast"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +50,8 @@ class OfflineStatus:
             "cycles": self.cycles,
             "push": self.push,
             "notes": list(self.notes),
+            "questions": list(self.questions),
+            "plans": list(self.plans),
         }
 
 
@@ -76,7 +86,8 @@ def read_offline_status(root: Path) -> OfflineStatus:
         target = config.directives.target_branch or repo.current_branch() or ""
     else:
         target = repo.current_branch() or ""
-    history = [e.to_json() for e in load_history(repo)]
+    entries = load_history(repo)
+    history = [e.to_json() for e in entries]
     candidates = awaiting_review(repo, target, history) if target else []
     warnings = tuple(w.render() for w in config.warnings) if config else ()
     notes.append(
@@ -104,7 +115,68 @@ def read_offline_status(root: Path) -> OfflineStatus:
         cycles=sum(1 for e in history if e.get("outcome") not in ("nothing-to-do", "push-failed")),
         push=_last_push(repo.state_dir),
         notes=tuple(notes),
+        questions=question_lines(entries, config.goals if config else ()),
+        plans=plan_lines(repo, entries, config.goals if config else ()),
     )
+
+
+def outlook_section(questions: Sequence[str], plans: Sequence[str]) -> list[str]:
+    """The status lines of the questions and the plans/forecasts (pure)."""
+    lines = []
+    if questions:
+        lines.append("  questions:     (answer with answers: {N: ...} on the goal in goals.yaml)")
+        lines += [f"    {q}" for q in questions]  # whole: the human must read it
+    if plans:
+        lines.append("  plans:")
+        lines += [f"    {p}" for p in plans]
+    return lines
+
+
+def read_outlook(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Questions and plan lines of the repository at ``root`` (a running daemon's status
+    shows them too); empty when the configuration cannot be read."""
+    from engine.config import load_config
+    from engine.errors import RatchetError
+    from engine.records.history import load_history
+    from engine.vcs import Repository
+
+    try:
+        goals = load_config(root).goals
+    except RatchetError:
+        return (), ()
+    repo = Repository(root)
+    entries = load_history(repo)
+    return question_lines(entries, goals), plan_lines(repo, entries, goals)
+
+
+def question_lines(entries: Sequence[JournalEntry], goals: Sequence[Goal]) -> tuple[str, ...]:
+    """Every question ratchet asked, open ones first: ``"1 parse (open): ..."``."""
+    from engine.cycle.questions import asked
+
+    answers = {g.id: g.answers for g in goals}
+    lines = [
+        (q.number in answers.get(q.goal, {}), f"{q.number} {q.goal}", q.text)
+        for q in asked(entries)
+    ]
+    return tuple(
+        f"{head} ({'answered' if done else 'OPEN'}): {text}"
+        for done, head, text in sorted(lines, key=lambda line: line[0])
+    )
+
+
+def plan_lines(
+    repo: Repository, entries: Sequence[JournalEntry], goals: Sequence[Goal]
+) -> tuple[str, ...]:
+    """Per goal with a plan or a forecastable ``done_when``: its progress, next sub-task
+    and forecast (:mod:`engine.records.planview`)."""
+    from engine.records.planview import goal_outlook
+
+    lines = []
+    for goal in goals:
+        parts = goal_outlook(repo, entries, goal)
+        if parts:
+            lines.append(f"{goal.id}: " + "; ".join(parts))
+    return tuple(lines)
 
 
 def _last_push(state_dir: Path) -> str:
@@ -142,6 +214,7 @@ def render_offline(repo: Path, s: OfflineStatus, *, paused: bool) -> list[str]:
         lines.append(f"  push:          {s.push}")
     if s.pending:
         lines.append(f"  pending:       {', '.join(s.pending)}")
+    lines += outlook_section(s.questions, s.plans)
     if s.last_outcomes:
         lines.append("  last outcomes:")
         for o in s.last_outcomes:

@@ -21,7 +21,7 @@ import importlib.util
 import json
 import os
 import subprocess
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,13 +49,15 @@ def check_repository(
     env: Mapping[str, str],
     ruff_codes: frozenset[str] | None = None,
     remotes: Callable[[], Sequence[str]] | None = None,
+    questions: Callable[[], Mapping[str, Set[int]]] | None = None,
 ) -> CheckReport:
     """Everything ``ratchet check`` reports for the repository at ``root``.
 
     ``tracked(target_branch)``: the files of that branch (None for the current one); None
     when unknown (no commit yet): the scope check is skipped. ``ruff_codes``: known rule
     codes (None: ask the installed ruff, see module doc). ``remotes()``: the repository's
-    git remotes (None: ``push.remote`` is not checked against them).
+    git remotes (None: ``push.remote`` is not checked against them). ``questions()``: goal
+    id -> the numbers of the questions ratchet asked about it (None: answers unchecked).
     """
     try:
         config = load_config(root)
@@ -73,6 +75,10 @@ def check_repository(
         files = tracked(config.directives.target_branch)
         if files is not None:
             warnings += _empty_scopes(goals, files)
+        if questions is not None and any(g.answers for g in config.goals):
+            from engine.config.answers import unknown_answers
+
+            errors += unknown_answers(goals, questions())
     if directives is not None and goals is not None:
         warnings += _unconfigured_providers(config, directives, goals, env)
     push = config.directives.push

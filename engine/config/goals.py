@@ -18,6 +18,7 @@ from engine.config.schema import (
     Invalid,
     Schema,
     check_document,
+    describe,
     integer,
     list_of,
     nested,
@@ -35,6 +36,34 @@ GOAL_STATUSES: tuple[str, ...] = ("active", "paused", "done")
 # goal.metric is measured on one tree at a time (``policy.tip_context``): ``candidate`` is
 # that tree's metrics, so baseline/delta/change/cost/roi would mean nothing there.
 METRIC_ROOTS: tuple[str, ...] = ("candidate", "goal")
+
+
+def answers(value: Any, cursor: Cursor) -> dict[int, str]:
+    """``{question number: answer}``: positive integer keys, non-empty text values.
+    Whether each number is a question ratchet asked is ``ratchet check``'s to say
+    (:mod:`engine.config.answers`: it needs the records)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Invalid(
+            f"expected a mapping of question numbers to answers, got {describe(value)}",
+            'write e.g. answers: {1: "only the parser module"}',
+        )
+    out: dict[int, str] = {}
+    for key, text in value.items():
+        at = cursor.child(key)
+        number = int(key) if isinstance(key, str) and key.isdigit() else key
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            at.report(
+                f"'{key}' is not a question number",
+                "use the number from memory-bank/questions.md or `ratchet status`",
+                at_key=True,
+            )
+        elif not isinstance(text, str) or not text.strip():
+            at.report("the answer must be non-empty text", "write the answer as a string")
+        else:
+            out[number] = text.strip()
+    return out
 
 
 def scope_pattern(value: Any, cursor: Cursor) -> str:
@@ -60,6 +89,7 @@ GOAL = Schema(
         "allow": Field(list_of(allow_entry())),
         "metric": Field(optional(expression(METRIC_ROOTS, kind="number"))),
         "behaviour": Field(optional(one_of("preserve", "off"))),
+        "answers": Field(answers),
     },
     post=lambda raw, given, cursor: check_options(
         raw.get("options"), cursor.child("options"), GOAL_OPTIONS, "goal options"

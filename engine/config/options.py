@@ -101,6 +101,8 @@ GOAL_OPTIONS: Mapping[str, Check] = {
     "self_review": boolean(),  # the model reviews its diff before evaluation
     "similar_failures": integer(minimum=0, maximum=20),  # k past failures in the prompt
     "lessons_every": integer(minimum=1, maximum=1000),  # distil lessons every N attempts
+    "decompose": boolean(),  # plan a broad goal as ranked sub-tasks (engine.cycle.plans)
+    "plan_size": integer(minimum=1, maximum=1000),  # sub-tasks kept in the plan
 }
 
 _TYPO_CUTOFF = 0.8

@@ -16,6 +16,7 @@ from pathlib import Path
 from engine.cycle import naming
 from engine.cycle.fingerprint import rules_fingerprint
 from engine.cycle.protocols import Seams
+from engine.cycle.questions import answer_lines, asked, scope_question
 from engine.cycle.selection import diff_fingerprint, rejection_history
 from engine.cycle.state import Attempt, Ending
 from engine.errors import BudgetExceeded, ProviderError
@@ -68,9 +69,14 @@ def propose(
 ) -> Attempt | Ending:
     """Ask the provider for a plan. A failed call still cost something: its spend is
     kept in the record (outcome ``budget`` or ``error``)."""
+    request = proposal_request(s, a, worktree, feedback, history)
+    if not request.files and not a.goal.answers:  # no target can be determined: ask
+        return Ending(attempt=a, outcome="question", message=scope_question(a.goal))
+    if request.answers:  # the record says which answers the proposal was given
+        a = a.noted(f"the human's answers were in the prompt: {'; '.join(request.answers)}")
     try:
         with step("propose"):
-            plan = provider.propose(proposal_request(s, a, worktree, feedback, history))
+            plan = provider.propose(request)
     except (BudgetExceeded, ProviderError) as exc:
         usage = getattr(exc, "usage", None) or Usage()
         failed = replace(a, proposal=Proposal(summary="", provider=provider.name, usage=usage))
@@ -101,6 +107,8 @@ def proposal_request(
         similar=similar_failures(s.repo, history, a.goal, feedback),
         goal_lessons=bullets(goal_lessons(s, a.goal)),
         state_dir=s.repo.state_dir,
+        answers=answer_lines(a.goal, asked(history)),
+        focus=(a.subtask,) if a.subtask else (),
     )
 
 
@@ -160,8 +168,11 @@ def self_review(
 
 
 def with_plan(a: Attempt, plan: Proposal) -> Attempt | Ending:
-    """``a`` carrying ``plan``; an empty plan ends the attempt as ``nothing-to-do``."""
+    """``a`` carrying ``plan``; an empty plan ends the attempt as ``nothing-to-do``, a plan
+    that asks a question as ``question`` (numbered by the cycle)."""
     a = replace(a, proposal=plan)
+    if plan.question:
+        return Ending(attempt=a, outcome="question", message=plan.question)
     if not plan.edits:
         message = plan.summary or "the provider proposed no change"
         return Ending(attempt=a, outcome="nothing-to-do", message=message)

@@ -47,7 +47,7 @@ def finish(s: Seams, worktree: Path, ending: Ending) -> CycleReport:
         commit = s.write_records(worktree, report, rationale)
     report = replace(report, commit=commit)
     if not ending.keep_branch:
-        ref = naming.rejected_ref_of(a.goal.id, a.branch)
+        ref = naming.archive_ref_of(a.goal.id, a.branch, ending.outcome)
         s.repo.archive(ref, commit)
         s.repo.delete_branch(a.branch)
         report = replace(report, rejected_ref=ref)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from engine.vcs import branch_number, branch_ref, candidate_branch, rejected_ref
+from engine.vcs import branch_number, branch_ref, candidate_branch, question_ref, rejected_ref
 
 __all__ = [
     "branch_number",
     "branch_ref",
     "candidate_branch",
     "cycle_id",
+    "archive_ref_of",
     "rejected_ref",
     "rejected_ref_of",
     "worktree_name",
@@ -35,3 +36,11 @@ def worktree_name(goal_id: str, n: int) -> str:
 def rejected_ref_of(goal_id: str, branch: str) -> str:
     """Where the candidate on ``branch`` (``ratchet/<goal>/<n>``) is archived."""
     return rejected_ref(goal_id, branch_number(branch))
+
+
+def archive_ref_of(goal_id: str, branch: str, outcome: str) -> str:
+    """Where the commit of an attempt that ended ``outcome`` on ``branch`` is kept: a
+    question's records under ``refs/ratchet/questions/``, anything else as rejected."""
+    if outcome == "question":
+        return question_ref(goal_id, branch_number(branch))
+    return rejected_ref_of(goal_id, branch)

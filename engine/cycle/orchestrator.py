@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from engine.cycle.attempt import (
 from engine.cycle.finish import attempt_timer, bare, candidate_worktree, finish, settle
 from engine.cycle.memory import cycle_history, decisions_in_git
 from engine.cycle.merge import conclude, decide
+from engine.cycle.planning import Planner
 from engine.cycle.protocols import (
     Clock,
     EvidenceWriter,
@@ -46,6 +47,7 @@ from engine.cycle.protocols import (
     Seams,
     StepReporter,
 )
+from engine.cycle.questions import asked, open_questions
 from engine.cycle.selection import order_goals
 from engine.cycle.state import Attempt, Ending
 from engine.cycle.workers import plan_slots, run_concurrently
@@ -98,12 +100,18 @@ class Cycle:
 
         self.make_provider = make_provider
         self.varied = varied
+        self.planner = Planner()  # plans of broad goals, numbers of questions
         self.seams = Seams(
             repo=repo,
             config=config,
             measurer=measurer,
             write_records=write_records
-            or GitRecordWriter(repo, config.directives.identity, config.goals),
+            or GitRecordWriter(
+                repo,
+                config.directives.identity,
+                config.goals,
+                extras=lambda report: self.planner.pages(self.seams, report),
+            ),
             journal=journal or JournalFile(repo.state_dir),
             pending=pending or PendingQueue(repo.state_dir),
             clock=clock,
@@ -145,9 +153,9 @@ class Cycle:
         idle: list[CycleReport] = []
         for goal in goals:
             reports = run_goal(s, goal)
-            if reports[-1].outcome != "nothing-to-do":
+            if reports[-1].outcome not in ("nothing-to-do", "question"):
                 return idle + reports
-            idle += reports  # nothing to do for this goal: the next one gets the cycle
+            idle += reports  # nothing to do (or a question asked): the next goal gets the cycle
         return idle
 
     def _run_goal(
@@ -164,6 +172,13 @@ class Cycle:
         with recording(timer):
             if goal.status != "active":
                 return [bare(s, goal.id, target, tip, "nothing-to-do", f"goal is {goal.status}")]
+            if waiting := open_questions(goal, asked(history)):  # no guess, no model token
+                n = waiting[0].number
+                message = (
+                    f"waiting for an answer to question {n} (memory-bank/questions.md): "
+                    f'add answers: {{{n}: "..."}} to goal {goal.id} in goals.yaml'
+                )
+                return [bare(s, goal.id, target, tip, "nothing-to-do", message)]
             with step("baseline"):
                 baseline = s.measurer.baseline(s.repo, tip)
             if (broken := broken_baseline(baseline)) is not None:  # before any model token
@@ -177,13 +192,16 @@ class Cycle:
                     provider = request.provider or self.make_provider(goal)
                 except ProviderUnavailable as exc:
                     return [bare(s, goal.id, target, tip, "nothing-to-do", f"skipped: {exc}")]
+            subtask = ""
+            if provider is not None:  # a broad goal's next sub-task (engine.cycle.plans)
+                subtask = self.planner.subtask(s, goal, tip, baseline, provider.name, history)
 
         reports: list[CycleReport] = []
         attempts = 1 if request.plan is not None else max(1, goal.max_attempts)
         feedback = ""
         for number in range(1, attempts + 1):
             with recording(timer if number == 1 else attempt_timer(s, goal.id)):
-                a = begin(s, goal, target, number, baseline)
+                a = replace(begin(s, goal, target, number, baseline), subtask=subtask)
                 with candidate_worktree(s, a, a.target_before) as worktree:
                     report = self._attempt(
                         s, worktree, a, request.plan, provider, feedback, history
@@ -215,6 +233,8 @@ class Cycle:
         else:
             proposed = with_plan(a, plan)
         if isinstance(proposed, Ending):
+            if proposed.outcome == "question":
+                proposed = self.planner.number(s, proposed, history)
             return finish(s, worktree, proposed)
         patched = patch(s, proposed, worktree, history)
         if isinstance(patched, Ending):

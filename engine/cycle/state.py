@@ -34,6 +34,8 @@ class Attempt:
     rules_fingerprint: str = ""  # the rules it was judged under (engine.cycle.memory)
     accepted: bool = False  # a human accepted it: a rule asking for review does not stop it
     notes: tuple[str, ...] = ()
+    subtask: str = ""  # the plan's sub-task this attempt works on (engine.cycle.plans)
+    question: int | None = None  # the number of the question it asked (outcome question)
 
     @property
     def evaluated(self) -> str:
@@ -84,4 +86,6 @@ def report_of(a: Attempt, outcome: Outcome, message: str) -> CycleReport:
         fingerprint=a.fingerprint,
         rules_fingerprint=a.rules_fingerprint,
         timings=current_totals(),
+        subtask=a.subtask,
+        question=a.question,
     )

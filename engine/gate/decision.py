@@ -71,7 +71,7 @@ def judge(
         repo,
         base_commit,
         candidate.commit,
-        exclude=record_paths(cycle_id),
+        exclude=_records_written(repo, candidate.commit, record_paths(cycle_id)),
         protected_extra=directives.protected_paths,
     )
     notes: list[str] = []
@@ -147,3 +147,14 @@ def cost(usage: Usage, change: ChangeFacts, seconds: float) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         "lines": change.lines,
     }
+
+
+def _records_written(repo: Repository, commit: str, records: tuple[str, ...]) -> tuple[str, ...]:
+    """The record paths left out of the judged change. The snapshot and memory entry are
+    named by the cycle id (a stamp and a pid nobody can predict); the plan page and the
+    questions page have fixed names, so they are left out only once the cycle's records
+    are in ``commit`` (its snapshot exists: a re-judged, recorded candidate). Before that,
+    a proposal that writes them touches a protected path like any other."""
+    if repo.show_file(commit, records[0]) is not None:
+        return records
+    return records[:2]

@@ -77,10 +77,28 @@ SNAPSHOT_DIR = "snapshots"
 MEMORY_DIR = "memory-bank/cycles"
 
 
-def record_paths(cycle_id: str) -> tuple[str, str]:
-    """The files a cycle's records occupy: its snapshot JSON and its memory-bank entry.
-    The only paths in which a landing commit may differ from the evaluated candidate."""
-    return f"{SNAPSHOT_DIR}/{cycle_id}.json", f"{MEMORY_DIR}/{cycle_id}.md"
+PLANS_DIR = "memory-bank/plans"
+QUESTIONS_FILE = "memory-bank/questions.md"
+
+
+def plan_path(goal_id: str) -> str:
+    """The plan page of a planned goal (engine.cycle.plans)."""
+    return f"{PLANS_DIR}/{goal_id}.md"
+
+
+def record_paths(cycle_id: str) -> tuple[str, ...]:
+    """The files a cycle's records occupy: its snapshot JSON and its memory-bank entry,
+    then the goal's plan page and the questions page (rendered from the records). The
+    only paths in which a landing commit may differ from the evaluated candidate.
+
+    ``cycle_id`` is ``<stamp>-<goal>-<n>-<pid>`` (:func:`engine.cycle.naming.cycle_id`)."""
+    goal = cycle_id.split("-", 1)[-1].rsplit("-", 2)[0]
+    return (
+        f"{SNAPSHOT_DIR}/{cycle_id}.json",
+        f"{MEMORY_DIR}/{cycle_id}.md",
+        plan_path(goal),
+        QUESTIONS_FILE,
+    )
 
 
 def check_path(file: str) -> str | None:

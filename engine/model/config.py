@@ -28,6 +28,8 @@ class Goal:
     # candidate (engine.gate.evaluation.behaviour); off: don't; None: preserve unless the
     # goal's provider is ruff (its fixes are rewrites a linter proves equivalent)
     behaviour: Literal["preserve", "off"] | None = None
+    # the human's answers to ratchet's numbered questions (memory-bank/questions.md)
+    answers: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

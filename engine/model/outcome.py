@@ -19,6 +19,7 @@ Outcome = Literal[
     "error",
     "budget",
     "broken-baseline",  # the target tip's own tests fail: nothing can be judged
+    "question",  # the goal cannot be acted on: a numbered question waits for the human
 ]
 
 
@@ -97,6 +98,8 @@ class CycleReport:
     rules_fingerprint: str = ""  # identity of the rules it was judged under (cycle.memory)
     # wall-clock seconds per step (engine.gate.timing): worktree, patch, baseline, tests, ...
     timings: dict[str, float] = field(default_factory=dict)
+    question: int | None = None  # the number of the question this attempt asked
+    subtask: str = ""  # the plan's sub-task it worked on ("file:qualname"), engine.cycle.plans
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` shape: the keys the issue fixes, then the rest."""
@@ -127,4 +130,6 @@ class CycleReport:
             "fingerprint": self.fingerprint,
             "rules_fingerprint": self.rules_fingerprint,
             "timings": dict(self.timings),
+            "question": self.question,
+            "subtask": self.subtask,
         }

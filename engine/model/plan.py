@@ -75,3 +75,6 @@ class Proposal:
     provider: str = ""
     model: str = ""
     usage: Usage = field(default_factory=Usage)
+    # Set when the goal cannot be acted on (ambiguous): the question for the human; the
+    # cycle records it instead of guessing (``edits`` are then empty).
+    question: str = ""

@@ -5,8 +5,9 @@ The shape (ARCHITECTURE.md, "The edit plan")::
     summary: one line, the commit subject        (required, non-empty)
     rationale: the commit body                   (optional)
     provider: name / model: name                 (optional)
-    edits:                                       (required, may be empty)
-      - {file, op, symbol, after, code, search, replace}
+    question: what the goal leaves unclear       (optional: the goal cannot be acted on)
+    edits:                                       (required, may be empty; with a
+      - {file, op, symbol, after, code, search, replace}   question: absent or empty)
 
 Fields each op needs: ``replace`` symbol + code; ``insert`` code (``after`` optional);
 ``delete`` symbol; ``add_import`` / ``create`` / ``rewrite`` code; ``search_replace``
@@ -32,7 +33,7 @@ import yaml
 from engine.errors import ConfigError, ConfigIssue
 from engine.model import EDIT_OPS, Edit, EditOp, Proposal
 
-TOP_KEYS: tuple[str, ...] = ("summary", "rationale", "edits", "provider", "model")
+TOP_KEYS: tuple[str, ...] = ("summary", "rationale", "edits", "provider", "model", "question")
 EDIT_KEYS: tuple[str, ...] = ("file", "op", "symbol", "after", "code", "search", "replace")
 # op -> (required fields, optional fields); every other edit field must be unused.
 OP_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -88,6 +89,8 @@ def plan_to_data(p: Proposal) -> dict[str, Any]:
         data["provider"] = p.provider
     if p.model:
         data["model"] = p.model
+    if p.question:
+        data["question"] = p.question
     return data
 
 
@@ -233,10 +236,15 @@ def _validate(root: _Node, source: str) -> Proposal:
     rationale = check.text(top.get("rationale"), "rationale", root, **optional)
     provider = check.text(top.get("provider"), "provider", root, **optional)
     model = check.text(top.get("model"), "model", root, **optional)
+    question = (check.text(top.get("question"), "question", root, **optional) or "").strip()
     edits: list[Edit] = []
     edits_node = top.get("edits")
-    if edits_node is None:
+    if edits_node is None and question:
+        pass  # a question stands for the plan: there is nothing to edit yet
+    elif edits_node is None:
         check.issue(root, "edits", "missing", "add edits: [] when there is nothing to do")
+    elif question and edits_node.value not in (None, []):
+        check.issue(edits_node, "edits", "a plan that asks a question edits nothing", "edits: []")
     elif not isinstance(edits_node.value, list):
         check.issue(edits_node, "edits", f"expected a list, got {_kind(edits_node.value)}")
     else:
@@ -253,6 +261,7 @@ def _validate(root: _Node, source: str) -> Proposal:
         edits=tuple(edits),
         provider=provider or "",
         model=model or "",
+        question=question,
     )
 
 

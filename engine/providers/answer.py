@@ -73,6 +73,8 @@ def parse_answer(
                 f"it began: {snippet!r}"
             )
         log.info("%s: answer was not valid JSON; read leniently", source)
+    if proposal.question:
+        return proposal  # the model asks instead of guessing: nothing to check
     summary = proposal.summary.strip()
     if summary.startswith("<") and summary.endswith(">"):
         return AnswerProblem("the summary is the template's placeholder: write a real one")
@@ -94,7 +96,10 @@ def _plan(data: dict[str, Any], source: str) -> Proposal | None:
 
 
 def _normalise(data: dict[str, Any]) -> dict[str, Any]:
-    """Drop the null / empty optional fields that schema-constrained models fill in."""
+    """Drop the null / empty optional fields that schema-constrained models fill in; a
+    question with edits is a plan (the question was filler)."""
+    if data.get("question") is not None and (data.get("edits") or not data.get("question")):
+        data = {k: v for k, v in data.items() if k != "question"}
     edits = data.get("edits")
     if not isinstance(edits, list):
         return data

@@ -34,6 +34,10 @@ class ProposalRequest:
     similar: tuple[str, ...] = ()  # past failures like this work, any goal (engine.recall)
     goal_lessons: tuple[str, ...] = ()  # memory-bank/lessons/<goal>.md (engine.records.distil)
     state_dir: Path | None = None  # <repo>/.ratchet: caches, spend ledger
+    # the human's answers to this goal's questions: "question 1: <q> — answer: <a>"
+    answers: tuple[str, ...] = ()
+    # the plan's current sub-task ("file:qualname"): the target before any other
+    focus: tuple[str, ...] = ()
 
 
 VERDICTS = ("ok", "off-goal", "changes-behaviour")

@@ -26,8 +26,9 @@ previous attempt's failure    the refine-loop feedback (<= 12%; middle cut when 
 Neither part's size depends on the other's content. Files are never cut mid-symbol: a
 small file (``small_file_tokens``) goes in whole, a large one is represented by its
 outline plus the whole source of the chosen symbols. Targets are chosen by:
-``goal.options.symbols`` first, then names mentioned in the goal (not in the feedback:
-the targets must not move between attempts), then the most complex functions (at most
+``goal.options.symbols`` and the plan's sub-task (``request.focus``) first, then names
+mentioned in the goal (not in the feedback: the targets must not move between
+attempts), then the most complex functions (at most
 ``max_targets`` of those). The section titles are data here; the surrounding prompt text
 lives in ``prompts/``.
 """
@@ -119,6 +120,13 @@ def build_context(
     baseline = sum(estimate_tokens(i.text) for i in indexes)
 
     tail: list[Section] = []
+    if request.answers:  # the human's word on what the goal means: never cut
+        tail.append(
+            Section(
+                title="Answers to your questions",
+                body="\n".join(f"- {a.strip()}" for a in request.answers),
+            )
+        )
     if request.lessons:
         tail.append(_list_section("Lessons from earlier work", request.lessons, total * 7 // 100))
     if request.goal_lessons:
@@ -218,6 +226,7 @@ def _target_items(
     max_targets: int,
 ) -> list[_Item]:
     explicit = {str(s) for s in request.goal.options.get("symbols", ()) or ()}
+    explicit |= set(request.focus)  # the plan's sub-task (engine.cycle.plans)
     items: list[_Item] = []
     for index in indexes:
         file_named = index.file in explicit or index.file in request.goal.description

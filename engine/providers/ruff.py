@@ -8,6 +8,10 @@ a ``rewrite`` edit. Ruff never executes the code it reads, so this runs on the h
 Options: ``select`` (list of rule codes), ``format`` (bool), ``max_files`` (int,
 default 20: keep each change small enough to review).
 
+Worst first: with ``select``, the in-scope files are ordered by how many of the selected
+violations each holds (one read-only ``ruff check`` over them, most first, then by path),
+so when ``max_files`` cuts the list the change goes where the debt is.
+
 Ruff gets a minimal environment (:func:`ruff_environment`): ``PATH`` and the locale from
 the parent, and ``HOME``/XDG directories inside a private temporary directory: no API key
 or token of the parent reaches it, and a user-level ruff config or cache is not read, so
@@ -21,6 +25,7 @@ guard would send such a candidate to review anyway.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -110,7 +115,10 @@ class RuffFixProvider:
     ) -> list[Edit]:
         keep_reexports = not API_CHANGE.allowed_by(request.goal.allow)
         edits: list[Edit] = []
-        for rel in sorted(f for f in request.files if f.endswith(".py")):
+        files = sorted(f for f in request.files if f.endswith(".py"))
+        if select and len(files) > max_files:
+            files = self.worst_first(files, select, request.root, env)
+        for rel in files:
             if len(edits) >= max_files:
                 break
             path = request.root / rel
@@ -129,6 +137,28 @@ class RuffFixProvider:
             if new != old:
                 edits.append(Edit(file=rel, op="rewrite", code=new))
         return edits
+
+    def worst_first(
+        self, files: Sequence[str], select: Sequence[str], root: Path, env: dict[str, str]
+    ) -> list[str]:
+        """``files`` ordered by their count of ``select`` violations, most first (ties and
+        files ruff cannot read: by path). One ``ruff check`` that reads, never writes."""
+        cmd = [self._binary or ruff_binary(), "check", "--exit-zero", "--no-fix"]
+        cmd += ["--output-format", "json", "--select", ",".join(select), "--", *files]
+        try:
+            done = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                cwd=root,
+                env=env,
+                timeout=self._timeout,
+                check=False,
+            )
+            found = json.loads(done.stdout or "[]")
+        except (OSError, subprocess.TimeoutExpired, ValueError):
+            return sorted(files)  # no ranking: the fixes themselves still run per file
+        return rank_by_debt(files, found, root)
 
     def _run(self, args: Sequence[str], rel: str, text: str, cwd: Path, env: dict[str, str]) -> str:
         cmd = [self._binary or ruff_binary(), *args, "--stdin-filename", rel, "-"]
@@ -149,6 +179,25 @@ class RuffFixProvider:
             # A file ruff cannot parse is left alone: the goal is about fixable files.
             return text
         return done.stdout
+
+
+def rank_by_debt(files: Sequence[str], findings: object, root: Path) -> list[str]:
+    """``files`` by their number of ``findings`` (ruff's JSON list), most first, then path."""
+    counts = dict.fromkeys(files, 0)
+    base = root.resolve()
+    for finding in findings if isinstance(findings, list) else []:
+        name = finding.get("filename") if isinstance(finding, dict) else None
+        if not isinstance(name, str):
+            continue
+        path = Path(name)
+        if path.is_absolute():
+            try:
+                name = path.resolve().relative_to(base).as_posix()
+            except ValueError:
+                continue  # outside the worktree: not one of ``files``
+        if name in counts:
+            counts[name] += 1
+    return sorted(files, key=lambda f: (-counts[f], f))
 
 
 def _codes(value: object) -> tuple[str, ...]:

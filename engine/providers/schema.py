@@ -61,6 +61,8 @@ def plan_schema(
             "summary": {"type": "string"},
             "rationale": {"type": "string"},
             "edits": edits,
+            # the goal is too ambiguous to act on: ask (edits empty) instead of guessing
+            "question": {"type": "string"},
         },
         "required": ["summary", "edits"],
     }

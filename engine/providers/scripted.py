@@ -4,6 +4,11 @@ human hands the gate an exact change (``ratchet run-once --plan FILE``).
 Attempt *k* of a cycle gets plan *k* (the last plan repeats when attempts outnumber
 plans). Plans come in as :class:`~engine.model.Proposal` values or as plan files
 (YAML/JSON, the edit-plan shape) listed in ``options.plans`` relative to the repo.
+
+A plan with a ``question`` stands for a model that finds the goal ambiguous: it is
+replayed while the goal has no ``answers``; once the human answered, the question plans
+are left out and the others replay as above (so ``plans: [ask.yaml, fix.yaml]`` asks,
+then, after the answer, proposes the fix).
 """
 
 from __future__ import annotations
@@ -32,9 +37,12 @@ class ScriptedProvider:
 
     def propose(self, request: ProposalRequest) -> Proposal:
         self.requests.append(request)
-        if not self._plans:
+        plans = self._plans
+        if request.answers:  # answered: the questions have been asked
+            plans = tuple(p for p in plans if not p.question) or plans
+        if not plans:
             raise ProviderError("the scripted provider has no plans: set options.plans")
-        plan = self._plans[min(request.attempt, len(self._plans)) - 1]
+        plan = plans[min(request.attempt, len(plans)) - 1]
         return Proposal(
             summary=plan.summary,
             rationale=plan.rationale,
@@ -42,4 +50,5 @@ class ScriptedProvider:
             provider=plan.provider or self.name,
             model=plan.model or "script",
             usage=plan.usage,
+            question=plan.question,
         )

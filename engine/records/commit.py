@@ -2,7 +2,10 @@
 
 ``snapshots/<cycle-id>.json`` and ``memory-bank/cycles/<cycle-id>.md`` are added to the
 candidate commit (amended, so an accepted change stays one commit) or, when the attempt
-produced no code commit (a refused plan), into a records-only commit on the branch.
+produced no code commit (a refused plan, a question), into a records-only commit on the
+branch. The pages rendered from all the records — the goal's plan
+(``memory-bank/plans/<goal>.md``) and ``memory-bank/questions.md`` — go into the same
+commit when the cycle supplies them (``extras``), so they land with the next merge.
 Trailers carry goal, provider, decision, ROI and the key metric deltas. The message
 passes the redactor, like every record. Every N-th attempt at a goal, when it is rejected,
 also carries the goal's distilled lessons, ``memory-bank/lessons/<goal>.md``
@@ -11,14 +14,18 @@ also carries the goal's distilled lessons, ``memory-bank/lessons/<goal>.md``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from engine.gate.paths import record_paths
 from engine.model import CycleReport, Goal, Identity
 from engine.patching.workspace import write_files
 from engine.records.render import memory_entry, memory_path, snapshot_json, snapshot_path, trailers
 from engine.redact import redact
 from engine.vcs import Repository, format_message
+
+Extras = Callable[[CycleReport], Mapping[str, str]]
+"""The memory-bank pages to commit with a report's records (path -> text)."""
 
 
 def write_records(
@@ -27,16 +34,20 @@ def write_records(
     report: CycleReport,
     identity: Identity,
     rationale: str = "",
-    extra: Mapping[str, str] | None = None,
+    extras: Mapping[str, str] | None = None,
+    lessons: Mapping[str, str] | None = None,
 ) -> str:
-    """Write the records (and ``extra`` record files: path -> text) into ``worktree`` and
-    commit them; returns the commit SHA."""
+    """Write the records into ``worktree`` and commit them; returns the commit SHA.
+    ``extras``: the pages rendered from the records (only the cycle's plan page and the
+    questions page are taken); ``lessons``: the distilled lessons file (path -> text)."""
+    allowed = set(record_paths(report.cycle_id)[2:])
     write_files(
         worktree,
         {
+            **{path: redact(text) for path, text in (extras or {}).items() if path in allowed},
             snapshot_path(report.cycle_id): snapshot_json(report),
             memory_path(report.cycle_id): memory_entry(report),
-            **(extra or {}),
+            **(lessons or {}),
         },
     )
     subject = report.summary or f"ratchet: {report.outcome} attempt at {report.goal}"
@@ -70,13 +81,22 @@ def lessons_file(repo: Repository, report: CycleReport, goals: Sequence[Goal]) -
 
 class GitRecordWriter:
     """:func:`write_records` as the cycle's :class:`~engine.cycle.protocols.RecordWriter`;
-    with ``goals``, the distilled lessons too (:func:`lessons_file`)."""
+    with ``goals``, the distilled lessons too (:func:`lessons_file`); with ``extras``, the
+    pages the cycle renders from the records (plan, questions)."""
 
-    def __init__(self, repo: Repository, identity: Identity, goals: Sequence[Goal] = ()) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        identity: Identity,
+        goals: Sequence[Goal] = (),
+        extras: Extras | None = None,
+    ) -> None:
         self.repo = repo
         self.identity = identity
         self.goals = tuple(goals)
+        self.extras = extras
 
     def __call__(self, worktree: Path, report: CycleReport, rationale: str) -> str:
-        extra = lessons_file(self.repo, report, self.goals)
-        return write_records(self.repo, worktree, report, self.identity, rationale, extra)
+        pages = self.extras(report) if self.extras else None
+        lessons = lessons_file(self.repo, report, self.goals)
+        return write_records(self.repo, worktree, report, self.identity, rationale, pages, lessons)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,10 +78,36 @@ def _diff(repo: Repository, entry: Mapping[str, Any], known: Mapping[str, str]) 
         return None
 
 
+def with_outlook(
+    repo: Repository,
+    target: str | None,
+    history: Sequence[Mapping[str, Any]],
+    goals: tuple[GoalReport, ...],
+) -> tuple[GoalReport, ...]:
+    """``goals`` with each one's plan progress and forecast, for the goals of the
+    target's goals.yaml (read from git, never from the working tree)."""
+    from engine.config.goals import check_goals
+    from engine.config.yamlpos import load_yaml
+    from engine.model.journal import JournalEntry
+    from engine.records.planview import goal_outlook
+
+    text = repo.show_file(target, "goals.yaml") if target and repo.rev_parse(target) else None
+    if not text:
+        return goals
+    configured = {g.id: g for g in check_goals(load_yaml(text, "goals.yaml"))[0]}
+    entries = [JournalEntry.from_json(e) for e in history]
+    return tuple(
+        replace(g, outlook=tuple(goal_outlook(repo, entries, configured[g.goal])))
+        if g.goal in configured
+        else g
+        for g in goals
+    )
+
+
 def write_report(repo: Repository, target: str | None, out: Path) -> Written:
     """Build the report of ``repo`` (history judged against ``target``) into ``out``."""
     history = full_history(repo, target)
-    goals = summarise(history)
+    goals = with_outlook(repo, target, history, summarise(history))
     by_cycle = {str(e.get("cycle_id")): e for e in history}
     diff_dir = out / "diffs"
     if diff_dir.is_dir():

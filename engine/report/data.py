@@ -79,6 +79,7 @@ class GoalReport:
     tokens_out: int
     cost_usd: float
     rows: tuple[Row, ...]  # newest first
+    outlook: tuple[str, ...] = ()  # plan progress, next sub-task, done_when forecast
 
     @property
     def acceptance(self) -> float | None:

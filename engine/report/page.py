@@ -69,6 +69,9 @@ def _stats(goal: GoalReport) -> str:
         ),
         ("model spend", f"{goal.tokens_in}+{goal.tokens_out} tokens, ${goal.cost_usd:.4f}"),
     ]
+    for phrase in goal.outlook:  # "progress: ...", "next: ...", "forecast: ..."
+        key, _, value = phrase.partition(": ")
+        rows.append((key, value))
     body = "".join(
         f'<tr data-stat="{escape(k)}"><td>{escape(k)}</td><td>{escape(v)}</td></tr>'
         for k, v in rows

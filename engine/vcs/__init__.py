@@ -7,10 +7,12 @@ from engine.vcs.refs import (
     ARCHIVE_REFS,
     BRANCH_PREFIX,
     BRANCH_REFS,
+    QUESTION_REFS,
     REJECTED_REFS,
     branch_number,
     branch_ref,
     candidate_branch,
+    question_ref,
     rejected_ref,
 )
 from engine.vcs.repository import Repository
@@ -27,6 +29,7 @@ __all__ = [
     "ARCHIVE_REFS",
     "BRANCH_PREFIX",
     "BRANCH_REFS",
+    "QUESTION_REFS",
     "REJECTED_REFS",
     "STATE_DIR",
     "ZERO_SHA",
@@ -46,5 +49,6 @@ __all__ = [
     "candidate_branch",
     "format_message",
     "parse_trailers",
+    "question_ref",
     "rejected_ref",
 ]

@@ -20,6 +20,9 @@ ARCHIVE_REFS = "refs/ratchet/"
 
 REJECTED_REFS = f"{ARCHIVE_REFS}rejected/"
 
+QUESTION_REFS = f"{ARCHIVE_REFS}questions/"
+"""Where the records-only commit of an attempt that asked a question is kept."""
+
 NOTES_REF = "refs/notes/ratchet"
 """The git notes ref holding each record commit's full evidence (``engine.vcs.notes``)."""
 
@@ -37,6 +40,11 @@ def candidate_branch(goal_id: str, n: int) -> str:
 def rejected_ref(goal_id: str, n: int) -> str:
     """Where a rejected candidate ``ratchet/<goal>/<n>`` is archived."""
     return f"{REJECTED_REFS}{goal_id}/{n}"
+
+
+def question_ref(goal_id: str, n: int) -> str:
+    """Where attempt ``ratchet/<goal>/<n>``'s question record is kept."""
+    return f"{QUESTION_REFS}{goal_id}/{n}"
 
 
 def branch_number(branch: str) -> int:

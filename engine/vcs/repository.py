@@ -148,6 +148,23 @@ class Repository(RepositoryCore):
                 entries.append((parts[0], parts[1], parts[2]))
         return entries
 
+    def churn(self, rev: str, *, max_count: int = 500) -> dict[str, int]:
+        """Path -> how many of the last ``max_count`` commits reachable from ``rev`` changed
+        it (renames not followed). One ``git log --name-only``; ``{}`` when ``rev`` does
+        not resolve."""
+        if self.rev_parse(rev) is None:
+            return {}
+        out = self._run(
+            *("log", "--no-color", "--no-renames", "--name-only", "--format=%x1e"),
+            f"--max-count={max_count}",
+            checked_arg(rev),
+        )
+        counts: dict[str, int] = {}
+        for record in out.split("\x1e"):
+            for path in {line for line in record.splitlines() if line.strip()}:
+                counts[path] = counts.get(path, 0) + 1
+        return counts
+
     def commit_infos(self, commits: Iterable[str]) -> dict[str, tuple[str, str]]:
         """Commit -> ``(committer date ISO-8601, message)`` for each of ``commits`` (full
         ids) in one git process (``git log --no-walk --stdin``); when git refuses the batch
