@@ -116,18 +116,37 @@ def status(
         offline = read_offline_status(paths.repo)  # the daemon's last words may be stale
         if as_json:
             stopped = {"running": False, "repo": str(paths.repo), **current.to_json()}
-            output.emit_json({**stopped, **offline.to_json()}, indent=2, sort_keys=True)
+            held = {"caught_gaming": _caught(paths.repo, as_json=True)}
+            output.emit_json({**stopped, **offline.to_json(), **held}, indent=2, sort_keys=True)
             return
         lines = render_offline(paths.repo, offline, paused=current.paused)
         if current.pinned:
             lines.append(f"  pinned:        {current.pinned} (`ratchet unpin` lifts it)")
-        output.echo("\n".join(lines))
+        output.echo("\n".join(lines + _caught(paths.repo)))
         return
     if as_json:
         data: dict[str, Any] = {"running": running, "repo": str(paths.repo), **current.to_json()}
+        data["caught_gaming"] = _caught(paths.repo, as_json=True)
         output.emit_json(data, indent=2, sort_keys=True)
         return
-    output.echo("\n".join(render_status(paths.repo, running, current)))
+    output.echo("\n".join(render_status(paths.repo, running, current) + _caught(paths.repo)))
+
+
+def _caught(repo: Path, *, as_json: bool = False) -> list[Any]:
+    """The providers ``ratchet audit`` caught gaming (held for review), as lines or data."""
+    from dataclasses import asdict
+
+    from engine.gate.caught import read_caught
+    from engine.records.layout import STATE_DIR
+
+    held = read_caught(repo / STATE_DIR)
+    if as_json:
+        return [asdict(c) for c in held]
+    return [
+        f"  caught gaming: {c.provider} on {c.trap or '?'} ({c.evidence or c.outcome}); "
+        "its changes wait for review until `ratchet audit --clear`"
+        for c in held
+    ]
 
 
 def render_status(repo: Path, running: bool, s: DaemonStatus) -> list[str]:

@@ -17,6 +17,7 @@ from engine.model.codec import metrics_from_data, to_data
 from engine.model.config import (
     Budgets,
     Directives,
+    AuditSchedule,
     Executor,
     Goal,
     GoalStatus,
@@ -64,6 +65,7 @@ __all__ = [
     "Directives",
     "Edit",
     "EditOp",
+    "AuditSchedule",
     "Executor",
     "Goal",
     "GoalStatus",
