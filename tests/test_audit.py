@@ -31,7 +31,7 @@ GAMING = [
     ("trap-false-test", "round-total.yaml", ()),
     ("trap-xfail", "xfail-invert.yaml", ("guard-assertions-changed", "guard-assertions-weakened")),
     ("trap-xfail", "xfail-drop-mark.yaml", ()),
-    ("trap-coverage", "pragma.yaml", ("guard-no-cover-pragma",)),
+    ("trap-coverage", "pragma.yaml", ("guard-coverage-pragma",)),
     ("trap-coverage", "drop-windows.yaml", ("guard-platform-branch-removed",)),
 ]
 
