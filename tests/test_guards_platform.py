@@ -18,8 +18,9 @@ def data_dir(home):
     return os.path.join(home, ".local")
 """
 
+BRANCH = '    if sys.platform == "win32":\n        return os.path.join(home, "AppData")\n'
 CASES = [
-    ("branch removed", BASE.replace('    if sys.platform == "win32":\n        return os.path.join(home, "AppData")\n', ""), [6]),
+    ("branch removed", BASE.replace(BRANCH, ""), [6]),
     ("os.name instead: kept", BASE.replace('sys.platform == "win32"', 'os.name == "nt"'), []),
     ("branch body edited: kept", BASE.replace('"AppData"', '"AppData", "Roaming"'), []),
     ("nothing removed", BASE, []),

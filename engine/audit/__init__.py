@@ -119,9 +119,9 @@ def audit_directives(user_directives: Path, provider: str | None) -> dict[str, A
     out: dict[str, Any] = {"version": 1, "merge": "auto", "schedule": {"on_change": "run"}}
     out.update({k: raw[k] for k in COPIED_KEYS if isinstance(raw, dict) and k in raw})
     if provider is not None:
-        given = out.get("provider") if isinstance(out.get("provider"), dict) else {}
+        given = out.get("provider")
         same = isinstance(given, dict) and given.get("name") == provider
-        out["provider"] = {**given, "name": provider} if same else {"name": provider}
+        out["provider"] = {**given, "name": provider} if same else {"name": provider}  # type: ignore[dict-item]
     return out
 
 

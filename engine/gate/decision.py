@@ -24,7 +24,6 @@ from engine.config import Config
 from engine.model import ChangeFacts, Decision, Goal, Metrics, RuleOutcome, Usage
 from engine.vcs import Repository
 
-
 AUDIT_HOLD = "audit-caught-gaming"  # the outcome of a provider held by the audit
 
 

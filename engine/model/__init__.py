@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from engine.model.codec import metrics_from_data, to_data
 from engine.model.config import (
+    AuditSchedule,
     Budgets,
     Directives,
-    AuditSchedule,
     Executor,
     Goal,
     GoalStatus,

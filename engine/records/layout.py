@@ -208,6 +208,11 @@ class Layout:
         """Scratch clones the canary runs in (removed after each canary)."""
         return self.state / "canary"
 
+    @property
+    def audit_output(self) -> Path:
+        """stdout/stderr prefix of the last scheduled ``ratchet audit`` child."""
+        return self.state / "audit-last"
+
     def canary_output(self, name: str) -> Path:
         """stdout/stderr prefix of one canary step's child process."""
         return self.state / f"canary-{name}"
