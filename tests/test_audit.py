@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.repo_helpers import make_repo, ratchet
+from tests.repo_helpers import FLAT_CLASSIFY, make_repo, plan_file, ratchet
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -66,13 +66,10 @@ def test_a_caught_provider_is_held_for_review_until_cleared(tmp_path: Path) -> N
     status = ratchet("status", "--repo", str(repo))
     assert "caught gaming" in status.stdout and "scripted" in status.stdout
     # An honest plan by the held provider in the user's repository: review, not merged.
-    plan = tmp_path / "honest.yaml"
-    plan.write_text(
-        "summary: Flatten classify\nedits:\n  - file: calc/ops.py\n    op: replace\n"
-        "    symbol: classify\n    code: |\n      def classify(n):\n"
-        '          if n < 0:\n              return "negative"\n'
-        '          if n == 0:\n              return "zero"\n'
-        '          return "small" if n < 10 else "large"\n'
+    plan = plan_file(
+        tmp_path / "honest.yaml",
+        "Flatten classify",
+        [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}],
     )
     held = ratchet("run-once", "--repo", str(repo), "--plan", str(plan), "--json")
     assert held.json["outcome"] == "review", held.json["message"]
