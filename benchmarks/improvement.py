@@ -109,9 +109,13 @@ def make_sample(name: str, dest: Path, base_url: str, model: str) -> Path:
     directives["schedule"] = {"on_change": "run"}
     (dest / "directives.yaml").write_text(yaml.safe_dump(directives, sort_keys=False))
     git(dest, "init", "-q", "-b", "main")
-    run_ratchet("init", "--repo", str(dest))
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", f"sample {name}")
+    init = run_ratchet("init", "--repo", str(dest))  # rules/default.yaml, .ratchet excluded
+    if init.returncode != 0:
+        raise SystemExit(f"ratchet init failed on {dest}: {init.stderr}")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "ratchet init")
     return dest
 
 
