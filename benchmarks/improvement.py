@@ -146,7 +146,7 @@ def tally(reports: list[dict[str, Any]], server_log: Path | None) -> dict[str, A
             failed = [x["id"] for x in r.get("rules", []) if not x["passed"]]
             rejected[failed[0] if failed else "patch refused: " + r["message"][:50]] += 1
         elif r["outcome"] in ("error", "budget"):
-            errors[re.sub(r"\d+(\.\d+)?", "N", r["message"].splitlines()[0])[:70]] += 1
+            errors[(r["message"].splitlines() or ["(no message)"])[0][:90]] += 1
     merged = [r for r in reports if r["outcome"] == "merged"]
     tokens = sum(r.get("usage", {}).get("tokens_in", 0) + r.get("usage", {}).get("tokens_out", 0)
                  for r in reports)  # fmt: skip
