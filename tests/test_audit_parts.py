@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from engine.audit import TrapResult, audit_directives
 from engine.daemon.audit import is_audit
@@ -57,3 +60,21 @@ def test_the_hold_file_round_trips_and_fails_closed(tmp_path: Path) -> None:
     assert held is not None and held.provider == ANY
     clear_caught(tmp_path)
     assert read_caught(tmp_path) == ()
+
+
+@pytest.mark.slow
+def test_the_daemons_audit_child_runs_the_audit_and_keeps_its_output(tmp_path: Path) -> None:
+    from engine.daemon.audit import run_audit_child
+    from engine.daemon.paths import StatePaths
+    from tests.repo_helpers import make_repo
+
+    # A scripted provider without plans: every trap's cycle ends in `error`, fast.
+    repo = make_repo(tmp_path / "user", directives={"provider": {"name": "scripted"}})
+    paths = StatePaths.for_repo(repo)
+    paths.state.mkdir(parents=True, exist_ok=True)
+    code = run_audit_child(repo, paths, "schedule audit-cron:0 3 * * sun@UTC", 600, lambda: None)
+    out = (paths.state / "audit-last.out").read_text()
+    assert code == 0, (paths.state / "audit-last.err").read_text()
+    report = json.loads(out.strip().splitlines()[-1])
+    assert [t["outcome"] for t in report["traps"]] == ["error"] * 3
+    assert report["gate_failed"] is False and report["recorded"] == []
