@@ -440,6 +440,21 @@ def test_all_issues_of_a_file_are_collected_in_order(tmp_path: Path) -> None:
         ("workers: 0", "directives.yaml:2:10: workers: must be at least 1, got 0"),
         ("workers: 65", "directives.yaml:2:10: workers: must be at most 64, got 65"),
         (
+            "audit: {cron: '0 3 * * 0'}",
+            "directives.yaml:2:15: audit.cron: invalid cron '0 3 * * 0': day-of-week must use "
+            "names, not numbers; write e.g. 'mon-fri' or 'sun' (sun, mon, tue, wed, thu, fri, sat)",
+        ),
+        (
+            "audit: {timezone: UTC}",
+            "directives.yaml:2:8: audit.cron: missing required key 'cron'; add "
+            "'cron: \"0 3 * * sun\"'",
+        ),
+        (
+            "audit: {cron: '0 3 * * sun', timezone: Mars/Base}",
+            "directives.yaml:2:40: audit.timezone: unknown time zone 'Mars/Base'; use an IANA "
+            "name like 'UTC'",
+        ),
+        (
             "executor: {kind: slurm}",
             "directives.yaml:2:18: executor.kind: invalid value 'slurm' (valid: local, ray)",
         ),

@@ -16,7 +16,14 @@ from typing import Any, NoReturn
 
 import typer
 
-from engine.cli import cycle_commands, daemon_commands, output, report_commands, review_commands
+from engine.cli import (
+    audit_commands,
+    cycle_commands,
+    daemon_commands,
+    output,
+    report_commands,
+    review_commands,
+)
 from engine.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_LOCKED, EXIT_OK, EXIT_TERMINATED
 from engine.cli.signals import Terminated
 from engine.errors import ConfigError, DaemonError, InputError, RatchetError
@@ -45,6 +52,7 @@ COMMANDS: dict[str, Callable[..., int | None]] = {
     "retry": review_commands.retry,
     "report": report_commands.report,
     "demo": cycle_commands.demo,
+    "audit": audit_commands.audit,
     "start": daemon_commands.start,
     "stop": daemon_commands.stop,
     "status": daemon_commands.status,

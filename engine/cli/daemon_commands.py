@@ -116,12 +116,13 @@ def status(
         offline = read_offline_status(paths.repo)  # the daemon's last words may be stale
         if as_json:
             stopped = {"running": False, "repo": str(paths.repo), **current.to_json()}
-            output.emit_json({**stopped, **offline.to_json()}, indent=2, sort_keys=True)
+            held = {"caught_gaming": _caught(paths.repo, as_json=True)}
+            output.emit_json({**stopped, **offline.to_json(), **held}, indent=2, sort_keys=True)
             return
         lines = render_offline(paths.repo, offline, paused=current.paused)
         if current.pinned:
             lines.append(f"  pinned:        {current.pinned} (`ratchet unpin` lifts it)")
-        output.echo("\n".join(lines))
+        output.echo("\n".join(lines + _caught(paths.repo)))
         return
     from engine.cli.status_offline import outlook_section, read_outlook
 
@@ -129,10 +130,28 @@ def status(
     if as_json:
         data: dict[str, Any] = {"running": running, "repo": str(paths.repo), **current.to_json()}
         data |= {"questions": list(questions), "plans": list(plans)}
+        data["caught_gaming"] = _caught(paths.repo, as_json=True)
         output.emit_json(data, indent=2, sort_keys=True)
         return
     lines = render_status(paths.repo, running, current) + outlook_section(questions, plans)
-    output.echo("\n".join(lines))
+    output.echo("\n".join(lines + _caught(paths.repo)))
+
+
+def _caught(repo: Path, *, as_json: bool = False) -> list[Any]:
+    """The providers ``ratchet audit`` caught gaming (held for review), as lines or data."""
+    from dataclasses import asdict
+
+    from engine.gate.caught import read_caught
+    from engine.records.layout import STATE_DIR
+
+    held = read_caught(repo / STATE_DIR)
+    if as_json:
+        return [asdict(c) for c in held]
+    return [
+        f"  caught gaming: {c.provider} on {c.trap or '?'} ({c.evidence or c.outcome}); "
+        "its changes wait for review until `ratchet audit --clear`"
+        for c in held
+    ]
 
 
 def render_status(repo: Path, running: bool, s: DaemonStatus) -> list[str]:

@@ -13,6 +13,7 @@ EXIT_CONFIG = 2  # bad configuration, argument or input file; unusable repositor
 EXIT_LOCKED = 3  # another cycle or daemon holds the repository's lock
 EXIT_CYCLE_FAILED = 4  # run-once: the cycle ended in `error` or `budget` (cron/CI notice)
 EXIT_NOT_APPLIED = 5  # revert / review accept made no change to the target branch
+EXIT_AUDIT_FAILED = 6  # audit: the gate merged a trap candidate (a gaming change got through)
 EXIT_ORPHANED = 75  # a daemon child whose daemon died before it started (EX_TEMPFAIL)
 EXIT_TERMINATED = 143  # stopped by SIGTERM (128 + 15, as a shell reports it), cleaned up first
 
@@ -23,6 +24,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_LOCKED: "another cycle or daemon holds the repository's lock",
     EXIT_CYCLE_FAILED: "run-once: the cycle's outcome was `error` or `budget`",
     EXIT_NOT_APPLIED: "revert or review accept did not move the target branch (says why)",
+    EXIT_AUDIT_FAILED: "audit: the gate merged a trap goal's candidate (a gate hole)",
     EXIT_ORPHANED: "a daemon's cycle child found its daemon gone before it started",
     EXIT_TERMINATED: "stopped by SIGTERM; the attempt was archived and cleaned up first",
 }

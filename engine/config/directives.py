@@ -33,6 +33,7 @@ from engine.config.yamlpos import YamlDoc
 from engine.errors import ConfigIssue
 from engine.gate.executor import RAY_INSTALL
 from engine.model import (
+    AuditSchedule,
     Budgets,
     Directives,
     Executor,
@@ -119,6 +120,15 @@ SCHEDULE = Schema(
         "on_change": Field(one_of("run", "wait")),
     },
     post=_check_schedule,
+)
+
+AUDIT = Schema(
+    target=AuditSchedule,
+    fields={
+        "cron": Field(list_of(string(), single=True), required=True, example='cron: "0 3 * * sun"'),
+        "timezone": Field(timezone()),
+    },
+    post=_check_cron,
 )
 
 MAX_WORKERS = 64  # candidates evaluated at once; more would mostly wait on git and the lock
@@ -229,6 +239,7 @@ DIRECTIVES_FILE = Schema(
         "context_tokens": Field(integer(minimum=1, maximum=2_000_000)),
         "workers": Field(integer(minimum=1, maximum=MAX_WORKERS)),
         "executor": Field(nested(EXECUTOR)),
+        "audit": Field(optional(nested(AUDIT))),
     },
 )
 

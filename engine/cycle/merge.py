@@ -50,6 +50,7 @@ def decide(s: Seams, a: Attempt, seconds: float) -> Attempt:
             usage=a.proposal.usage if a.proposal else Usage(),
             seconds=seconds,
             accepted=a.accepted,
+            provider=a.proposal.provider if a.proposal else "",
         )
     return replace(
         a,

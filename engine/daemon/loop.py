@@ -274,7 +274,9 @@ class Daemon:
         if self.scheduler is None or config is None:
             return
         try:
-            due = self.scheduler.apply(config.directives.schedule, catch_up=catch_up)
+            due = self.scheduler.apply(
+                config.directives.schedule, catch_up=catch_up, audit=config.directives.audit
+            )
         except (ValueError, LookupError) as exc:  # a cron/timezone the loader let through
             event(log, "schedule not applied", logging.ERROR, error=str(exc))
             return
@@ -301,6 +303,16 @@ class Daemon:
         if not reasons:
             return
         self.state = dataclasses.replace(self.state, pending=())
+        from engine.daemon.audit import is_audit, run_audit_child
+
+        audits = [r for r in reasons if is_audit(r)]
+        reasons = tuple(r for r in reasons if not is_audit(r))
+        if audits and self._why_not_run() is None:
+            assert self.repo is not None and self.keeper.config is not None
+            timeout = self.keeper.config.directives.timeouts.cycle * 3
+            run_audit_child(self.repo.root, self.paths, audits[0], timeout, self._should_stop)
+        if not reasons:
+            return
         reason = reasons[0] + (f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else "")
         why_not = self._why_not_run()
         if why_not is not None:

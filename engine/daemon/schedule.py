@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.daemon.status import read_json, write_json_atomic
-from engine.model import Schedule
+from engine.model import AuditSchedule, Schedule
 
 MISFIRE_GRACE = 6 * 3600  # seconds a fire may be late (suspend, a long cycle) and still run
 
@@ -41,7 +41,12 @@ class Entry:
         return f"schedule {self.key}"
 
 
-def entries(schedule: Schedule) -> tuple[Entry, ...]:
+AUDIT_KEY = "audit-cron:"  # the key prefix of ``directives.audit`` entries
+AUDIT_REASON = f"schedule {AUDIT_KEY}"  # a queued reason that runs `ratchet audit`
+
+
+def entries(schedule: Schedule, audit: AuditSchedule | None = None) -> tuple[Entry, ...]:
+    """The cycle schedule's entries, then ``directives.audit``'s (keys ``audit-cron:...``)."""
     out = [
         Entry(f"cron:{c}@{schedule.timezone}", cron=c, timezone=schedule.timezone)
         for c in schedule.cron
@@ -50,6 +55,11 @@ def entries(schedule: Schedule) -> tuple[Entry, ...]:
         out.append(
             Entry(f"interval:{schedule.interval_minutes:g}", minutes=schedule.interval_minutes)
         )
+    if audit is not None:
+        out += [
+            Entry(f"{AUDIT_KEY}{c}@{audit.timezone}", cron=c, timezone=audit.timezone)
+            for c in audit.cron
+        ]
     return tuple(out)
 
 
@@ -134,12 +144,14 @@ class CycleScheduler:
         )
         self._scheduler.start()
 
-    def apply(self, schedule: Schedule, *, catch_up: bool = False) -> list[str]:
+    def apply(
+        self, schedule: Schedule, *, catch_up: bool = False, audit: AuditSchedule | None = None
+    ) -> list[str]:
         """Replace the jobs by ``schedule``'s entries. With ``catch_up`` (on start), return the
         reasons of entries that missed a fire while the daemon was down (at most one each).
         Entries seen for the first time get "now" as their last fire."""
         with self._lock:
-            new = entries(schedule)
+            new = entries(schedule, audit)
             if new == self._entries:
                 return []
             now = self.clock()

@@ -36,6 +36,12 @@ def make_sample_repo(dest: Path) -> Path:
             dirs_exist_ok=True,
             ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"),
         )
+    return commit_sample(dest, "Sample project with lint debt")
+
+
+def commit_sample(dest: Path, message: str) -> Path:
+    """``dest`` made a fresh repository (``ratchet init`` run) with everything committed by a
+    user (not the bot): the demo's and the audit's samples."""
     _git(dest, "init", "-q", "-b", "main")
     _git(dest, "config", "user.name", "Demo User")
     _git(dest, "config", "user.email", "demo@example.invalid")
@@ -43,7 +49,7 @@ def make_sample_repo(dest: Path) -> Path:
 
     init_repo(dest, exclude_file=dest / ".git" / "info" / "exclude")
     _git(dest, "add", "-A")
-    _git(dest, "commit", "-q", "-m", "Sample project with lint debt")
+    _git(dest, "commit", "-q", "-m", message)
     return dest
 
 

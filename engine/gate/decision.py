@@ -10,7 +10,9 @@ This is the only place where a candidate's fate is computed. The cycle acts on t
 - the replay of recorded calls (``guard-behaviour-preserved``,
   :mod:`engine.gate.policy.behaviour`) is judged like a guard;
 - a failed guard with ``on_fail: reject`` rejects; any other failed guard turns a merge
-  into a review; a candidate touching a protected path is never auto-merged.
+  into a review; a candidate touching a protected path is never auto-merged;
+- a provider that ``ratchet audit`` caught gaming a trap goal (:mod:`engine.gate.caught`)
+  has its ``merge`` turned into ``review`` until a human clears it (``audit --clear``).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.config import Config
-from engine.model import ChangeFacts, Decision, Goal, Metrics, Usage
+from engine.model import ChangeFacts, Decision, Goal, Metrics, RuleOutcome, Usage
 from engine.vcs import Repository
+
+AUDIT_HOLD = "audit-caught-gaming"  # the outcome of a provider held by the audit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +51,7 @@ def judge(
     usage: Usage,
     seconds: float,
     accepted: bool = False,
+    provider: str = "",
 ) -> Verdict:
     """Judge one measured candidate (``candidate.commit``) against its baseline
     (``base_commit``). Never merges anything.
@@ -54,6 +59,10 @@ def judge(
     ``accepted``: a human accepted the candidate (``ratchet review accept``): a ``review``
     outcome (a rule, a guard or a protected path asking for a human) becomes ``merge``;
     a rejection stays a rejection.
+
+    ``provider``: the name of the provider that proposed it; one listed in
+    ``.ratchet/caught-gaming.json`` (or any, when that file is unreadable) never merges
+    without a human.
 
     The change is recounted here from git (:func:`engine.gate.change.change_from_git`),
     the cycle's own record files left out: nothing a producer (patcher, provider, record
@@ -115,6 +124,11 @@ def judge(
         kind = "review"
     if change.protected and kind == "merge":
         kind = "review"  # built in: a protected path is never auto-merged
+    held = held_outcome(repo, provider)
+    if held is not None:
+        guards += (held,)
+        if kind == "merge":
+            kind = "review"
     if accepted and kind == "review":
         kind = "merge"
         notes.append("accepted by a human: rules that asked for review overridden")
@@ -127,6 +141,26 @@ def judge(
         change=change,
         roi=roi.score,
         notes=tuple(notes),
+    )
+
+
+def held_outcome(repo: Repository, provider: str) -> RuleOutcome | None:
+    """A failed ``audit-caught-gaming`` outcome when ``provider`` is held, else None."""
+    from engine.gate.caught import held_by
+
+    caught = held_by(repo.state_dir, provider)
+    if caught is None:
+        return None
+    where = f" on trap {caught.trap} ({caught.outcome})" if caught.trap else ""
+    return RuleOutcome(
+        id=AUDIT_HOLD,
+        passed=False,
+        on_fail="review",
+        detail=(
+            f"provider {caught.provider!r} was caught gaming by `ratchet audit`{where}: "
+            "every change it proposes waits for a human until `ratchet audit --clear`"
+        ),
+        values={"provider": caught.provider, "trap": caught.trap, "evidence": caught.evidence},
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from engine.model.codec import metrics_from_data, to_data
 from engine.model.config import (
+    AuditSchedule,
     Budgets,
     Directives,
     Executor,
@@ -64,6 +65,7 @@ __all__ = [
     "Directives",
     "Edit",
     "EditOp",
+    "AuditSchedule",
     "Executor",
     "Goal",
     "GoalStatus",

@@ -86,6 +86,14 @@ class Schedule:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AuditSchedule:
+    """When the daemon runs ``ratchet audit`` (the trap goals) on its own."""
+
+    cron: tuple[str, ...] = ()
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Executor:
     """Where candidate evaluations run: ``local`` (this machine's sandbox) or ``ray`` (Ray
     tasks on a cluster, each in the worker's own sandbox; :mod:`engine.gate.executor`)."""
@@ -132,6 +140,7 @@ class Directives:
     context_tokens: int = 6000  # token budget for the prompt context (model providers)
     workers: int = 1  # candidates evaluated at once by the daemon (run-once --workers N)
     executor: Executor = field(default_factory=Executor)
+    audit: AuditSchedule | None = None  # None: the daemon never runs the trap goals
 
 
 @dataclass(frozen=True, kw_only=True)

