@@ -58,3 +58,20 @@ def run_audit_child(
         seconds=round(result.seconds, 1),
     )
     return result.returncode
+
+
+def run_due_audits(
+    reasons: tuple[str, ...],
+    repo: Path,
+    paths: StatePaths,
+    timeout: float,
+    should_stop: Callable[[], str | None],
+    *,
+    allowed: bool,
+) -> tuple[str, ...]:
+    """Run the first due audit among ``reasons`` when ``allowed`` (not paused, a valid
+    configuration: the rule cycles follow); the other, cycle, reasons are returned."""
+    audits = [r for r in reasons if is_audit(r)]
+    if audits and allowed:
+        run_audit_child(repo, paths, audits[0], timeout, should_stop)
+    return tuple(r for r in reasons if not is_audit(r))

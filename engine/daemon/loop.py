@@ -24,18 +24,10 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from engine.daemon import control
+from engine.daemon import inbox as events
 from engine.daemon.board import StatusBoard, now_iso
 from engine.daemon.configuration import ConfigKeeper, Reload, log_invalid
 from engine.daemon.hygiene import end_orphan, reconcile_and_report, review_limit_reached
-from engine.daemon.inbox import (
-    Batch,
-    ConfigEdited,
-    ControlEdited,
-    CycleRequested,
-    Inbox,
-    ReloadRequested,
-    StopRequested,
-)
 from engine.daemon.lock import DaemonLock
 from engine.daemon.logs import LOGGER, event, setup_logging
 from engine.daemon.notify import SystemdNotifier
@@ -63,7 +55,7 @@ class Daemon:
         self.paths = StatePaths(options.repo)
         self.board = StatusBoard(self.paths.status)
         self.keeper = ConfigKeeper(self.paths.repo)
-        self.inbox = Inbox()
+        self.inbox = events.Inbox()
         self.state = LoopState()
         self.notifier = SystemdNotifier()
         self.repo: Repository | None = None
@@ -152,10 +144,10 @@ class Daemon:
 
     def _install_signals(self) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
-            self.inbox.post(StopRequested(signal.Signals(signum).name))
+            self.inbox.post(events.StopRequested(signal.Signals(signum).name))
 
         def hup(signum: int, frame: FrameType | None) -> None:
-            self.inbox.post(ReloadRequested())
+            self.inbox.post(events.ReloadRequested())
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -165,9 +157,9 @@ class Daemon:
 
     def request_cycle(self, reason: str, *, scheduled: bool = False) -> None:
         """Queue a cycle (any thread)."""
-        self.inbox.post(CycleRequested(reason, scheduled))
+        self.inbox.post(events.CycleRequested(reason, scheduled))
 
-    def _apply(self, batch: Batch) -> None:
+    def _apply(self, batch: events.Batch) -> None:
         """Act on what arrived (main thread only), whether or not a cycle runs."""
         running = self.state.phase is Phase.CYCLE
         if batch.stop is not None and self.state.stop is None:
@@ -290,8 +282,8 @@ class Daemon:
         self.watcher = ConfigWatcher(
             self.paths.repo,
             self.paths.control,
-            lambda: self.inbox.post(ConfigEdited()),
-            lambda: self.inbox.post(ControlEdited()),
+            lambda: self.inbox.post(events.ConfigEdited()),
+            lambda: self.inbox.post(events.ControlEdited()),
             debounce=self.options.debounce,
         )
         self.watcher.start()
@@ -303,18 +295,18 @@ class Daemon:
         if not reasons:
             return
         self.state = dataclasses.replace(self.state, pending=())
-        from engine.daemon.audit import is_audit, run_audit_child
+        why_not = self._why_not_run()
+        if self.repo is not None and self.keeper.config is not None:
+            from engine.daemon.audit import run_due_audits
 
-        audits = [r for r in reasons if is_audit(r)]
-        reasons = tuple(r for r in reasons if not is_audit(r))
-        if audits and self._why_not_run() is None:
-            assert self.repo is not None and self.keeper.config is not None
-            timeout = self.keeper.config.directives.timeouts.cycle * 3
-            run_audit_child(self.repo.root, self.paths, audits[0], timeout, self._should_stop)
+            limit = self.keeper.config.directives.timeouts.cycle * 3
+            reasons = run_due_audits(
+                reasons, self.repo.root, self.paths, limit, self._should_stop, allowed=not why_not
+            )
+            why_not = self._why_not_run()  # the audit took time: the board may have changed
         if not reasons:
             return
         reason = reasons[0] + (f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else "")
-        why_not = self._why_not_run()
         if why_not is not None:
             event(log, "cycle not started", reason=reason, why=why_not)
             self.board.set(waiting=why_not)
