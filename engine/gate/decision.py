@@ -10,7 +10,10 @@ This is the only place where a candidate's fate is computed. The cycle acts on t
 - the replay of recorded calls (``guard-behaviour-preserved``,
   :mod:`engine.gate.policy.behaviour`) is judged like a guard;
 - a failed guard with ``on_fail: reject`` rejects; any other failed guard turns a merge
-  into a review; a candidate touching a protected path is never auto-merged.
+  into a review; a candidate touching a protected path is never auto-merged;
+- only the full suite may justify a merge: a candidate whose tests stopped at an early
+  stage of the evaluation cascade (``tests.stage`` ``syntax`` or ``selected``) is rejected
+  whatever the rules say, the stage and its failing test ids in the notes.
 """
 
 from __future__ import annotations
@@ -115,6 +118,12 @@ def judge(
         kind = "review"
     if change.protected and kind == "merge":
         kind = "review"  # built in: a protected path is never auto-merged
+    if candidate.tests.stage != "full":
+        kind = "reject"  # built in: the early stages may only reject
+        notes.append(
+            f"rejected at the '{candidate.tests.stage}' stage of the evaluation cascade (the "
+            "full suite did not run); failing: " + (", ".join(candidate.tests.failures) or "-")
+        )
     if accepted and kind == "review":
         kind = "merge"
         notes.append("accepted by a human: rules that asked for review overridden")

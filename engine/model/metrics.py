@@ -30,6 +30,11 @@ class TestMetrics:
     tampered: tuple[str, ...] = ()  # what the run changed in its copy of the checkout
     output_tail: str = ""  # last lines of the test output (for the log and the refine loop)
     first_failure: str = ""  # "node id: error line" of the first failing test (the cause)
+    # the cascade stage these numbers come from: "full" (the whole suite under coverage,
+    # the only stage that may justify a merge), "selected" (the tests covering the change,
+    # fail-fast: a rejection) or "syntax" (a file did not compile: nothing ran)
+    stage: str = "full"
+    selected: int = 0  # tests the "selected" stage ran before this result (0: none)
 
 
 @dataclass(frozen=True, kw_only=True)
