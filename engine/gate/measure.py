@@ -226,7 +226,8 @@ class SandboxMeasurer:
             # merge lands (this commit amended with its records) finds them cached
             self._store(repo, self.key(repo, commit), measured)
         behaviour = BehaviourMetrics()
-        if base and preserves_behaviour(goal, self.default_provider):
+        full = measured.metrics.tests.stage == "full"  # an early rejection needs no replay
+        if base and full and preserves_behaviour(goal, self.default_provider):
             with step("behaviour"):
                 behaviour = self._behaviour(repo, base, checkout, changes, timeout)
         with step("diff_coverage"):

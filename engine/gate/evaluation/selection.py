@@ -61,20 +61,20 @@ def map_from_json(data: Any) -> TestMap | None:
     when malformed. Contexts that are not node ids (no ``::``) are dropped."""
     try:
         tests = [str(t) for t in data["tests"]]
-        keep = {i for i, t in enumerate(tests) if "::" in t}
-        lines = {
-            str(path): {
-                int(n): tuple(int(i) for i in ix if int(i) in keep)
-                for n, ix in by_line.items()
-            }
+        raw = {
+            str(path): {int(n): [int(i) for i in ix] for n, ix in by_line.items()}
             for path, by_line in data["lines"].items()
         }
-        for by_line in lines.values():
-            if any(i < 0 or i >= len(tests) for ix in by_line.values() for i in ix):
-                return None
-        return TestMap(tests=tuple(tests), lines=lines)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
+    if any(not 0 <= i < len(tests) for m in raw.values() for ix in m.values() for i in ix):
+        return None
+    keep = {i for i, t in enumerate(tests) if "::" in t}
+    lines = {
+        path: {n: tuple(i for i in ix if i in keep) for n, ix in by_line.items()}
+        for path, by_line in raw.items()
+    }
+    return TestMap(tests=tuple(tests), lines=lines)
 
 
 def read_test_map(path: Path) -> TestMap | None:
