@@ -8,7 +8,8 @@ it (one covering test fails).
 
 ``from_repo``: a clone of a repository; plans are made after a first (warm-up) cycle from
 the function its baseline's selection map says the most tests run: the good plan adds a
-comment line to it, the bad plan makes it raise.
+comment line to it, the bad plan makes it raise. The warm-up's own plan differs from both
+(a plan already tried is refused as a repeat).
 
 ``Cycle.run`` copies the prepared repository with its ``.ratchet/`` state (the baseline and
 per-file caches are keyed by content, so the copy finds them), runs ``ratchet run-once``
@@ -197,9 +198,9 @@ def most_tested_function(repo: Path) -> tuple[str, str, str]:
     return best[1], best[2], best[3]
 
 
-def commented(source: str) -> str:
+def commented(source: str, why: str = "touched by the benchmark") -> str:
     lines = source.splitlines()
-    return "\n".join([lines[0], "    # touched by the benchmark", *lines[1:]]) + "\n"
+    return "\n".join([lines[0], f"    # {why}", *lines[1:]]) + "\n"
 
 
 def raising(source: str) -> str:
@@ -218,12 +219,14 @@ def prepare(scratch: Path, repo: Path | None, tests: int, work: int) -> tuple[Cy
         configure(template, PLAIN)
         good = plan(scratch / "good.yaml", "pkg/ops.py", "classify", FLAT)
         bad = plan(scratch / "bad.yaml", "pkg/ops.py", "classify", BROKEN)
-        warm_up(template, bad)
+        # a plan of its own: a repeated plan would be refused as already tried
+        warm = commented(CLASSIFY, "warm-up")
+        warm_up(template, plan(scratch / "warm.yaml", "pkg/ops.py", "classify", warm))
     else:
         git(scratch, "clone", "-q", str(repo.resolve()), str(template))
         configure(template, None)
         file, name = _first_function(template)
-        touch = commented(_src(template, file, name))
+        touch = commented(_src(template, file, name), "warm-up")
         warm_up(template, plan(scratch / "touch.yaml", file, name, touch))
         file, name, source = most_tested_function(template)
         good = plan(scratch / "good.yaml", file, name, commented(source))

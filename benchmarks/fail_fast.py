@@ -55,11 +55,11 @@ def main() -> None:
             full.append(good_report["timings"]["tests"])
             seconds, report = cycle.run(bad)
             rejected.append(seconds)
-            timings = report["timings"]
-            early.append(timings.get("tests_selected", 0.0))
-            tests = report["candidate"]["tests"]
+            timings = report.get("timings", {})
             if report["outcome"] != "rejected" or "baseline.tests" in timings:
                 raise SystemExit(f"not a cached early rejection: {report['outcome']}, {timings}")
+            early.append(timings.get("tests_selected", 0.0))
+            tests = report["candidate"]["tests"]
             print(f"{r:>5} {plain[-1]:>8.2f} {full[-1]:>12.2f} {seconds:>13.2f} "
                   f"{early[-1]:>13.2f}  {tests['stage']}, {len(tests['failures'])}")  # fmt: skip
         p, f, rj, e = (statistics.median(v) for v in (plain, full, rejected, early))

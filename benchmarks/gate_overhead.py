@@ -61,6 +61,8 @@ def main() -> None:
             seconds, report = cycle.run(good)
             cycles.append(seconds)
             timings = report.get("timings", {})
+            if "candidate" not in report:
+                raise SystemExit(f"no candidate was evaluated: {report['outcome']}")
             for key, value in timings.items():
                 if "." not in key:
                     steps[key].append(value)
