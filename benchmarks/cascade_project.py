@@ -32,7 +32,13 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAIN = "python -m pytest -q -p no:cacheprovider"
+# pytest plugins that happen to be installed here (hypothesis, pytest-benchmark, anyio,
+# pytest-timeout) cost ~3 s per pytest start on a loaded 2-core machine: the generated
+# project does not load them, so each side pays pytest's own start-up only
+PLAIN = (
+    "python -m pytest -q -p no:cacheprovider"
+    " -p no:hypothesispytest -p no:benchmark -p no:anyio -p no:timeout"
+)
 
 WORK = '''\
 def work(n):
