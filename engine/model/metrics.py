@@ -34,7 +34,7 @@ class TestMetrics:
     # the only stage that may justify a merge), "selected" (the tests covering the change,
     # fail-fast: a rejection) or "syntax" (a file did not compile: nothing ran)
     stage: str = "full"
-    selected: int = 0  # tests the "selected" stage ran before this result (0: none)
+    selected: int = 0  # node ids / test files the "selected" stage was given (0: it did not run)
 
 
 @dataclass(frozen=True, kw_only=True)
