@@ -26,6 +26,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,6 +50,7 @@ def main() -> None:
         print(f"{'round':>5} {'plain s':>8} {'full suite s':>12} {'rejected in s':>13} "
               f"{'early stage s':>13}  stage, failing")  # fmt: skip
         plain, full, rejected, early = [], [], [], []
+        steps: dict[str, list[float]] = defaultdict(list)
         for r in range(1, args.rounds + 1):
             plain.append(timed(argv, cycle.template))
             _, good_report = cycle.run(good)
@@ -59,6 +61,9 @@ def main() -> None:
             if report["outcome"] != "rejected" or "baseline.tests" in timings:
                 raise SystemExit(f"not a cached early rejection: {report['outcome']}, {timings}")
             early.append(timings.get("tests_selected", 0.0))
+            for key, value in timings.items():
+                if "." not in key:
+                    steps[key].append(value)
             tests = report["candidate"]["tests"]
             print(f"{r:>5} {plain[-1]:>8.2f} {full[-1]:>12.2f} {seconds:>13.2f} "
                   f"{early[-1]:>13.2f}  {tests['stage']}, {len(tests['failures'])}")  # fmt: skip
@@ -67,6 +72,9 @@ def main() -> None:
         print(f"rejected in / full suite (ratchet's):   {rj / f:.2f}x")
         print(f"early stage / full suite (ratchet's):   {e / f:.2f}x")
         print(f"rejected in / plain test command:       {rj / p:.2f}x")
+        top = sorted(steps.items(), key=lambda kv: -statistics.median(kv[1]))[:8]
+        shown = ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in top)
+        print(f"rejection's largest steps (median s): {shown}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
