@@ -108,7 +108,8 @@ def test_delta_of_metrics() -> None:
             "delta.tests.timed_out",
             [
                 "no field 'delta.tests.timed_out' (delta.tests has: collected, doctests_added, "
-                "duration, errors, exit_code, failed, passed, skipped, time_limit, xfailed); "
+                "duration, errors, exit_code, failed, passed, selected, skipped, time_limit, "
+                "xfailed); "
                 "did you mean 'delta.tests.time_limit'?"
             ],
         ),
@@ -119,7 +120,8 @@ def test_delta_of_metrics() -> None:
             [
                 "no field 'change.lnes' (change has: empty, files, findings, lines, lines_added, "
                 "lines_removed, protected, symbols, tests_touched); did you mean 'change.lines'?",
-                "no field 'goal.prio' (goal has: allow, behaviour, description, done_when, id, "
+                "no field 'goal.prio' (goal has: allow, answers, behaviour, description, "
+                "done_when, id, "
                 "max_attempts, metric, options, priority, provider, scope, status); did you mean "
                 "'goal.priority'?",
             ],

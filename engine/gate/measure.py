@@ -1,8 +1,15 @@
 """``SandboxMeasurer``: the cycle's Measurer, built on the evaluation package.
 
-Baselines are measured in a detached worktree at the target tip and cached by commit
-SHA together with everything else that changes the numbers (test command, sandbox mode,
-limits, tool versions), so a cycle after a rejection does not pay for them again. The
+Baselines are measured in a detached worktree at the target tip and cached by content —
+the tree of measured files, records left out (:func:`~engine.gate.evaluation.cache.
+measured_tree`) — together with everything else that changes the numbers (test command,
+sandbox mode, limits, tool versions), so a cycle after a rejection does not pay for them
+again. A candidate's full run is stored under its own content key the same way (unless
+extra doctests ran in it), so the tip a merge lands, which differs from the candidate only
+in its records, finds its baseline cached. Every full run records per-test coverage
+contexts: the selection map (file:line -> tests) cached with the metrics, from which a
+candidate's changed lines select the tests that run first, fail-fast (the cascade,
+:mod:`engine.gate.evaluation.evaluator`). The
 static probes keep per-file results by blob id beside it (``static_cache_dir``), so a
 candidate, and a baseline made of files already seen, only pay radon/ruff/bandit for the
 files nobody measured yet. A
@@ -28,21 +35,23 @@ import itertools
 import json
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine import __version__
 from engine.errors import SandboxError
 from engine.gate.evaluation.behaviour import BehaviourCheck, changed_functions
-from engine.gate.evaluation.cache import BaselineCache, baseline_key
+from engine.gate.evaluation.cache import BaselineCache, baseline_key, measured_tree
 from engine.gate.evaluation.diffcov import FileChange, diff_coverage
-from engine.gate.evaluation.evaluator import Evaluator
+from engine.gate.evaluation.evaluator import Evaluator, Measurement
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
+from engine.gate.evaluation.selection import TestMap, select_tests
 from engine.gate.health import adaptive_timeout
 from engine.gate.paths import is_protected, is_test_file
 from engine.gate.timing import step
-from engine.model import BehaviourMetrics, Directives, Goal, Metrics, to_data
+from engine.model import BehaviourMetrics, DiffCoverage, Directives, Goal, Metrics, to_data
 from engine.records.layout import baseline_cache_dir, static_cache_dir
 from engine.vcs import Repository
 
@@ -91,6 +100,15 @@ def doctest_candidates(changes: list[FileChange]) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class Known:
+    """What is known of one measured content: metrics, per-line coverage, selection map."""
+
+    metrics: Metrics | None
+    lines: LineCoverage | None
+    test_map: TestMap | None
+
+
 _scratch_names = itertools.count(1)
 
 
@@ -103,22 +121,24 @@ def scratch_name(kind: str, commit: str) -> str:
 
 class SandboxMeasurer:
     """Thread-safe: concurrent cycles (``directives.workers``) share one measurer; a
-    baseline asked for by several of them at once is measured once (a lock per commit)."""
+    baseline asked for by several of them at once is measured once (a lock per key)."""
 
     def __init__(self, evaluator: Evaluator, *, default_provider: str = "auto") -> None:
         self.evaluator = evaluator
         self.default_provider = default_provider
-        self._seen: dict[str, tuple[Metrics, LineCoverage | None]] = {}
+        self._seen: dict[str, Known] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def _commit_lock(self, commit: str) -> threading.Lock:
+    def _key_lock(self, key: str) -> threading.Lock:
         with self._guard:
-            return self._locks.setdefault(commit, threading.Lock())
+            return self._locks.setdefault(key, threading.Lock())
 
-    def _key(self, commit: str) -> str:
+    def key(self, repo: Repository, commit: str) -> str:
+        """The baseline cache key of ``commit``: its measured content (records left out,
+        :func:`~engine.gate.evaluation.cache.measured_tree`) and the measuring setup."""
         return baseline_key(
-            commit,
+            measured_tree(repo.ls_tree(commit)),
             self.evaluator.test_command,
             sandbox=self.evaluator.runner.mode,
             limits=json.dumps(to_data(self.evaluator.runner.limits), sort_keys=True),
@@ -126,40 +146,52 @@ class SandboxMeasurer:
         )
 
     def baseline(self, repo: Repository, commit: str) -> Metrics:
-        with self._commit_lock(commit):
-            return self._baseline(repo, commit)
+        key = self.key(repo, commit)
+        with self._key_lock(key):
+            return self._baseline(repo, commit, key)
 
-    def _baseline(self, repo: Repository, commit: str) -> Metrics:
-        cache = BaselineCache(baseline_cache_dir(repo.state_dir))
-        key = self._key(commit)
-        cached = cache.get(key)
-        if cached is not None:
-            self._seen[commit] = (cached, cache.lines(key))
-            return cached
+    def _baseline(self, repo: Repository, commit: str, key: str) -> Metrics:
+        cached = self._known(repo, key)
+        if cached.metrics is not None:
+            with step("baseline_cached"):
+                pass  # a hit is visible in the timings
+            return dataclasses.replace(cached.metrics, commit=commit)
         worktree = repo.add_worktree(scratch_name("baseline", commit), commit=commit, branch=None)
         try:
             measured = self._evaluator(repo).evaluate(
-                worktree, measured_files(repo.ls_files(commit)), commit=commit
+                worktree, measured_files(repo.ls_files(commit)), commit=commit, contexts=True
             )
         finally:
             repo.remove_worktree(worktree)
+        self._store(repo, key, measured)
+        return measured.metrics
+
+    def _store(self, repo: Repository, key: str, measured: Measurement) -> None:
+        """Remember a full run of the content ``key`` names; cache it unless it timed out."""
         metrics = measured.metrics
-        self._seen[commit] = (metrics, measured.lines)
+        tests = dataclasses.replace(metrics.tests, selected=0)
+        metrics = dataclasses.replace(
+            metrics, tests=tests, diff_coverage=DiffCoverage(), behaviour=BehaviourMetrics()
+        )
+        self._seen[key] = Known(metrics, measured.lines, measured.test_map)
         if not metrics.tests.timed_out:
-            cache.put(key, metrics, measured.lines)
-        return metrics
+            BaselineCache(baseline_cache_dir(repo.state_dir)).put(
+                key, metrics, measured.lines, measured.test_map
+            )
 
     def _evaluator(self, repo: Repository) -> Evaluator:
         """The evaluator with the repository's per-file static cache: the static probes run on
         the files no earlier measurement (baseline or candidate) has seen."""
         return dataclasses.replace(self.evaluator, static_cache=static_cache_dir(repo.state_dir))
 
-    def _known(self, repo: Repository, commit: str) -> tuple[Metrics | None, LineCoverage | None]:
-        if commit in self._seen:
-            return self._seen[commit]
+    def _known(self, repo: Repository, key: str) -> Known:
+        if key in self._seen:
+            return self._seen[key]
         cache = BaselineCache(baseline_cache_dir(repo.state_dir))
-        key = self._key(commit)
-        return cache.get(key), cache.lines(key)
+        metrics = cache.get(key)
+        if metrics is None:
+            return Known(None, None, None)
+        return Known(metrics, cache.lines(key), cache.test_map(key))
 
     def candidate(
         self,
@@ -173,23 +205,33 @@ class SandboxMeasurer:
         """The candidate's metrics against ``base`` (default: the commit's parent); see the
         module doc for what depends on the base and the goal."""
         base = base or repo.rev_parse(f"{commit}^")
-        base_metrics, base_lines = self._known(repo, base) if base else (None, None)
-        timeout = adaptive_timeout(self.evaluator.timeouts, base_metrics)
+        known = self._known(repo, self.key(repo, base)) if base else Known(None, None, None)
+        timeout = adaptive_timeout(self.evaluator.timeouts, known.metrics)
         changes = file_changes(repo, base, commit) if base else []
         touched = doctest_candidates(changes)
+        with step("select"):
+            selection = select_tests(changes, known.test_map)
         measured = self._evaluator(repo).evaluate(
             checkout,
             measured_files(repo.ls_files(commit)),
             commit=commit,
             timeout=timeout,
             doctest_modules=touched,
+            selection=selection,
+            known_failures=known.metrics.tests.failures if known.metrics else (),
+            contexts=True,
         )
+        if measured.metrics.tests.stage == "full" and not touched:
+            # the same content measured as a baseline would give these numbers: the tip a
+            # merge lands (this commit amended with its records) finds them cached
+            self._store(repo, self.key(repo, commit), measured)
         behaviour = BehaviourMetrics()
-        if base and preserves_behaviour(goal, self.default_provider):
+        full = measured.metrics.tests.stage == "full"  # an early rejection needs no replay
+        if base and full and preserves_behaviour(goal, self.default_provider):
             with step("behaviour"):
                 behaviour = self._behaviour(repo, base, checkout, changes, timeout)
         with step("diff_coverage"):
-            diffcov = diff_coverage(changes, base_lines, measured.lines)
+            diffcov = diff_coverage(changes, known.lines, measured.lines)
         return dataclasses.replace(measured.metrics, diff_coverage=diffcov, behaviour=behaviour)
 
     def _behaviour(

@@ -33,6 +33,11 @@ class TestMetrics:
     # doctests of touched modules ratchet added (the baseline never ran them): outside the
     # counts above unless they failed or errored, so they can neither pad nor skew them
     doctests_added: int = 0
+    # the cascade stage these numbers come from: "full" (the whole suite under coverage,
+    # the only stage that may justify a merge), "selected" (the tests covering the change,
+    # fail-fast: a rejection) or "syntax" (a file did not compile: nothing ran)
+    stage: str = "full"
+    selected: int = 0  # node ids / test files the "selected" stage was given (0: it did not run)
 
 
 @dataclass(frozen=True, kw_only=True)

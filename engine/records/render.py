@@ -44,6 +44,7 @@ SNAPSHOT_METRICS: tuple[str, ...] = (
     "tests.errors",
     "tests.timed_out",
     "tests.first_failure",
+    "tests.stage",
     "diff_coverage.percent",
     "sandbox",
     "seconds",

@@ -1,4 +1,11 @@
-"""Baseline metrics cached on disk, one JSON file per key (the caller builds the key)."""
+"""Baseline metrics cached on disk, one JSON file per key (the caller builds the key).
+
+The key names the *content* measured, not a commit: :func:`measured_tree` hashes every
+tracked file's mode, blob id and path except the records (``memory-bank/``,
+``snapshots/``), so the commit a merge lands (the candidate amended with its records) has
+the candidate's key and reuses its measurement. Beside the metrics: the per-line coverage
+and the selection map (file:line -> tests, :mod:`engine.gate.evaluation.selection`),
+each in its own file under the same key."""
 
 from __future__ import annotations
 
@@ -8,11 +15,14 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
+from engine.gate.evaluation.selection import TestMap, map_from_json
+from engine.gate.paths import MEMORY_DIR, SNAPSHOT_DIR
 from engine.model import Metrics, metrics_from_data, to_data
 
 TOOLS: tuple[str, ...] = ("coverage", "pytest", "radon", "ruff", "bandit")
@@ -30,10 +40,24 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-def baseline_key(commit: str, test_command: str, **extra: str) -> str:
-    """A cache key for the metrics of ``commit`` measured with ``test_command``, the current
-    tool versions and any ``extra`` settings that change the numbers (sandbox mode, ...)."""
-    parts = {"commit": commit, "test_command": test_command, **tool_versions(), **extra}
+RECORD_DIRS: tuple[str, ...] = (f"{MEMORY_DIR.split('/')[0]}/", f"{SNAPSHOT_DIR}/")
+
+
+def measured_tree(entries: Sequence[tuple[str, str, str]]) -> str:
+    """sha256 over ``(mode, blob id, path)`` of a commit's files (``Repository.ls_tree``),
+    the records directories left out: equal for two commits that differ only in records."""
+    digest = hashlib.sha256()
+    for mode, oid, path in sorted(entries, key=lambda e: e[2]):
+        if not path.startswith(RECORD_DIRS):
+            digest.update(f"{mode} {oid} {path}\0".encode())
+    return digest.hexdigest()
+
+
+def baseline_key(tree: str, test_command: str, **extra: str) -> str:
+    """A cache key for the metrics of the content ``tree`` (:func:`measured_tree`) measured
+    with ``test_command``, the current tool versions and any ``extra`` settings that change
+    the numbers (sandbox mode, ...)."""
+    parts = {"tree": tree, "test_command": test_command, **tool_versions(), **extra}
     return json.dumps(parts, sort_keys=True, separators=(",", ":"))
 
 
@@ -66,22 +90,44 @@ class BaselineCache:
         except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
             return None
 
-    def put(self, key: str, metrics: Metrics, lines: LineCoverage | None = None) -> None:
+    def test_map(self, key: str) -> TestMap | None:
+        """The selection map stored with the metrics, or None."""
+        try:
+            data = json.loads(self._path(key, ".map").read_text(encoding="utf-8"))
+            if data.get("key") != key:
+                return None
+            return map_from_json(data["map"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def put(
+        self,
+        key: str,
+        metrics: Metrics,
+        lines: LineCoverage | None = None,
+        test_map: TestMap | None = None,
+    ) -> None:
         """Store atomically (write a temporary file, then rename it into place); ``lines``
-        (per-line coverage) is kept beside the metrics, never inside them."""
+        (per-line coverage) is kept beside the metrics, never inside them; ``test_map`` in a
+        file of its own (written first, so metrics found imply their map is in place)."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        if test_map is not None:
+            self._write(self._path(key, ".map"), {"key": key, "map": test_map.to_json()})
         record: dict[str, object] = {"key": key, "metrics": to_data(metrics)}
         if lines is not None:
             record["lines"] = {p: [sorted(e), sorted(m)] for p, (e, m) in sorted(lines.items())}
+        self._write(self._path(key), record)
+
+    def _write(self, path: Path, record: dict[str, object]) -> None:
         payload = json.dumps(record, sort_keys=True)
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(payload)
-            os.replace(tmp, self._path(key))
+            os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def _path(self, key: str) -> Path:
-        return self.dir / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+    def _path(self, key: str, kind: str = "") -> Path:
+        return self.dir / f"{hashlib.sha256(key.encode()).hexdigest()}{kind}.json"

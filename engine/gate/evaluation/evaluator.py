@@ -2,9 +2,18 @@
 
 1. syntax: every listed ``*.py`` file must compile (host-side ``compile()``, nothing runs);
    if one does not, the tests are not run and count as errors (``exit_code`` 2, the code
-   pytest uses for collection errors), with one ``path:line: message`` failure per file;
-2. tests + coverage in the sandbox (:class:`TestsProbe`), with flaky re-runs;
-3. static probes on the host: radon (complexity), ruff (lint), bandit (security), each on
+   pytest uses for collection errors), with one ``path:line: message`` failure per file
+   (``TestMetrics.stage`` ``"syntax"``);
+2. the selected tests (``selection``: the tests that cover the change, chosen by the caller
+   from the baseline's selection map, :mod:`engine.gate.evaluation.selection`), fail-fast,
+   in the sandbox without coverage (:mod:`engine.gate.evaluation.probes.selected`); a new
+   failure (not in ``known_failures``) or a timeout is the result (``stage`` ``"selected"``)
+   and the full suite does not run. No selection: the stage is skipped;
+3. the full suite + coverage in the sandbox (:class:`TestsProbe`), with flaky re-runs and,
+   with ``contexts``, the per-test contexts that make the next selection map; only this
+   stage (``stage`` ``"full"``) can justify a merge (:func:`engine.gate.decision.judge`
+   rejects any other);
+4. static probes on the host: radon (complexity), ruff (lint), bandit (security), each on
    the files ``static_cache`` has no result for (:mod:`engine.gate.evaluation.filecache`).
 
 The static probes run even when the tests fail: they cost seconds, and leaving them at
@@ -15,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,9 +35,11 @@ from engine.gate.evaluation.probes.complexity import measure_complexity
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.evaluation.probes.lint import measure_lint
 from engine.gate.evaluation.probes.security import measure_security
+from engine.gate.evaluation.probes.selected import rejects, run_selected
 from engine.gate.evaluation.probes.syntax import syntax_problems
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.sandbox import SandboxRunner
+from engine.gate.evaluation.selection import TestMap
 from engine.gate.paths import is_test_file, python_files
 from engine.gate.timing import step
 from engine.model import Directives, Limits, Metrics, TestMetrics, Timeouts
@@ -46,6 +57,7 @@ class Measurement:
     flaky: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     lines: LineCoverage | None = None  # per-line coverage of the test run (None: none)
+    test_map: TestMap | None = None  # file:line -> tests of the full run (None: none)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,10 +95,14 @@ class Evaluator:
         commit: str,
         timeout: float | None = None,
         doctest_modules: Sequence[str] = (),
+        selection: Sequence[str] = (),
+        known_failures: Collection[str] = (),
+        contexts: bool = False,
     ) -> Measurement:
         """Like :meth:`measure`, keeping the notes, flaky test ids and per-line coverage.
-        ``timeout`` replaces ``timeouts.tests`` for the test run; ``doctest_modules`` are
-        passed to :meth:`TestsProbe.run`."""
+        ``timeout`` replaces ``timeouts.tests`` for the test runs; ``doctest_modules`` and
+        ``contexts`` are passed to :meth:`TestsProbe.run`; ``selection`` and
+        ``known_failures`` drive the cascade's second stage (module doc)."""
         start = time.monotonic()
         checkout = Path(checkout).resolve()
         # a listed file may be gone in this checkout (deleted by the candidate)
@@ -108,9 +124,13 @@ class Evaluator:
             report = TestsReport(tests=failure)
             notes.append(f"syntax check failed in {len(broken)} file(s): tests not run")
         else:
-            with step("tests"):
-                report = self.tests_probe().run(
-                    checkout, timeout=timeout, doctest_modules=doctest_modules
+            report = self._tests(
+                checkout, timeout, doctest_modules, selection, known_failures, contexts
+            )
+            if report.tests.stage == "selected":
+                notes.append(
+                    f"rejected by the {report.tests.selected} selected test(s) covering the "
+                    "change (fail-fast): the full suite did not run"
                 )
             notes += report.problems
             if report.flaky:
@@ -136,8 +156,39 @@ class Evaluator:
             seconds=time.monotonic() - start,
         )
         return Measurement(
-            metrics=metrics, flaky=report.flaky, notes=tuple(notes), lines=report.lines
+            metrics=metrics,
+            flaky=report.flaky,
+            notes=tuple(notes),
+            lines=report.lines,
+            test_map=report.test_map,
         )
+
+    def _tests(
+        self,
+        checkout: Path,
+        timeout: float | None,
+        doctest_modules: Sequence[str],
+        selection: Sequence[str],
+        known_failures: Collection[str],
+        contexts: bool,
+    ) -> TestsReport:
+        """Stages 2 and 3: the selected tests, then (unless they reject) the full suite."""
+        probe = self.tests_probe()
+        limit = probe.timeout if timeout is None else timeout
+        early = None
+        if selection:
+            with step("tests_selected"):
+                early = run_selected(probe, checkout, selection, timeout=limit)
+            if early is not None and rejects(early, known_failures):
+                return early
+        with step("tests"):
+            report = probe.run(
+                checkout, timeout=timeout, doctest_modules=doctest_modules, contexts=contexts
+            )
+        if early is None:
+            return report
+        tests = dataclasses.replace(report.tests, selected=early.tests.selected)
+        return dataclasses.replace(report, tests=tests)
 
     def tests_probe(self) -> TestsProbe:
         runner = self.runner
@@ -153,6 +204,7 @@ class Evaluator:
 
 def _syntax_failure(problems: Sequence[str]) -> TestMetrics:
     return TestMetrics(
+        stage="syntax",
         errors=len(problems),
         exit_code=SYNTAX_EXIT,
         failures=tuple(problems),

@@ -43,8 +43,9 @@ from engine.gate.evaluation.probes.coverage_report import (
 from engine.gate.evaluation.probes.junit import JunitSummary, read_junit
 from engine.gate.evaluation.process import RunResult
 from engine.gate.evaluation.sandbox import SandboxRunner
-from engine.gate.evaluation.sandboxed import PLUGIN
+from engine.gate.evaluation.sandboxed import CONTEXTS, CONTEXTS_PLUGIN, DIR, PLUGIN
 from engine.gate.evaluation.scratch import run_changes, scratch_copy, tree_state
+from engine.gate.evaluation.selection import TestMap, read_test_map
 from engine.gate.testcmd import AUTO, ResolvedCommand, resolve
 from engine.model import CoverageMetrics, TestMetrics
 
@@ -64,6 +65,7 @@ class TestsReport:
     flaky: tuple[str, ...] = ()  # failed, then passed on a re-run (already forgiven in tests)
     problems: tuple[str, ...] = ()  # e.g. the coverage report could not be produced
     lines: LineCoverage | None = None  # per-line coverage (None: not measured)
+    test_map: TestMap | None = None  # file:line -> tests (None: not recorded)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,10 +89,12 @@ class TestsProbe:
         *,
         timeout: float | None = None,
         doctest_modules: Sequence[str] = (),
+        contexts: bool = False,
     ) -> TestsReport:
         """Measure the checkout; failures may be re-run ``flaky_reruns`` times (see module).
         ``timeout`` replaces the probe's own for this run; with ``test_command: auto`` the
-        doctests of ``doctest_modules`` (repo-relative paths) run too."""
+        doctests of ``doctest_modules`` (repo-relative paths) run too. ``contexts``: record
+        which test ran which line (``TestsReport.test_map``, the cascade's selection map)."""
         checkout = Path(checkout).resolve()
         resolved = self.resolved(checkout)
         command = TestCommand.parse(resolved.command)
@@ -112,6 +116,12 @@ class TestsProbe:
             work = scratch_copy(checkout, Path(tmp) / "work")
             before = tree_state(work)
             extra, env, readable = self._doctest_plugin(out, doctest_modules, command)
+            if contexts:
+                extra += ["-p", CONTEXTS_PLUGIN]
+                if not readable:
+                    path = env.get("PYTHONPATH", "")
+                    env = {**env, "PYTHONPATH": f"{DIR}:{path}" if path else str(DIR)}
+                    readable = [DIR]
             argv = [
                 sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
                 f"--source={work}", f"--omit={omit_patterns(work)}",
@@ -125,6 +135,7 @@ class TestsProbe:
             summary = read_junit(out / "junit.xml", work, added=_added(out))
             tests = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
             coverage, lines, problems = self._coverage(work, out, result, limit)
+            test_map = self._test_map(work, out, limit) if contexts and lines else None
             flaky: tuple[str, ...] = ()
             if self.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
                 # re-runs share the first run's copy, as they would have shared a worktree
@@ -133,8 +144,24 @@ class TestsProbe:
                 )
                 tests = forgive_flaky(tests, summary, flaky)
         return TestsReport(
-            tests=tests, coverage=coverage, flaky=flaky, problems=problems, lines=lines
+            tests=tests,
+            coverage=coverage,
+            flaky=flaky,
+            problems=problems,
+            lines=lines,
+            test_map=test_map,
         )
+
+    def _test_map(self, checkout: Path, out: Path, limit: float) -> TestMap | None:
+        """The run's per-test contexts as a selection map (read in the sandbox: the data
+        file was written by candidate code), or None."""
+        report = out / "map.json"
+        self.runner.run(
+            [sys.executable, "-P", str(CONTEXTS), str(out / ".coverage"), str(checkout),
+             str(report)],
+            cwd=checkout, writable=[out], readable=[DIR], timeout=min(limit, REPORT_TIMEOUT),
+        )  # fmt: skip
+        return read_test_map(report)
 
     def _doctest_plugin(
         self, out: Path, modules: Sequence[str], command: TestCommand

@@ -1,5 +1,6 @@
 """Code that runs *inside* the sandbox, next to candidate code: a pytest plugin
-(:mod:`ratchet_probe`) and the replay script (:mod:`ratchet_replay`).
+(:mod:`ratchet_probe`), the replay script (:mod:`ratchet_replay`) and the per-test
+coverage contexts (:mod:`ratchet_contexts`, plugin and script).
 
 These modules import nothing from ``engine``: the directory is put on the sandboxed
 ``PYTHONPATH`` (read-only) and they are imported as top-level modules there. They are part
@@ -10,5 +11,7 @@ from pathlib import Path
 
 DIR = Path(__file__).resolve().parent
 PLUGIN = "ratchet_probe"  # pytest -p name
+CONTEXTS_PLUGIN = "ratchet_contexts"  # pytest -p name; also a script (the selection map)
+CONTEXTS = DIR / "ratchet_contexts.py"
 REPLAY = DIR / "ratchet_replay.py"
 SPEC_ENV = "RATCHET_PROBE_SPEC"

@@ -1,0 +1,284 @@
+"""The project and the cycles the cascade benchmarks time (not a benchmark itself).
+
+``generate``: a package whose ``--tests N`` tests spend real Python time in package code
+(so coverage slows them as it slows a real suite), ten per test module, plus one
+``classify`` function with nested branches that only ``tests/test_classify.py`` runs: the
+good plan flattens it (same behaviour, lower complexity: it merges), the bad plan breaks
+it (one covering test fails).
+
+``from_repo``: a clone of a repository; plans are made after a first (warm-up) cycle from
+the function its baseline's selection map says the most tests run: the good plan adds a
+comment line to it, the bad plan makes it raise. The warm-up's own plan differs from both
+(a plan already tried is refused as a repeat).
+
+``Cycle.run`` copies the prepared repository with its ``.ratchet/`` state (the baseline and
+per-file caches are keyed by content, so the copy finds them), runs ``ratchet run-once``
+with one plan and returns its wall time and ``--json`` report.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+# pytest plugins that happen to be installed here (hypothesis, pytest-benchmark, anyio,
+# pytest-timeout) cost ~3 s per pytest start on a loaded 2-core machine: the generated
+# project does not load them, so each side pays pytest's own start-up only
+PLAIN = (
+    "python -m pytest -q -p no:cacheprovider"
+    " -p no:hypothesispytest -p no:benchmark -p no:anyio -p no:timeout"
+)
+
+WORK = '''\
+def work(n):
+    """Pure-Python work for the tests to spend time in."""
+    total = 0
+    for i in range(n):
+        total += i % 7 if i % 3 else -(i % 5)
+    return total
+'''
+CLASSIFY = """\
+def classify(n):
+    if n < 0:
+        return "negative"
+    else:
+        if n == 0:
+            return "zero"
+        else:
+            if n < 10:
+                return "small"
+            else:
+                return "large"
+"""
+FLAT = """\
+def classify(n):
+    if n == 0:
+        return "zero"
+    return ("negative", "small", "large")[(n > 0) + (n >= 10)]
+"""
+BROKEN = 'def classify(n):\n    return "small"\n'
+CLASSIFY_TEST = """\
+from pkg.ops import classify
+
+
+def test_classify():
+    assert [classify(n) for n in (-1, 0, 3, 30)] == ["negative", "zero", "small", "large"]
+"""
+TEST = "\n\ndef test_t{i}():\n    assert work({n}) == work({n})\n"
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost"}
+    env |= {"GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
+    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"git {' '.join(args)} failed: {done.stderr}")
+    return done.stdout.strip()
+
+
+def ratchet(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], env=env, capture_output=True, text=True
+    )
+
+
+def generate(root: Path, tests: int, work: int) -> None:
+    (root / "pkg").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "work.py").write_text(WORK)
+    (root / "pkg" / "ops.py").write_text(CLASSIFY)
+    (root / "tests" / "test_classify.py").write_text(CLASSIFY_TEST)
+    for m in range(max(1, (tests - 1 + 9) // 10)):
+        body = "".join(TEST.format(i=i, n=work) for i in range(m * 10, min(tests - 1, m * 10 + 10)))
+        (root / "tests" / f"test_w{m}.py").write_text("from pkg.work import work\n" + body)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "project")
+
+
+def configure(root: Path, test_command: str | None) -> None:
+    """``ratchet init``, one goal (scripted plans, one attempt), target ``main``."""
+    if not (root / "directives.yaml").exists():
+        init = ratchet("init", "--repo", str(root))
+        if init.returncode:
+            raise SystemExit(f"ratchet init failed: {init.stderr}")
+    goal = {
+        "id": "bench",
+        "description": "Benchmark plan.",
+        "scope": ["**/*.py"],
+        "provider": "scripted",
+        "max_attempts": 1,
+    }
+    (root / "goals.yaml").write_text(yaml.safe_dump({"version": 1, "goals": [goal]}))
+    directives = yaml.safe_load((root / "directives.yaml").read_text()) or {}
+    directives |= {"target_branch": "main", "timeouts": {"tests": 900}}
+    if test_command:
+        directives["test_command"] = test_command
+    (root / "directives.yaml").write_text(yaml.safe_dump(directives, sort_keys=False))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "bench: configure ratchet")
+
+
+def plan(path: Path, file: str, symbol: str, code: str) -> Path:
+    edit = {"file": file, "op": "replace", "symbol": symbol, "code": code}
+    path.write_text(yaml.safe_dump({"summary": f"bench: {symbol}", "edits": [edit]}))
+    return path
+
+
+@dataclass
+class Cycle:
+    """A prepared repository (its baseline measured and cached) and a scratch directory."""
+
+    template: Path
+    scratch: Path
+
+    def run(self, plan_path: Path) -> tuple[float, dict[str, Any]]:
+        repo = self.scratch / f"run-{time.monotonic_ns()}"
+        shutil.copytree(self.template, repo, symlinks=True)
+        git(repo, "worktree", "prune")
+        t0 = time.perf_counter()
+        done = ratchet(
+            "run-once", "--repo", str(repo), "--goal", "bench", "--plan", str(plan_path),
+            "--json", "--quiet",
+        )  # fmt: skip
+        seconds = time.perf_counter() - t0
+        shutil.rmtree(repo, ignore_errors=True)
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"run-once failed ({done.returncode}): {done.stderr[-2000:]}")
+        report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return seconds, report
+
+
+def warm_up(template: Path, plan_path: Path) -> dict[str, Any]:
+    """One cycle in the template itself: its baseline measured and cached there."""
+    done = ratchet(
+        "run-once", "--repo", str(template), "--goal", "bench", "--plan", str(plan_path),
+        "--json", "--quiet",
+    )  # fmt: skip
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"warm-up run-once failed: {done.stderr[-2000:]}")
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    git(template, "reset", "-q", "--hard", report["target_before"])  # a merge undone
+    return report
+
+
+def most_tested_function(repo: Path) -> tuple[str, str, str]:
+    """(file, name, source) of the top-level function the most tests ran, per the cached
+    selection map of the repository's baseline."""
+    best: tuple[int, str, str, str] | None = None
+    for path in (repo / ".ratchet").rglob("*.map.json"):
+        data = json.loads(path.read_text())["map"]
+        for rel, by_line in data["lines"].items():
+            try:
+                text = (repo / rel).read_text()
+                tree = ast.parse(text)
+            except (OSError, SyntaxError, ValueError):
+                continue
+            for node in tree.body:
+                if not isinstance(node, ast.FunctionDef):
+                    continue
+                ids = {
+                    i
+                    for n, ix in by_line.items()
+                    if node.lineno < int(n) <= (node.end_lineno or 0)
+                    for i in ix
+                }
+                if ids and (best is None or len(ids) > best[0]):
+                    source = ast.get_source_segment(text, node) or ""
+                    best = (len(ids), rel, node.name, source)
+    if best is None:
+        raise SystemExit(f"{repo}: no function is run by a test (no selection map?)")
+    return best[1], best[2], best[3]
+
+
+def commented(source: str, why: str = "touched by the benchmark") -> str:
+    lines = source.splitlines()
+    return "\n".join([lines[0], f"    # {why}", *lines[1:]]) + "\n"
+
+
+def raising(source: str) -> str:
+    head = ast.parse(source).body[0]
+    assert isinstance(head, ast.FunctionDef)
+    lines = source.splitlines()
+    signature = lines[: head.body[0].lineno - 1]
+    return "\n".join([*signature, '    raise RuntimeError("broken by the benchmark")']) + "\n"
+
+
+def prepare(scratch: Path, repo: Path | None, tests: int, work: int) -> tuple[Cycle, Path, Path]:
+    """The template (baseline cached) and the good and bad plans."""
+    template = scratch / "template"
+    if repo is None:
+        generate(template, tests, work)
+        configure(template, PLAIN)
+        good = plan(scratch / "good.yaml", "pkg/ops.py", "classify", FLAT)
+        bad = plan(scratch / "bad.yaml", "pkg/ops.py", "classify", BROKEN)
+        # a plan of its own: a repeated plan would be refused as already tried
+        warm = commented(CLASSIFY, "warm-up")
+        warm_up(template, plan(scratch / "warm.yaml", "pkg/ops.py", "classify", warm))
+    else:
+        git(scratch, "clone", "-q", str(repo.resolve()), str(template))
+        configure(template, None)
+        file, name = _first_function(template)
+        touch = commented(_src(template, file, name), "warm-up")
+        warm_up(template, plan(scratch / "touch.yaml", file, name, touch))
+        file, name, source = most_tested_function(template)
+        good = plan(scratch / "good.yaml", file, name, commented(source))
+        bad = plan(scratch / "bad.yaml", file, name, raising(source))
+    return Cycle(template, scratch), good, bad
+
+
+def _first_function(repo: Path) -> tuple[str, str]:
+    for rel in git(repo, "ls-files", "*.py").splitlines():
+        if rel.startswith(("tests/", "test/")) or "test" in rel.rsplit("/", 1)[-1]:
+            continue
+        try:
+            tree = ast.parse((repo / rel).read_text())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef):
+                return rel, node.name
+    raise SystemExit(f"{repo}: no top-level function in a non-test module")
+
+
+def _src(repo: Path, rel: str, name: str) -> str:
+    text = (repo / rel).read_text()
+    defs = [n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef)]
+    node = next(n for n in defs if n.name == name)
+    return ast.get_source_segment(text, node) or ""
+
+
+def timed(argv: list[str], cwd: Path) -> float:
+    """Wall seconds of one command (its exit code ignored: a suite may have known failures)."""
+    t0 = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, capture_output=True, env={**os.environ, "PYTHONPATH": ""})
+    return time.perf_counter() - t0
+
+
+def test_argv(template: Path) -> list[str]:
+    """The repository's test command (from its directives) as argv, run with this Python."""
+    import shlex
+
+    sys.path.insert(0, str(ROOT))
+    from engine.gate.testcmd import resolve
+
+    directives = yaml.safe_load((template / "directives.yaml").read_text()) or {}
+    words = shlex.split(resolve(directives.get("test_command") or "auto", template).command)
+    if words[0].startswith("python"):
+        words[0] = sys.executable
+    elif words[0] == "pytest":
+        words = [sys.executable, "-m", "pytest", *words[1:]]
+    return words

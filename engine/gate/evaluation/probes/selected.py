@@ -1,0 +1,81 @@
+"""The cascade's second stage: the tests that cover the change, fail-fast, no coverage.
+
+Runs ``python -m pytest <the user's options> -x <selection> --junitxml=...`` in the sandbox,
+in a throwaway copy of the checkout like the full run (:mod:`engine.gate.evaluation.probes.
+tests`), with the same flaky re-runs. Its result may only reject (:func:`rejects`): it is a
+rejection when a selected test failed that does not fail on the baseline, or the run timed
+out (the full suite runs the same tests and more under the same limit). Anything else — all
+passed, only known failures, or no verdict (a selected id that no longer exists makes
+pytest exit 4) — falls through to the full run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import tempfile
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from engine.gate.evaluation.probes.command import TestCommand
+from engine.gate.evaluation.probes.junit import read_junit
+from engine.gate.evaluation.probes.tests import (
+    SESSION_FAILURE,
+    TestsProbe,
+    TestsReport,
+    forgive_flaky,
+    pytest_metrics,
+)
+from engine.gate.evaluation.scratch import run_changes, scratch_copy, tree_state
+
+STAGE = "selected"
+
+
+def run_selected(
+    probe: TestsProbe, checkout: Path, selection: Sequence[str], *, timeout: float
+) -> TestsReport | None:
+    """Run the selected tests (node ids or test files) of ``checkout``; None when the test
+    command is not pytest (nothing can be selected)."""
+    checkout = Path(checkout).resolve()
+    resolved = probe.resolved(checkout)
+    command = TestCommand.parse(resolved.command)
+    if not command.is_pytest or not selection:
+        return None
+    with tempfile.TemporaryDirectory(prefix="ratchet-selected-", ignore_cleanup_errors=True) as tmp:
+        out = Path(tmp) / "out"
+        out.mkdir()
+        work = scratch_copy(checkout, Path(tmp) / "work")
+        before = tree_state(work)
+        argv = [
+            sys.executable, "-m", "pytest", *command.option_args(work), "-x",
+            f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *selection,
+        ]  # fmt: skip
+        result = probe.runner.run(argv, cwd=work, writable=[out], env=command.env, timeout=timeout)
+        summary = read_junit(out / "junit.xml", work)
+        tests = dataclasses.replace(
+            pytest_metrics(result, summary),
+            tampered=run_changes(before, tree_state(work)),
+            time_limit=timeout,
+            command=resolved.command,
+            command_reason=resolved.reason,
+            stage=STAGE,
+            selected=len(selection),
+        )
+        flaky: tuple[str, ...] = ()
+        if probe.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
+            flaky = probe.rerun_failures(
+                work, tests.failures, probe.flaky_reruns, command=command, timeout=timeout
+            )
+            tests = forgive_flaky(tests, summary, flaky)
+    return TestsReport(tests=tests, flaky=flaky)
+
+
+def rejects(report: TestsReport | None, known_failures: Collection[str]) -> tuple[str, ...]:
+    """The failing test ids that make this stage a rejection (see module doc); () when it
+    is not one. A timeout rejects with ``<session>``."""
+    if report is None:
+        return ()
+    tests = report.tests
+    if tests.timed_out:
+        return (SESSION_FAILURE,)
+    return tuple(f for f in tests.failures if f != SESSION_FAILURE and f not in known_failures)

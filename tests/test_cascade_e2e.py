@@ -1,0 +1,135 @@
+"""The evaluation cascade end to end: real git repositories, the real CLI, the bubblewrap
+sandbox. Syntax -> the tests covering the change (fail-fast) -> the full suite; only the
+full suite may justify a merge. And the baseline cached by content: the cycle after a
+merge finds the merged candidate's own measurement."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.repo_helpers import (
+    BROKEN_CLASSIFY,
+    FLAT_CLASSIFY,
+    git,
+    make_repo,
+    plan_file,
+    ratchet,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
+
+UNTESTED = '''\
+"""Nothing tests this module."""
+
+
+def untested():
+    return 1
+'''
+
+
+def run_plan(repo: Path, tmp: Path, edits: list[dict[str, Any]]) -> dict[str, Any]:
+    plan = plan_file(tmp / "plan.yaml", "a change", edits)
+    run = ratchet(
+        "run-once",
+        *("--repo", str(repo), "--goal", "simplify", "--plan", str(plan), "--json", "--quiet"),
+    )
+    assert run.code == 0, run.stderr
+    return run.json
+
+
+def note_of(repo: Path, ref: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(git(repo, "notes", "--ref", "ratchet", "show", ref))
+    return data
+
+
+def classify(code: str) -> list[dict[str, Any]]:
+    return [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": code}]
+
+
+def test_breaking_a_covered_line_is_rejected_by_the_selected_tests(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    before = git(repo, "rev-parse", "main")
+
+    result = run_plan(repo, tmp_path, classify(BROKEN_CLASSIFY))
+
+    assert result["outcome"] == "rejected"
+    assert git(repo, "rev-parse", "main") == before
+    timings = result["timings"]
+    # the early stage ran, the full suite did not (the baseline's full run did)
+    assert timings["tests_selected"] > 0 and "tests" not in timings, timings
+    assert timings["baseline.tests"] > 0
+    assert "behaviour" not in timings  # nothing is replayed for a rejected candidate
+    tests = result["candidate"]["tests"]
+    assert tests["stage"] == "selected" and tests["selected"] == 1
+    assert tests["failures"] == ["tests/test_ops.py::test_classify"]
+    assert tests["collected"] == 1  # only the covering test ran, not test_add
+    # recorded like any failed rule: the snapshot, and the note's full evidence
+    ref = "refs/ratchet/rejected/simplify/1"
+    snapshot = json.loads(git(repo, "show", f"{ref}:snapshots/{result['cycle_id']}.json"))
+    assert snapshot["candidate"]["tests"]["stage"] == "selected"
+    assert {"id": "tests-pass", "passed": False, "on_fail": "reject", "applicable": True} in (
+        snapshot["rules"]
+    )
+    note = note_of(repo, ref)
+    assert note["candidate"]["tests"]["failures"] == ["tests/test_ops.py::test_classify"]
+    assert any(
+        "'selected' stage" in n and "tests/test_ops.py::test_classify" in n for n in note["notes"]
+    ), note["notes"]
+    assert note["cause"].startswith("tests failed")
+
+
+def test_good_candidate_passes_every_stage_merges_and_the_next_baseline_is_cached(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+
+    merged = run_plan(repo, tmp_path, classify(FLAT_CLASSIFY))
+
+    assert merged["outcome"] == "merged", merged
+    timings = merged["timings"]
+    assert timings["tests_selected"] > 0 and timings["tests"] > 0, timings
+    tests = merged["candidate"]["tests"]
+    assert tests["stage"] == "full" and tests["selected"] == 1 and tests["passed"] == 2
+    tip = git(repo, "rev-parse", "main")
+    assert tip != merged["candidate"]["commit"]  # the candidate amended with its records
+
+    # The next cycle: its baseline (the merged tip) is the candidate's own measurement.
+    again = run_plan(repo, tmp_path, classify(BROKEN_CLASSIFY))
+
+    later = again["timings"]
+    assert "baseline.baseline_cached" in later and "baseline.tests" not in later, later
+    assert again["baseline"]["commit"] == tip
+    assert again["baseline"]["tests"]["passed"] == 2
+    # and its selection map came with it: the break is caught by the early stage
+    assert again["outcome"] == "rejected"
+    assert again["candidate"]["tests"]["stage"] == "selected"
+    assert "tests" not in later
+
+
+def test_a_change_no_test_covers_falls_through_to_the_full_run(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", files={"calc/extra.py": UNTESTED})
+
+    result = run_plan(
+        repo,
+        tmp_path,
+        [
+            {
+                "file": "calc/extra.py",
+                "op": "replace",
+                "symbol": "untested",
+                "code": "def untested():\n    return 2\n",
+            }
+        ],
+    )
+
+    timings = result["timings"]
+    assert "tests_selected" not in timings and timings["tests"] > 0, timings
+    tests = result["candidate"]["tests"]
+    assert tests["stage"] == "full" and tests["selected"] == 0 and tests["passed"] == 2
+    # judged by the full run: its uncovered line goes to review, not an early rejection
+    assert result["outcome"] == "review", result["outcome"]
+    assert result["candidate"]["diff_coverage"]["lines"] == ["calc/extra.py:5"]
