@@ -54,6 +54,7 @@ from engine.gate.timing import step
 from engine.model import BehaviourMetrics, DiffCoverage, Directives, Goal, Metrics, to_data
 from engine.records.layout import baseline_cache_dir, static_cache_dir
 from engine.vcs import Repository
+from engine.vcs.blobs import ls_tree
 
 if TYPE_CHECKING:
     from engine.cycle.protocols import Measurer
@@ -138,7 +139,7 @@ class SandboxMeasurer:
         """The baseline cache key of ``commit``: its measured content (records left out,
         :func:`~engine.gate.evaluation.cache.measured_tree`) and the measuring setup."""
         return baseline_key(
-            measured_tree(repo.ls_tree(commit)),
+            measured_tree(ls_tree(repo, commit)),
             self.evaluator.test_command,
             sandbox=self.evaluator.runner.mode,
             limits=json.dumps(to_data(self.evaluator.runner.limits), sort_keys=True),

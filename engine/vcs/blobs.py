@@ -1,13 +1,14 @@
-"""Many files of many revisions in one git process: the records readers (``log``, review,
-the report) read a snapshot per candidate branch, which would otherwise be one
-``git cat-file`` each."""
+"""Reading trees and blobs in bulk: many files of many revisions in one git process (the
+records readers — ``log``, review, the report — read a snapshot per candidate branch,
+which would otherwise be one ``git cat-file`` each), and a commit's whole tree with its
+object ids (the content key of a baseline)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
-from engine.vcs.core import RepositoryCore
+from engine.vcs.core import RepositoryCore, checked_arg
 
 _OID = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")  # a SHA-1 or SHA-256 object id
 
@@ -45,3 +46,15 @@ def read_blobs(repo: RepositoryCore, specs: Iterable[str]) -> dict[str, str]:
             if (text := repo.show_file(rev, path)) is not None:
                 out[spec] = text
     return out
+
+
+def ls_tree(repo: RepositoryCore, commit: str) -> list[tuple[str, str, str]]:
+    """``(mode, object id, path)`` of every file tracked at ``commit``, in git's order."""
+    out = repo._run("ls-tree", "-r", "-z", "--full-tree", checked_arg(commit))
+    entries = []
+    for record in out.split("\0"):
+        meta, tab, path = record.partition("\t")
+        if tab:
+            mode, _kind, oid = meta.split(" ")
+            entries.append((mode, oid, path))
+    return entries

@@ -207,17 +207,6 @@ class RepositoryCore:
         )
         return [p for p in out.split("\0") if p]
 
-    def ls_tree(self, commit: str) -> list[tuple[str, str, str]]:
-        """``(mode, object id, path)`` of every file tracked at ``commit``, in git's order."""
-        out = self._run("ls-tree", "-r", "-z", "--full-tree", checked_arg(commit))
-        entries = []
-        for record in out.split("\0"):
-            meta, tab, path = record.partition("\t")
-            if tab:
-                mode, _kind, oid = meta.split(" ")
-                entries.append((mode, oid, path))
-        return entries
-
     def show_file(self, commit: str, path: str) -> str | None:
         """The text of ``path`` at ``commit``; None when it does not exist there."""
         result = self._call("cat-file", "blob", f"{checked_arg(commit)}:{path}")
