@@ -383,7 +383,7 @@ RULE = Rule(id="r", description="d", require="candidate.lint.violations == 0")
             replace(RULE, when="goal.nope"),
             False,
             True,
-            "r: error in 'when': no field 'goal.nope' (goal has: allow, behaviour, "
+            "r: error in 'when': no field 'goal.nope' (goal has: allow, answers, behaviour, "
             "description, done_when, id, max_attempts, metric, options, priority, provider, "
             "scope, status); did you mean 'goal.scope'? (required: candidate.lint.violations == 0)",
         ),

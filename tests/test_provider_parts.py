@@ -69,6 +69,27 @@ def edit_answer(**edit: Any) -> str:
     return json.dumps({"summary": "s", "edits": [edit]})
 
 
+def test_a_summary_of_several_lines_keeps_its_first_and_moves_the_rest_to_the_rationale(
+    repo: Path,
+) -> None:
+    # Seen from the local Gemma 270M through the grammar: a plan file's author is told to
+    # fix it, a model's answer is reshaped (nothing of it lost) instead of failing the cycle.
+    answer = json.dumps(
+        {
+            "summary": "Flatten f\nIt had a needless branch.\n",
+            "rationale": "Simpler.",
+            "edits": [
+                {"file": "m.py", "op": "replace", "symbol": "f", "code": "def f():\n    return 2\n"}
+            ],
+        }
+    )
+    request = ProposalRequest(goal=Goal(id="g", description="d"), root=repo, files=("m.py",))
+    result = parse_answer(answer, request, {"m.py": ("f", "C", "C.g")}, source="test")
+    assert not isinstance(result, AnswerProblem), result
+    assert result.summary == "Flatten f"
+    assert result.rationale == "It had a needless branch.\n\nSimpler."
+
+
 @pytest.mark.parametrize(
     ("answer", "problem"),
     [

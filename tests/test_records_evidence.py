@@ -124,6 +124,7 @@ def test_the_snapshot_is_tens_of_lines_and_the_full_record_keeps_everything() ->
         "failed": 1,
         "passed": 400,
         "timed_out": False,
+        "stage": "full",  # which cascade stage the counts come from
     }
     assert snapshot["candidate"]["coverage"] == {"percent": 81.5}
     assert [r["id"] for r in snapshot["rules"]] == ["rule-3"]  # failed (or n/a) only

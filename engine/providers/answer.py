@@ -97,9 +97,17 @@ def _plan(data: dict[str, Any], source: str) -> Proposal | None:
 
 def _normalise(data: dict[str, Any]) -> dict[str, Any]:
     """Drop the null / empty optional fields that schema-constrained models fill in; a
-    question with edits is a plan (the question was filler)."""
+    question with edits is a plan (the question was filler); a summary of several lines
+    keeps its first line, the rest goes before the rationale (a plan file's author gets an
+    error for it; a model's answer is only reshaped, nothing of it is lost)."""
     if data.get("question") is not None and (data.get("edits") or not data.get("question")):
         data = {k: v for k, v in data.items() if k != "question"}
+    summary = data.get("summary")
+    if isinstance(summary, str) and "\n" in summary.strip():
+        first, _, rest = summary.strip().partition("\n")
+        rationale = data.get("rationale")
+        more = [rest.strip(), rationale.strip() if isinstance(rationale, str) else ""]
+        data = {**data, "summary": first.strip(), "rationale": "\n\n".join(m for m in more if m)}
     edits = data.get("edits")
     if not isinstance(edits, list):
         return data
