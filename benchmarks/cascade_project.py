@@ -18,6 +18,7 @@ with one plan and returns its wall time and ``--json`` report.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 import os
@@ -32,6 +33,10 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from scratch import git, ratchet  # noqa: E402
+
 # pytest plugins that happen to be installed here (hypothesis, pytest-benchmark, anyio,
 # pytest-timeout) cost ~3 s per pytest start on a loaded 2-core machine: the generated
 # project does not load them, so each side pays pytest's own start-up only
@@ -78,20 +83,14 @@ def test_classify():
 TEST = "\n\ndef test_t{i}():\n    assert work({n}) == work({n})\n"
 
 
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost"}
-    env |= {"GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
-    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"git {' '.join(args)} failed: {done.stderr}")
-    return done.stdout.strip()
-
-
-def ratchet(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args], env=env, capture_output=True, text=True
-    )
+def arguments(doc: str | None) -> argparse.Namespace:
+    """The options both cascade benchmarks take (``doc``: the script's docstring)."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    parser.add_argument("--tests", type=int, default=200, help="tests of the generated project")
+    parser.add_argument("--work", type=int, default=2000, help="loop iterations per test")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repo", type=Path, help="benchmark a clone of this repository")
+    return parser.parse_args()
 
 
 def generate(root: Path, tests: int, work: int) -> None:

@@ -20,7 +20,6 @@ function its baseline's tests run most raise).
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
@@ -31,16 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cascade_project import prepare, test_argv, timed  # noqa: E402
+from cascade_project import arguments, prepare, test_argv, timed  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tests", type=int, default=200, help="tests of the generated project")
-    parser.add_argument("--work", type=int, default=2000, help="loop iterations per test")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--repo", type=Path, help="benchmark a clone of this repository")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     scratch = Path(tempfile.mkdtemp(prefix="ratchet-bench-failfast-"))
     try:
         cycle, good, bad = prepare(scratch, args.repo, args.tests, args.work)

@@ -1,10 +1,32 @@
-"""The scratch repository the CLI benchmarks time commands in (not a benchmark itself)."""
+"""What the CLI benchmarks share (not a benchmark itself): a bot-identity ``git``, the real
+CLI in a child process, and the scratch repository commands are timed in."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def git(cwd: Path, *args: str) -> str:
+    """``git ARGS`` in ``cwd`` as the benchmark's author; its stdout, or exit with stderr."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost"}
+    env |= {"GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
+    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"git {' '.join(args)} failed: {done.stderr}")
+    return done.stdout.strip()
+
+
+def ratchet(*args: str) -> subprocess.CompletedProcess[str]:
+    """``ratchet ARGS`` from this checkout in a child process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], env=env, capture_output=True, text=True
+    )
 
 
 def initialised_repo(root: Path, env: dict[str, str]) -> Path:

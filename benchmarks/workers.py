@@ -30,7 +30,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +38,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from scratch import git, ratchet  # noqa: E402
 
 SPIN = '''\
 import hashlib
@@ -64,22 +66,6 @@ def test_f{m}():
     spin({iterations})
     assert f{m}({m} + 1) == {m} + 1 + {m}
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost"}
-    env |= {"GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
-    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"git {' '.join(args)} failed: {done.stderr}")
-    return done.stdout.strip()
-
-
-def ratchet(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args], env=env, capture_output=True, text=True
-    )
 
 
 def calibrate(seconds: float) -> int:
