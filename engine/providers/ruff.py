@@ -143,36 +143,32 @@ class RuffFixProvider:
     ) -> list[str]:
         """``files`` ordered by their count of ``select`` violations, most first (ties and
         files ruff cannot read: by path). One ``ruff check`` that reads, never writes."""
-        cmd = [self._binary or ruff_binary(), "check", "--exit-zero", "--no-fix"]
-        cmd += ["--output-format", "json", "--select", ",".join(select), "--", *files]
+        args = ["check", "--exit-zero", "--no-fix", "--output-format", "json"]
+        args += ["--select", ",".join(select), "--", *files]
         try:
-            done = subprocess.run(
-                cmd,
-                capture_output=True,
-                text=True,
-                cwd=root,
-                env=env,
-                timeout=self._timeout,
-                check=False,
-            )
-            found = json.loads(done.stdout or "[]")
+            found = json.loads(self._ruff(args, root, env).stdout or "[]")
         except (OSError, subprocess.TimeoutExpired, ValueError):
             return sorted(files)  # no ranking: the fixes themselves still run per file
         return rank_by_debt(files, found, root)
 
+    def _ruff(
+        self, args: Sequence[str], cwd: Path, env: dict[str, str], text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``ruff ARGS`` (``text`` on stdin), within the provider's timeout."""
+        return subprocess.run(
+            [self._binary or ruff_binary(), *args],
+            input=text,
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+            timeout=self._timeout,
+            check=False,
+        )
+
     def _run(self, args: Sequence[str], rel: str, text: str, cwd: Path, env: dict[str, str]) -> str:
-        cmd = [self._binary or ruff_binary(), *args, "--stdin-filename", rel, "-"]
         try:
-            done = subprocess.run(
-                cmd,
-                input=text,
-                capture_output=True,
-                text=True,
-                cwd=cwd,
-                env=env,
-                timeout=self._timeout,
-                check=False,
-            )
+            done = self._ruff([*args, "--stdin-filename", rel, "-"], cwd, env, text)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ProviderError(f"ruff could not run on {rel}: {exc}") from exc
         if done.returncode != 0:
