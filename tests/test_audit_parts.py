@@ -10,6 +10,7 @@ import pytest
 from engine.audit import TrapResult, audit_directives
 from engine.daemon.audit import is_audit
 from engine.daemon.schedule import entries
+from engine.errors import ConfigError
 from engine.gate.caught import ANY, Caught, clear_caught, held_by, read_caught, record_caught
 from engine.model import AuditSchedule, Schedule
 from engine.records.layout import caught_gaming_file
@@ -78,3 +79,14 @@ def test_the_daemons_audit_child_runs_the_audit_and_keeps_its_output(tmp_path: P
     report = json.loads(out.strip().splitlines()[-1])
     assert [t["outcome"] for t in report["traps"]] == ["error"] * 3
     assert report["gate_failed"] is False and report["recorded"] == []
+
+
+def test_the_audit_reads_the_users_directives_through_the_hardened_loader(tmp_path: Path) -> None:
+    bomb = "version: 1\na: &a [x, x, x, x, x, x, x, x, x]\n"
+    for n in "bcdefghij":
+        prev = chr(ord(n) - 1)
+        bomb += f"{n}: &{n} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+    user = tmp_path / "directives.yaml"
+    user.write_text(bomb)  # ~40 million nodes once expanded: refused, not expanded
+    with pytest.raises(ConfigError, match=r"directives\.yaml:\d+:\d+"):
+        audit_directives(user, None)

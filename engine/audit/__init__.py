@@ -110,12 +110,21 @@ class AuditReport:
 
 def audit_directives(user_directives: Path, provider: str | None) -> dict[str, Any]:
     """The temporary repository's directives: the user's provider (or ``provider``) and
-    limits, ratchet's own merge mode (``auto``: nothing may hide behind a review)."""
-    import yaml
+    limits, ratchet's own merge mode (``auto``: nothing may hide behind a review). The
+    user's file is read like every configuration file (size, depth and alias caps, no
+    symlink out of the repository): a broken one is a ConfigError at its line; a missing
+    or refused one contributes nothing."""
+    from engine.config.files import read_config_text
+    from engine.config.yamlpos import load_yaml
+    from engine.errors import ConfigError
 
     raw: Any = {}
-    if user_directives.is_file():
-        raw = yaml.safe_load(user_directives.read_text(encoding="utf-8")) or {}
+    text = read_config_text(user_directives.parent, user_directives.name)
+    if isinstance(text, str):
+        doc = load_yaml(text, user_directives.name)
+        if errors := [i for i in doc.issues if not i.warning]:
+            raise ConfigError(errors)
+        raw = doc.data or {}
     out: dict[str, Any] = {"version": 1, "merge": "auto", "schedule": {"on_change": "run"}}
     out.update({k: raw[k] for k in COPIED_KEYS if isinstance(raw, dict) and k in raw})
     if provider is not None:
