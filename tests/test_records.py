@@ -189,3 +189,36 @@ def test_lessons_are_the_bullets_of_the_lessons_file(tmp_path: Path) -> None:
     path.write_text("# Lessons\n- keep it small\ntext\n- " + "\n- ".join(map(str, range(30))))
     lessons = read_lessons(tmp_path)
     assert lessons[0] == "keep it small" and len(lessons) == 20
+
+
+def test_the_snapshots_in_git_follow_every_move_of_the_heads(tmp_path: Path) -> None:
+    # the read is kept per set of head commits: a new branch, a moved one and a deleted one
+    # must each show at once
+    from engine.records.history import snapshots_in_git
+    from engine.vcs import Repository
+    from tests.git_testing import git, write
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "commit", "-q", "--allow-empty", "-m", "start")
+
+    def branch(n: int, outcome: str) -> None:
+        git(root, "checkout", "-q", "-B", f"ratchet/g/{n}", "main")
+        snap = {"cycle_id": f"c{n}", "goal": "g", "outcome": outcome}
+        write(root, {f"snapshots/c{n}.json": json.dumps(snap)})
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", f"c{n}")
+        git(root, "checkout", "-q", "main")
+
+    repo = Repository.open(root)
+    seen = lambda: sorted((e.cycle_id, e.outcome) for e in snapshots_in_git(repo))  # noqa: E731
+    branch(1, "review")
+    assert seen() == [("c1", "review")]
+    assert seen() == [("c1", "review")]  # read again: the same
+    branch(2, "review")
+    assert seen() == [("c1", "review"), ("c2", "review")]
+    branch(2, "rejected")  # the same branch moved to another commit
+    assert seen() == [("c1", "review"), ("c2", "rejected")]
+    git(root, "branch", "-q", "-D", "ratchet/g/1")
+    assert seen() == [("c2", "rejected")]

@@ -5,6 +5,7 @@ clone still shows every recorded cycle."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
 
 from engine.gate.paths import SNAPSHOT_DIR
@@ -14,17 +15,37 @@ from engine.vcs import ARCHIVE_REFS, BRANCH_REFS, Repository
 from engine.vcs.blobs import read_blobs
 
 
+# heads -> what they hold: the commits fix the trees, so a cycle that reads the history
+# several times (lessons, questions, the failure memory) lists each tree once per process
+_READ: dict[tuple[str, ...], tuple[JournalEntry, ...]] = {}
+_KEEP = 8
+_LOCK = threading.Lock()  # workers read the history from several threads
+
+
 def snapshots_in_git(repo: Repository) -> list[JournalEntry]:
     """Every ``snapshots/*.json`` reachable from HEAD, ratchet's archive refs and its
     branches (each path once; files that are not a JSON object are skipped)."""
-    found: list[JournalEntry] = []
     heads = [repo.rev_parse("HEAD")]
     heads += list(repo.list_refs(ARCHIVE_REFS).values())
     heads += list(repo.list_refs(BRANCH_REFS).values())
     # a fresh clone: the candidates are remote-tracking branches
     heads += [sha for ref, sha in repo.list_refs("refs/remotes/").items() if "/ratchet/" in ref]
+    key = tuple(dict.fromkeys(h for h in heads if h))
+    with _LOCK:
+        known = _READ.get(key)
+    if known is None:
+        known = tuple(_read_snapshots(repo, key))
+        with _LOCK:
+            if len(_READ) >= _KEEP:
+                _READ.pop(next(iter(_READ)))
+            _READ[key] = known
+    return list(known)
+
+
+def _read_snapshots(repo: Repository, heads: tuple[str, ...]) -> list[JournalEntry]:
+    found: list[JournalEntry] = []
     first: dict[str, str] = {}  # path -> the first head that has it
-    for head in dict.fromkeys(h for h in heads if h):
+    for head in heads:
         for path in repo.ls_files(head, under=SNAPSHOT_DIR):
             if path.startswith(f"{SNAPSHOT_DIR}/") and path.endswith(".json"):
                 first.setdefault(path, head)
