@@ -9,6 +9,7 @@ reads the disk. A file that does not parse indexes as empty with its error recor
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -69,8 +70,11 @@ class FileIndex:
         return "\n".join(out)
 
 
+@functools.lru_cache(maxsize=4096)
 def index_source(file: str, text: str) -> FileIndex:
-    """Index ``text`` (the content of ``file``); never raises on bad source."""
+    """Index ``text`` (the content of ``file``); never raises on bad source. Kept per
+    content: a cycle's planner ranks the files its prompt context then outlines (the
+    result is frozen, so sharing it is safe)."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError) as error:
