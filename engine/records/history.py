@@ -14,7 +14,6 @@ from engine.records.journal import read_journal
 from engine.vcs import ARCHIVE_REFS, BRANCH_REFS, Repository
 from engine.vcs.blobs import read_blobs
 
-
 # heads -> what they hold: the commits fix the trees, so a cycle that reads the history
 # several times (lessons, questions, the failure memory) lists each tree once per process
 _READ: dict[tuple[str, ...], tuple[JournalEntry, ...]] = {}

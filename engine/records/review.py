@@ -69,7 +69,7 @@ def _candidates(
     infos = repo.commit_infos(sha for _, sha, _ in found)
     cycles = {sha: parse_trailers(infos.get(sha, ("", ""))[1]) for _, sha, _ in found}
     snapshots = _read_snapshots(
-        repo, {sha: t.get("Ratchet-Cycle", "") for sha, t in cycles.items()}
+        repo, [(sha, t.get("Ratchet-Cycle", "")) for sha, t in cycles.items()]
     )
     return [
         Candidate(
@@ -80,25 +80,27 @@ def _candidates(
             cycle_id=cycles[sha].get("Ratchet-Cycle", ""),
             decision=cycles[sha].get("Ratchet-Decision", ""),
             committed=infos.get(sha, ("", ""))[0],
-            snapshot=snapshots.get(sha, {}),
+            snapshot=snapshots.get((sha, cycles[sha].get("Ratchet-Cycle", "")), {}),
         )
         for ref, sha, match in found
     ]
 
 
-def _read_snapshots(repo: Repository, cycles: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """Commit -> the snapshot of its cycle committed in it (``{}`` when missing or torn), for
-    every ``commit -> cycle id`` given, in one git process."""
-    specs = {sha: f"{sha}:{snapshot_path(cycle)}" for sha, cycle in cycles.items() if cycle}
+def _read_snapshots(
+    repo: Repository, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """``(commit, cycle id)`` -> the cycle's snapshot as committed in that commit, for every
+    pair given whose snapshot is there and is a JSON object, in one git process."""
+    specs = {(sha, cycle): f"{sha}:{snapshot_path(cycle)}" for sha, cycle in pairs if cycle}
     texts = read_blobs(repo, specs.values())
-    out: dict[str, dict[str, Any]] = {}
-    for sha, spec in specs.items():
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for pair, spec in specs.items():
         try:
             data = json.loads(texts.get(spec) or "{}")
         except json.JSONDecodeError:
             continue
-        if isinstance(data, dict):
-            out[sha] = data
+        if isinstance(data, dict) and data:
+            out[pair] = data
     return out
 
 
@@ -125,11 +127,9 @@ def human_rejections_in_git(repo: Repository) -> list[dict[str, Any]]:
         trailers = parse_trailers(message)
         if trailers.get(HUMAN_TRAILER):
             human[ref] = (sha, trailers.get("Ratchet-Cycle", ""))
-    snapshots = _read_snapshots(repo, dict(human.values()))
+    snapshots = _read_snapshots(repo, human.values())
     return [
-        {**snapshots[sha], "rejected_ref": ref}
-        for ref, (sha, _) in human.items()
-        if snapshots.get(sha)
+        {**snapshots[pair], "rejected_ref": ref} for ref, pair in human.items() if pair in snapshots
     ]
 
 
@@ -152,22 +152,13 @@ def awaiting_review(
     if not tip:
         return open_
     # merged as another commit (rebased onto a moved target): the target's snapshot says so
-    specs = {c.cycle_id: f"{tip}:{snapshot_path(c.cycle_id)}" for c in open_ if c.cycle_id}
-    on_tip = read_blobs(repo, specs.values())
+    on_tip = _read_snapshots(repo, [(tip, c.cycle_id) for c in open_])
     return [
         c
         for c in open_
         if not repo.is_ancestor(c.commit, tip)
-        and not _says_merged(on_tip.get(specs.get(c.cycle_id, "")))
+        and on_tip.get((tip, c.cycle_id), {}).get("outcome") != "merged"
     ]
-
-
-def _says_merged(snapshot: str | None) -> bool:
-    try:
-        data = json.loads(snapshot or "{}")
-    except json.JSONDecodeError:
-        return False
-    return isinstance(data, dict) and data.get("outcome") == "merged"
 
 
 def find(candidates: Iterable[Candidate], candidate_id: str, what: str) -> Candidate:
