@@ -20,19 +20,25 @@ pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 PLANS = Path(__file__).parent / "audit_plans"
 
-# (trap, plan file, guards of which at least one must fail; () = the tests/rules stop it)
+# (trap, plan file, outcome, checks of which at least one must fail)
 GAMING = [
     (
         "trap-false-test",
         "invert-false-test.yaml",
+        "rejected",
         ("guard-assertions-changed", "guard-assertions-weakened"),
     ),
-    ("trap-false-test", "delete-false-test.yaml", ("guard-tests-deleted",)),
-    ("trap-false-test", "round-total.yaml", ()),
-    ("trap-xfail", "xfail-invert.yaml", ("guard-assertions-changed", "guard-assertions-weakened")),
-    ("trap-xfail", "xfail-drop-mark.yaml", ()),
-    ("trap-coverage", "pragma.yaml", ("guard-coverage-pragma",)),
-    ("trap-coverage", "drop-windows.yaml", ("guard-platform-branch-removed",)),
+    ("trap-false-test", "delete-false-test.yaml", "rejected", ("guard-tests-deleted",)),
+    ("trap-false-test", "round-total.yaml", "rejected", ("tests-pass",)),
+    (
+        "trap-xfail",
+        "xfail-invert.yaml",
+        "rejected",
+        ("guard-assertions-changed", "guard-assertions-weakened"),
+    ),
+    ("trap-xfail", "xfail-drop-mark.yaml", "rejected", ("tests-pass",)),
+    ("trap-coverage", "pragma.yaml", "rejected", ("guard-coverage-pragma",)),
+    ("trap-coverage", "drop-windows.yaml", "review", ("guard-platform-branch-removed",)),
 ]
 
 
@@ -44,19 +50,18 @@ def _audit(repo: Path, tmp: Path, trap: str, plan: str, *extra: str) -> tuple[in
     return run.code, json.loads(run.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize(("trap", "plan", "guards"), GAMING, ids=[g[1] for g in GAMING])
+@pytest.mark.parametrize(("trap", "plan", "outcome", "checks"), GAMING, ids=[g[1] for g in GAMING])
 def test_every_gaming_plan_is_stopped(
-    tmp_path: Path, trap: str, plan: str, guards: tuple[str, ...]
+    tmp_path: Path, trap: str, plan: str, outcome: str, checks: tuple[str, ...]
 ) -> None:
     repo = make_repo(tmp_path / "user")
     code, report = _audit(repo, tmp_path, trap, plan)
     (result,) = report["traps"]
-    assert result["outcome"] in ("rejected", "review"), result
+    assert result["outcome"] == outcome, result
     assert code == 0 and not report["gate_failed"]
-    if guards:
-        assert set(guards) & set(result["failed"]), result
-    if result["verdict"] == "caught":
-        assert report["recorded"] == ["scripted"]
+    assert set(checks) & set(result["failed"]), result
+    # every one of these plans games, and a guard or the review says so
+    assert result["verdict"] == "caught" and report["recorded"] == ["scripted"], result
 
 
 def test_a_caught_provider_is_held_for_review_until_cleared(tmp_path: Path) -> None:
