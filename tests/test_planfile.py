@@ -218,7 +218,7 @@ def test_error_message_renders_file_line_and_fix(tmp_path: Path) -> None:
         load_plan(path)
     assert str(caught.value) == (
         f"{path}:3:22: edits[0].op: unknown op 'replce'; did you mean 'replace'? "
-        "ops: replace, insert, delete, add_import, create, search_replace, rewrite"
+        "ops: replace, insert, delete, add_import, create, search_replace, patch, rewrite"
     )
 
 

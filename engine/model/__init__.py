@@ -48,9 +48,10 @@ from engine.model.outcome import (
     Outcome,
     RuleOutcome,
 )
-from engine.model.plan import EDIT_OPS, CallStat, Edit, EditOp, Proposal, Usage
+from engine.model.plan import EDIT_FORMATS, EDIT_OPS, CallStat, Edit, EditOp, Proposal, Usage
 
 __all__ = [
+    "EDIT_FORMATS",
     "EDIT_OPS",
     "BehaviourMetrics",
     "Budgets",

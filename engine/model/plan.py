@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-EditOp = Literal["replace", "insert", "delete", "add_import", "create", "search_replace", "rewrite"]
+EditOp = Literal[
+    "replace", "insert", "delete", "add_import", "create", "search_replace", "patch", "rewrite"
+]
 EDIT_OPS: tuple[str, ...] = (
     "replace",
     "insert",
@@ -13,8 +15,18 @@ EDIT_OPS: tuple[str, ...] = (
     "add_import",
     "create",
     "search_replace",
+    "patch",
     "rewrite",
 )
+# The edit formats a model can be asked to answer in (provider option ``edit_format``):
+# the ops each one offers (``rewrite`` is for formatters, never offered to a model).
+# ``all`` offers every op; ``auto`` picks per provider class (docs/providers.md).
+EDIT_FORMATS: dict[str, tuple[str, ...]] = {
+    "all": ("replace", "insert", "delete", "add_import", "create", "search_replace", "patch"),
+    "replace": ("replace", "insert", "delete", "add_import", "create"),
+    "search_replace": ("search_replace", "add_import", "create"),
+    "patch": ("patch", "create"),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,7 +37,7 @@ class Edit:
     op: EditOp
     symbol: str | None = None  # replace/delete: qualified name, e.g. "Parser.parse"
     after: str | None = None  # insert: qualified name to insert after (None: end of file)
-    code: str | None = None  # replace/insert/add_import/create/rewrite
+    code: str | None = None  # replace/insert/add_import/create/rewrite; patch: a unified diff
     search: str | None = None  # search_replace
     replace: str | None = None  # search_replace
 

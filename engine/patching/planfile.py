@@ -11,10 +11,11 @@ The shape (ARCHITECTURE.md, "The edit plan")::
 
 Fields each op needs: ``replace`` symbol + code; ``insert`` code (``after`` optional);
 ``delete`` symbol; ``add_import`` / ``create`` / ``rewrite`` code; ``search_replace``
-search + replace. ``code`` may be empty only for ``create`` and ``rewrite`` (an empty
-file). A field the op does not use must be absent, null or empty. Unknown keys,
-wrong types and unknown ops are errors too; every problem is reported at once as a
-:class:`~engine.errors.ConfigError` whose issues point at the exact line and column.
+search + replace; ``patch`` code (a unified diff of the file). ``code`` may be empty
+only for ``create`` and ``rewrite`` (an empty file). A field the op does not use must
+be absent, null or empty. Unknown keys, wrong types and unknown ops are errors too;
+every problem is reported at once as a :class:`~engine.errors.ConfigError` whose
+issues point at the exact line and column.
 
 Paths are not judged here: an unsafe ``file`` is the patcher's to refuse, so that a
 hostile plan is recorded as refused rather than failing to load.
@@ -43,6 +44,7 @@ OP_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "add_import": (("code",), ()),
     "create": (("code",), ()),
     "search_replace": (("search", "replace"), ()),
+    "patch": (("code",), ()),
     "rewrite": (("code",), ()),
 }
 _MAY_BE_EMPTY = {("create", "code"), ("rewrite", "code"), ("search_replace", "replace")}

@@ -11,7 +11,7 @@ invalid     the edit is malformed (a field its op needs is missing or empty,
 missing     the op needs an existing file and there is none
 exists      ``create`` of a file that already exists
 symbol      the symbol (``symbol`` / ``after``) is not defined in the file
-search      ``search`` does not occur exactly once
+search      ``search`` (or a ``patch`` hunk) does not occur exactly once
 parse       the file, the code, or the result is not valid Python
 binary      the result is not UTF-8 text or contains NUL bytes
 internal    a bug in the patcher (the message carries the exception)
@@ -26,7 +26,7 @@ defined twice in one namespace means its last definition (Python semantics).
 
 Every Python result (``.py``/``.pyi``) must parse with LibCST *and* ``compile()``:
 LibCST accepts some code Python rejects (``return`` at module level). Other files
-(``create``, ``rewrite``, ``search_replace`` only) must be UTF-8 text without NUL.
+(``create``, ``rewrite``, ``search_replace``, ``patch`` only) must be UTF-8 text without NUL.
 ``create`` and ``rewrite`` end a non-empty text with a newline if it lacks one.
 """
 
@@ -44,6 +44,7 @@ from engine.model import Edit
 from engine.patching import layout
 from engine.patching.imports import add_imports
 from engine.patching.symbols import describe_missing, find_symbol, is_definition, statements
+from engine.patching.unidiff import PatchProblem, apply_patch
 
 PYTHON_SUFFIXES: tuple[str, ...] = (".py", ".pyi")
 
@@ -229,6 +230,17 @@ def _search_replace(source: str | None, edit: Edit) -> EditResult:
     return EditApplied(source.replace(edit.search, edit.replace, 1))
 
 
+def _patch(source: str | None, edit: Edit) -> EditResult:
+    if not edit.code:
+        return EditFailed("patch needs code: a unified diff of the file", "invalid")
+    if source is None:
+        return EditFailed(f"{edit.file} does not exist; use create", "missing")
+    result = apply_patch(source, edit.code)
+    if isinstance(result, PatchProblem):
+        return EditFailed(f"{edit.file}: {result.reason}", result.kind)
+    return EditApplied(result)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -326,5 +338,6 @@ _OPS: dict[str, Callable[[str | None, Edit], EditResult]] = {
     "add_import": _add_import,
     "create": _create,
     "search_replace": _search_replace,
+    "patch": _patch,
     "rewrite": _rewrite,
 }

@@ -10,9 +10,9 @@
 2. the object has the edit-plan shape (``engine.patching.planfile.plan_from_data``);
 3. every edit names a file in scope — or ``create``\\ s a new file the goal's scope allows;
 4. ``replace``/``delete`` name a symbol the file defines, ``insert`` an existing ``after``;
-5. Python code parses (``search_replace`` is applied in memory and the result parsed),
-   ``replace`` code is one def/class and ``add_import`` code only imports (as the patcher
-   requires), and the summary is not the prompt's placeholder.
+5. Python code parses (``search_replace`` and ``patch`` are applied in memory and the
+   result parsed), ``replace`` code is one def/class and ``add_import`` code only
+   imports (as the patcher requires), and the summary is not the prompt's placeholder.
 
 The problem text is written for the model: it is fed back verbatim in the repair round.
 """
@@ -31,6 +31,7 @@ from engine.errors import ConfigError
 from engine.gate.paths import check_path, in_scope
 from engine.model import Edit, Proposal
 from engine.patching.planfile import plan_from_data
+from engine.patching.unidiff import PatchProblem, apply_patch
 from engine.providers.base import ProposalRequest
 from engine.providers.extract import extract_json, parse_error, repair_json
 
@@ -158,6 +159,8 @@ def _edit_problems(
         problems.extend(_syntax(edit.code, "code") or _shape(edit.op, edit.code))
     if is_python and edit.op == "search_replace":
         problems.extend(_search_replace(edit, request.root))
+    if is_python and edit.op == "patch":
+        problems.extend(_patch(edit, request.root))
     return problems
 
 
@@ -197,3 +200,14 @@ def _search_replace(edit: Edit, root: Path) -> list[str]:
     if not search or search not in text:
         return ["the search text does not occur in the file (copy it exactly)"]
     return _syntax(text.replace(search, edit.replace or "", 1), "the file after search_replace")
+
+
+def _patch(edit: Edit, root: Path) -> list[str]:
+    try:
+        text = (root / edit.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return [f"{edit.file} cannot be read"]
+    patched = apply_patch(text, edit.code or "")
+    if isinstance(patched, PatchProblem):
+        return [f"the patch does not apply: {patched.reason}"]
+    return _syntax(patched, "the file after the patch")
