@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 from engine.model import Directives, Goal  # noqa: E402
 from engine.providers.base import ProposalRequest  # noqa: E402
 from engine.providers.context import build_context  # noqa: E402
-from engine.providers.llm import LLMProvider, LLMSettings, load_prompt  # noqa: E402
+from engine.providers.editformat import system_prompt  # noqa: E402
+from engine.providers.llm import LLMProvider, LLMSettings  # noqa: E402
 from engine.providers.repomap import index_source  # noqa: E402
 from engine.providers.transport import (  # noqa: E402
     CallableTransport,
@@ -88,7 +89,7 @@ def main() -> int:
     parser.add_argument("--budget", type=int, default=Directives().context_tokens)
     args = parser.parse_args()
     repo = args.repo.resolve()
-    system = load_prompt("system").substitute()
+    system = system_prompt("all")
     provider = LLMProvider(
         CallableTransport(lambda r: LLMReply(text=NOTHING, tokens_in=1, tokens_out=1)),
         LLMSettings(),

@@ -390,9 +390,12 @@ def test_malformed_twice_raises_with_usage(tmp_path: Path):
 def test_closed_schema_enumerates_files_and_symbols_per_op():
     schema = plan_schema(["a.py", "b.py"], ["f", "C.g"], closed=True, max_edits=2)
     variants = {
-        v["properties"]["op"]["const"]: v for v in schema["properties"]["edits"]["items"]["anyOf"]
+        v["properties"]["op"]["enum"][0]: v for v in schema["properties"]["edits"]["items"]["anyOf"]
     }
-    assert sorted(variants) == ["add_import", "delete", "insert", "replace", "search_replace"]
+    assert sorted(variants) == [
+        "add_import", "create", "delete", "insert", "patch", "replace", "search_replace"
+    ]  # fmt: skip
+    assert variants["create"]["properties"]["file"] == {"type": "string"}  # a new path
     replace = variants["replace"]
     assert replace["required"] == ["file", "op", "symbol", "code"]
     assert replace["properties"]["file"]["enum"] == ["a.py", "b.py"]

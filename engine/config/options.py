@@ -33,6 +33,7 @@ from engine.config.schema import (
     run,
     string,
 )
+from engine.model import EDIT_FORMATS
 
 _DAY = 86_400.0
 _URL = r"https?://[^\s]+"
@@ -51,6 +52,7 @@ MODEL_OPTIONS: Mapping[str, Check] = {
     "breaker_cooldown": number(minimum=0, maximum=_DAY),
     "cache": boolean(),
     "closed_schema": boolean(),
+    "edit_format": one_of("auto", *EDIT_FORMATS),
     "price_in_per_mtok": number(minimum=0, maximum=10_000),
     "price_out_per_mtok": number(minimum=0, maximum=10_000),
     "context_tokens": integer(minimum=1, maximum=2_000_000),

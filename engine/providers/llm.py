@@ -36,6 +36,7 @@ from engine.providers.breaker import CircuitBreaker
 from engine.providers.budget import SpendEntry, SpendLedger, check_budget, utc_day
 from engine.providers.cache import ResponseCache
 from engine.providers.context import Context, build_context
+from engine.providers.editformat import format_ops, system_prompt
 from engine.providers.retry import call_with_retries
 from engine.providers.review import MAX_OUTPUT_TOKENS as REVIEW_TOKENS
 from engine.providers.review import REVIEW_SCHEMA, read_review, review_prompt
@@ -103,7 +104,11 @@ class LLMProvider:
         context = self._context(request, system, timeout)
         self.last_context = context
         schema = plan_schema(
-            request.files, context.all_symbols, closed=s.closed_schema, max_edits=s.max_edits
+            request.files,
+            context.all_symbols,
+            closed=s.closed_schema,
+            max_edits=s.max_edits,
+            ops=format_ops(s.edit_format),
         )
         first = LLMRequest(
             system=system,
@@ -181,9 +186,8 @@ class LLMProvider:
         cache.put(key, reply)
         return Review(verdict=verdict[0], reason=verdict[1], usage=tally.usage)
 
-    @staticmethod
-    def _system() -> str:
-        return load_prompt("system").substitute()
+    def _system(self) -> str:
+        return system_prompt(self.settings.edit_format)
 
     def _timeout(self, request: ProposalRequest) -> float:
         """Seconds for one call: ``options.timeout``, else ``directives.timeouts.provider``."""

@@ -21,6 +21,7 @@ from typing import Any
 from engine.errors import ProviderError, ProviderUnavailable
 from engine.model import Directives, ProviderConfig
 from engine.providers.base import Provider
+from engine.providers.editformat import SMALL_MODEL_FORMAT
 from engine.providers.llm import LLMProvider, LLMSettings
 from engine.providers.transport import LLMReply, LLMRequest, estimate_tokens
 
@@ -134,6 +135,8 @@ def make_local(
         "price_in_per_mtok": 0.0,
         "price_out_per_mtok": 0.0,
     }
-    settings = LLMSettings.from_options({**defaults, **options}, model, closed_schema=True)
+    settings = LLMSettings.from_options(
+        {**defaults, **options}, model, closed_schema=True, edit_format=SMALL_MODEL_FORMAT
+    )
     provider = LLMProvider(transport, settings)
     return provider

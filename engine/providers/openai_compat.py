@@ -29,6 +29,7 @@ from typing import Any
 from engine.errors import ProviderError, ProviderUnavailable
 from engine.model import Directives, ProviderConfig
 from engine.providers.base import Provider
+from engine.providers.editformat import resolve_format
 from engine.providers.formats import (
     LEVELS,
     FormatMemory,
@@ -245,7 +246,13 @@ def make_openai_compat(
         start=start_level(options),
         stream=flag(options, "stream", True),
     )
-    provider = LLMProvider(
-        transport, LLMSettings.from_options(options, model), secrets=(key,) if key else ()
+    # The closed schema (enums of files/symbols, one shape per op) wherever the server
+    # decodes against a schema; the edit format by provider class (local server or hosted).
+    settings = LLMSettings.from_options(
+        options,
+        model,
+        closed_schema=True,
+        edit_format=resolve_format(None, "openai_compat", transport.endpoint),
     )
+    provider = LLMProvider(transport, settings, secrets=(key,) if key else ())
     return provider

@@ -9,7 +9,7 @@ the bad value and the accepted range.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from engine.errors import ConfigError, ConfigIssue
@@ -70,6 +70,16 @@ def flag(options: Mapping[str, Any], key: str, default: bool) -> bool:
     if isinstance(value, bool):
         return value
     raise _error(key, value, "must be true or false")
+
+
+def choice(options: Mapping[str, Any], key: str, default: str, choices: Sequence[str]) -> str:
+    """``options[key]``, one of ``choices`` (``default`` when absent or null)."""
+    value = options.get(key)
+    if value is None:
+        return default
+    if isinstance(value, str) and value in choices:
+        return value
+    raise _error(key, value, f"must be one of: {', '.join(choices)}")
 
 
 def _range(minimum: float | None, maximum: float | None, positive: bool) -> str:

@@ -5,8 +5,10 @@ With ``closed=True`` the ``file`` field is an enum of the in-scope files, ``symb
 and each edit is one of per-op object shapes with exactly the fields that op needs, so a
 grammar-constrained model *cannot* name a file or symbol that does not exist — the
 mistake small models make most (copying a path from the example) — nor mix up fields.
-Remote models get the open schema (they may ``create`` new files) and the lists in the
-prompt instead.
+``create`` keeps a free ``file`` (a new path cannot be an enum). ``ops`` (the edit
+format's, :mod:`.editformat`) limits the ops offered. Each op is a one-value ``enum``, not
+``const``: every constrained decoder here (llama.cpp grammars, OpenAI, vLLM, Gemini's JSON
+schema) accepts ``enum``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from engine.model import EDIT_OPS
+from engine.model import EDIT_FORMATS, EDIT_OPS
 
 # Enums longer than this make grammars slow to build and prompts large; past it the
 # field stays a free string and validation catches bad names.
@@ -27,6 +29,7 @@ def plan_schema(
     *,
     closed: bool = False,
     max_edits: int | None = None,
+    ops: Sequence[str] = EDIT_FORMATS["all"],
 ) -> dict[str, Any]:
     """The edit-plan JSON schema (see ARCHITECTURE.md), optionally closed over names."""
     file_field: dict[str, Any] = {"type": "string"}
@@ -41,7 +44,7 @@ def plan_schema(
             "type": "object",
             "properties": {
                 "file": file_field,
-                "op": {"type": "string", "enum": list(EDIT_OPS)},
+                "op": {"type": "string", "enum": [op for op in EDIT_OPS if op in ops]},
                 "symbol": symbol_field,
                 "after": dict(symbol_field),
                 "code": {"type": "string"},
@@ -52,7 +55,7 @@ def plan_schema(
         },
     }
     if closed:
-        edits["items"] = {"anyOf": _variants(file_field, symbol_field)}
+        edits["items"] = {"anyOf": _variants(file_field, symbol_field, ops)}
     if max_edits is not None:
         edits["maxItems"] = max_edits
     return {
@@ -69,18 +72,21 @@ def plan_schema(
 
 
 # Ops a closed schema offers, with exactly the fields each needs (see planfile.OP_FIELDS).
-# ``create``/``rewrite`` are left out: a new path cannot be an enum, and whole-file
-# rewrites are for formatters, not small models.
+# ``rewrite`` is left out: whole-file rewrites are for formatters, not models.
 _CLOSED_OPS: dict[str, tuple[str, ...]] = {
     "replace": ("symbol", "code"),
     "insert": ("after", "code"),
     "delete": ("symbol",),
     "add_import": ("code",),
     "search_replace": ("search", "replace"),
+    "patch": ("code",),
+    "create": ("code",),
 }
 
 
-def _variants(file_field: dict[str, Any], symbol_field: dict[str, Any]) -> list[dict[str, Any]]:
+def _variants(
+    file_field: dict[str, Any], symbol_field: dict[str, Any], ops: Sequence[str]
+) -> list[dict[str, Any]]:
     """One object schema per op, so a grammar can only produce a well-shaped edit."""
     named = {"type": "string", "enum": [s for s in symbol_field.get("enum", ()) if s]}
     if not named["enum"]:
@@ -96,12 +102,13 @@ def _variants(file_field: dict[str, Any], symbol_field: dict[str, Any]) -> list[
         {
             "type": "object",
             "properties": {
-                "file": file_field,
-                "op": {"const": op},
+                "file": {"type": "string"} if op == "create" else file_field,
+                "op": {"type": "string", "enum": [op]},
                 **{name: fields[name] for name in needs},
             },
             "required": ["file", "op", *needs],
             "additionalProperties": False,
         }
         for op, needs in _CLOSED_OPS.items()
+        if op in ops
     ]

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.model import EDIT_FORMATS
 from engine.providers.breaker import BreakerPolicy
 from engine.providers.budget import Price
-from engine.providers.options import flag, number
+from engine.providers.options import choice, flag, number
 from engine.providers.retry import RetryPolicy
 
 
@@ -21,6 +22,7 @@ class LLMSettings:
     timeout: float | None = None  # None: directives.timeouts.provider
     cache: bool = True
     closed_schema: bool = False  # enums of files/symbols in the schema
+    edit_format: str = "all"  # the ops asked for (engine.providers.editformat)
     max_edits: int | None = None
     context_tokens: int | None = None  # None: directives.context_tokens
     small_file_tokens: int = 400
@@ -32,9 +34,17 @@ class LLMSettings:
 
     @classmethod
     def from_options(
-        cls, options: Mapping[str, Any], model: str, *, closed_schema: bool = False
+        cls,
+        options: Mapping[str, Any],
+        model: str,
+        *,
+        closed_schema: bool = False,
+        edit_format: str = "all",
     ) -> LLMSettings:
-        """Each option is checked at use (:mod:`.options`): a bad value is a ConfigError."""
+        """Each option is checked at use (:mod:`.options`): a bad value is a ConfigError.
+
+        ``edit_format``: the provider class's format, used when the option is ``auto``."""
+        chosen = choice(options, "edit_format", "auto", ("auto", *EDIT_FORMATS))
         return cls(
             temperature=number(
                 options, "temperature", cls.temperature, kind=float, minimum=0, maximum=2
@@ -50,6 +60,7 @@ class LLMSettings:
             timeout=_timeout(options),
             cache=flag(options, "cache", True),
             closed_schema=flag(options, "closed_schema", closed_schema),
+            edit_format=edit_format if chosen == "auto" else chosen,
             max_edits=_optional_count(options, "max_edits", 1000),
             context_tokens=_optional_count(options, "context_tokens", 2_000_000),
             small_file_tokens=number(
