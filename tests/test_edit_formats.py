@@ -122,11 +122,12 @@ def test_every_formats_prompt_example_applies_to_the_code_it_shows(edit_format: 
 def test_the_schema_offers_the_formats_ops_only(edit_format: str, closed: bool):
     schema = plan_schema(["m.py"], ["f", "g"], closed=closed, ops=format_ops(edit_format))
     items = schema["properties"]["edits"]["items"]
-    if closed:
+    if closed:  # a closed schema never offers create (a new path is no enum)
         offered = sorted(v["properties"]["op"]["enum"][0] for v in items["anyOf"])
+        assert offered == sorted(set(EDIT_FORMATS[edit_format]) - {"create"})
     else:
         offered = sorted(items["properties"]["op"]["enum"])
-    assert offered == sorted(EDIT_FORMATS[edit_format])
+        assert offered == sorted(EDIT_FORMATS[edit_format])
 
 
 @pytest.mark.parametrize(

@@ -392,10 +392,11 @@ def test_closed_schema_enumerates_files_and_symbols_per_op():
     variants = {
         v["properties"]["op"]["enum"][0]: v for v in schema["properties"]["edits"]["items"]["anyOf"]
     }
+    # no ``create``: a new path cannot be an enum, and a free file field is exactly where a
+    # small model copies the prompt example's path (seen with Gemma 270M)
     assert sorted(variants) == [
-        "add_import", "create", "delete", "insert", "patch", "replace", "search_replace"
+        "add_import", "delete", "insert", "patch", "replace", "search_replace"
     ]  # fmt: skip
-    assert variants["create"]["properties"]["file"] == {"type": "string"}  # a new path
     replace = variants["replace"]
     assert replace["required"] == ["file", "op", "symbol", "code"]
     assert replace["properties"]["file"]["enum"] == ["a.py", "b.py"]

@@ -5,7 +5,8 @@ With ``closed=True`` the ``file`` field is an enum of the in-scope files, ``symb
 and each edit is one of per-op object shapes with exactly the fields that op needs, so a
 grammar-constrained model *cannot* name a file or symbol that does not exist — the
 mistake small models make most (copying a path from the example) — nor mix up fields.
-``create`` keeps a free ``file`` (a new path cannot be an enum). ``ops`` (the edit
+``create`` is not offered closed: a new path cannot be an enum, and a free ``file`` is
+where a small model copies the example's path (Gemma 270M did at once). ``ops`` (the edit
 format's, :mod:`.editformat`) limits the ops offered. Each op is a one-value ``enum``, not
 ``const``: every constrained decoder here (llama.cpp grammars, OpenAI, vLLM, Gemini's JSON
 schema) accepts ``enum``.
@@ -80,7 +81,6 @@ _CLOSED_OPS: dict[str, tuple[str, ...]] = {
     "add_import": ("code",),
     "search_replace": ("search", "replace"),
     "patch": ("code",),
-    "create": ("code",),
 }
 
 
@@ -102,7 +102,7 @@ def _variants(
         {
             "type": "object",
             "properties": {
-                "file": {"type": "string"} if op == "create" else file_field,
+                "file": file_field,
                 "op": {"type": "string", "enum": [op]},
                 **{name: fields[name] for name in needs},
             },
