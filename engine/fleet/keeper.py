@@ -19,6 +19,7 @@ so a fix is picked up without a restart of the fleet.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -27,9 +28,12 @@ from dataclasses import dataclass, replace
 from engine.cli.exits import EXIT_LOCKED
 from engine.daemon.child import run_child
 from engine.daemon.control import now_iso
+from engine.daemon.logs import LOGGER, event
 from engine.fleet.launch import DAEMON_GRACE, daemon_spec
 from engine.fleet.members import Member
 from engine.fleet.state import FleetPaths, MemberStatus, is_paused
+
+log = logging.getLogger(LOGGER)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,9 +85,14 @@ class MemberKeeper:
 
     def _set(self, **changes: object) -> None:
         new = replace(self.status, **changes)  # type: ignore[arg-type]
-        if new != self.status:
-            self.status = replace(new, since=now_iso()) if "state" in changes else new
-            self.on_change()
+        if new == self.status:
+            return
+        if new.state != self.status.state:
+            new = replace(new, since=now_iso())
+            level = logging.WARNING if new.state in ("restarting", "busy") else logging.INFO
+            event(log, f"member {new.state}", level, member=new.name, pid=new.pid, why=new.message)
+        self.status = new
+        self.on_change()
 
     def _why_not(self) -> str | None:
         member = self.member

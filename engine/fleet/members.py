@@ -91,7 +91,8 @@ def resolve_member(fleet: Fleet, entry: FleetEntry) -> Member:
     try:
         repository = Repository.open(entry.path)
     except GitError as exc:
-        return skipped(str(exc).split(": ", 1)[-1], "point it at a git repository")
+        why = exc.stderr.strip().split("; ")[0]  # its own fix names `--repo`
+        return skipped(why, "point it at a git repository with a commit, or `git init` there")
     root = repository.root.resolve()
     if fleet.file.resolve().is_relative_to(root):
         return skipped(
