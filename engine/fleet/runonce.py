@@ -53,7 +53,7 @@ class MemberRun:
             "outcome": self.outcome,
             "seconds": round(self.seconds, 2),
             "message": self.message,
-            "report": {k: self.report.get(k) for k in _SUMMARY} if self.report else None,
+            "report": _summary(self.report),
         }
 
 
@@ -123,6 +123,15 @@ def run_fleet_once(
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="fleet-run") as pool:
             runs = list(pool.map(one, members))
     return FleetRun(runs=tuple(runs), seconds=time.monotonic() - start)
+
+
+def _summary(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    summary = {k: report.get(k) for k in _SUMMARY}
+    candidate = report.get("candidate")
+    summary["candidate"] = candidate.get("commit") if isinstance(candidate, dict) else None
+    return summary
 
 
 def _why_not(member: Member, paths: FleetPaths, fleet_paused: bool) -> tuple[str, str] | None:
