@@ -223,6 +223,21 @@ def test_the_fleet_daemon_keeps_each_members_daemon_and_obeys_pause_and_stop(
     assert ratchet("fleet", "resume", "--fleet", str(fleet)).code == 0
     last = [daemon.wait_member(n, "running", f"{n} back")["pid"] for n in ("alpha", "beta")]
 
+    # One fleet daemon per fleet file.
+    second = ratchet("fleet", "daemon", "--fleet", str(fleet), timeout=60)
+    assert second.code == 3 and "a fleet daemon already runs" in second.stderr
+
+    # Edits of the fleet file apply at once: an invalid one is reported and the last good
+    # one stays in force; a member removed has its daemon stopped.
+    write(fleet, fleet.read_text() + "  - pth: ../delta\n")
+    wait_until(lambda: daemon.status().get("fleet_error"), "the fleet file error")
+    assert "repos[3].pth: unknown key 'pth'" in daemon.status()["fleet_error"]
+    assert all(_alive(pid) for pid in last)
+    fleet_file(tmp_path, ["alpha", "gamma"])
+    wait_until(lambda: not daemon.member("beta"), "beta removed from the fleet")
+    wait_until(lambda: not _alive(last[1]), "beta's daemon to exit")
+    assert daemon.status()["fleet_error"] is None and daemon.member("alpha")["pid"] == last[0]
+
     # Stop: every member's daemon is stopped, then the fleet exits 0; nothing is left.
     started = time.monotonic()
     stopped = ratchet("fleet", "stop", "--fleet", str(fleet))

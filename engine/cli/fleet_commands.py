@@ -93,11 +93,12 @@ def run_once(
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # the children are in their own sessions
     result = run_fleet_once(
         fleet,
         members,
         parallel=parallel,
-        should_stop=lambda: "SIGTERM" if stop.is_set() else None,
+        should_stop=lambda: "stopped by a signal" if stop.is_set() else None,
     )
     for run in result.runs:
         line = f"{run.name:<20} {run.outcome:<14} {run.seconds:>7.1f}s  {run.message[:100]}"

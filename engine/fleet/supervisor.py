@@ -64,6 +64,7 @@ class FleetDaemon:
         self.reload = threading.Event()
         self.keepers: dict[str, MemberKeeper] = {}
         self.status = FleetStatus()
+        self._written: FleetStatus | None = None  # the last status on disk (without `updated`)
 
     def run(self) -> int:
         """Load the fleet file (FleetFileError: exit 7), take the lock (FleetRunning: exit 3),
@@ -175,11 +176,11 @@ class FleetDaemon:
         if state not in ("stopping", "stopped"):
             state = "paused" if is_paused(paths) else "running"
         members = tuple(k.status for k in self.keepers.values())
-        new = replace(self.status, state=state, members=members)
-        if new != self.status or not paths.status.exists():
-            self.status = replace(new, updated=now_iso())
+        self.status = replace(self.status, state=state, members=members)
+        if self.status != self._written:
             with contextlib.suppress(OSError):
-                write_fleet_status(paths, self.status)
+                write_fleet_status(paths, replace(self.status, updated=now_iso()))
+                self._written = self.status
 
 
 def _changed(old: Member, new: Member | None) -> bool:
