@@ -38,6 +38,9 @@ def scripted_repo(root: Path, *, status: str = "active") -> Path:
     return make_repo(root, goals=[goal])
 
 
+SHARED = "executor:\n  kind: local\n"
+
+
 def fleet_file(tmp_path: Path, names: list[str], extra: str = "") -> Path:
     repos = "".join(f"  - path: ../{name}\n" for name in names)
     return write(tmp_path / "ops" / "fleet.yaml", f"version: 1\n{extra}repos:\n{repos}")
@@ -168,7 +171,7 @@ def test_the_fleet_daemon_keeps_each_members_daemon_and_obeys_pause_and_stop(
     )
     try:
         wait_until(lambda: _member_daemon(gamma).get("pid") == human.pid, "the human's daemon")
-        fleet = fleet_file(tmp_path, ["alpha", "beta", "gamma"])
+        fleet = fleet_file(tmp_path, ["alpha", "beta", "gamma"], extra=SHARED)
         daemon = FleetProcess(fleet)
         fleets.append(daemon)
         a = daemon.wait_member("alpha", "running", "alpha's daemon")
@@ -181,6 +184,9 @@ def test_the_fleet_daemon_keeps_each_members_daemon_and_obeys_pause_and_stop(
                 ),
                 f"{repo.name}'s daemon ready",
             )
+        # The fleet's executor reaches each member's daemon (and so its cycles) unasked.
+        environ = Path(f"/proc/{a['pid']}/environ").read_bytes().split(b"\0")
+        assert b'RATCHET_FLEET_EXECUTOR={"kind": "local"}' in environ
         busy = daemon.wait_member("gamma", "busy", "gamma reported busy")
         assert "another ratchet daemon holds this repository's lock" in busy["message"]
         assert _member_daemon(gamma)["pid"] == human.pid
@@ -233,7 +239,7 @@ def test_the_fleet_daemon_keeps_each_members_daemon_and_obeys_pause_and_stop(
     wait_until(lambda: daemon.status().get("fleet_error"), "the fleet file error")
     assert "repos[3].pth: unknown key 'pth'" in daemon.status()["fleet_error"]
     assert all(_alive(pid) for pid in last)
-    fleet_file(tmp_path, ["alpha", "gamma"])
+    fleet_file(tmp_path, ["alpha", "gamma"], extra=SHARED)
     wait_until(lambda: not daemon.member("beta"), "beta removed from the fleet")
     wait_until(lambda: not _alive(last[1]), "beta's daemon to exit")
     assert daemon.status()["fleet_error"] is None and daemon.member("alpha")["pid"] == last[0]

@@ -185,14 +185,14 @@ def status(fleet_file: FleetOpt = DEFAULT, as_json: JsonOpt = False) -> None:
     kept = {m.name: m for m in known.members} if known else {}
     rows: list[dict[str, Any]] = []
     for entry in fleet.entries:
-        layout = Layout(entry.path)
+        seen = kept.get(entry.name)
+        layout = Layout(Path(seen.path) if seen else entry.path)  # the repository's top
         member_daemon = read_status(layout.status)
         last = (
             member_daemon.last_outcomes[0]
             if member_daemon and member_daemon.last_outcomes
             else None
         )
-        seen = kept.get(entry.name)
         rows.append(
             {
                 "name": entry.name,

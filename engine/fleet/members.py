@@ -79,7 +79,18 @@ def resolve_members(fleet: Fleet) -> tuple[Member, ...]:
 
 
 def resolve_member(fleet: Fleet, entry: FleetEntry) -> Member:
-    """``entry`` checked (see module doc); never raises for the member's faults."""
+    """``entry`` checked (see module doc); never raises for the member's faults: whatever
+    goes wrong checking it (a git that fails oddly) makes it skipped, with the error."""
+    try:
+        return _resolve(fleet, entry)
+    except Exception as exc:  # one member's fault must never stop the fleet
+        issue = entry.issue(fleet, f"could not check it: {exc!r}", "see `ratchet check --repo`")
+        return Member(
+            name=entry.name, path=entry.path, paused=entry.paused, problems=(issue.render(),)
+        )
+
+
+def _resolve(fleet: Fleet, entry: FleetEntry) -> Member:
     from engine.vcs import Repository
 
     def skipped(problem: str, fix: str, path: Path = entry.path) -> Member:
