@@ -253,3 +253,39 @@ def test_a_members_own_executor_wins_over_the_fleets(tmp_path: Path) -> None:
     assert given == Executor(kind="ray", address="127.0.0.1:1")
     kept = with_shared_executor(load_config(own), own, env).directives.executor
     assert kept == Executor(kind="local")
+
+
+def test_run_once_reports_paused_and_skipped_members_and_runs_none_of_them(
+    tmp_path: Path,
+) -> None:
+    from engine.fleet.runonce import run_fleet_once
+    from engine.fleet.state import FleetPaths, pause, resume
+
+    make_repo(tmp_path / "alpha")
+    make_repo(tmp_path / "beta")
+    path = fleet_file(
+        tmp_path,
+        """\
+        version: 1
+        repos:
+          - {path: ../alpha, paused: true}
+          - path: ../beta
+          - path: ../gone
+        """,
+    )
+    fleet = load_fleet(path)
+    paths = FleetPaths(fleet.state_dir)
+    pause(paths, "beta")
+    run = run_fleet_once(fleet, resolve_members(fleet))
+    assert [(r.name, r.outcome, r.message) for r in run.runs] == [
+        ("alpha", "paused", "paused in the fleet file"),
+        ("beta", "paused", "paused (`ratchet fleet resume beta`)"),
+        ("gone", "skipped", run.runs[2].message),
+    ]
+    assert run.runs[2].message.startswith(f"{path}:5:11: repos[2].path: '../gone'")
+    assert run.exit_code == 4  # the skipped member
+    resume(paths, "beta")
+    pause(paths)  # the whole fleet
+    whole = run_fleet_once(fleet, resolve_members(fleet)[:2])
+    assert [r.message for r in whole.runs] == ["the fleet is paused (`ratchet fleet resume`)"] * 2
+    assert whole.exit_code == 0 and not (paths.state / "logs").exists()
