@@ -45,12 +45,11 @@ def run_one_cycle(
     ``workers`` > 1, up to that many goals at once: :mod:`engine.cycle.workers`).
     ``on_step`` is told each step (the CLI's progress display), besides the daemon's
     progress file."""
-    from engine.config import load_config
     from engine.cycle.orchestrator import Cycle, CycleRequest
     from engine.cycle.pending import retry_pending
 
     repo = Repository.open(repo_path)
-    config = load_config(repo.root)
+    config = _load_config(repo.root)
     plan: Proposal | None = None
     if plan_file is not None:
         from engine.patching.planfile import load_plan
@@ -132,11 +131,10 @@ def decision_cycle(
     """A Cycle for a human's decision (``ratchet review accept``, ``ratchet retry``) under
     the cycle lock, after the same recovery as run-once; configuration validated and the
     sandbox probed first."""
-    from engine.config import load_config
     from engine.cycle.orchestrator import Cycle
 
     repo = Repository.open(repo_path)
-    config = load_config(repo.root)
+    config = _load_config(repo.root)
     measurer = make_measurer(config.directives)
     with cycle_lock(repo):
         recover(repo, config)
@@ -189,6 +187,15 @@ def _progress_writer(
             pass  # progress is best effort; the cycle never fails for it
 
     return write
+
+
+def _load_config(root: Path) -> Config:
+    """The repository's configuration; under ``ratchet fleet``, with the fleet's executor
+    when its directives.yaml names none (:mod:`engine.config.shared`)."""
+    from engine.config import load_config
+    from engine.config.shared import with_shared_executor
+
+    return with_shared_executor(load_config(root), root, os.environ)
 
 
 def _varied(goal: Goal, directives: Directives) -> bool:

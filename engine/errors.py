@@ -4,6 +4,7 @@
 
     RatchetError
      ├── ConfigError          goals.yaml, directives.yaml, rules/ or a plan file is invalid (2)
+     │    └── FleetFileError    a fleet file (``ratchet fleet``) is invalid (exit 7)
      ├── InputError           a command-line argument or file is unusable (exit 2)
      │    └── UnknownGuardError     a guard name that is not in the guard registry
      ├── GitError             a git command failed; carries the command and git's stderr
@@ -53,6 +54,10 @@ class ConfigError(RatchetError):
         self.issues = [issues] if isinstance(issues, ConfigIssue) else list(issues)
         self.warnings = warnings  # found alongside; not part of the message
         super().__init__("\n".join(i.render() for i in self.issues))
+
+
+class FleetFileError(ConfigError):
+    """The fleet file itself is invalid (not a member's configuration): no member runs."""
 
 
 class InputError(RatchetError):

@@ -20,13 +20,21 @@ from engine.cli import (
     audit_commands,
     cycle_commands,
     daemon_commands,
+    fleet_commands,
     output,
     report_commands,
     review_commands,
 )
-from engine.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_LOCKED, EXIT_OK, EXIT_TERMINATED
+from engine.cli.exits import (
+    EXIT_CONFIG,
+    EXIT_ERROR,
+    EXIT_FLEET_INVALID,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+)
 from engine.cli.signals import Terminated
-from engine.errors import ConfigError, DaemonError, InputError, RatchetError
+from engine.errors import ConfigError, DaemonError, FleetFileError, InputError, RatchetError
 
 # rich_markup_mode=None: typer's rich help renders every flag as ``--json <bool>`` with
 # the click on this machine; click's plain help shows flags as flags.
@@ -40,6 +48,11 @@ review_app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
     help="See, accept or reject the candidates kept for a human (`ratchet review list`).",
+)
+fleet_app = typer.Typer(
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    help="Steer many repositories from one fleet file (`ratchet fleet check`).",
 )
 
 # name -> command, in the order `ratchet --help` lists them.
@@ -71,6 +84,17 @@ REVIEW_COMMANDS: dict[str, Callable[..., int | None]] = {
     "reject": review_commands.reject,
 }
 
+# ``ratchet fleet <name>``
+FLEET_COMMANDS: dict[str, Callable[..., int | None]] = {
+    "check": fleet_commands.check,
+    "status": fleet_commands.status,
+    "run-once": fleet_commands.run_once,
+    "daemon": fleet_commands.daemon,
+    "stop": fleet_commands.stop,
+    "pause": fleet_commands.pause,
+    "resume": fleet_commands.resume,
+}
+
 
 def _fail(message: str, code: int) -> NoReturn:
     output.error(message)
@@ -80,7 +104,8 @@ def _fail(message: str, code: int) -> NoReturn:
 def guard(fn: Callable[[], int | None]) -> NoReturn:
     """Run ``fn`` and exit with its code; map the error tree to exit codes in one place.
 
-    ConfigError -> EXIT_CONFIG (its FILE:LINE:COL lines as they are); InputError ->
+    FleetFileError -> EXIT_FLEET_INVALID and any other ConfigError -> EXIT_CONFIG (their
+    FILE:LINE:COL lines as they are); InputError ->
     EXIT_CONFIG; DaemonError (a lock is held) -> EXIT_LOCKED; a SIGTERM during a run
     (:class:`engine.cli.signals.Terminated`) -> EXIT_TERMINATED; any other RatchetError or
     an unexpected exception (with its traceback) -> EXIT_ERROR. Every message goes to
@@ -88,6 +113,9 @@ def guard(fn: Callable[[], int | None]) -> NoReturn:
     """
     try:
         code = fn()
+    except FleetFileError as exc:
+        output.warn(str(exc))
+        raise typer.Exit(EXIT_FLEET_INVALID) from exc
     except ConfigError as exc:
         output.warn(str(exc))
         raise typer.Exit(EXIT_CONFIG) from exc
@@ -142,6 +170,9 @@ for _name, _command in COMMANDS.items():
 for _name, _command in REVIEW_COMMANDS.items():
     review_app.command(_name)(guarded(_command))
 app.add_typer(review_app, name="review")
+for _name, _command in FLEET_COMMANDS.items():
+    fleet_app.command(_name)(guarded(_command))
+app.add_typer(fleet_app, name="fleet")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ EXIT_LOCKED = 3  # another cycle or daemon holds the repository's lock
 EXIT_CYCLE_FAILED = 4  # run-once: the cycle ended in `error` or `budget` (cron/CI notice)
 EXIT_NOT_APPLIED = 5  # revert / review accept made no change to the target branch
 EXIT_AUDIT_FAILED = 6  # audit: the gate merged a trap candidate (a gaming change got through)
+EXIT_FLEET_INVALID = 7  # fleet: the fleet file is invalid (FILE:LINE:COL: field: problem; fix)
 EXIT_ORPHANED = 75  # a daemon child whose daemon died before it started (EX_TEMPFAIL)
 EXIT_TERMINATED = 143  # stopped by SIGTERM (128 + 15, as a shell reports it), cleaned up first
 
@@ -25,6 +26,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_CYCLE_FAILED: "run-once: the cycle's outcome was `error` or `budget`",
     EXIT_NOT_APPLIED: "revert or review accept did not move the target branch (says why)",
     EXIT_AUDIT_FAILED: "audit: the gate merged a trap goal's candidate (a gate hole)",
+    EXIT_FLEET_INVALID: "fleet: the fleet file is invalid (no member was started)",
     EXIT_ORPHANED: "a daemon's cycle child found its daemon gone before it started",
     EXIT_TERMINATED: "stopped by SIGTERM; the attempt was archived and cleaned up first",
 }

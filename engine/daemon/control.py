@@ -11,8 +11,10 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 from engine.daemon.lock import is_running
@@ -71,14 +73,25 @@ def stop(paths: StatePaths, timeout: float = 120.0) -> StopResult:
     The pid comes from ``daemon.json``; it is trusted only while the lock is held (a daemon
     writes its status right after taking the lock).
     """
+
+    def pid() -> int:
+        status = read_status(paths.status)
+        return status.pid if status is not None else 0
+
+    return stop_lock_holder(paths.lock, pid, timeout)
+
+
+def stop_lock_holder(lock: Path, read_pid: Callable[[], int], timeout: float) -> StopResult:
+    """SIGTERM the process holding ``lock`` (its pid from ``read_pid()``, trusted only while
+    the lock is held) and wait until the lock is free."""
     start = time.monotonic()
-    if not is_running(paths.lock):
+    if not is_running(lock):
         return StopResult("not-running")
     pid = 0
     while time.monotonic() - start < 5.0:
-        status = read_status(paths.status)
-        if status is not None and status.pid > 0 and _alive(status.pid):
-            pid = status.pid
+        candidate = read_pid()
+        if candidate > 0 and _alive(candidate):
+            pid = candidate
             break
         time.sleep(0.1)
     if pid == 0:
@@ -86,7 +99,7 @@ def stop(paths: StatePaths, timeout: float = 120.0) -> StopResult:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     while time.monotonic() - start < timeout:
-        if not is_running(paths.lock):
+        if not is_running(lock):
             return StopResult("stopped", pid, time.monotonic() - start)
         time.sleep(0.1)
     return StopResult("timeout", pid, time.monotonic() - start)
