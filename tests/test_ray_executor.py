@@ -127,9 +127,7 @@ def test_a_cycle_evaluates_on_the_ray_cluster_and_merges_here(
     (worker_repo,) = [p for p in workers.iterdir() if p.is_dir()]
     assert git(worker_repo, "cat-file", "-t", candidate) == "commit"
     assert any((worker_repo / ".ratchet").rglob("*.json"))
-    assert not (repo / ".ratchet" / "baselines").exists() or not any(
-        (repo / ".ratchet" / "baselines").iterdir()
-    )
+    assert not any((repo / ".ratchet" / "cache" / "baseline").glob("*.json"))
     # The decision and the merge stayed here: the daemon's repository moved, nothing else.
     assert git(repo, "rev-parse", "main") == report["commit"]
     assert git(repo, "for-each-ref", "refs/ratchet/ship/") == ""
