@@ -67,7 +67,8 @@ def cause(report: dict[str, Any]) -> str:
 
 def tally(reports: list[dict[str, Any]]) -> dict[str, Any]:
     outcomes = Counter(r["outcome"] for r in reports)
-    causes = Counter(cause(r) for r in reports if r["outcome"] in ("error", "budget"))
+    failed = ("error", "budget", "refused")  # the answer could not become a candidate
+    causes = Counter(cause(r) for r in reports if r["outcome"] in failed)
     seconds = sum(r["seconds"] for r in reports)
     return {
         "cycles": len(reports),
@@ -76,7 +77,8 @@ def tally(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "tests_passed": sum(1 for r in reports if tests_passed(r)),
         "merged": outcomes["merged"],
         "nothing_to_do": outcomes["nothing-to-do"],
-        "plan_errors": outcomes["error"] + outcomes["budget"],
+        "plan_errors": sum(outcomes[o] for o in failed),
+        "other": sum(n for o, n in outcomes.items() if o not in (*VALID, *failed, "nothing-to-do")),
         "top_error": causes.most_common(1)[0][0] if causes else "",
         "seconds_per_cycle": round(seconds / len(reports), 1) if reports else None,
     }

