@@ -209,7 +209,8 @@ def test_the_memory_goal_options_are_validated_with_file_line_and_field(tmp_path
     assert str(raised.value).splitlines() == [
         "goals.yaml:5:33: goals[0].options.similar_failures: must be at most 20, got 50",
         "goals.yaml:5:52: goals[0].options.lessons_every: must be at least 0, got -1",
-        "goals.yaml:5:76: goals[0].options.earlier_rejections: expected a whole number, got a string ('x')",
+        "goals.yaml:5:76: goals[0].options.earlier_rejections: "
+        "expected a whole number, got a string ('x')",
     ]
 
 

@@ -32,6 +32,10 @@ def refused(n: int, reason: str = "symbol 'totl' not found") -> JournalEntry:
     return entry(n, "rejected", rules=rules, message="refused before anything ran")
 
 
+def bad(n: int) -> JournalEntry:
+    return entry(n, "error", message=UNUSABLE)
+
+
 def skip(n: int, fingerprint: str) -> JournalEntry:
     message = "the proposal repeats a change rejected before (c1) under the same rules"
     return entry(n, "nothing-to-do", fingerprint=fingerprint, message=message)
@@ -73,11 +77,11 @@ def test_which_attempts_are_failed_attempts(e: JournalEntry, failed: bool) -> No
         # the same refusal twice; a different refusal is not the same failure
         ([refused(1), refused(2), refused(3, "file outside the scope")], 3, 1, 0, ("c2",)),
         # the same unusable answer twice
-        ([entry(1, "error", message=UNUSABLE), entry(2, "error", message=UNUSABLE)], 2, 1, 0, ("c2",)),
+        ([bad(1), bad(2)], 2, 1, 0, ("c2",)),
         # another goal's failure is not this goal's repeat
         ([judged(1, "f1", goal="a"), judged(2, "f2", goal="b")], 2, 0, 0, ()),
         # successes in between do not reset the memory of a failure
-        ([judged(1, "f1"), entry(2, "merged", fingerprint="f3"), judged(3, "f4")], 2, 1, 0, ("c3",)),
+        ([judged(1, "f1"), entry(2, "merged"), judged(3, "f4")], 2, 1, 0, ("c3",)),
     ],
 )  # fmt: skip
 def test_repeated_failures(
