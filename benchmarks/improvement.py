@@ -23,8 +23,8 @@ defaults. ``--memory off`` adds :data:`engine.records.switches.MEMORY_OFF` to ev
 options (no similar past failures, no distilled lessons, no earlier rejections in the
 prompt; the humans' ``memory-bank/lessons.md`` and the refine loop stay). ``--memory both``
 runs each sample twice, in fresh copies, on then off, and prints both columns with their
-difference (off − on); its ``--json`` line is ``{"on": table, "off": table, "difference":
-{...}}``.
+difference (off − on; rates in percentage points); its ``--json`` line is
+``{"on": table, "off": table, "difference": {...}}``.
 
 Run: ``python benchmarks/improvement.py [--cycles 2] [--samples complexity,deadcode,...]
 [--memory on|off|both]``
@@ -282,7 +282,7 @@ def render_both(on: dict[str, Any], off: dict[str, Any]) -> str:
     for label in list(left) + [k for k in right if k not in left]:
         key = DIFFERENCES.get(label, "")
         d = diff.get(key)
-        shown = "" if d is None else f"{d:+.0%}" if key in RATES else f"{d:+g}"
+        shown = "" if d is None else f"{d * 100:+.0f} pp" if key in RATES else f"{d:+g}"
         out.append(f"| {label} | {left.get(label, 0)} | {right.get(label, 0)} | {shown} |")
     return "\n".join(out)
 
