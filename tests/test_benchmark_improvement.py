@@ -43,6 +43,10 @@ def test_the_benchmark_table_is_produced_and_adds_up(tmp_path: object) -> None:
     assert sum(t["rejected_by_rule"].values()) == t["rejected"]
     assert sum(t["errors_by_cause"].values()) == t["errors"]
     assert t["model_requests"] >= 1 and 0 <= (t["prefix_cache_hits"] or 0) <= t["model_requests"]
+    # the repeated failures, read from the sample's journal (memory on: the default)
+    assert t["memory"] == "on" and "| repeated failures |" in run.stdout
+    assert t["repeated_same_diff"] <= t["repeated_failures"] <= t["failed_attempts"]
+    assert t["failed_attempts"] <= t["attempts"]
 
 
 @pytest.mark.skipif(

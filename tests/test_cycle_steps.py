@@ -376,4 +376,5 @@ def test_selection_orders_by_priority_then_least_recently_tried(repo_dir: Path) 
     assert [g.id for g in order_goals([a, b, c, paused], history)] == ["c", "b", "a"]
     assert [g.id for g in order_goals([a, b], history, "a")] == ["a"]
     assert rejection_history(history, "b") == ("s -> r: d",)
+    assert rejection_history(history, "b", 0) == ()  # goal option earlier_rejections: 0
     assert rejected_fingerprints(history) == {"f1"}

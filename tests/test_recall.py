@@ -157,6 +157,9 @@ def test_lessons_are_due_every_n_attempts_when_that_attempt_is_rejected() -> Non
     assert "- calc/ops.py: in 3 of 3 rejected changes" in text
     assert "lint-ratchet" not in text  # it passed
     assert bullets(text)[0] == "4 attempts at goal g: 1 merged, 3 rejected."
+    # lessons_every: 0 is "off": never due, nothing regenerated for the prompt
+    assert not any(due(entries[:n], 0) for n in range(0, 5))
+    assert current_lessons(entries, "g", 0) == ""
 
 
 # --------------------------------------------------------------------------- the prompt
@@ -199,11 +202,33 @@ def test_the_memory_goal_options_are_validated_with_file_line_and_field(tmp_path
 
     (tmp_path / "goals.yaml").write_text(
         "version: 1\ngoals:\n  - id: g\n    description: x\n"
-        "    options: {similar_failures: 50, lessons_every: 0}\n"
+        "    options: {similar_failures: 50, lessons_every: -1, earlier_rejections: x}\n"
     )
     with pytest.raises(ConfigError) as raised:
         load_goals(tmp_path)
     assert str(raised.value).splitlines() == [
         "goals.yaml:5:33: goals[0].options.similar_failures: must be at most 20, got 50",
-        "goals.yaml:5:52: goals[0].options.lessons_every: must be at least 1, got 0",
+        "goals.yaml:5:52: goals[0].options.lessons_every: must be at least 0, got -1",
+        "goals.yaml:5:76: goals[0].options.earlier_rejections: "
+        "expected a whole number, got a string ('x')",
     ]
+
+
+def test_memory_off_is_a_valid_goal_option_set_and_reads_as_zero(tmp_path: Path) -> None:
+    from engine.config import load_goals
+    from engine.records.switches import (
+        MEMORY_OFF,
+        earlier_rejections,
+        lessons_every,
+        similar_failures,
+    )
+
+    (tmp_path / "goals.yaml").write_text(
+        "version: 1\ngoals:\n  - id: quiet\n    description: x\n"
+        "    options: {similar_failures: 0, lessons_every: 0, earlier_rejections: 0}\n"
+        "  - id: usual\n    description: y\n"
+    )
+    off, on = load_goals(tmp_path)
+    assert dict(off.options) == dict(MEMORY_OFF)
+    assert (similar_failures(off), lessons_every(off), earlier_rejections(off)) == (0, 0, 0)
+    assert (similar_failures(on), lessons_every(on), earlier_rejections(on)) == (3, 5, 5)

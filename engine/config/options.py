@@ -101,8 +101,10 @@ GOAL_OPTIONS: Mapping[str, Check] = {
     "symbols": list_of(string()),
     "diff_coverage": one_of("review", "reject"),  # rule diff-coverage-strict (rules/)
     "self_review": boolean(),  # the model reviews its diff before evaluation
+    # the prompt's learned memory (engine.records.switches; 0 turns each off)
     "similar_failures": integer(minimum=0, maximum=20),  # k past failures in the prompt
-    "lessons_every": integer(minimum=1, maximum=1000),  # distil lessons every N attempts
+    "lessons_every": integer(minimum=0, maximum=1000),  # distil lessons every N attempts
+    "earlier_rejections": integer(minimum=0, maximum=20),  # the goal's newest N rejections
     "decompose": boolean(),  # plan a broad goal as ranked sub-tasks (engine.cycle.plans)
     "plan_size": integer(minimum=1, maximum=1000),  # sub-tasks kept in the plan
 }

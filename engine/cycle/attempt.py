@@ -92,6 +92,7 @@ def proposal_request(
     """What the provider is asked for this attempt (the same for its self-review)."""
     from engine.recall.recall import similar_failures
     from engine.records.distil import bullets
+    from engine.records.switches import earlier_rejections
 
     directives = s.config.directives
     return ProposalRequest(
@@ -101,7 +102,7 @@ def proposal_request(
         directives=directives,
         attempt=a.attempt,
         feedback=feedback,
-        history=rejection_history(history, a.goal.id)
+        history=rejection_history(history, a.goal.id, earlier_rejections(a.goal))
         + decision_reasons([e.to_json() for e in history], a.goal.id),
         lessons=read_lessons(s.repo.root),
         similar=similar_failures(s.repo, history, a.goal, feedback),
@@ -114,11 +115,15 @@ def proposal_request(
 
 def goal_lessons(s: Seams, goal: Goal) -> str:
     """The goal's newest distilled lessons, regenerated from the records in git and the
-    journal (:func:`engine.records.distil.current_lessons`)."""
-    from engine.records.distil import DEFAULT_EVERY, current_lessons
+    journal (:func:`engine.records.distil.current_lessons`); "" when lessons are off
+    (``lessons_every: 0``)."""
+    from engine.records.distil import current_lessons
     from engine.records.history import load_history
+    from engine.records.switches import lessons_every
 
-    every = int(goal.options.get("lessons_every", DEFAULT_EVERY))
+    every = lessons_every(goal)
+    if every == 0:
+        return ""
     return current_lessons(load_history(s.repo), goal.id, every)
 
 

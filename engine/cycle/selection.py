@@ -37,8 +37,11 @@ def order_goals(
 def rejection_history(
     history: Sequence[JournalEntry], goal_id: str, limit: int = 5
 ) -> tuple[str, ...]:
-    """Why earlier attempts at this goal were rejected, newest last:
+    """Why earlier attempts at this goal were rejected, the newest ``limit`` (0: none;
+    goal option ``earlier_rejections``), newest last:
     ``"coverage-ratchet: candidate.coverage.percent=79.9 vs ..."``."""
+    if limit <= 0:
+        return ()
     reasons: list[str] = []
     for entry in history:
         if entry.goal != goal_id or entry.outcome != "rejected":

@@ -4,9 +4,10 @@
 layout.failure_memory_file`), fills it from the records in git when it is missing (a
 fresh clone: :func:`rebuild`), adds the cycle's history it does not hold yet, and asks it
 for the ``k`` nearest failures of *any* goal (goal option ``similar_failures``, default
-:data:`DEFAULT_K`; 0 turns it off) to a query made of the goal and the refine loop's
-feedback. The goal's newest rejections, which the prompt already lists under "Why earlier
-attempts were rejected", are left out. The memory never stops a cycle: a store that cannot
+:data:`DEFAULT_K`; 0 turns it off: :mod:`engine.records.switches`) to a query made of the
+goal and the refine loop's feedback. The goal's newest rejections, which the prompt already
+lists under "Why earlier attempts were rejected" (goal option ``earlier_rejections``), are
+left out. The memory never stops a cycle: a store that cannot
 be read or written is logged and the prompt goes without it.
 """
 
@@ -24,13 +25,14 @@ from engine.recall.embed import Embedder, HashingEmbedder
 from engine.recall.store import FailureStore
 from engine.records.failures import failure_docs
 from engine.records.layout import failure_memory_file
+from engine.records.switches import DEFAULT_SIMILAR, earlier_rejections
+from engine.records.switches import similar_failures as wanted
 from engine.vcs import Repository
 
 log = logging.getLogger("ratchet")
 
-DEFAULT_K = 3
+DEFAULT_K = DEFAULT_SIMILAR
 MIN_SCORE = 0.05  # below this a "neighbour" shares little more than stop-words
-_LISTED = 5  # engine.cycle.selection.rejection_history's default limit
 
 
 EMBEDDER_ENV = "RATCHET_EMBEDDER"
@@ -81,8 +83,8 @@ def similar_failures(
     embedder: Embedder | None = None,
 ) -> tuple[str, ...]:
     """Prompt lines for the nearest past failures (module docstring); () when off."""
-    k = int(goal.options.get("similar_failures", DEFAULT_K))
-    if k <= 0:
+    k = wanted(goal)
+    if k == 0:
         return ()
     try:
         store = store_for(repo, embedder)
@@ -90,7 +92,10 @@ def similar_failures(
             store = rebuild(repo, embedder)
         store.sync(failure_docs(history))
         found = store.nearest(
-            query_text(goal, feedback), k, exclude=listed(history, goal.id), min_score=MIN_SCORE
+            query_text(goal, feedback),
+            k,
+            exclude=listed(history, goal.id, earlier_rejections(goal)),
+            min_score=MIN_SCORE,
         )
     except (OSError, sqlite3.Error, InputError) as exc:
         log.warning("ratchet: the failure memory was not used: %s", exc)
@@ -98,9 +103,11 @@ def similar_failures(
     return tuple(n.line for n in found)
 
 
-def listed(history: Sequence[JournalEntry], goal_id: str) -> set[str]:
-    """Cycle ids of the goal's rejections the prompt lists already (the newest, not a
-    human's: :func:`engine.cycle.selection.rejection_history`)."""
+def listed(history: Sequence[JournalEntry], goal_id: str, limit: int = 5) -> set[str]:
+    """Cycle ids of the goal's rejections the prompt lists already (the newest ``limit``,
+    not a human's: :func:`engine.cycle.selection.rejection_history`)."""
+    if limit <= 0:
+        return set()
     mine = [
         e.cycle_id
         for e in history
@@ -108,4 +115,4 @@ def listed(history: Sequence[JournalEntry], goal_id: str) -> set[str]:
         and e.outcome == "rejected"
         and not (e.data.get("human") or {}).get("action")
     ]
-    return set(mine[-_LISTED:])
+    return set(mine[-limit:])

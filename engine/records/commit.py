@@ -64,14 +64,17 @@ def lessons_file(repo: Repository, report: CycleReport, goals: Sequence[Goal]) -
     writes it (:func:`engine.records.distil.due`), else {}. The goal's attempts are read
     from the records (journal and git) plus ``report`` itself."""
     from engine.model.journal import JournalEntry
-    from engine.records.distil import DEFAULT_EVERY, attempts_of, distil, due, lessons_path
+    from engine.records.distil import attempts_of, distil, due, lessons_path
     from engine.records.history import load_history
     from engine.records.render import full_record
+    from engine.records.switches import lessons_every
 
     goal = next((g for g in goals if g.id == report.goal), None)
     if goal is None or report.outcome != "rejected":
         return {}
-    every = int(goal.options.get("lessons_every", DEFAULT_EVERY))
+    every = lessons_every(goal)
+    if every == 0:  # lessons off: no history read
+        return {}
     entries = [*load_history(repo), JournalEntry.from_json(full_record(report))]
     attempts = attempts_of(entries, goal.id)
     if not attempts or attempts[-1].cycle_id != report.cycle_id or not due(attempts, every):

@@ -2,14 +2,14 @@
 rule, in which files. Pure: no I/O.
 
 Every ``N`` attempts at a goal (goal option ``lessons_every``, default
-:data:`DEFAULT_EVERY`) the record commit of the N-th attempt also carries
-``memory-bank/lessons/<goal>.md`` (:func:`lessons_path`), rendered by :func:`distil` from
-the goal's attempts so far. Only a *rejected* attempt's record commit carries it: a commit
-that may land holds nothing but its own cycle's records (the gate's rule,
-:func:`engine.gate.change.smuggled_paths`), so when the N-th attempt lands or waits for
-review, the file waits for attempt 2N. The same text is regenerated from the records for
-the prompt (:func:`current_lessons`), so a fresh clone, which has no local journal, gets
-the same lessons. An attempt is an entry with an outcome in :data:`ATTEMPTED`.
+:data:`DEFAULT_EVERY`; 0 distils none, :mod:`engine.records.switches`) the record commit
+of the N-th attempt also carries ``memory-bank/lessons/<goal>.md`` (:func:`lessons_path`),
+rendered by :func:`distil` from the goal's attempts so far. Only a *rejected* attempt's
+record commit carries it: a commit that may land holds nothing but its own cycle's records
+(the gate's rule, :func:`engine.gate.change.smuggled_paths`), so when the N-th attempt
+lands or waits for review, the file waits for attempt 2N. The same text is regenerated
+from the records for the prompt (:func:`current_lessons`), so a fresh clone, which has no
+local journal, gets the same lessons. An attempt is an entry with an outcome in :data:`ATTEMPTED`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from collections.abc import Sequence
 
 from engine.model.journal import JournalEntry
 from engine.records.failures import failure_doc
+from engine.records.switches import DEFAULT_LESSONS_EVERY
 
 LESSONS_DIR = "memory-bank/lessons"
-DEFAULT_EVERY = 5
+DEFAULT_EVERY = DEFAULT_LESSONS_EVERY
 ATTEMPTED = frozenset({"merged", "rejected", "review", "pending"})
 _SHOWN = 5  # rules, files and recent failures listed
 
@@ -41,8 +42,10 @@ def attempts_of(entries: Sequence[JournalEntry], goal_id: str) -> list[JournalEn
 
 def due(attempts: Sequence[JournalEntry], every: int) -> bool:
     """Whether the newest of ``attempts`` writes the lessons file: it is the N-th (2N-th,
-    ...) and was rejected."""
-    return bool(attempts) and len(attempts) % every == 0 and attempts[-1].outcome == "rejected"
+    ...) and was rejected. Never when ``every`` is 0 (lessons off)."""
+    if every <= 0 or not attempts:
+        return False
+    return len(attempts) % every == 0 and attempts[-1].outcome == "rejected"
 
 
 def current_lessons(entries: Sequence[JournalEntry], goal_id: str, every: int) -> str:
