@@ -51,32 +51,11 @@ def check(
 
     Warnings (no goals, a scope matching no tracked file, an unconfigured provider, nothing
     scheduling the daemon) are listed on stderr and exit 0, unless --strict."""
-    import os
-
-    from engine.config.environment import check_repository
+    from engine.checking import check_report
     from engine.errors import ConfigError
 
     repository = _open(repo)
-
-    def tracked(branch: str | None) -> list[str] | None:
-        target = branch or repository.current_branch() or "HEAD"
-        return repository.ls_files(target) if repository.rev_parse(target) else None
-
-    from engine.vcs.remote import remotes
-
-    def questions() -> dict[str, set[int]]:
-        from engine.cycle.questions import asked_by_goal
-        from engine.records.history import load_history
-
-        return asked_by_goal(load_history(repository))
-
-    report = check_repository(
-        repository.root,
-        tracked=tracked,
-        env=os.environ,
-        remotes=lambda: remotes(repository),
-        questions=questions,
-    )
+    report = check_report(repository)
     if not strict:
         for warning in report.warnings:
             output.warn(warning.render())

@@ -14,7 +14,6 @@ The shared executor of the fleet file is the member's when its directives.yaml s
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,27 +136,10 @@ def check_member(
 ) -> tuple[list[ConfigIssue], list[ConfigIssue], float, bool]:
     """What ``ratchet check --repo`` reports for the member: its errors, warnings, cycle
     timeout and whether its directives.yaml sets its own executor."""
-    from engine.config.environment import check_repository
+    from engine.checking import check_report
     from engine.config.shared import sets_executor
-    from engine.vcs.remote import remotes
 
-    def tracked(branch: str | None) -> list[str] | None:
-        target = branch or repository.current_branch() or "HEAD"
-        return repository.ls_files(target) if repository.rev_parse(target) else None
-
-    def questions() -> dict[str, set[int]]:
-        from engine.cycle.questions import asked_by_goal
-        from engine.records.history import load_history
-
-        return asked_by_goal(load_history(repository))
-
-    report = check_repository(
-        repository.root,
-        tracked=tracked,
-        env=os.environ,
-        remotes=lambda: remotes(repository),
-        questions=questions,
-    )
+    report = check_report(repository)
     errors = list(report.errors)
     if report.config is None and not errors:
         errors.append(ConfigIssue(GOALS_FILE, 1, 1, "(file)", "the configuration did not load"))
