@@ -33,7 +33,15 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from improvement import SAMPLES, VALID, cycle, git, local_server, make_sample  # noqa: E402
+from improvement import (  # noqa: E402
+    SAMPLES,
+    VALID,
+    cycle,
+    exit_on_sigterm,
+    git,
+    local_server,
+    make_sample,
+)
 
 FORMATS = ("replace", "search_replace", "patch", "all")
 
@@ -107,6 +115,7 @@ def main() -> None:
     parser.add_argument("--model", default=os.environ.get("OPENAI_MODEL", "gemma-3-270m"))
     parser.add_argument("--json", action="store_true", help="end with the table as JSON")
     args = parser.parse_args()
+    exit_on_sigterm()
     formats = [f for f in args.formats.split(",") if f]
     names = [n for n in args.samples.split(",") if n]
     bad = [f for f in formats if f not in FORMATS]

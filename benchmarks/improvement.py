@@ -38,6 +38,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -62,6 +63,12 @@ from engine.records.switches import MEMORY_OFF  # noqa: E402
 SAMPLES = Path(__file__).resolve().parent / "samples"
 VALID = ("merged", "rejected", "review", "pending")
 MODES = ("on", "off")
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so ``local_server``'s ``finally`` stops the server
+    (a killed benchmark left its llama_cpp.server running)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def free_port() -> int:
@@ -304,6 +311,7 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true", help="end with the table as JSON")
     args = parser.parse_args()
+    exit_on_sigterm()
     names = [n for n in args.samples.split(",") if n]
     unknown = [n for n in names if not (SAMPLES / n).is_dir()]
     if unknown:
