@@ -15,7 +15,16 @@ from typing import Any
 
 import pytest
 
-from tests.repo_helpers import FLAT_CLASSIFY, ROOT, git, make_repo, plan_file, ratchet, write
+from tests.repo_helpers import (
+    DEFAULT_GOALS,
+    FLAT_CLASSIFY,
+    ROOT,
+    git,
+    make_repo,
+    plan_file,
+    ratchet,
+    write,
+)
 from tests.waiting import wait_until
 
 
@@ -25,16 +34,7 @@ def scripted_repo(root: Path, *, status: str = "active") -> Path:
         "Flatten classify",
         [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": FLAT_CLASSIFY}],
     )
-    goal = {
-        "id": "simplify",
-        "description": "Flatten nested branches.",
-        "priority": 5,
-        "scope": ["calc/**/*.py"],
-        "provider": "scripted",
-        "max_attempts": 1,
-        "status": status,
-        "options": {"plans": [str(plan)]},
-    }
+    goal = {**DEFAULT_GOALS[0], "status": status, "options": {"plans": [str(plan)]}}
     return make_repo(root, goals=[goal])
 
 
