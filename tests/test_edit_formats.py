@@ -18,14 +18,15 @@ from engine.providers.answer import AnswerProblem, parse_answer
 from engine.providers.base import ProposalRequest
 from engine.providers.editformat import (
     SMALL_MODEL_FORMAT,
+    default_format,
     format_ops,
-    resolve_format,
     system_prompt,
 )
 from engine.providers.gemini import make_gemini
 from engine.providers.local import make_local
 from engine.providers.openai_compat import make_openai_compat
 from engine.providers.schema import plan_schema
+from engine.providers.settings import LLMSettings
 
 SOURCE = (
     "import os\n\n\ndef f(a):\n    if a:\n        return 1\n    return 2\n"
@@ -146,7 +147,9 @@ def test_the_schema_offers_the_formats_ops_only(edit_format: str, closed: bool):
 def test_the_default_format_follows_the_provider_class(
     value: str | None, provider: str, url: str | None, expected: str
 ):
-    assert resolve_format(value, provider, url) == expected
+    options = {} if value is None else {"edit_format": value}
+    settings = LLMSettings.from_options(options, "m", edit_format=default_format(provider, url))
+    assert settings.edit_format == expected
 
 
 def test_each_provider_applies_its_default_and_the_option_overrides_it():

@@ -23,6 +23,7 @@ from engine.cli import output
 from engine.cli.exits import EXIT_ERROR
 
 if TYPE_CHECKING:
+    from engine.daemon.control import StopResult
     from engine.daemon.paths import StatePaths
     from engine.daemon.status import DaemonStatus
 
@@ -73,13 +74,17 @@ def stop(
     """Stop the daemon: its running cycle is stopped cleanly, then it exits."""
     from engine.daemon.control import stop as stop_daemon
 
-    result = stop_daemon(_paths(repo), timeout=timeout)
+    return report_stop(stop_daemon(_paths(repo), timeout=timeout), timeout, "the daemon")
+
+
+def report_stop(result: StopResult, timeout: float, holder: str) -> int | None:
+    """Say how a stop went (``holder``: who held the lock); EXIT_ERROR if it did not."""
     if result.kind == "not-running":
         output.echo("not running")
     elif result.kind == "stopped":
         output.echo(f"stopped (pid {result.pid}, {result.seconds:.1f}s)")
     elif result.kind == "unknown-pid":
-        output.error("the daemon holds its lock but its pid is unknown; is it starting?")
+        output.error(f"{holder} holds its lock but its pid is unknown; is it starting?")
         return EXIT_ERROR
     else:
         output.error(f"pid {result.pid} did not exit within {timeout:g}s")

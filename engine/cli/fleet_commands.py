@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from engine.cli import output
-from engine.cli.exits import EXIT_CYCLE_FAILED, EXIT_ERROR
+from engine.cli.exits import EXIT_CYCLE_FAILED
 
 if TYPE_CHECKING:
     from engine.fleet.file import Fleet
@@ -126,21 +126,11 @@ def stop(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for it to exit.")] = 180.0,
 ) -> int | None:
     """Stop the fleet daemon: every member's daemon is stopped cleanly, then it exits."""
+    from engine.cli.daemon_commands import report_stop
     from engine.fleet.state import stop_fleet
 
     _, paths = _load(fleet_file)
-    result = stop_fleet(paths, timeout=timeout)
-    if result.kind == "not-running":
-        output.echo("not running")
-    elif result.kind == "stopped":
-        output.echo(f"stopped (pid {result.pid}, {result.seconds:.1f}s)")
-    elif result.kind == "unknown-pid":
-        output.error("the fleet daemon holds its lock but its pid is unknown; is it starting?")
-        return EXIT_ERROR
-    else:
-        output.error(f"pid {result.pid} did not exit within {timeout:g}s")
-        return EXIT_ERROR
-    return None
+    return report_stop(stop_fleet(paths, timeout=timeout), timeout, "the fleet daemon")
 
 
 def pause(name: NameArg = None, fleet_file: FleetOpt = DEFAULT) -> None:

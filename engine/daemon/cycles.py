@@ -30,6 +30,14 @@ def engine_root() -> Path:
     return Path(engine.__file__).resolve().parent.parent
 
 
+def with_engine_path(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the ratchet this process runs first on ``PYTHONPATH`` (a child runs the
+    same code, whatever the working directory)."""
+    old = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(engine_root()) + (os.pathsep + old if old else "")
+    return env
+
+
 @dataclass(frozen=True)
 class CycleLaunch:
     argv: tuple[str, ...]
@@ -63,9 +71,7 @@ def cycle_launch(
         env["PYTHONPATH"] = str(runtime)  # only the known-good checkout: nothing else leaks in
         cwd = runtime
     else:
-        root = str(engine_root())
-        old = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = root + (os.pathsep + old if old else "")
+        with_engine_path(env)
         cwd = state  # never the repository: `-m` puts the cwd first on sys.path
     prefix = command or (sys.executable, "-m", "engine.cli")
     argv = (*prefix, "run-once", "--repo", str(repo), "--json")

@@ -6,6 +6,7 @@ when the holder dies, even by ``kill -9``, so a crash never leaves a stale "runn
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -23,21 +24,20 @@ class AlreadyRunning(DaemonError):
 class DaemonLock:
     """The daemon's lock. ``acquire`` never waits: the lock is free or another daemon runs."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, refusal: Callable[[Path], AlreadyRunning] | None = None) -> None:
         self.path = path
+        self._refusal = refusal or _refused
         self._lock: FileLock | None = None
 
     def acquire(self) -> None:
-        """Take the lock or raise :class:`AlreadyRunning`."""
+        """Take the lock or raise :class:`AlreadyRunning` (``refusal(path)``: another
+        holder's own error, e.g. the fleet daemon's)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.path), timeout=0)
         try:
             lock.acquire()
         except Timeout as exc:
-            raise AlreadyRunning(
-                f"a ratchet daemon is already running for {self.path.parent.parent} "
-                f"(it holds {self.path}); see `ratchet status`, or `ratchet stop` it first"
-            ) from exc
+            raise self._refusal(self.path) from exc
         self._lock = lock
 
     def release(self) -> None:
@@ -61,3 +61,10 @@ def is_running(path: Path) -> bool:
         return True
     probe.release()
     return False
+
+
+def _refused(path: Path) -> AlreadyRunning:
+    return AlreadyRunning(
+        f"a ratchet daemon is already running for {path.parent.parent} "
+        f"(it holds {path}); see `ratchet status`, or `ratchet stop` it first"
+    )

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from engine.config.shared import SHARED_EXECUTOR_ENV, encode_executor
 from engine.daemon.child import ChildSpec
-from engine.daemon.cycles import engine_root
+from engine.daemon.cycles import with_engine_path
 from engine.fleet.members import Member
 
 DAEMON_GRACE = 90.0  # SIGTERM -> SIGKILL for a member's daemon: its cycle unwinds first
@@ -35,11 +35,8 @@ def member_env(member: Member, environ: Mapping[str, str] | None = None) -> dict
     env.pop(SHARED_EXECUTOR_ENV, None)
     if member.executor is not None:
         env[SHARED_EXECUTOR_ENV] = encode_executor(member.executor)
-    root = str(engine_root())
-    old = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = root + (os.pathsep + old if old else "")
     env["PYTHONUNBUFFERED"] = "1"
-    return env
+    return with_engine_path(env)
 
 
 def daemon_spec(member: Member, state: Path, output: Path, *, grace: float) -> ChildSpec:

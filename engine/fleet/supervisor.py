@@ -27,11 +27,10 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
-from filelock import FileLock, Timeout
-
 from engine.daemon.control import now_iso
+from engine.daemon.lock import AlreadyRunning, DaemonLock
 from engine.daemon.logs import LOGGER, event, setup_logging
-from engine.errors import ConfigError, DaemonError
+from engine.errors import ConfigError
 from engine.fleet.file import Fleet, load_fleet
 from engine.fleet.keeper import KeeperTiming, MemberKeeper
 from engine.fleet.members import Member, resolve_member, resolve_members
@@ -40,7 +39,7 @@ from engine.fleet.state import FleetPaths, FleetStatus, is_paused, write_fleet_s
 log = logging.getLogger(LOGGER)
 
 
-class FleetRunning(DaemonError):
+class FleetRunning(AlreadyRunning):
     """Another fleet daemon holds this fleet file's lock."""
 
 
@@ -71,15 +70,14 @@ class FleetDaemon:
         keep the members until SIGTERM/SIGINT; return 0."""
         fleet = load_fleet(self.fleet_file)
         paths = FleetPaths(fleet.state_dir)
-        paths.state.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(paths.lock), timeout=0)
-        try:
-            lock.acquire()
-        except Timeout as exc:
-            raise FleetRunning(
-                f"a fleet daemon already runs for {fleet.shown} (it holds {paths.lock}); "
+        lock = DaemonLock(
+            paths.lock,
+            lambda held: FleetRunning(
+                f"a fleet daemon already runs for {fleet.shown} (it holds {held}); "
                 "see `ratchet fleet status`, or `ratchet fleet stop` it first"
-            ) from exc
+            ),
+        )
+        lock.acquire()  # creates the state directory
         try:
             setup_logging(paths.log, json_lines=self.log_json)
             self._install_signals()

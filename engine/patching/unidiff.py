@@ -26,13 +26,12 @@ class Hunk:
     start: int  # 1-based old-side line the header names (0: unknown)
     old: tuple[str, ...]  # context and removed lines, in order
     new: tuple[str, ...]  # context and added lines, in order
-    kept: tuple[int | None, ...] = ()  # per new line: its index in old if context
+    kept: tuple[int | None, ...]  # per new line: its index in old if context, else None
 
     def replacement(self, matched: list[str]) -> list[str]:
         """The new side, with context lines kept as the file has them (a loose match
         must not rewrite the whitespace of lines the hunk did not change)."""
-        kept = self.kept or (None,) * len(self.new)
-        pairs = zip(self.new, kept, strict=True)
+        pairs = zip(self.new, self.kept, strict=True)
         return [line if at is None else matched[at] for line, at in pairs]
 
 

@@ -83,10 +83,9 @@ _CODE_RULES = {
 }
 
 
-def resolve_format(value: object, provider: str, base_url: str | None = None) -> str:
-    """The format ``value`` names (``auto``/None: the provider class's default)."""
-    if isinstance(value, str) and value in EDIT_FORMATS:
-        return value
+def default_format(provider: str, base_url: str | None = None) -> str:
+    """The provider class's format, used when ``options.edit_format`` is ``auto`` (the option
+    itself is read by :meth:`LLMSettings.from_options`)."""
     if provider == "local" or (provider == "openai_compat" and is_local_url(base_url)):
         return SMALL_MODEL_FORMAT
     return "all"

@@ -21,7 +21,7 @@ from typing import Any
 from engine.errors import ProviderError, ProviderUnavailable
 from engine.model import Directives, ProviderConfig
 from engine.providers.base import Provider
-from engine.providers.editformat import SMALL_MODEL_FORMAT
+from engine.providers.editformat import default_format
 from engine.providers.llm import LLMProvider, LLMSettings
 from engine.providers.transport import LLMReply, LLMRequest, estimate_tokens
 
@@ -136,7 +136,7 @@ def make_local(
         "price_out_per_mtok": 0.0,
     }
     settings = LLMSettings.from_options(
-        {**defaults, **options}, model, closed_schema=True, edit_format=SMALL_MODEL_FORMAT
+        {**defaults, **options}, model, closed_schema=True, edit_format=default_format("local")
     )
     provider = LLMProvider(transport, settings)
     return provider

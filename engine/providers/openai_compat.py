@@ -29,7 +29,7 @@ from typing import Any
 from engine.errors import ProviderError, ProviderUnavailable
 from engine.model import Directives, ProviderConfig
 from engine.providers.base import Provider
-from engine.providers.editformat import resolve_format
+from engine.providers.editformat import default_format
 from engine.providers.formats import (
     LEVELS,
     FormatMemory,
@@ -252,7 +252,7 @@ def make_openai_compat(
         options,
         model,
         closed_schema=True,
-        edit_format=resolve_format(None, "openai_compat", transport.endpoint),
+        edit_format=default_format("openai_compat", transport.endpoint),
     )
     provider = LLMProvider(transport, settings, secrets=(key,) if key else ())
     return provider

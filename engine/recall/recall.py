@@ -4,7 +4,7 @@
 layout.failure_memory_file`), fills it from the records in git when it is missing (a
 fresh clone: :func:`rebuild`), adds the cycle's history it does not hold yet, and asks it
 for the ``k`` nearest failures of *any* goal (goal option ``similar_failures``, default
-:data:`DEFAULT_K`; 0 turns it off: :mod:`engine.records.switches`) to a query made of the
+:data:`~engine.records.switches.DEFAULT_SIMILAR`; 0 turns it off) to a query made of the
 goal and the refine loop's feedback. The goal's newest rejections, which the prompt already
 lists under "Why earlier attempts were rejected" (goal option ``earlier_rejections``), are
 left out. The memory never stops a cycle: a store that cannot
@@ -25,13 +25,12 @@ from engine.recall.embed import Embedder, HashingEmbedder
 from engine.recall.store import FailureStore
 from engine.records.failures import failure_docs
 from engine.records.layout import failure_memory_file
-from engine.records.switches import DEFAULT_SIMILAR, earlier_rejections
+from engine.records.switches import earlier_rejections
 from engine.records.switches import similar_failures as wanted
 from engine.vcs import Repository
 
 log = logging.getLogger("ratchet")
 
-DEFAULT_K = DEFAULT_SIMILAR
 MIN_SCORE = 0.05  # below this a "neighbour" shares little more than stop-words
 
 
@@ -103,7 +102,7 @@ def similar_failures(
     return tuple(n.line for n in found)
 
 
-def listed(history: Sequence[JournalEntry], goal_id: str, limit: int = 5) -> set[str]:
+def listed(history: Sequence[JournalEntry], goal_id: str, limit: int) -> set[str]:
     """Cycle ids of the goal's rejections the prompt lists already (the newest ``limit``,
     not a human's: :func:`engine.cycle.selection.rejection_history`)."""
     if limit <= 0:

@@ -2,7 +2,7 @@
 rule, in which files. Pure: no I/O.
 
 Every ``N`` attempts at a goal (goal option ``lessons_every``, default
-:data:`DEFAULT_EVERY`; 0 distils none, :mod:`engine.records.switches`) the record commit
+:data:`~engine.records.switches.DEFAULT_LESSONS_EVERY`; 0 distils none) the record commit
 of the N-th attempt also carries ``memory-bank/lessons/<goal>.md`` (:func:`lessons_path`),
 rendered by :func:`distil` from the goal's attempts so far. Only a *rejected* attempt's
 record commit carries it: a commit that may land holds nothing but its own cycle's records
@@ -19,10 +19,8 @@ from collections.abc import Sequence
 
 from engine.model.journal import JournalEntry
 from engine.records.failures import failure_doc
-from engine.records.switches import DEFAULT_LESSONS_EVERY
 
 LESSONS_DIR = "memory-bank/lessons"
-DEFAULT_EVERY = DEFAULT_LESSONS_EVERY
 ATTEMPTED = frozenset({"merged", "rejected", "review", "pending"})
 _SHOWN = 5  # rules, files and recent failures listed
 
