@@ -41,6 +41,8 @@ def test_status_skips_the_cel_shell_and_the_guards(tmp_path: Path) -> None:
     modules = imported("status", "--repo", str(repo))
     assert {"cel", "engine.config", "engine.records.history"} <= modules  # it did check
     assert not modules & {"cel.cli", "prompt_toolkit", "rich", "engine.gate.guards.registry"}
+    # nor the lock library (its flock is probed directly), the providers or an HTTP client
+    assert not modules & {"filelock", "engine.providers", "httpx", "libcst", "engine.patching"}
 
 
 def test_cel_imported_quietly_still_works_and_its_shell_still_imports() -> None:

@@ -109,24 +109,30 @@ def test_schedule_entries_and_last_runs(tmp_path: Path) -> None:
 
 def test_one_lock_holder_and_running_is_decided_by_the_lock(tmp_path: Path) -> None:
     path = tmp_path / ".ratchet" / "daemon.lock"
+
+    def seen_running_elsewhere() -> bool:
+        """``is_running`` in another process; it answers from its flock probe (filelock,
+        ~30 ms of imports on every ``ratchet status``, stays unimported)."""
+        code = (
+            "import sys, pathlib; from engine.daemon.lock import is_running; "
+            f"running = is_running(pathlib.Path({str(path)!r})); "
+            "assert 'filelock' not in sys.modules; sys.exit(0 if running else 1)"
+        )
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        probe = subprocess.run([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
+        assert probe.returncode in (0, 1), probe.stderr
+        return probe.returncode == 0
+
     assert not is_running(path)
     first = DaemonLock(path)
     first.acquire()
     # Another process sees it held; a second holder is refused.
-    probe = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from engine.daemon.lock import is_running; "
-            f"sys.exit(0 if is_running(__import__('pathlib').Path({str(path)!r})) else 1)",
-        ],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-    )
-    assert probe.returncode == 0
+    assert seen_running_elsewhere()
     with pytest.raises(AlreadyRunning, match="already running"):
         DaemonLock(path).acquire()
     first.release()
     assert not is_running(path)  # the file stays; it means nothing without the flock
+    assert not seen_running_elsewhere()
 
 
 def test_status_round_trip_tolerates_unknown_and_missing_keys(tmp_path: Path) -> None:

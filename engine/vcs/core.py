@@ -25,6 +25,8 @@ from engine.vcs.results import (
     parse_worktree_list,
 )
 
+_QUICK_OPEN = "rev-parse --is-bare-repository --show-toplevel --verify -q HEAD^{commit}"
+
 
 def checked_arg(value: str) -> str:
     """Refuse a revision or ref that git would read as an option."""
@@ -60,6 +62,9 @@ class RepositoryCore:
         probe = ["rev-parse", "--show-toplevel"]
         if not path.is_dir():
             raise UnusableRepository(probe, f"{path} is not a directory; pass --repo PATH")
+        quick = git.call(*_QUICK_OPEN.split(), cwd=path)  # the usual case in 1 process, not 3
+        if quick.ok and quick.stdout.startswith("false\n") and quick.stdout.count("\n") == 3:
+            return cls(Path(quick.stdout.splitlines()[1]), git=git)
         bare = git.call("rev-parse", "--is-bare-repository", cwd=path)
         if not bare.ok:
             why = bare.stderr.strip().splitlines()[-1:] or ["not a git repository"]
@@ -241,17 +246,8 @@ class RepositoryCore:
 
     def changed_files(self, base: str, head: str) -> list[FileChange]:
         """Files changed from ``base`` to ``head``, renames detected."""
-        out = self._run(
-            "diff",
-            "--name-status",
-            "-z",
-            "-M",
-            "--no-ext-diff",
-            checked_arg(base),
-            checked_arg(head),
-            "--",
-        )
-        return parse_name_status(out)
+        args = ("diff", "--name-status", "-z", "-M", "--no-ext-diff")
+        return parse_name_status(self._run(*args, checked_arg(base), checked_arg(head), "--"))
 
     def is_ancestor(self, a: str, b: str) -> bool:
         """True when commit ``a`` is ``b`` or one of its ancestors."""
