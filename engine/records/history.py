@@ -24,11 +24,14 @@ _LOCK = threading.Lock()  # workers read the history from several threads
 def snapshots_in_git(repo: Repository) -> list[JournalEntry]:
     """Every ``snapshots/*.json`` reachable from HEAD, ratchet's archive refs and its
     branches (each path once; files that are not a JSON object are skipped)."""
+    refs = repo.list_refs(ARCHIVE_REFS, BRANCH_REFS, "refs/remotes/")
     heads = [repo.rev_parse("HEAD")]
-    heads += list(repo.list_refs(ARCHIVE_REFS).values())
-    heads += list(repo.list_refs(BRANCH_REFS).values())
+    heads += [sha for ref, sha in refs.items() if ref.startswith(ARCHIVE_REFS)]
+    heads += [sha for ref, sha in refs.items() if ref.startswith(BRANCH_REFS)]
     # a fresh clone: the candidates are remote-tracking branches
-    heads += [sha for ref, sha in repo.list_refs("refs/remotes/").items() if "/ratchet/" in ref]
+    heads += [
+        sha for ref, sha in refs.items() if ref.startswith("refs/remotes/") and "/ratchet/" in ref
+    ]
     key = tuple(dict.fromkeys(h for h in heads if h))
     with _LOCK:
         known = _READ.get(key)

@@ -106,7 +106,7 @@ def _read_snapshots(
 
 def branch_candidates(repo: Repository) -> list[Candidate]:
     """Every ``ratchet/<goal>/<n>`` branch (a local one hides its remote-tracking twin)."""
-    refs = {**repo.list_refs("refs/remotes/"), **repo.list_refs("refs/heads/ratchet/")}
+    refs = repo.list_refs("refs/remotes/", "refs/heads/ratchet/")
     matched = [(ref, sha, m) for ref, sha in refs.items() if (m := _BRANCH.match(ref))]
     found: dict[str, Candidate] = {}
     for c in sorted(_candidates(repo, matched), key=lambda c: c.local):

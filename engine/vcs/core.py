@@ -177,9 +177,11 @@ class RepositoryCore:
     def branch_exists(self, name: str) -> bool:
         return self._call("show-ref", "--verify", "-q", f"refs/heads/{checked_arg(name)}").ok
 
-    def list_refs(self, prefix: str) -> dict[str, str]:
-        """Full ref name -> SHA for the refs under ``prefix`` (e.g. ``refs/ratchet/``)."""
-        out = self._run("for-each-ref", "--format=%(objectname) %(refname)", checked_arg(prefix))
+    def list_refs(self, *prefixes: str) -> dict[str, str]:
+        """Full ref name -> SHA for the refs under any of ``prefixes`` (``refs/ratchet/``...),
+        sorted by name; one git process for them all."""
+        patterns = [checked_arg(prefix) for prefix in prefixes]
+        out = self._run("for-each-ref", "--format=%(objectname) %(refname)", *patterns)
         return {ref: sha for sha, _, ref in (line.partition(" ") for line in out.splitlines())}
 
     def git_common_dir(self) -> Path:
