@@ -88,8 +88,17 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """
     if not text:
         return text
+    return _redact(text, _known(secrets))
+
+
+def _known(secrets: Iterable[str | None] = ()) -> list[str]:
+    """The known secret values, longest first (see :func:`redact`)."""
     values = {s for s in secrets if s and len(s) >= 4} | registered() | env_secrets()
-    for value in sorted(values, key=len, reverse=True):
+    return sorted(values, key=len, reverse=True)
+
+
+def _redact(text: str, values: list[str]) -> str:
+    for value in values:
         text = text.replace(value, MARK)
     for pattern in _SHAPES:
         text = pattern.sub(MARK, text)
@@ -99,11 +108,16 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
 
 
 def redact_data(value: Any) -> Any:
-    """``value`` (JSON-like: dicts, lists, strings) with every string redacted, keys too."""
+    """``value`` (JSON-like: dicts, lists, strings) with every string redacted, keys too.
+    The known values are gathered once for the whole value."""
+    return _redact_data(value, _known())
+
+
+def _redact_data(value: Any, values: list[str]) -> Any:
     if isinstance(value, str):
-        return redact(value)
+        return _redact(value, values) if value else value
     if isinstance(value, dict):
-        return {redact_data(k): redact_data(v) for k, v in value.items()}
+        return {_redact_data(k, values): _redact_data(v, values) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact_data(v) for v in value]
+        return [_redact_data(v, values) for v in value]
     return value

@@ -47,6 +47,7 @@ from engine.gate.evaluation.diffcov import FileChange, diff_coverage
 from engine.gate.evaluation.evaluator import Evaluator, Measurement
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
+from engine.gate.evaluation.reach import Reach, plan_reach
 from engine.gate.evaluation.selection import TestMap, select_tests
 from engine.gate.health import adaptive_timeout
 from engine.gate.paths import is_protected, is_test_file
@@ -212,6 +213,24 @@ class SandboxMeasurer:
         touched = doctest_candidates(changes)
         with step("select"):
             selection = select_tests(changes, known.test_map)
+            reach = plan_reach(
+                changes,
+                known.test_map,
+                known.lines,
+                known.metrics.coverage if known.metrics else None,
+                selection=selection,
+                known_failures=known.metrics.tests.failures if known.metrics else (),
+                doctests=bool(touched),
+            )
+        behaviour: list[BehaviourMetrics] = []
+        recorded_on = base or ""
+
+        def check_behaviour() -> None:
+            with step("behaviour"):
+                found = self._behaviour(repo, recorded_on, checkout, changes, timeout, reach)
+                behaviour.append(found)
+
+        replay = bool(base) and preserves_behaviour(goal, self.default_provider)
         measured = self._evaluator(repo).evaluate(
             checkout,
             measured_files(repo.ls_files(commit)),
@@ -221,19 +240,23 @@ class SandboxMeasurer:
             selection=selection,
             known_failures=known.metrics.tests.failures if known.metrics else (),
             contexts=True,
+            reach=reach,
+            beside=check_behaviour if replay else None,
         )
         if measured.metrics.tests.stage == "full" and not touched:
             # the same content measured as a baseline would give these numbers: the tip a
             # merge lands (this commit amended with its records) finds them cached
             self._store(repo, self.key(repo, commit), measured)
-        behaviour = BehaviourMetrics()
         full = measured.metrics.tests.stage == "full"  # an early rejection needs no replay
-        if base and full and preserves_behaviour(goal, self.default_provider):
-            with step("behaviour"):
-                behaviour = self._behaviour(repo, base, checkout, changes, timeout)
+        if replay and full and not behaviour:
+            check_behaviour()
         with step("diff_coverage"):
             diffcov = diff_coverage(changes, known.lines, measured.lines)
-        return dataclasses.replace(measured.metrics, diff_coverage=diffcov, behaviour=behaviour)
+        return dataclasses.replace(
+            measured.metrics,
+            diff_coverage=diffcov,
+            behaviour=behaviour[0] if full and behaviour else BehaviourMetrics(),
+        )
 
     def _behaviour(
         self,
@@ -242,7 +265,10 @@ class SandboxMeasurer:
         checkout: Path,
         changes: list[FileChange],
         timeout: float,
+        reach: Reach,
     ) -> BehaviourMetrics:
+        """Record on ``base`` with the tests that reach the change when ``reach`` names
+        them (the others cannot call a changed function), else with the whole suite."""
         functions = changed_functions(changes, Path(checkout))
         if not functions:
             return BehaviourMetrics()
@@ -250,7 +276,9 @@ class SandboxMeasurer:
         try:
             probe = self.evaluator.tests_probe()
             command = TestCommand.parse(probe.resolved(worktree).command)
-            check = BehaviourCheck(runner=probe.runner, command=command, timeout=timeout)
+            check = BehaviourCheck(
+                runner=probe.runner, command=command, timeout=timeout, tests=reach.args
+            )
             return check.run(worktree, Path(checkout), functions)
         finally:
             repo.remove_worktree(worktree)

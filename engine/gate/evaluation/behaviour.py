@@ -117,6 +117,7 @@ class BehaviourCheck:
     runner: SandboxRunner
     command: TestCommand
     timeout: float
+    tests: Sequence[str] = ()  # record with only these node ids / test files (): the suite
 
     def run(
         self, baseline: Path, candidate: Path, functions: Sequence[FunctionRef]
@@ -176,9 +177,10 @@ class BehaviourCheck:
         scratch_copy(checkout, work)
         spec = out / "record.json"
         spec.write_text(json.dumps({"record": self._spec(work, out, functions)}), "utf-8")
+        args = self.command.option_args(work) if self.tests else self.command.pytest_args
         argv = [
-            sys.executable, "-m", "pytest", *(self.command.pytest_args or ()),
-            "-p", PLUGIN, "-p", "no:cacheprovider", "-q",
+            sys.executable, "-m", "pytest", *(args or ()),
+            "-p", PLUGIN, "-p", "no:cacheprovider", "-q", *self.tests,
         ]  # fmt: skip
         env = {**self.command.env, **plugin_env(self.command.env, spec)}
         result = self.runner.run(

@@ -23,21 +23,26 @@ their defaults (zero complexity, zero findings) would make a broken candidate lo
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.gate.evaluation.background import Background
 from engine.gate.evaluation.cache import BaselineCache, baseline_key
 from engine.gate.evaluation.filecache import FileCache
 from engine.gate.evaluation.probes.command import DEFAULT_TEST_COMMAND
-from engine.gate.evaluation.probes.complexity import measure_complexity
+from engine.gate.evaluation.probes.complexity import ComplexityReport, measure_complexity
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
-from engine.gate.evaluation.probes.lint import measure_lint
-from engine.gate.evaluation.probes.security import measure_security
+from engine.gate.evaluation.probes.lint import LintReport, measure_lint
+from engine.gate.evaluation.probes.reached import run_by_reach
+from engine.gate.evaluation.probes.security import SecurityReport, measure_security
 from engine.gate.evaluation.probes.selected import rejects, run_selected
 from engine.gate.evaluation.probes.syntax import syntax_problems
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
+from engine.gate.evaluation.reach import Reach
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.selection import TestMap
 from engine.gate.paths import is_test_file, python_files
@@ -98,17 +103,24 @@ class Evaluator:
         selection: Sequence[str] = (),
         known_failures: Collection[str] = (),
         contexts: bool = False,
+        reach: Reach | None = None,
+        beside: Callable[[], None] | None = None,
     ) -> Measurement:
         """Like :meth:`measure`, keeping the notes, flaky test ids and per-line coverage.
         ``timeout`` replaces ``timeouts.tests`` for the test runs; ``doctest_modules`` and
         ``contexts`` are passed to :meth:`TestsProbe.run`; ``selection`` and
-        ``known_failures`` drive the cascade's second stage (module doc)."""
+        ``known_failures`` drive the cascade's second stage, ``reach`` its third (module
+        doc). ``beside``: the caller's other checks, run once the change's own tests have
+        passed, at the same time as the rest of the full stage (not after a rejection)."""
         start = time.monotonic()
         checkout = Path(checkout).resolve()
         # a listed file may be gone in this checkout (deleted by the candidate)
         py_files = [f for f in python_files(tuple(files)) if (checkout / f).is_file()]
         sources = [f for f in py_files if not is_test_file(f)]
         notes: list[str] = []
+
+        static = _Static(checkout, sources, py_files, self.static_cache)
+        static_job = Background(static.run, name="ratchet-static")  # beside everything
 
         with step("syntax"):
             broken = syntax_problems(checkout, py_files)
@@ -124,9 +136,8 @@ class Evaluator:
             report = TestsReport(tests=failure)
             notes.append(f"syntax check failed in {len(broken)} file(s): tests not run")
         else:
-            report = self._tests(
-                checkout, timeout, doctest_modules, selection, known_failures, contexts
-            )
+            stages = _Stages(selection, known_failures, reach, _once(beside), sources)
+            report = self._tests(checkout, timeout, doctest_modules, stages, contexts, notes)
             if report.tests.stage == "selected":
                 notes.append(
                     f"rejected by the {report.tests.selected} selected test(s) covering the "
@@ -136,13 +147,8 @@ class Evaluator:
             if report.flaky:
                 notes.append("flaky tests forgiven: " + ", ".join(report.flaky))
 
-        cache = FileCache(self.static_cache) if self.static_cache is not None else None
-        with step("complexity"):
-            complexity = measure_complexity(checkout, sources, cache=cache)
-        with step("lint"):
-            lint = measure_lint(checkout, py_files, cache=cache)
-        with step("security"):
-            security = measure_security(checkout, sources, cache=cache)
+        static_job.join()
+        complexity, lint, security = static.result
         notes += [f"radon skipped {s}" for s in complexity.skipped]
         notes += lint.problems + security.problems
         metrics = Metrics(
@@ -168,20 +174,38 @@ class Evaluator:
         checkout: Path,
         timeout: float | None,
         doctest_modules: Sequence[str],
-        selection: Sequence[str],
-        known_failures: Collection[str],
+        stages: _Stages,
         contexts: bool,
+        notes: list[str],
     ) -> TestsReport:
-        """Stages 2 and 3: the selected tests, then (unless they reject) the full suite."""
+        """Stages 2 and 3: the selected tests, then (unless they reject) the full suite; by
+        reach when the caller planned it and it applies, else under coverage whole."""
         probe = self.tests_probe()
         limit = probe.timeout if timeout is None else timeout
+        reach = stages.reach
+        if reach is not None and reach.usable and not doctest_modules:
+            report = run_by_reach(
+                probe, checkout, reach, timeout=limit, sources=stages.sources,
+                known_failures=stages.known_failures, beside=stages.beside,
+            )  # fmt: skip
+            if report is not None:
+                if report.tests.stage == "full":
+                    notes.append(
+                        f"coverage measured on the {len(reach.args)} test(s) and test file(s) "
+                        "reaching the change; the other tests' coverage carried over from the "
+                        "baseline (docs/cycle.md)"
+                    )
+                return report
+            notes.append("coverage by reach not usable here: the whole suite ran under coverage")
+        elif reach is not None and reach.fallback:
+            notes.append(f"the whole suite ran under coverage: {reach.fallback}")
         early = None
-        if selection:
+        if stages.selection:
             with step("tests_selected"):
-                early = run_selected(probe, checkout, selection, timeout=limit)
-            if early is not None and rejects(early, known_failures):
+                early = run_selected(probe, checkout, stages.selection, timeout=limit)
+            if early is not None and rejects(early, stages.known_failures):
                 return early
-        with step("tests"):
+        with step("tests"), _beside(stages.beside):
             report = probe.run(
                 checkout, timeout=timeout, doctest_modules=doctest_modules, contexts=contexts
             )
@@ -200,6 +224,69 @@ class Evaluator:
             timeout=self.timeouts.tests,
             flaky_reruns=self.flaky_reruns,
         )
+
+
+class _Static:
+    """The static probes of one checkout, run once (beside the tests or after them)."""
+
+    def __init__(
+        self, checkout: Path, sources: list[str], py_files: list[str], cache: Path | None
+    ) -> None:
+        self._args = (checkout, sources, py_files, FileCache(cache) if cache else None)
+        self._lock = threading.Lock()
+        self._result: tuple[ComplexityReport, LintReport, SecurityReport] | None = None
+
+    def run(self) -> None:
+        with self._lock:
+            if self._result is None:
+                checkout, sources, py_files, cache = self._args
+                with step("complexity"):
+                    complexity = measure_complexity(checkout, sources, cache=cache)
+                with step("lint"):
+                    lint = measure_lint(checkout, py_files, cache=cache)
+                with step("security"):
+                    security = measure_security(checkout, sources, cache=cache)
+                self._result = (complexity, lint, security)
+
+    @property
+    def result(self) -> tuple[ComplexityReport, LintReport, SecurityReport]:
+        assert self._result is not None, "run() first"
+        return self._result
+
+
+@dataclass(frozen=True)
+class _Stages:
+    selection: Sequence[str]
+    known_failures: Collection[str]
+    reach: Reach | None
+    beside: Callable[[], None] | None
+    sources: Sequence[str]
+
+
+def _once(work: Callable[[], None] | None) -> Callable[[], None] | None:
+    """``work`` that runs at most once, however many stages call it."""
+    if work is None:
+        return None
+    done = threading.Lock()
+
+    def run() -> None:
+        if done.acquire(blocking=False):
+            work()
+
+    return run
+
+
+@contextmanager
+def _beside(work: Callable[[], None] | None) -> Iterator[None]:
+    """Run ``work`` in a thread (the caller's timing context) while the body runs."""
+    if work is None:
+        yield
+        return
+    job = Background(work, name="ratchet-beside")
+    try:
+        yield
+    finally:
+        job.join()
 
 
 def _syntax_failure(problems: Sequence[str]) -> TestMetrics:

@@ -22,6 +22,7 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class RunResult:
     timed_out: bool = False
     duration: float = 0.0
     killed_by_signal: int | None = None
+    cancelled: bool = False  # killed because the caller's ``cancel`` event was set
 
     @property
     def ok(self) -> bool:
@@ -80,8 +82,10 @@ def run_captured(
     timeout: float,
     preexec_fn: Callable[[], None] | None = None,
     tail_bytes: int = TAIL_BYTES,
+    cancel: threading.Event | None = None,
 ) -> RunResult:
-    """Run ``argv`` in ``cwd`` with exactly ``env``; kill its process tree at ``timeout``."""
+    """Run ``argv`` in ``cwd`` with exactly ``env``; kill its process tree at ``timeout``,
+    or as soon as ``cancel`` is set (``RunResult.cancelled``: another run made it moot)."""
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -110,14 +114,14 @@ def run_captured(
             os.set_blocking(fd, False)
             sel.register(fd, selectors.EVENT_READ)
         try:
-            timed_out = _wait(proc.pid, sel, tails, deadline=start + timeout)
+            stopped = _wait(proc.pid, sel, tails, deadline=start + timeout, cancel=cancel)
         except BaseException:
             # SIGTERM of ratchet itself (raised as an exception) or Ctrl-C: the run dies too.
             _kill_tree(proc.pid)
             _kill_group(proc.pid)
             proc.wait()
             raise
-        if timed_out:
+        if stopped:
             _kill_tree(proc.pid)
         _kill_group(proc.pid)  # nothing the run started outlives it
         proc.wait()
@@ -125,6 +129,8 @@ def run_captured(
     proc.stdout.close()
     proc.stderr.close()
     rc = proc.returncode
+    cancelled = stopped and cancel is not None and cancel.is_set()
+    timed_out = stopped and not cancelled
     return RunResult(
         returncode=rc,
         stdout=out.text(),
@@ -132,11 +138,18 @@ def run_captured(
         timed_out=timed_out,
         duration=time.monotonic() - start,
         killed_by_signal=-rc if rc < 0 else None,
+        cancelled=cancelled,
     )
 
 
-def _wait(pid: int, sel: selectors.BaseSelector, tails: dict[int, _Tail], deadline: float) -> bool:
-    """Read output until the child exits (True if the deadline came first)."""
+def _wait(
+    pid: int,
+    sel: selectors.BaseSelector,
+    tails: dict[int, _Tail],
+    deadline: float,
+    cancel: threading.Event | None = None,
+) -> bool:
+    """Read output until the child exits (True if the deadline or ``cancel`` came first)."""
     exited_at: float | None = None
     while True:
         now = time.monotonic()
@@ -149,7 +162,7 @@ def _wait(pid: int, sel: selectors.BaseSelector, tails: dict[int, _Tail], deadli
                 _kill_group(pid)
             elif now - exited_at > DRAIN_GRACE:
                 return False
-        elif now >= deadline:
+        elif now >= deadline or (cancel is not None and cancel.is_set()):
             return True
         step = min(deadline - now, 0.25) if exited_at is None else 0.05
         if sel.get_map():

@@ -33,6 +33,7 @@ import resource
 import shutil
 import site
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,8 +81,10 @@ class SandboxRunner:
         readable: Sequence[Path] = (),
         env: Mapping[str, str] | None = None,
         timeout: float,
+        cancel: threading.Event | None = None,
     ) -> RunResult:
-        """Run ``argv`` in ``cwd``; only ``cwd`` and ``writable`` can be written.
+        """Run ``argv`` in ``cwd``; only ``cwd`` and ``writable`` can be written; killed at
+        ``timeout`` or once ``cancel`` is set.
 
         ``readable`` are extra paths bound read-only (useful when they sit under a hidden
         directory). In ``unsafe-none`` mode ``writable``/``readable`` are not enforced.
@@ -93,7 +96,7 @@ class SandboxRunner:
         group = create_pids_group(self.limits.processes)
         try:
             preexec = _rlimit_setter(self.limits, group)
-            return self._run(argv, cwd, full_env, preexec, writable, readable, timeout)
+            return self._run(argv, cwd, full_env, preexec, writable, readable, timeout, cancel)
         finally:
             if group is not None:
                 group.remove()
@@ -107,9 +110,12 @@ class SandboxRunner:
         writable: Sequence[Path],
         readable: Sequence[Path],
         timeout: float,
+        cancel: threading.Event | None,
     ) -> RunResult:
         if self.mode == "unsafe-none":
-            return run_captured(argv, cwd=cwd, env=full_env, timeout=timeout, preexec_fn=preexec)
+            return run_captured(
+                argv, cwd=cwd, env=full_env, timeout=timeout, preexec_fn=preexec, cancel=cancel
+            )
         setup = _bwrap_setup(self.bwrap)
         if setup.reason is not None:
             raise SandboxError(f"{setup.reason}; install bubblewrap or set `sandbox: unsafe-none`")
@@ -124,7 +130,9 @@ class SandboxRunner:
             tmp_bytes=self.limits.memory_mb * _MB,
         )
         # bwrap itself gets no environment: the sandboxed one is passed with --setenv
-        result = run_captured(wrapped, cwd=cwd, env={}, timeout=timeout, preexec_fn=preexec)
+        result = run_captured(
+            wrapped, cwd=cwd, env={}, timeout=timeout, preexec_fn=preexec, cancel=cancel
+        )
         if result.killed_by_signal is None and result.returncode > 128:
             # bwrap reports a child killed by signal N as exit status 128 + N
             result = dataclasses.replace(result, killed_by_signal=result.returncode - 128)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import tempfile
+import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -36,21 +37,41 @@ def run_selected(
 ) -> TestsReport | None:
     """Run the selected tests (node ids or test files) of ``checkout``; None when the test
     command is not pytest (nothing can be selected)."""
+    if not selection:
+        return None
+    return run_untraced(probe, checkout, selection, timeout=timeout)
+
+
+def run_untraced(
+    probe: TestsProbe,
+    checkout: Path,
+    selection: Sequence[str] = (),
+    *,
+    timeout: float,
+    cancel: threading.Event | None = None,
+) -> TestsReport | None:
+    """pytest without coverage in the sandbox, with flaky re-runs: the ``selection`` (node
+    ids or test files) fail-fast, stage ``"selected"``; no selection: the whole command as
+    configured, stage ``"full"``. None when the test command is not pytest."""
     checkout = Path(checkout).resolve()
     resolved = probe.resolved(checkout)
     command = TestCommand.parse(resolved.command)
-    if not command.is_pytest or not selection:
+    if not command.is_pytest:
         return None
     with tempfile.TemporaryDirectory(prefix="ratchet-selected-", ignore_cleanup_errors=True) as tmp:
         out = Path(tmp) / "out"
         out.mkdir()
         work = scratch_copy(checkout, Path(tmp) / "work")
         before = tree_state(work)
+        whole = list(command.pytest_args or ())
+        args = [*command.option_args(work), "-x"] if selection else whole
         argv = [
-            sys.executable, "-m", "pytest", *command.option_args(work), "-x",
+            sys.executable, "-m", "pytest", *args,
             f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *selection,
         ]  # fmt: skip
-        result = probe.runner.run(argv, cwd=work, writable=[out], env=command.env, timeout=timeout)
+        result = probe.runner.run(
+            argv, cwd=work, writable=[out], env=command.env, timeout=timeout, cancel=cancel
+        )
         summary = read_junit(out / "junit.xml", work)
         tests = dataclasses.replace(
             pytest_metrics(result, summary),
@@ -58,9 +79,11 @@ def run_selected(
             time_limit=timeout,
             command=resolved.command,
             command_reason=resolved.reason,
-            stage=STAGE,
+            stage=STAGE if selection else "full",
             selected=len(selection),
         )
+        if result.cancelled:
+            return TestsReport(tests=tests, problems=("the run was cancelled",))
         flaky: tuple[str, ...] = ()
         if probe.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
             flaky = probe.rerun_failures(

@@ -30,7 +30,8 @@ import dataclasses
 import json
 import sys
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,11 +91,20 @@ class TestsProbe:
         timeout: float | None = None,
         doctest_modules: Sequence[str] = (),
         contexts: bool = False,
+        tests: Sequence[str] = (),
+        fail_fast: bool = False,
+        cancel: threading.Event | None = None,
+        on_failure: Callable[[], None] | None = None,
     ) -> TestsReport:
         """Measure the checkout; failures may be re-run ``flaky_reruns`` times (see module).
         ``timeout`` replaces the probe's own for this run; with ``test_command: auto`` the
         doctests of ``doctest_modules`` (repo-relative paths) run too. ``contexts``: record
-        which test ran which line (``TestsReport.test_map``, the cascade's selection map)."""
+        which test ran which line (``TestsReport.test_map``, the cascade's selection map).
+        ``tests``: run only these node ids / test files (the command's own test paths are
+        dropped); ``fail_fast``: stop at the first failure (``-x``); ``cancel``: stop the
+        run when set (see :func:`engine.gate.evaluation.process.run_captured`);
+        ``on_failure``: told as soon as the run has failed (before any re-run). A fail-fast
+        run that failed measures no coverage."""
         checkout = Path(checkout).resolve()
         resolved = self.resolved(checkout)
         command = TestCommand.parse(resolved.command)
@@ -122,46 +132,45 @@ class TestsProbe:
                     path = env.get("PYTHONPATH", "")
                     env = {**env, "PYTHONPATH": f"{DIR}:{path}" if path else str(DIR)}
                     readable = [DIR]
+            args = command.option_args(work) if tests else (command.pytest_args or ())
             argv = [
                 sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
                 f"--source={work}", f"--omit={omit_patterns(work)}",
-                "-m", "pytest", *(command.pytest_args or ()), *extra,
-                f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider",
+                "-m", "pytest", *args, *extra, *(["-x"] if fail_fast else []),
+                f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *tests,
             ]  # fmt: skip
             result = self.runner.run(
-                argv, cwd=work, writable=[out], readable=readable, env=env, timeout=limit
-            )
+                argv, cwd=work, writable=[out], readable=readable, env=env, timeout=limit,
+                cancel=cancel,
+            )  # fmt: skip
             tampered = run_changes(before, tree_state(work))
             summary = read_junit(out / "junit.xml", work, added=_added(out))
-            tests = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
-            coverage, lines, problems = self._coverage(work, out, result, limit)
-            test_map = self._test_map(work, out, limit) if contexts and lines else None
+            metrics = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
+            if result.cancelled:
+                return TestsReport(tests=metrics, problems=("the run was cancelled",))
+            if metrics.failures and on_failure is not None:
+                on_failure()
+            problems: tuple[str, ...] = ()
+            coverage, lines, test_map = CoverageMetrics(), None, None
+            if not (fail_fast and metrics.failures):  # a fail-fast failure needs no coverage
+                coverage, lines, problems, test_map = self._coverage(
+                    work, out, result, limit, contexts
+                )
             flaky: tuple[str, ...] = ()
-            if self.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
+            if self.flaky_reruns > 0 and metrics.failures and not metrics.timed_out and summary:
                 # re-runs share the first run's copy, as they would have shared a worktree
                 flaky = self.rerun_failures(
-                    work, tests.failures, self.flaky_reruns, command=command, timeout=limit
+                    work, metrics.failures, self.flaky_reruns, command=command, timeout=limit
                 )
-                tests = forgive_flaky(tests, summary, flaky)
+                metrics = forgive_flaky(metrics, summary, flaky)
         return TestsReport(
-            tests=tests,
+            tests=metrics,
             coverage=coverage,
             flaky=flaky,
             problems=problems,
             lines=lines,
             test_map=test_map,
         )
-
-    def _test_map(self, checkout: Path, out: Path, limit: float) -> TestMap | None:
-        """The run's per-test contexts as a selection map (read in the sandbox: the data
-        file was written by candidate code), or None."""
-        report = out / "map.json"
-        self.runner.run(
-            [sys.executable, "-P", str(CONTEXTS), str(out / ".coverage"), str(checkout),
-             str(report)],
-            cwd=checkout, writable=[out], readable=[DIR], timeout=min(limit, REPORT_TIMEOUT),
-        )  # fmt: skip
-        return read_test_map(report)
 
     def _doctest_plugin(
         self, out: Path, modules: Sequence[str], command: TestCommand
@@ -246,10 +255,13 @@ class TestsProbe:
         )
 
     def _coverage(
-        self, checkout: Path, out: Path, result: RunResult, limit: float
-    ) -> tuple[CoverageMetrics, LineCoverage | None, tuple[str, ...]]:
+        self, checkout: Path, out: Path, result: RunResult, limit: float, contexts: bool
+    ) -> tuple[CoverageMetrics, LineCoverage | None, tuple[str, ...], TestMap | None]:
+        """The run's coverage report, and with ``contexts`` its selection map (both read in
+        the sandbox: the data file was written by candidate code)."""
         if result.timed_out:
-            return CoverageMetrics(), None, ("coverage: not measured (the test run timed out)",)
+            problem = "coverage: not measured (the test run timed out)"
+            return CoverageMetrics(), None, (problem,), None
         data = out / ".coverage"
         python = [sys.executable, "-P", "-m", "coverage"]  # -P: the checkout cannot shadow it
         timeout = min(limit, REPORT_TIMEOUT)
@@ -259,18 +271,27 @@ class TestsProbe:
                 cwd=checkout, writable=[out], timeout=timeout,
             )  # fmt: skip
         if not data.exists():
-            return CoverageMetrics(), None, ("coverage: no data was collected",)
+            return CoverageMetrics(), None, ("coverage: no data was collected",), None
         report = out / "coverage.json"
-        made = self.runner.run(
-            [*python, "json", f"--data-file={data}", "-o", str(report)],
-            cwd=checkout, writable=[out], timeout=timeout,
-        )  # fmt: skip
+        if contexts:
+            made = self.runner.run(
+                [sys.executable, "-P", str(CONTEXTS), str(data), str(checkout),
+                 str(out / "map.json"), str(report)],
+                cwd=checkout, writable=[out], readable=[DIR], timeout=timeout,
+            )  # fmt: skip
+        else:
+            made = self.runner.run(
+                [*python, "json", f"--data-file={data}", "-o", str(report)],
+                cwd=checkout, writable=[out], timeout=timeout,
+            )  # fmt: skip
         metrics = read_coverage_json(report, checkout)
         if metrics is None:
-            detail = " ".join(made.stdout.strip().splitlines()[-2:])[-200:]
+            detail = " ".join((made.stdout + made.stderr).strip().splitlines()[-2:])[-200:]
             problem = f"coverage: no report ({made.returncode}: {detail})"
-            return CoverageMetrics(), None, (problem,)
-        return metrics, read_line_coverage(report, checkout), ()
+            return CoverageMetrics(), None, (problem,), None
+        lines = read_line_coverage(report, checkout)
+        test_map = read_test_map(out / "map.json") if contexts and lines else None
+        return metrics, lines, (), test_map
 
 
 def _added(out: Path) -> frozenset[str]:

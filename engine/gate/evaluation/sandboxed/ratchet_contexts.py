@@ -5,9 +5,11 @@ context is the test's node id while the test runs (setup, call, teardown), and e
 between tests. Nothing is switched when the project's own coverage configuration sets
 ``dynamic_context`` (it owns the contexts then) or when coverage is not running.
 
-As a script (``python ratchet_contexts.py DATA ROOT OUT``): the data file's contexts per
-line (``CoverageData.contexts_by_lineno``) as JSON ``{"tests": [node ids], "lines":
-{path: {line: [index, ...]}}}``, paths relative to ``ROOT``, empty contexts left out.
+As a script (``python ratchet_contexts.py DATA ROOT OUT [REPORT]``): the data file's
+contexts per line (``CoverageData.contexts_by_lineno``) as JSON ``{"tests": [node ids],
+"lines": {path: {line: [index, ...]}}}``, paths relative to ``ROOT``, empty contexts left
+out; with ``REPORT``, first the ``coverage json`` report there (the same process: one
+interpreter start fewer per measured run).
 """
 
 from __future__ import annotations
@@ -63,5 +65,16 @@ def write_map(data_file: str, root: str, out: str) -> None:
         json.dump({"tests": list(tests), "lines": lines}, fh)
 
 
+def write_json(data_file: str, out: str) -> None:
+    """``coverage json`` for the data file, through the API (one process for both)."""
+    import coverage
+
+    cov = coverage.Coverage(data_file=data_file)
+    cov.load()
+    cov.json_report(outfile=out)
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 4:  # the JSON report first: the metrics need it, the map is extra
+        write_json(sys.argv[1], sys.argv[4])
     write_map(*sys.argv[1:4])
