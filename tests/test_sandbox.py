@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import textwrap
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -287,3 +288,22 @@ def test_output_is_tail_capped_without_deadlock(mode: str, repo: Path) -> None:
 def test_missing_program_is_a_result(repo: Path) -> None:
     result = SandboxRunner(mode="unsafe-none").run(["no-such-program-x"], cwd=repo, timeout=5)
     assert result.returncode == 127 and "no-such-program-x" in result.stderr
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cancel_kills_the_run_and_says_so(mode: str, repo: Path, marker: str) -> None:
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+    code = """
+        import subprocess, sys, time
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)", sys.argv[1]])
+        print("started", flush=True)
+        time.sleep(1000)
+    """
+    result = SandboxRunner(mode=mode).run(  # type: ignore[arg-type]
+        python(code, marker), cwd=repo, timeout=60, cancel=cancel
+    )
+    assert result.cancelled and not result.timed_out and result.killed_by_signal == 9
+    assert result.stdout == "started\n"
+    assert result.duration < 30
+    assert not processes_with(marker)

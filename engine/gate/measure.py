@@ -211,6 +211,7 @@ class SandboxMeasurer:
         timeout = adaptive_timeout(self.evaluator.timeouts, known.metrics)
         changes = file_changes(repo, base, commit) if base else []
         touched = doctest_candidates(changes)
+        known_failures = known.metrics.tests.failures if known.metrics else ()
         with step("select"):
             selection = select_tests(changes, known.test_map)
             reach = plan_reach(
@@ -219,7 +220,7 @@ class SandboxMeasurer:
                 known.lines,
                 known.metrics.coverage if known.metrics else None,
                 selection=selection,
-                known_failures=known.metrics.tests.failures if known.metrics else (),
+                known_failures=known_failures,
                 doctests=bool(touched),
             )
         behaviour: list[BehaviourMetrics] = []
@@ -238,7 +239,7 @@ class SandboxMeasurer:
             timeout=timeout,
             doctest_modules=touched,
             selection=selection,
-            known_failures=known.metrics.tests.failures if known.metrics else (),
+            known_failures=known_failures,
             contexts=True,
             reach=reach,
             beside=check_behaviour if replay else None,
@@ -248,8 +249,6 @@ class SandboxMeasurer:
             # merge lands (this commit amended with its records) finds them cached
             self._store(repo, self.key(repo, commit), measured)
         full = measured.metrics.tests.stage == "full"  # an early rejection needs no replay
-        if replay and full and not behaviour:
-            check_behaviour()
         with step("diff_coverage"):
             diffcov = diff_coverage(changes, known.lines, measured.lines)
         return dataclasses.replace(

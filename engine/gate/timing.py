@@ -7,8 +7,9 @@ test). So a new stage or probe reports its time with one ``with step("name"):`` 
 no new parameter.
 
 Keys: a step started inside another is recorded as ``outer.inner`` (``baseline.tests``),
-so the keys without a dot are disjoint and sum to about the attempt's wall time; a step that
-runs twice (a rebase measures again) accumulates. Values are seconds, never negative,
+so the keys without a dot do not nest; they sum to about the attempt's wall time except
+where steps run in threads at once (the evaluation's), which overlap; a step that runs
+twice (a rebase measures again) accumulates. Values are seconds, never negative,
 rounded to milliseconds by :meth:`StepTimer.totals`.
 
 Threads: the current timer and the nesting prefix are context variables. A worker thread

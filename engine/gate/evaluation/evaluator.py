@@ -9,12 +9,17 @@
    in the sandbox without coverage (:mod:`engine.gate.evaluation.probes.selected`); a new
    failure (not in ``known_failures``) or a timeout is the result (``stage`` ``"selected"``)
    and the full suite does not run. No selection: the stage is skipped;
-3. the full suite + coverage in the sandbox (:class:`TestsProbe`), with flaky re-runs and,
-   with ``contexts``, the per-test contexts that make the next selection map; only this
-   stage (``stage`` ``"full"``) can justify a merge (:func:`engine.gate.decision.judge`
-   rejects any other);
+3. the full suite. With a ``reach`` (the caller's plan, :mod:`engine.gate.evaluation.
+   reach`): the whole suite untraced beside the tests that reach the change under coverage,
+   the rest of the coverage and the next selection map carried over from the baseline
+   (:mod:`engine.gate.evaluation.probes.reached`); otherwise, or when that falls back, the
+   whole suite under coverage (:class:`TestsProbe`) — both with flaky re-runs and, with
+   ``contexts``, the per-test contexts that make the next selection map; only this stage
+   (``stage`` ``"full"``) can justify a merge (:func:`engine.gate.decision.judge` rejects
+   any other). ``beside`` (the caller's behaviour replay) runs during this stage;
 4. static probes on the host: radon (complexity), ruff (lint), bandit (security), each on
-   the files ``static_cache`` has no result for (:mod:`engine.gate.evaluation.filecache`).
+   the files ``static_cache`` has no result for (:mod:`engine.gate.evaluation.filecache`),
+   in a thread from the start.
 
 The static probes run even when the tests fail: they cost seconds, and leaving them at
 their defaults (zero complexity, zero findings) would make a broken candidate look better.
@@ -23,7 +28,6 @@ their defaults (zero complexity, zero findings) would make a broken candidate lo
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -119,8 +123,10 @@ class Evaluator:
         sources = [f for f in py_files if not is_test_file(f)]
         notes: list[str] = []
 
-        static = _Static(checkout, sources, py_files, self.static_cache)
-        static_job = Background(static.run, name="ratchet-static")  # beside everything
+        static = Background(  # beside everything: they run even when the tests fail
+            lambda: _static_probes(checkout, sources, py_files, self.static_cache),
+            name="ratchet-static",
+        )
 
         with step("syntax"):
             broken = syntax_problems(checkout, py_files)
@@ -136,7 +142,7 @@ class Evaluator:
             report = TestsReport(tests=failure)
             notes.append(f"syntax check failed in {len(broken)} file(s): tests not run")
         else:
-            stages = _Stages(selection, known_failures, reach, _once(beside), sources)
+            stages = _Stages(selection, known_failures, reach, beside, sources)
             report = self._tests(checkout, timeout, doctest_modules, stages, contexts, notes)
             if report.tests.stage == "selected":
                 notes.append(
@@ -147,8 +153,7 @@ class Evaluator:
             if report.flaky:
                 notes.append("flaky tests forgiven: " + ", ".join(report.flaky))
 
-        static_job.join()
-        complexity, lint, security = static.result
+        complexity, lint, security = static.join()
         notes += [f"radon skipped {s}" for s in complexity.skipped]
         notes += lint.problems + security.problems
         metrics = Metrics(
@@ -183,7 +188,7 @@ class Evaluator:
         probe = self.tests_probe()
         limit = probe.timeout if timeout is None else timeout
         reach = stages.reach
-        if reach is not None and reach.usable and not doctest_modules:
+        if reach is not None and reach.usable:
             report = run_by_reach(
                 probe, checkout, reach, timeout=limit, sources=stages.sources,
                 known_failures=stages.known_failures, beside=stages.beside,
@@ -226,32 +231,18 @@ class Evaluator:
         )
 
 
-class _Static:
-    """The static probes of one checkout, run once (beside the tests or after them)."""
-
-    def __init__(
-        self, checkout: Path, sources: list[str], py_files: list[str], cache: Path | None
-    ) -> None:
-        self._args = (checkout, sources, py_files, FileCache(cache) if cache else None)
-        self._lock = threading.Lock()
-        self._result: tuple[ComplexityReport, LintReport, SecurityReport] | None = None
-
-    def run(self) -> None:
-        with self._lock:
-            if self._result is None:
-                checkout, sources, py_files, cache = self._args
-                with step("complexity"):
-                    complexity = measure_complexity(checkout, sources, cache=cache)
-                with step("lint"):
-                    lint = measure_lint(checkout, py_files, cache=cache)
-                with step("security"):
-                    security = measure_security(checkout, sources, cache=cache)
-                self._result = (complexity, lint, security)
-
-    @property
-    def result(self) -> tuple[ComplexityReport, LintReport, SecurityReport]:
-        assert self._result is not None, "run() first"
-        return self._result
+def _static_probes(
+    checkout: Path, sources: list[str], py_files: list[str], cache_dir: Path | None
+) -> tuple[ComplexityReport, LintReport, SecurityReport]:
+    """radon, ruff and bandit on the files ``cache_dir`` has no result for."""
+    cache = FileCache(cache_dir) if cache_dir is not None else None
+    with step("complexity"):
+        complexity = measure_complexity(checkout, sources, cache=cache)
+    with step("lint"):
+        lint = measure_lint(checkout, py_files, cache=cache)
+    with step("security"):
+        security = measure_security(checkout, sources, cache=cache)
+    return complexity, lint, security
 
 
 @dataclass(frozen=True)
@@ -261,19 +252,6 @@ class _Stages:
     reach: Reach | None
     beside: Callable[[], None] | None
     sources: Sequence[str]
-
-
-def _once(work: Callable[[], None] | None) -> Callable[[], None] | None:
-    """``work`` that runs at most once, however many stages call it."""
-    if work is None:
-        return None
-    done = threading.Lock()
-
-    def run() -> None:
-        if done.acquire(blocking=False):
-            work()
-
-    return run
 
 
 @contextmanager

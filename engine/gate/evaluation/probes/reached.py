@@ -28,6 +28,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from engine.gate.evaluation.background import Background
+from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.selected import STAGE, rejects, run_untraced
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.reach import Reach, carry_lines, carry_map, line_totals
@@ -46,6 +47,8 @@ def run_by_reach(
 ) -> TestsReport | None:
     """The full stage of ``checkout`` by ``reach`` (module doc); ``sources``: the
     candidate's non-test Python files (the files its coverage is reported for)."""
+    if not TestCommand.parse(probe.resolved(checkout).command).is_pytest:
+        return None  # decided before anything runs: ``beside`` runs once, here or later
     cancel = threading.Event()
 
     def untraced() -> TestsReport | None:

@@ -58,7 +58,8 @@ def run_untraced(
     command = TestCommand.parse(resolved.command)
     if not command.is_pytest:
         return None
-    with tempfile.TemporaryDirectory(prefix="ratchet-selected-", ignore_cleanup_errors=True) as tmp:
+    prefix = "ratchet-selected-" if selection else "ratchet-untraced-"
+    with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as tmp:
         out = Path(tmp) / "out"
         out.mkdir()
         work = scratch_copy(checkout, Path(tmp) / "work")
