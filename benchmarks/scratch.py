@@ -3,6 +3,7 @@ CLI in a child process, and the scratch repository commands are timed in."""
 
 from __future__ import annotations
 
+import compileall
 import os
 import subprocess
 import sys
@@ -21,8 +22,22 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+def compiled() -> None:
+    """Byte-compile ratchet's own modules once, as an install does: with
+    ``PYTHONDONTWRITEBYTECODE`` set (this machine sets it), every child would otherwise
+    compile ``engine/`` from source at each start (~0.2 s of every timed command)."""
+    global _compiled
+    if not _compiled:
+        compileall.compile_dir(ROOT / "engine", quiet=1)
+        _compiled = True
+
+
+_compiled = False
+
+
 def ratchet(*args: str) -> subprocess.CompletedProcess[str]:
-    """``ratchet ARGS`` from this checkout in a child process."""
+    """``ratchet ARGS`` from this checkout in a child process (its modules compiled)."""
+    compiled()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "engine.cli", *args], env=env, capture_output=True, text=True
