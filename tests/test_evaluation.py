@@ -12,7 +12,8 @@ import pytest
 
 from engine.gate.evaluation import BaselineCache, Evaluator, SandboxRunner, baseline_key
 from engine.gate.evaluation.cache import tool_versions
-from engine.gate.evaluation.probes.tests import SESSION_FAILURE, TestsProbe
+from engine.gate.evaluation.probes.tests import TestsProbe
+from engine.gate.evaluation.probes.verdict import SESSION_FAILURE
 from engine.model import (
     ComplexityMetrics,
     CoverageMetrics,
@@ -294,3 +295,33 @@ def test_baseline_key_names_tool_versions_and_extras() -> None:
     for tool, version in tool_versions().items():
         assert f'"{tool}":"{version}"' in key
     assert '"sandbox":"bwrap"' in key
+
+
+def test_the_contexts_report_is_written_by_the_test_run_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With per-test contexts, the coverage report and the selection map come out of the
+    sandboxed test run (its last ``pytest_unconfigure``): with the fallback report script
+    made unusable, the coverage and the map are still there."""
+    import engine.gate.evaluation.probes.tests as tests_module
+
+    monkeypatch.setattr(tests_module, "CONTEXTS", tmp_path / "missing-script.py")
+    repo, _, _ = project_repo(tmp_path)
+    report = TestsProbe(runner=SandboxRunner(), timeout=60).run(repo, contexts=True)
+    assert report.tests.passed == 2 and not report.problems
+    assert report.coverage.num_statements > 0 and report.lines is not None
+    assert report.test_map is not None
+    assert report.test_map.covering("pkg/calc.py", {2}) == {"tests/test_calc.py::test_add"}
+    assert report.test_map.covering("pkg/calc.py", {10}) == set()  # mul: no test runs it
+
+
+def test_parallel_coverage_data_is_combined_and_reported_by_the_script(tmp_path: Path) -> None:
+    """A project whose coverage config writes parallel data files: the run's own report
+    steps aside, the data are combined and the script writes the report and the map."""
+    rc = "[run]\nparallel = True\n"
+    repo, _, _ = project_repo(tmp_path, {".coveragerc": rc})
+    report = TestsProbe(runner=SandboxRunner(), timeout=60).run(repo, contexts=True)
+    assert report.tests.passed == 2 and not report.problems
+    assert report.coverage.num_statements > 0
+    assert report.test_map is not None
+    assert report.test_map.covering("pkg/calc.py", {6}) == {"tests/test_calc.py::test_sub"}

@@ -16,7 +16,7 @@ from engine.gate.evaluation.probes.junit import JunitSummary, node_id, read_juni
 from engine.gate.evaluation.probes.lint import measure_lint
 from engine.gate.evaluation.probes.security import measure_security
 from engine.gate.evaluation.probes.syntax import syntax_problems
-from engine.gate.evaluation.probes.tests import SESSION_FAILURE, forgive_flaky, pytest_metrics
+from engine.gate.evaluation.probes.verdict import SESSION_FAILURE, forgive_flaky, pytest_metrics
 from engine.gate.evaluation.process import RunResult
 from engine.gate.paths import is_test_file
 from engine.model import ComplexityMetrics, CoverageMetrics, LintMetrics, SecurityMetrics

@@ -20,13 +20,8 @@ from pathlib import Path
 
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.junit import read_junit
-from engine.gate.evaluation.probes.tests import (
-    SESSION_FAILURE,
-    TestsProbe,
-    TestsReport,
-    forgive_flaky,
-    pytest_metrics,
-)
+from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
+from engine.gate.evaluation.probes.verdict import SESSION_FAILURE, forgive_flaky, pytest_metrics
 from engine.gate.evaluation.scratch import run_changes, scratch_copy, tree_state
 
 STAGE = "selected"

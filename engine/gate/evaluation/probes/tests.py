@@ -7,8 +7,10 @@ interpreter as::
         -m pytest <user args> --junitxml=OUT/junit.xml -p no:cacheprovider
 
 with ``OUT`` a host temporary directory bound writable into the sandbox; ``coverage json``
-then runs in the sandbox too (it reads candidate files). Exit code 5 (no tests collected)
-is recorded, not treated as a failure of the probe.
+then runs in the sandbox too (it reads candidate files) — with per-test contexts, inside
+the test run itself, as its session ends (:mod:`engine.gate.evaluation.sandboxed.
+ratchet_contexts`; a second sandboxed process only when that did not happen). Exit code 5
+(no tests collected) is recorded, not treated as a failure of the probe.
 
 Every run (and every re-run) works in a throwaway copy of the checkout
 (:mod:`engine.gate.evaluation.scratch`): candidate code can never change the worktree whose
@@ -19,9 +21,8 @@ Any other command runs as typed and is judged by its exit code alone: 0 is
 ``passed=1, collected=1``; anything else is ``failed=1, collected=1`` with the command as
 the failure id. Coverage stays empty.
 
-A run that ends without a pytest verdict (crash, kill, timeout, missing JUnit file, or a
-non-zero exit with no failing test) counts one error with failure id ``<session>``, so it
-can never look green.
+The verdict of a run (counts, failure ids, a run without a verdict counted as one
+``<session>`` error) is :mod:`engine.gate.evaluation.probes.verdict`'s.
 """
 
 from __future__ import annotations
@@ -42,18 +43,27 @@ from engine.gate.evaluation.probes.coverage_report import (
     read_line_coverage,
 )
 from engine.gate.evaluation.probes.junit import JunitSummary, read_junit
+from engine.gate.evaluation.probes.verdict import (
+    first_failure_of,
+    forgive_flaky,
+    output_tail,
+    pytest_metrics,
+)
 from engine.gate.evaluation.process import RunResult
 from engine.gate.evaluation.sandbox import SandboxRunner
-from engine.gate.evaluation.sandboxed import CONTEXTS, CONTEXTS_PLUGIN, DIR, PLUGIN
+from engine.gate.evaluation.sandboxed import (
+    CONTEXTS,
+    CONTEXTS_PLUGIN,
+    CONTEXTS_REPORT_ENV,
+    DIR,
+    PLUGIN,
+)
 from engine.gate.evaluation.scratch import run_changes, scratch_copy, tree_state
 from engine.gate.evaluation.selection import TestMap, read_test_map
 from engine.gate.testcmd import AUTO, ResolvedCommand, resolve
 from engine.model import CoverageMetrics, TestMetrics
 
-SESSION_FAILURE = "<session>"
-TAIL_LINES = 40
 REPORT_TIMEOUT = 300.0  # seconds for `coverage json`
-NO_TESTS_EXIT = 5
 ADDED_FILE = "added-doctests.json"  # the plugin lists the doctests it added here
 
 
@@ -128,6 +138,8 @@ class TestsProbe:
             extra, env, readable = self._doctest_plugin(out, doctest_modules, command)
             if contexts:
                 extra += ["-p", CONTEXTS_PLUGIN]
+                outputs = [out / ".coverage", work, out / "map.json", out / "coverage.json"]
+                env = {**env, CONTEXTS_REPORT_ENV: json.dumps([str(o) for o in outputs])}
                 if not readable:
                     path = env.get("PYTHONPATH", "")
                     env = {**env, "PYTHONPATH": f"{DIR}:{path}" if path else str(DIR)}
@@ -251,7 +263,7 @@ class TestsProbe:
             failures=() if ok else (text,),
             output_tail=output_tail(result),
             tampered=tampered,
-            first_failure="" if ok else _first_failure(JunitSummary(), result, self.test_command),
+            first_failure="" if ok else first_failure_of(JunitSummary(), result, self.test_command),
         )
 
     def _coverage(
@@ -262,36 +274,49 @@ class TestsProbe:
         if result.timed_out:
             problem = "coverage: not measured (the test run timed out)"
             return CoverageMetrics(), None, (problem,), None
-        data = out / ".coverage"
+        report = out / "coverage.json"
+        made = None  # None: the contexts plugin wrote the report and the map in the run
+        if not (contexts and report.is_file() and (out / "map.json").is_file()):
+            made = self._report(checkout, out, contexts, min(limit, REPORT_TIMEOUT))
+            if made is None:
+                return CoverageMetrics(), None, ("coverage: no data was collected",), None
+        metrics = read_coverage_json(report, checkout)
+        if metrics is None:
+            if made is None:
+                problem = "coverage: no report (the run's own report is unreadable)"
+            else:
+                said = " ".join((made.stdout + made.stderr).strip().splitlines()[-2:])[-200:]
+                problem = f"coverage: no report ({made.returncode}: {said})"
+            return CoverageMetrics(), None, (problem,), None
+        lines = read_line_coverage(report, checkout)
+        test_map = read_test_map(out / "map.json") if contexts and lines else None
+        return metrics, lines, (), test_map
+
+    def _report(
+        self, checkout: Path, out: Path, contexts: bool, timeout: float
+    ) -> RunResult | None:
+        """``coverage json`` (with ``contexts``, the map too) of ``out``'s data in the
+        sandbox, after ``coverage combine`` when the repo's config asked for parallel data
+        files; None: no data was collected."""
+        data, report = out / ".coverage", out / "coverage.json"
         python = [sys.executable, "-P", "-m", "coverage"]  # -P: the checkout cannot shadow it
-        timeout = min(limit, REPORT_TIMEOUT)
-        if any(out.glob(".coverage.*")):  # the repo's config asked for parallel data files
+        if any(out.glob(".coverage.*")):
             self.runner.run(
                 [*python, "combine", f"--data-file={data}"],
                 cwd=checkout, writable=[out], timeout=timeout,
             )  # fmt: skip
         if not data.exists():
-            return CoverageMetrics(), None, ("coverage: no data was collected",), None
-        report = out / "coverage.json"
+            return None
         if contexts:
-            made = self.runner.run(
+            return self.runner.run(
                 [sys.executable, "-P", str(CONTEXTS), str(data), str(checkout),
                  str(out / "map.json"), str(report)],
                 cwd=checkout, writable=[out], readable=[DIR], timeout=timeout,
             )  # fmt: skip
-        else:
-            made = self.runner.run(
-                [*python, "json", f"--data-file={data}", "-o", str(report)],
-                cwd=checkout, writable=[out], timeout=timeout,
-            )  # fmt: skip
-        metrics = read_coverage_json(report, checkout)
-        if metrics is None:
-            detail = " ".join((made.stdout + made.stderr).strip().splitlines()[-2:])[-200:]
-            problem = f"coverage: no report ({made.returncode}: {detail})"
-            return CoverageMetrics(), None, (problem,), None
-        lines = read_line_coverage(report, checkout)
-        test_map = read_test_map(out / "map.json") if contexts and lines else None
-        return metrics, lines, (), test_map
+        return self.runner.run(
+            [*python, "json", f"--data-file={data}", "-o", str(report)],
+            cwd=checkout, writable=[out], timeout=timeout,
+        )  # fmt: skip
 
 
 def _added(out: Path) -> frozenset[str]:
@@ -310,79 +335,3 @@ def omit_patterns(checkout: Path) -> str:
     """coverage ``--omit`` for test files under the checkout (``**/`` matches zero dirs too)."""
     names = ("tests/*", "test/*", "test_*.py", "*_test.py", "conftest.py")
     return ",".join(f"{checkout}/**/{name}" for name in names)
-
-
-def pytest_metrics(result: RunResult, summary: JunitSummary | None) -> TestMetrics:
-    """TestMetrics from one pytest run and its JUnit summary (None: no readable file)."""
-    s = summary or JunitSummary()
-    failures = s.failed + s.errors
-    errors = len(s.errors)
-    verdict_missing = summary is None or (
-        result.returncode not in (0, NO_TESTS_EXIT) and not failures
-    )
-    if verdict_missing:
-        errors += 1
-        failures += (SESSION_FAILURE,)
-    return TestMetrics(
-        passed=len(s.passed),
-        failed=len(s.failed),
-        errors=errors,
-        skipped=len(s.skipped),
-        xfailed=len(s.xfailed),
-        collected=s.collected,
-        doctests_added=len(s.added),
-        duration=result.duration,
-        exit_code=result.returncode,
-        timed_out=result.timed_out,
-        failures=failures,
-        output_tail=output_tail(result),
-        first_failure=_first_failure(s, result),
-    )
-
-
-def _first_failure(summary: JunitSummary, result: RunResult, session: str = SESSION_FAILURE) -> str:
-    """``node: error line`` of the first failed case; for a run without a verdict, the
-    reason it has none (timeout, or the last line of its output)."""
-    if summary.causes:
-        node, line = summary.causes[0]
-        return f"{node}: {line}" if line else node
-    if result.timed_out:
-        return f"{session}: the test command timed out"
-    if result.returncode in (0, NO_TESTS_EXIT):
-        return ""
-    last = next((ln.strip() for ln in reversed(output_tail(result).splitlines()) if ln.strip()), "")
-    return f"{session}: exit {result.returncode}" + (f": {last[:200]}" if last else "")
-
-
-def forgive_flaky(tests: TestMetrics, summary: JunitSummary, flaky: Sequence[str]) -> TestMetrics:
-    """Count tests that passed on a re-run as passed; note them at the end of the output."""
-    if not flaky:
-        return tests
-    failures = tuple(f for f in tests.failures if f not in flaky)
-    failed = tests.failed - sum(1 for f in flaky if f in summary.failed)
-    errors = tests.errors - sum(1 for f in flaky if f in summary.errors)
-    # pytest's 1 meant "some tests failed"; if none are left, the run is as good as green
-    exit_code = 0 if tests.exit_code == 1 and not failures else tests.exit_code
-    note = "flaky (failed, then passed on re-run): " + ", ".join(flaky)
-    causes = [(n, line) for n, line in summary.causes if n in failures]
-    first = (f"{causes[0][0]}: {causes[0][1]}" if causes else "") if failures else ""
-    return dataclasses.replace(
-        tests,
-        passed=tests.passed + len(flaky),
-        failed=failed,
-        errors=errors,
-        failures=failures,
-        exit_code=exit_code,
-        output_tail=f"{tests.output_tail}\n{note}".lstrip("\n"),
-        first_failure=first or (tests.first_failure if failures else ""),
-    )
-
-
-def output_tail(result: RunResult, lines: int = TAIL_LINES) -> str:
-    """The last ``lines`` lines of stdout followed by stderr."""
-    text = result.stdout
-    if result.stderr.strip():
-        text = f"{text.rstrip()}\n{result.stderr}"
-    if result.timed_out:
-        text = f"{text.rstrip()}\n[killed: the test command timed out]"
-    return "\n".join(text.strip("\n").splitlines()[-lines:])

@@ -13,5 +13,6 @@ DIR = Path(__file__).resolve().parent
 PLUGIN = "ratchet_probe"  # pytest -p name
 CONTEXTS_PLUGIN = "ratchet_contexts"  # pytest -p name; also a script (the selection map)
 CONTEXTS = DIR / "ratchet_contexts.py"
+CONTEXTS_REPORT_ENV = "RATCHET_CONTEXTS_REPORT"  # the plugin writes the report and map too
 REPLAY = DIR / "ratchet_replay.py"
 SPEC_ENV = "RATCHET_PROBE_SPEC"

@@ -3,7 +3,14 @@
 As a pytest plugin (``-p ratchet_contexts``, under ``coverage run``): coverage's dynamic
 context is the test's node id while the test runs (setup, call, teardown), and empty
 between tests. Nothing is switched when the project's own coverage configuration sets
-``dynamic_context`` (it owns the contexts then) or when coverage is not running.
+``dynamic_context`` (it owns the contexts then) or when coverage is not running. With
+``RATCHET_CONTEXTS_REPORT`` set (JSON ``[DATA, ROOT, OUT, REPORT]``), the plugin also
+writes what the script below writes, as the session ends (the last ``pytest_unconfigure``):
+it stops and saves coverage there and reports from the saved file, so the run needs no
+second interpreter for its report. It does nothing when the running coverage is not the
+one writing ``DATA`` or writes parallel data files; a missing file tells the host to run
+the script instead. Code that runs after that hook (other plugins' ``pytest_unconfigure``,
+``atexit`` handlers) is not measured.
 
 As a script (``python ratchet_contexts.py DATA ROOT OUT [REPORT]``): the data file's
 contexts per line (``CoverageData.contexts_by_lineno``) as JSON ``{"tests": [node ids],
@@ -31,6 +38,40 @@ def _switch(name: str) -> None:
         if cov is None or cov.config.dynamic_context:
             return
         cov.switch_context(name)
+    except Exception:  # noqa: BLE001, S110 - never break the observed run
+        pass
+
+
+REPORT_ENV = "RATCHET_CONTEXTS_REPORT"
+_first: list[Any] = []  # the outermost session's config (pytester runs nest sessions)
+
+
+def pytest_configure(config: Any) -> None:
+    if not _first:
+        _first.append(config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: Any) -> None:
+    spec = os.environ.get(REPORT_ENV)
+    if not spec or not _first or config is not _first[0]:
+        return
+    try:
+        import coverage
+
+        data_file, root, out, report = json.loads(spec)
+        cov = coverage.Coverage.current()
+        if cov is None or cov.config.parallel:
+            return
+        if os.path.realpath(str(cov.config.data_file)) != os.path.realpath(data_file):
+            return
+        cov.stop()
+        cov.save()
+        os.chdir(root)  # the configuration ``coverage json`` would read, whatever a test did
+        write_json(data_file, report + ".part")
+        write_map(data_file, root, out + ".part")
+        os.replace(report + ".part", report)  # both whole, or the host runs the script
+        os.replace(out + ".part", out)
     except Exception:  # noqa: BLE001, S110 - never break the observed run
         pass
 
