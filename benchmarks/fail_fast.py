@@ -2,13 +2,15 @@
 
 Side by side in one run, rounds interleaved so machine load hits every column alike:
 
-- ``full suite``: the full suite as ratchet runs it for a merge (under coverage in the
-  sandbox: the ``tests`` step of a good candidate's cycle, baseline cached);
+- ``full suite``: the full suite as ratchet runs it for a merge (the ``tests`` step of a
+  good candidate's cycle, baseline cached: by reach, the whole suite untraced in the
+  sandbox beside the traced reaching tests; without a usable reach, under coverage);
 - ``plain``: the project's test command as a user runs it;
 - ``rejected in``: ``ratchet run-once`` of a candidate that breaks the function the tests
   run (generated project: one test covers it), baseline cached, start-up to the recorded
-  rejection; and ``early stage``: its ``tests_selected`` step (the covering tests,
-  fail-fast; the full suite does not run).
+  rejection; and ``early stage``: the step that rejected it — ``tests_reach`` (the tests
+  that reach the change, traced, fail-fast; the whole suite beside it is cancelled) or,
+  without a usable reach, ``tests_selected`` (the covering tests, fail-fast, untraced).
 
 Prints each round, the medians and the ratios of the rejection to the full suite. Target
 (issue 13): rejected in <= 0.25x of the full suite.
@@ -54,7 +56,7 @@ def main() -> None:
             timings = report.get("timings", {})
             if report["outcome"] != "rejected" or "baseline.tests" in timings:
                 raise SystemExit(f"not a cached early rejection: {report['outcome']}, {timings}")
-            early.append(timings.get("tests_selected", 0.0))
+            early.append(timings.get("tests_reach", timings.get("tests_selected", 0.0)))
             for key, value in timings.items():
                 if "." not in key:
                     steps[key].append(value)
