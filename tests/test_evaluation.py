@@ -325,3 +325,34 @@ def test_parallel_coverage_data_is_combined_and_reported_by_the_script(tmp_path:
     assert report.coverage.num_statements > 0
     assert report.test_map is not None
     assert report.test_map.covering("pkg/calc.py", {6}) == {"tests/test_calc.py::test_sub"}
+
+
+def test_a_src_layout_is_measured_from_the_checkout_not_an_installed_copy(
+    tmp_path: Path,
+) -> None:
+    """``src/calcpkg`` is what the tests must import: a stale copy of the package earlier
+    on the path (here through the command's own PYTHONPATH, as an installed or editable
+    copy would be) must not answer for it, and the coverage names the src files."""
+    stale = "def add(a, b):\n    return 0\n"
+    tests = "from calcpkg import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    layout = {
+        "src/calcpkg/__init__.py": "def add(a, b):\n    return a + b\n",
+        "stale/calcpkg/__init__.py": stale,
+        "tests/test_calc.py": tests,
+    }
+    repo = tmp_path / "repo"
+    for rel, text in layout.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "init", env=IDENTITY_ENV)
+    command = "PYTHONPATH=stale python -m pytest -q"
+    probe = TestsProbe(runner=SandboxRunner(), test_command=command, timeout=60)
+    report = probe.run(repo, contexts=True)
+    assert (report.tests.passed, report.tests.failed) == (1, 0), report.tests.output_tail
+    assert "src/calcpkg/__init__.py" in report.coverage.files
+    assert report.test_map is not None
+    assert report.test_map.covering("src/calcpkg/__init__.py", {2}) == {
+        "tests/test_calc.py::test_add"
+    }

@@ -363,6 +363,8 @@ def test_source_guards(before: str, after: str, expected: str | None) -> None:
         (version("json.py", None, "X = 1\n"), {"guard-shadowing"}),
         (version("calc/json.py", None, "X = 1\n"), set()),
         (version("evil.pth", None, "import os\n"), {"guard-shadowing"}),
+        (version("src/json.py", None, "X = 1\n"), {"guard-shadowing"}),  # src/ is a root
+        (version("src/calc/json.py", None, "X = 1\n"), set()),
     ],
     ids=[
         "reworded-same-strength",
@@ -376,6 +378,8 @@ def test_source_guards(before: str, after: str, expected: str | None) -> None:
         "stdlib-name",
         "nested-stdlib-name-ok",
         "pth",
+        "src-layout-stdlib-name",
+        "src-layout-nested-ok",
     ],
 )
 def test_file_level_cases(change: FileVersion, expected: set[str]) -> None:

@@ -182,7 +182,8 @@ class BehaviourCheck:
             sys.executable, "-m", "pytest", *(args or ()),
             "-p", PLUGIN, "-p", "no:cacheprovider", "-q", *self.tests,
         ]  # fmt: skip
-        env = {**self.command.env, **plugin_env(self.command.env, spec)}
+        env = self.command.env_in(work)
+        env = {**env, **plugin_env(env, spec)}
         result = self.runner.run(
             argv, cwd=work, writable=[out], readable=[DIR], env=env, timeout=self.timeout
         )
@@ -204,7 +205,8 @@ class BehaviourCheck:
         result_file = out / "replay-result.json"
         result = self.runner.run(
             [sys.executable, str(REPLAY), str(spec), str(result_file)],
-            cwd=work, writable=[out], readable=[DIR], env=self.command.env, timeout=self.timeout,
+            cwd=work, writable=[out], readable=[DIR], env=self.command.env_in(work),
+            timeout=self.timeout,
         )  # fmt: skip
         try:
             summary: dict[str, Any] = json.loads(result_file.read_text("utf-8"))

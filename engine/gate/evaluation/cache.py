@@ -53,11 +53,17 @@ def measured_tree(entries: Sequence[tuple[str, str, str]]) -> str:
     return digest.hexdigest()
 
 
+# how a measurement is made, where a change alters the numbers without any tool version
+# changing (2: a src layout on the path); bumped, every cached baseline is measured again
+FORMAT = "2"
+
+
 def baseline_key(tree: str, test_command: str, **extra: str) -> str:
     """A cache key for the metrics of the content ``tree`` (:func:`measured_tree`) measured
     with ``test_command``, the current tool versions and any ``extra`` settings that change
     the numbers (sandbox mode, ...)."""
-    parts = {"tree": tree, "test_command": test_command, **tool_versions(), **extra}
+    parts = {"tree": tree, "test_command": test_command, "format": FORMAT}
+    parts |= {**tool_versions(), **extra}
     return json.dumps(parts, sort_keys=True, separators=(",", ":"))
 
 

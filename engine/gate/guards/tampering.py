@@ -103,8 +103,15 @@ def find_runner_tampering(files: list[FileVersion]) -> list[Finding]:
     return findings
 
 
+def _import_parts(path: PurePosixPath) -> tuple[str, ...]:
+    """The path's parts from its ``sys.path`` root: ``src/`` is one in a src layout (the
+    test runs put it first on ``PYTHONPATH``, before the standard library)."""
+    parts = path.parts
+    return parts[1:] if len(parts) > 1 and parts[0] == "src" else parts
+
+
 def find_shadowing(files: list[FileVersion], base_files: list[str]) -> list[Finding]:
-    existing_top = {PurePosixPath(f).parts[0].removesuffix(".py") for f in base_files}
+    existing_top = {_import_parts(PurePosixPath(f))[0].removesuffix(".py") for f in base_files}
     existing = set(base_files)
     findings = []
     for fv in files:
@@ -122,7 +129,7 @@ def find_shadowing(files: list[FileVersion], base_files: list[str]) -> list[Find
             continue
         if path.suffix not in (".py", ".pyc", ".so") and path.name != "__init__.py":
             continue
-        names = [*path.parts[:-1], path.stem]
+        names = [*_import_parts(path)[:-1], path.stem]
         if path.stem == "__init__":
             names = names[:-1]
         if not names:

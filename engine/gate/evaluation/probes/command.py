@@ -1,5 +1,7 @@
 """Understand the user's ``test_command``: is it pytest (then we may add coverage, junit and
-node-id re-runs), and which of its arguments select tests (dropped when re-running)."""
+node-id re-runs), which of its arguments select tests (dropped when re-running), and the
+environment it runs in (:meth:`TestCommand.env_in`: a ``src/`` layout is put on the path).
+"""
 
 from __future__ import annotations
 
@@ -58,6 +60,17 @@ class TestCommand:
             args = tuple(words[3:])
         return cls(argv=tuple(words), env=env, pytest_args=args)
 
+    def env_in(self, work: Path) -> dict[str, str]:
+        """``env`` for a run in ``work``; in a ``src/`` layout (:func:`src_root`), with
+        ``work/src`` first on ``PYTHONPATH``: the tests import the code being measured,
+        not an installed copy of the package (editable installs point at the user's own
+        tree) nor nothing at all (a package that is not installed)."""
+        src = src_root(work)
+        if src is None:
+            return dict(self.env)
+        path = self.env.get("PYTHONPATH", "")
+        return {**self.env, "PYTHONPATH": f"{src}:{path}" if path else str(src)}
+
     def option_args(self, root: Path) -> tuple[str, ...]:
         """``pytest_args`` without the ones naming tests (existing paths, optionally with
         ``::node`` suffixes), so a re-run can name exactly the tests it wants."""
@@ -73,3 +86,14 @@ class TestCommand:
             elif not (root / arg.split("::", 1)[0]).exists():
                 out.append(arg)
         return tuple(out)
+
+
+def src_root(work: Path) -> Path | None:
+    """``work/src`` when it holds Python code (``src/*.py`` or ``src/<package>/*.py``, the
+    "src layout" of packaging guides), else None."""
+    src = work / "src"
+    if not src.is_dir():
+        return None
+    if any(src.glob("*.py")) or any(src.glob("*/*.py")):
+        return src
+    return None

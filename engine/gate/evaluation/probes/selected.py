@@ -66,7 +66,12 @@ def run_untraced(
             f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *selection,
         ]  # fmt: skip
         result = probe.runner.run(
-            argv, cwd=work, writable=[out], env=command.env, timeout=timeout, cancel=cancel
+            argv,
+            cwd=work,
+            writable=[out],
+            env=command.env_in(work),
+            timeout=timeout,
+            cancel=cancel,
         )
         summary = read_junit(out / "junit.xml", work)
         tests = dataclasses.replace(

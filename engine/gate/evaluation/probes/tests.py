@@ -135,7 +135,7 @@ class TestsProbe:
             out.mkdir()
             work = scratch_copy(checkout, Path(tmp) / "work")
             before = tree_state(work)
-            extra, env, readable = self._doctest_plugin(out, doctest_modules, command)
+            extra, env, readable = self._doctest_plugin(out, doctest_modules, command, work)
             if contexts:
                 extra += ["-p", CONTEXTS_PLUGIN]
                 outputs = [out / ".coverage", work, out / "map.json", out / "coverage.json"]
@@ -185,19 +185,20 @@ class TestsProbe:
         )
 
     def _doctest_plugin(
-        self, out: Path, modules: Sequence[str], command: TestCommand
+        self, out: Path, modules: Sequence[str], command: TestCommand, work: Path
     ) -> tuple[list[str], dict[str, str], list[Path]]:
-        """Extra pytest args, environment and readable paths that make the doctests of
-        ``modules`` run (only for ``test_command: auto``)."""
+        """Extra pytest args, environment (for a run in ``work``) and readable paths that
+        make the doctests of ``modules`` run (only for ``test_command: auto``)."""
+        env = command.env_in(work)
         if self.test_command.strip() != AUTO or not modules:
-            return [], dict(command.env), []
+            return [], env, []
         from engine.gate.evaluation.behaviour import plugin_env
         from engine.gate.evaluation.sandboxed import DIR
 
         spec = out / "probe.json"
         wanted = {"doctest_modules": list(modules), "added_out": str(out / ADDED_FILE)}
         spec.write_text(json.dumps(wanted), encoding="utf-8")
-        return ["-p", PLUGIN], {**command.env, **plugin_env(command.env, spec)}, [DIR]
+        return ["-p", PLUGIN], {**env, **plugin_env(env, spec)}, [DIR]
 
     def rerun_failures(
         self,
@@ -232,7 +233,11 @@ class TestsProbe:
                     f"--junitxml={junit}", "-p", "no:cacheprovider",
                 ]  # fmt: skip
                 self.runner.run(
-                    argv, cwd=checkout, writable=[Path(tmp)], env=command.env, timeout=limit
+                    argv,
+                    cwd=checkout,
+                    writable=[Path(tmp)],
+                    env=command.env_in(checkout),
+                    timeout=limit,
                 )
                 summary = read_junit(junit, checkout)
                 if run_changes(before, tree_state(checkout)):
@@ -250,7 +255,9 @@ class TestsProbe:
         ) as tmp:
             work = scratch_copy(checkout, Path(tmp) / "work")
             before = tree_state(work)
-            result = self.runner.run(list(command.argv), cwd=work, env=command.env, timeout=timeout)
+            result = self.runner.run(
+                list(command.argv), cwd=work, env=command.env_in(work), timeout=timeout
+            )
             tampered = run_changes(before, tree_state(work))
         ok = result.ok
         return TestMetrics(
