@@ -50,17 +50,32 @@ def classify(code: str) -> list[dict[str, Any]]:
     return [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": code}]
 
 
-def test_breaking_a_covered_line_is_rejected_by_the_selected_tests(tmp_path: Path) -> None:
+# a break inside classify's body reaches test_classify only: the traced reaching run
+# rejects it (the untraced whole suite beside it is cancelled); a break in its signature
+# (import-time code) reaches both tests, too many for coverage by reach: the early stage
+# of the whole-suite path rejects it and the full suite does not run
+BROKEN_SIGNATURE = BROKEN_CLASSIFY.replace("def classify(n):", "def classify(n, unit):")
+
+
+@pytest.mark.parametrize(
+    ("code", "step"),
+    [(BROKEN_CLASSIFY, "tests_reach"), (BROKEN_SIGNATURE, "tests_selected")],
+    ids=["body-by-reach", "signature-early-stage"],
+)
+def test_breaking_a_covered_line_is_rejected_by_the_selected_tests(
+    tmp_path: Path, code: str, step: str
+) -> None:
     repo = make_repo(tmp_path / "repo")
     before = git(repo, "rev-parse", "main")
 
-    result = run_plan(repo, tmp_path, classify(BROKEN_CLASSIFY))
+    result = run_plan(repo, tmp_path, classify(code))
 
     assert result["outcome"] == "rejected"
     assert git(repo, "rev-parse", "main") == before
     timings = result["timings"]
-    # the early stage ran, the full suite did not (the baseline's full run did)
-    assert timings["tests_selected"] > 0 and "tests" not in timings, timings
+    assert timings[step] > 0, timings  # the stage that rejected it
+    if step == "tests_selected":  # the full suite did not run (the baseline's full run did)
+        assert "tests" not in timings and "tests_reach" not in timings, timings
     assert timings["baseline.tests"] > 0
     assert "behaviour" not in timings  # nothing is replayed for a rejected candidate
     tests = result["candidate"]["tests"]
@@ -91,7 +106,10 @@ def test_good_candidate_passes_every_stage_merges_and_the_next_baseline_is_cache
 
     assert merged["outcome"] == "merged", merged
     timings = merged["timings"]
-    assert timings["tests_selected"] > 0 and timings["tests"] > 0, timings
+    # by reach: the whole suite untraced, test_classify (the one test reaching classify's
+    # body) traced beside it
+    assert timings["tests_reach"] > 0 and timings["tests"] > 0, timings
+    assert "tests_selected" not in timings
     tests = merged["candidate"]["tests"]
     assert tests["stage"] == "full" and tests["selected"] == 1 and tests["passed"] == 2
     tip = git(repo, "rev-parse", "main")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.gate.evaluation.diffcov import FileChange
+from engine.gate.evaluation.linemap import changed_function_spans, line_map
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.evaluation.reach import carry_lines, carry_map, line_totals, plan_reach
 from engine.gate.evaluation.selection import TestMap
@@ -49,7 +50,7 @@ def test_the_tests_that_reach_a_changed_file_run_the_selection_first() -> None:
         ([change("data.json")], {}, "data.json is not a Python file"),
         ([change("tests/conftest.py")], {}, "test support code"),
         ([change("tests/helpers.py")], {}, "test support code"),
-        ([change("i.py")], {}, None),  # no baseline coverage at all: nothing to carry
+        ([change("i.py")], {}, "no test reaches"),  # no baseline coverage: nothing to trace
         ([change()], {"doctests": True}, "doctests"),
         ([change()], {"known_failures": (F,)}, "fails on the baseline"),
         ([change("o.py")], {}, None),
@@ -76,6 +77,7 @@ def test_unchanged_files_keep_what_the_other_tests_covered() -> None:
     assert reach.rerun == {F, G}  # test_m.py changed: both its tests are measured again
     measured: LineCoverage = {"m.py": (frozenset({1}), frozenset({2, 3}))}
     lines = carry_lines(reach, measured, {"m.py", "o.py"})
+    assert lines is not None
     assert lines["m.py"] == (frozenset({1}), frozenset({2, 3}))  # as measured
     # o.py:1 import time, kept; 2 also run by test_x, kept; 3 only by test_g: not run now
     assert lines["o.py"] == (frozenset({1, 2}), frozenset({3, 4}))
@@ -95,3 +97,65 @@ def test_totals_are_those_of_coverage_json() -> None:
     totals = line_totals({"a.py": (frozenset({1, 2}), frozenset({3})), "e.py": (empty, empty)})
     assert (totals.covered_lines, totals.num_statements) == (2, 3)
     assert totals.files == {"a.py": pytest.approx(200 / 3), "e.py": 100.0}
+
+
+# s.py: f (lines 1-4) run by test_f, g (7-8) by test_g; line 4 never runs; z.py elsewhere
+S_OLD = "def f(x):\n    if x:\n        return 1\n    return 2\n\n\ndef g():\n    return 3\n"
+S_NEW = S_OLD.replace("    if x:", "    y = x\n    if y:")  # one line more inside f
+S_MAP = TestMap(  # three more tests elsewhere: two of five is a reach worth taking
+    tests=(F, G, X, Z1, Z2), lines={"s.py": {2: (0,), 3: (0,), 8: (1,)}, "z.py": {1: (3, 4)}}
+)
+S_LINES: LineCoverage = {"s.py": (frozenset({1, 2, 3, 7, 8}), frozenset({4}))}
+
+
+def s_change(new: str) -> FileChange:
+    return FileChange(path="s.py", old_path="s.py", old=S_OLD, new=new)
+
+
+def test_a_change_inside_a_function_reaches_the_tests_of_that_function_only() -> None:
+    reach = plan_reach([s_change(S_NEW)], S_MAP, S_LINES, line_totals(S_LINES))
+    assert reach.usable and reach.args == (F,) and reach.rerun == {F}
+    # the traced run of test_f on the candidate: f's lines 1-5 and g's def line at import
+    measured: LineCoverage = {"s.py": (frozenset({1, 2, 3, 4, 8}), frozenset({5, 9}))}
+    lines = carry_lines(reach, measured, {"s.py"})
+    assert lines is not None
+    # g's body (old 8, now 9) was run by test_g, which did not run again: kept, shifted
+    assert lines["s.py"] == (frozenset({1, 2, 3, 4, 8, 9}), frozenset({5}))
+    new_map = carry_map(reach, TestMap(tests=(F,), lines={"s.py": {2: (0,), 3: (0,), 4: (0,)}}))
+    assert new_map.covering("s.py", {9}) == {G} and new_map.covering("s.py", {8}) == set()
+    assert new_map.covering("s.py", {2, 3, 4}) == {F}
+    # the traced run did not import s.py: its statements are unknown, the whole suite runs
+    assert carry_lines(reach, {}, {"s.py"}) is None
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        S_OLD.replace("def f(x):", "def f(x, z=0):"),  # a signature: import time
+        S_OLD.replace("def g():", "@staticmethod\ndef g():"),  # a decorator
+        S_OLD + "\n\nLIMIT = 3\n",  # module-level code
+        S_OLD + "\n\ndef h():\n    return 4\n",  # a new function changes the outline
+        S_OLD.replace("    return 3", "    return (3)"),  # AST-equal, but g's line moved...
+    ],
+    ids=["signature", "decorator", "module-level", "new-function", "reformatted-outside"],
+)
+def test_a_change_outside_function_bodies_reaches_every_test_of_the_file(new: str) -> None:
+    reach = plan_reach(
+        [s_change(new.replace("        return 1", "        return 10"))],
+        S_MAP,
+        S_LINES,
+        line_totals(S_LINES),
+    )
+    if "return (3)" in new:  # g's body is AST-equal, so only f changed — but line 8's
+        # text changed, so no baseline line can stand for it: the whole file is measured
+        assert reach.rerun == {F, G} and not reach.shifted
+        return
+    assert reach.usable and set(reach.args) == {F, G} and not reach.shifted
+
+
+def test_a_comment_only_change_runs_one_test_that_imports_the_file() -> None:
+    new = S_OLD.replace("    return 2", "    # the fallback\n    return 2")
+    assert changed_function_spans(S_OLD, new) == ()
+    assert line_map(S_OLD, new)[8] == 9
+    reach = plan_reach([s_change(new)], S_MAP, S_LINES, line_totals(S_LINES))
+    assert reach.usable and len(reach.args) == 1 and "s.py" in reach.shifted

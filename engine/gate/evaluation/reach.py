@@ -1,17 +1,24 @@
 """Coverage by reach: measure only the tests that reach a change, carry the rest over.
 
 A test that executes no line of a changed file runs the same code on the candidate as on
-the baseline, so the lines it covered then it covers now. The baseline's selection map
+the baseline, so the lines it covered then it covers now; so does a test that executes no
+line of a changed function when nothing else in the file changed. The baseline's selection map
 (file:line -> tests, :mod:`engine.gate.evaluation.selection`) says which tests those are.
 So a candidate's coverage needs only the tests that *reach* the change under the tracer:
 
-- :func:`plan_reach`: the tests to run under coverage — every test that executed any
-  baseline line of a changed or deleted source file, and every changed or added test file —
-  or, when the shortcut would not be exact enough, the reason to measure the whole suite
-  (:class:`Reach` ``.fallback``);
-- :func:`carry_lines`: the candidate's per-line coverage — a changed or added file as the
-  reaching run measured it; an unchanged file keeps each baseline line covered by a test
-  outside the reaching set (or by no test: import time), plus what the reaching run covered;
+- :func:`plan_reach`: the tests to run under coverage — for a source file whose change
+  stays inside function bodies (:func:`~engine.gate.evaluation.linemap.
+  changed_function_spans`), every test that executed a baseline line of a changed
+  function (at least one test that imports the file); for any other changed or deleted
+  source file, every test that executed any of its baseline lines; and every changed or
+  added test file — or, when the shortcut would not be exact enough, the reason to
+  measure the whole suite (:class:`Reach` ``.fallback``);
+- :func:`carry_lines`: the candidate's per-line coverage — a file changed only inside
+  function bodies keeps, at their new line numbers, the baseline lines outside the
+  changed functions covered by a test outside the reaching set (or by no test), plus what
+  the reaching run covered; any other changed or added file as the reaching run measured
+  it; an unchanged file keeps each baseline line covered by a test outside the reaching
+  set (or by no test: import time), plus what the reaching run covered;
 - :func:`carry_map`: the next selection map, the same way;
 - :func:`line_totals`: :class:`CoverageMetrics` added up from per-line coverage.
 
@@ -30,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from engine.gate.evaluation.diffcov import FileChange
+from engine.gate.evaluation.linemap import Span, changed_function_spans, line_map, within
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.evaluation.selection import MAX_NODE_IDS, TestMap
 from engine.gate.paths import is_test_file
@@ -48,6 +56,8 @@ class Reach:
     args: tuple[str, ...] = ()
     rerun: frozenset[str] = frozenset()
     files: frozenset[str] = frozenset()  # changed, added or deleted paths
+    # files changed inside function bodies only: the changed spans, old -> new line numbers
+    shifted: Mapping[str, tuple[tuple[Span, ...], Mapping[int, int]]] = field(default_factory=dict)
     base_lines: LineCoverage = field(default_factory=dict)
     base_map: TestMap = field(default_factory=TestMap)
     fallback: str = ""
@@ -81,6 +91,7 @@ def plan_reach(
     ids: set[str] = set()
     test_files: set[str] = set()
     touched: set[str] = set()
+    shifted: dict[str, tuple[tuple[Span, ...], Mapping[int, int]]] = {}
     for change in changes:
         for path in {change.path, change.old_path}:
             touched.add(path)
@@ -98,7 +109,16 @@ def plan_reach(
         executed = lines.get(change.old_path, (frozenset(), frozenset()))[0]
         if executed and not reached:
             return _no(f"{change.old_path} runs at import time only (no test reaches it)")
+        inside = _inside_functions(change, lines)
+        if inside is not None:
+            shifted[change.path] = inside
+            by_line = test_map.lines.get(change.old_path, {})
+            spans = inside[0]
+            near = test_map.covering(change.old_path, {n for n in by_line if within(n, spans)})
+            reached = near or set(sorted(reached)[:1])  # one test imports the file: its lines
         ids |= reached
+    if not ids and not test_files:
+        return _no("no test reaches the change")
     if ids & set(known_failures):
         return _no("a test that fails on the baseline reaches the change")
     gone = {t for t in test_map.tests if _file_of(t) in touched}
@@ -113,18 +133,45 @@ def plan_reach(
         args=tuple(first + rest),
         rerun=frozenset(ids | gone),
         files=frozenset(touched),
+        shifted=shifted,
         base_lines=lines,
         base_map=test_map,
     )
 
 
-def carry_lines(reach: Reach, measured: LineCoverage, present: Collection[str]) -> LineCoverage:
-    """The candidate's per-line coverage (module doc); ``present``: its source files."""
+def _inside_functions(
+    change: FileChange, lines: LineCoverage
+) -> tuple[tuple[Span, ...], dict[int, int]] | None:
+    """The changed functions' spans and the line map of a source file changed only inside
+    function bodies whose every other baseline statement keeps its text; else None."""
+    if change.old is None or change.new is None or change.path != change.old_path:
+        return None
+    spans = changed_function_spans(change.old, change.new)
+    if spans is None:
+        return None
+    mapping = line_map(change.old, change.new)
+    run, missing = lines.get(change.old_path, (frozenset(), frozenset()))
+    if any(n not in mapping for n in run | missing if not within(n, spans)):
+        return None  # a statement outside them was reformatted: its line has no twin
+    return spans, mapping
+
+
+def carry_lines(
+    reach: Reach, measured: LineCoverage, present: Collection[str]
+) -> LineCoverage | None:
+    """The candidate's per-line coverage (module doc); ``present``: its source files. None
+    when a file changed inside functions was not measured (the reaching run did not import
+    it): its statements are unknown, so the whole suite must be measured."""
     out: LineCoverage = {}
-    for path in sorted(set(present) | set(measured)):
+    for path in sorted(set(present) | set(measured) | set(reach.shifted)):
         if path not in present:
             continue
         now_run, now_missing = measured.get(path, (frozenset(), frozenset()))
+        if path in reach.shifted:
+            if path not in measured:
+                return None
+            out[path] = _shifted_lines(reach, path, now_run, now_run | now_missing)
+            continue
         if path in reach.files or path not in reach.base_lines:
             if path in measured:
                 out[path] = (now_run, now_missing)
@@ -135,6 +182,23 @@ def carry_lines(reach: Reach, measured: LineCoverage, present: Collection[str]) 
         run = frozenset(kept | (now_run & (base_run | base_missing)))
         out[path] = (run, frozenset((base_run | base_missing) - run))
     return out
+
+
+def _shifted_lines(
+    reach: Reach, path: str, now_run: frozenset[int], statements: frozenset[int]
+) -> tuple[frozenset[int], frozenset[int]]:
+    """A file changed inside functions: the measured lines, and the baseline lines outside
+    the changed functions that stay covered, at their candidate numbers."""
+    spans, mapping = reach.shifted[path]
+    base_run, _ = reach.base_lines.get(path, (frozenset(), frozenset()))
+    by_line = reach.base_map.lines.get(path, {})
+    kept = {
+        mapping[n]
+        for n in base_run
+        if n in mapping and not within(n, spans) and _kept(by_line.get(n, ()), reach)
+    }
+    run = frozenset((kept & statements) | now_run)
+    return run, statements - run
 
 
 def _kept(tests: tuple[int, ...], reach: Reach) -> bool:
@@ -154,12 +218,15 @@ def carry_map(reach: Reach, measured: TestMap | None) -> TestMap:
 
     base = reach.base_map
     for path, by_line in base.lines.items():
-        if path in reach.files:
+        spans, mapping = reach.shifted.get(path, ((), {}))
+        if path in reach.files and path not in reach.shifted:
             continue
         for n, ix in by_line.items():
+            if path in reach.shifted and (within(n, spans) or n not in mapping):
+                continue
             for i in ix:
                 if base.tests[i] not in reach.rerun:
-                    add(path, n, base.tests[i])
+                    add(path, mapping.get(n, n), base.tests[i])
     if measured is not None:
         for path, by_line in measured.lines.items():
             for n, ix in by_line.items():

@@ -16,8 +16,9 @@ next selection map carried over from the baseline for every test that did not re
 change (:func:`~engine.gate.evaluation.reach.carry_lines`).
 
 None means "measure the whole suite under coverage instead": the test command is not
-pytest, the traced run produced no coverage, or a failure in it was forgiven as flaky
-(``-x`` stopped it, so the tests after it were not traced).
+pytest, the traced run produced no coverage (or none of a file changed inside functions,
+whose statements it must name), or a failure in it was forgiven as flaky (``-x`` stopped
+it, so the tests after it were not traced).
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def run_by_reach(
             cancel.set()
             tests = dataclasses.replace(traced.tests, stage=STAGE, selected=len(reach.args))
             return dataclasses.replace(traced, tests=tests, lines=None, test_map=None)
-        if traced.flaky or traced.lines is None or traced.tests.failures:
+        lines = carry_lines(reach, traced.lines, sources) if traced.lines is not None else None
+        if traced.flaky or lines is None or traced.tests.failures:
             cancel.set()
             return None
         if beside is not None:
@@ -78,7 +80,6 @@ def run_by_reach(
         plain = job.join()
     if plain is None:
         return None
-    lines = carry_lines(reach, traced.lines, sources)
     tampered = tuple(dict.fromkeys(plain.tests.tampered + traced.tests.tampered))
     tests = dataclasses.replace(plain.tests, tampered=tampered, selected=len(reach.args))
     return TestsReport(
