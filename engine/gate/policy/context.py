@@ -123,7 +123,7 @@ def _data(value: Any) -> Any:
     """``to_data`` that also turns ints in float-typed fields into floats (see module doc)."""
     data = to_data(value)
     if is_dataclass(value) and not isinstance(value, type):
-        hints = _hints(type(value))
+        hints = field_types(type(value))
         for f in fields(value):
             data[f.name] = _as_declared(getattr(value, f.name), data[f.name], hints[f.name])
     return data
@@ -140,7 +140,9 @@ def _as_declared(raw: Any, data: Any, hint: Any) -> Any:
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
+def field_types(cls: type) -> dict[str, Any]:
+    """The resolved annotations of the dataclass ``cls`` (evaluated once per class: with
+    postponed annotations, ``typing.get_type_hints`` costs ~1 ms a class)."""
     return typing.get_type_hints(cls)
 
 

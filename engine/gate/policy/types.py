@@ -32,7 +32,7 @@ import typing
 from dataclasses import fields, is_dataclass
 from typing import Any, Literal
 
-from engine.gate.policy.context import build_context
+from engine.gate.policy.context import build_context, field_types
 from engine.gate.policy.expr import _STRING, ROOTS, CompiledExpr, resolve
 from engine.gate.policy.quiet_cel import cel
 from engine.model import ChangeFacts, Goal, Metrics
@@ -150,7 +150,7 @@ def _samples() -> tuple[dict[str, Any], ...]:
 
 def _sample(cls: type, n: int, b: bool) -> Any:
     """An instance of the dataclass ``cls`` with every field a value of its declared type."""
-    hints = typing.get_type_hints(cls)
+    hints = field_types(cls)
     values = {f.name: _value(hints[f.name], n, b) for f in fields(cls) if f.init}
     return cls(**values)
 
