@@ -2,6 +2,7 @@
 
 from engine.vcs.core import STATE_DIR, RepositoryCore
 from engine.vcs.git import Git, GitResult, RefusedOperation, UnusableRepository
+from engine.vcs.listed import ListedRefs
 from engine.vcs.messages import format_message, parse_trailers
 from engine.vcs.refs import (
     ARCHIVE_REFS,
@@ -38,6 +39,7 @@ __all__ = [
     "FileChange",
     "Git",
     "GitResult",
+    "ListedRefs",
     "RefusedOperation",
     "Repository",
     "RepositoryCore",

@@ -184,6 +184,11 @@ class RepositoryCore:
         out = self._run("for-each-ref", "--format=%(objectname) %(refname)", *patterns)
         return {ref: sha for sha, _, ref in (line.partition(" ") for line in out.splitlines())}
 
+    def refs_may_exist(self, prefix: str) -> bool:
+        """False only when it is known without running git that no ref starts with
+        ``prefix`` (a repository that listed its refs: ``vcs.listed``); here always True."""
+        return True
+
     def git_common_dir(self) -> Path:
         """The repository's shared .git directory (the same from every worktree)."""
         out = self._run("rev-parse", "--path-format=absolute", "--git-common-dir")
