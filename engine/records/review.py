@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -215,6 +214,8 @@ def record_rejection(
         files[memory_path(candidate.cycle_id)] = (
             f"{memory.rstrip()}\n\n## Human decision\n\n- {at}: {message}\n"
         )
+    import secrets  # here, not at the top: `ratchet status` imports this module
+
     wt = repo.add_worktree(
         f"reject-{goal}-{n}-{secrets.token_hex(3)}", commit=candidate.commit, branch=None
     )

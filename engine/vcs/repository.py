@@ -12,7 +12,6 @@ compare-and-swap.
 from __future__ import annotations
 
 import re
-import secrets
 import shutil
 import threading
 from collections.abc import Callable, Collection, Iterable
@@ -309,6 +308,8 @@ class Repository(RepositoryCore):
         text = message or f'Revert "{subject}"\n\nThis reverts commit {target}.\n'
         parents = self._run("rev-list", "--parents", "-n", "1", target).split()[1:]
         mainline = ["-m", "1"] if len(parents) > 1 else []
+        import secrets  # here: its hmac/hashlib/random cost ~5 ms on every `ratchet status`
+
         name = f"revert-{target[:12]}-{secrets.token_hex(4)}"
         wt = self.add_worktree(name, commit=old, branch=None)
         try:
