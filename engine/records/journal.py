@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.model import CycleReport
 from engine.model.journal import JournalEntry
 from engine.records.layout import journal_file
+
+if TYPE_CHECKING:
+    from engine.model import CycleReport
 
 
 def append(state_dir: Path, report: CycleReport) -> None:
