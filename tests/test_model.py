@@ -24,6 +24,7 @@ def test_the_model_is_split_by_concept() -> None:
         "engine.model",
         "engine.model.change",
         "engine.model.codec",
+        "engine.model.editops",
         "engine.model.config",
         "engine.model.journal",
         "engine.model.metrics",

@@ -5,6 +5,7 @@ is the way to import:
 
 - :mod:`~engine.model.config`: what humans write (Goal, Directives and its parts, Rule);
 - :mod:`~engine.model.plan`: the edit plan (Edit, Proposal) and a provider's Usage;
+- :mod:`~engine.model.editops`: the plan's ops and edit formats (EDIT_OPS, EDIT_FORMATS);
 - :mod:`~engine.model.metrics`: what a measurement found (Metrics and its parts);
 - :mod:`~engine.model.change`: what a candidate's diff touches (ChangeFacts);
 - :mod:`~engine.model.outcome`: what a cycle decided and did (RuleOutcome, Decision,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         Schedule,
         Timeouts,
     )
+    from engine.model.editops import EDIT_FORMATS, EDIT_OPS, EditOp
     from engine.model.metrics import (
         BehaviourMetrics,
         ComplexityMetrics,
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
         Outcome,
         RuleOutcome,
     )
-    from engine.model.plan import EDIT_FORMATS, EDIT_OPS, CallStat, Edit, EditOp, Proposal, Usage
+    from engine.model.plan import CallStat, Edit, Proposal, Usage
 
 __all__ = [
     "EDIT_FORMATS",
@@ -138,9 +140,8 @@ _HOME: dict[str, str] = {
     **dict.fromkeys(
         ("CycleReport", "Decision", "DecisionKind", "Outcome", "RuleOutcome"), "outcome"
     ),
-    **dict.fromkeys(
-        ("EDIT_FORMATS", "EDIT_OPS", "CallStat", "Edit", "EditOp", "Proposal", "Usage"), "plan"
-    ),
+    **dict.fromkeys(("EDIT_FORMATS", "EDIT_OPS", "EditOp"), "editops"),
+    **dict.fromkeys(("CallStat", "Edit", "Proposal", "Usage"), "plan"),
 }
 
 if not TYPE_CHECKING:  # mypy sees the imports above; a module __getattr__ would hide typos
