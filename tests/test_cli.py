@@ -154,6 +154,33 @@ def test_the_console_script_is_the_cli_main() -> None:
     assert callable(main) and {c.name for c in app.registered_commands} == set(COMMANDS)
 
 
+def _help(app: typer.Typer, *args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    done = CliRunner().invoke(app, [*args, "--help"], prog_name="ratchet")
+    return done.exit_code, done.output
+
+
+def test_the_app_built_for_one_command_helps_and_refuses_like_the_whole_app() -> None:
+    from engine.cli.app import GROUPS, app, app_for
+
+    assert app_for([]) is app and app_for(["--help"]) is app and app_for(["statsu"]) is app
+    only = app_for(["status", "--repo", "."])
+    assert [c.name for c in only.registered_commands] == ["status"]
+    assert not only.registered_groups
+    assert [g.name for g in app_for(["review"]).registered_groups] == ["review"]
+    lines = [(name,) for name in COMMANDS] + [(group,) for group in GROUPS]
+    lines += [(group, sub) for group, (table, _) in GROUPS.items() for sub in table]
+    for line in lines:
+        assert _help(app_for(line), *line) == _help(app, *line), line
+    from typer.testing import CliRunner
+
+    for bad in (["status", "--bogus"], ["review", "bogus"], ["pin"]):
+        slim = CliRunner().invoke(app_for(bad), bad, prog_name="ratchet")
+        whole = CliRunner().invoke(app, bad, prog_name="ratchet")
+        assert (slim.exit_code, slim.output) == (whole.exit_code, whole.output), bad
+
+
 def test_the_daemon_reads_exit_codes_without_loading_the_cli_app() -> None:
     probe = "import sys, engine.cli.exits; assert 'engine.cli.app' not in sys.modules"
     done = child_python("-c", probe)

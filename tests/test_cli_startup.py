@@ -4,11 +4,15 @@ the real CLI in a child process."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.import_graph import ROOT
 from tests.repo_helpers import child_python, make_repo
 
 
@@ -55,3 +59,40 @@ def test_cel_imported_quietly_still_works_and_its_shell_still_imports() -> None:
         "print(cel.cli.__file__)\n"
     )
     assert python("-c", code).stdout.strip().endswith("cli.py")
+
+
+def test_status_runs_three_git_processes(tmp_path: Path) -> None:
+    # open the repository; list its branches and ratchet's refs once; HEAD's snapshots/
+    repo = make_repo(tmp_path / "repo")
+    log = tmp_path / "git.log"
+    shim = tmp_path / "bin" / "git"
+    shim.parent.mkdir()
+    real = shutil.which("git")
+    shim.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{real}" "$@"\n')
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "status", "--repo", str(repo)],
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "configuration: ok" in done.stdout
+    assert [_subcommand(line) for line in log.read_text().splitlines()] == [
+        "rev-parse",
+        "for-each-ref",
+        "ls-tree",
+    ], log.read_text()
+
+
+def _subcommand(argv: str) -> str:
+    """``-c k=v -c k=v rev-parse ...`` -> ``rev-parse`` (the safety options skipped)."""
+    words = iter(argv.split())
+    for word in words:
+        if word == "-c":
+            next(words)
+        elif not word.startswith("-"):
+            return word
+    return ""

@@ -22,7 +22,9 @@ MODEL = modules_under("engine.model")
 def test_the_model_is_split_by_concept() -> None:
     assert set(MODEL) == {
         "engine.model",
+        "engine.model.change",
         "engine.model.codec",
+        "engine.model.editops",
         "engine.model.config",
         "engine.model.journal",
         "engine.model.metrics",

@@ -11,7 +11,8 @@ typer is imported at module level: heavy libraries are imported inside the comma
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, NoReturn
 
 import typer
@@ -35,25 +36,6 @@ from engine.cli.exits import (
 )
 from engine.cli.signals import Terminated
 from engine.errors import ConfigError, DaemonError, FleetFileError, InputError, RatchetError
-
-# rich_markup_mode=None: typer's rich help renders every flag as ``--json <bool>`` with
-# the click on this machine; click's plain help shows flags as flags.
-app = typer.Typer(
-    add_completion=True,
-    rich_markup_mode=None,
-    no_args_is_help=True,
-    help="ratchet: improves a git repository one small, verified change at a time.",
-)
-review_app = typer.Typer(
-    rich_markup_mode=None,
-    no_args_is_help=True,
-    help="See, accept or reject the candidates kept for a human (`ratchet review list`).",
-)
-fleet_app = typer.Typer(
-    rich_markup_mode=None,
-    no_args_is_help=True,
-    help="Steer many repositories from one fleet file (`ratchet fleet check`).",
-)
 
 # name -> command, in the order `ratchet --help` lists them.
 COMMANDS: dict[str, Callable[..., int | None]] = {
@@ -156,7 +138,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(EXIT_OK)
 
 
-@app.callback()
 def _options(
     show_version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -165,16 +146,58 @@ def _options(
     """ratchet: improves a git repository one small, verified change at a time."""
 
 
-for _name, _command in COMMANDS.items():
-    app.command(_name)(guarded(_command))
-for _name, _command in REVIEW_COMMANDS.items():
-    review_app.command(_name)(guarded(_command))
-app.add_typer(review_app, name="review")
-for _name, _command in FLEET_COMMANDS.items():
-    fleet_app.command(_name)(guarded(_command))
-app.add_typer(fleet_app, name="fleet")
+# ``ratchet <name> ...``: a group of subcommands, with its own table and help line
+GROUPS: dict[str, tuple[dict[str, Callable[..., int | None]], str]] = {
+    "review": (
+        REVIEW_COMMANDS,
+        "See, accept or reject the candidates kept for a human (`ratchet review list`).",
+    ),
+    "fleet": (
+        FLEET_COMMANDS,
+        "Steer many repositories from one fleet file (`ratchet fleet check`).",
+    ),
+}
+
+
+def build_app(names: Collection[str] | None = None) -> typer.Typer:
+    """The ``ratchet`` app with the commands and groups in ``names`` (all when None).
+
+    Typer turns every registered command into a click command each time the app runs
+    (~30 ms for the whole table), so :func:`main` builds the app with only the command the
+    command line names: what that command does and prints is the same either way.
+    """
+    # rich_markup_mode=None: typer's rich help renders every flag as ``--json <bool>`` with
+    # the click on this machine; click's plain help shows flags as flags.
+    root = typer.Typer(
+        add_completion=True,
+        rich_markup_mode=None,
+        no_args_is_help=True,
+        help="ratchet: improves a git repository one small, verified change at a time.",
+    )
+    root.callback()(_options)
+    for name, command in COMMANDS.items():
+        if names is None or name in names:
+            root.command(name)(guarded(command))
+    for name, (table, help_) in GROUPS.items():
+        if names is None or name in names:
+            group = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help=help_)
+            for sub, command in table.items():
+                group.command(sub)(guarded(command))
+            root.add_typer(group, name=name)
+    return root
+
+
+app = build_app()
+
+
+def app_for(args: Sequence[str]) -> typer.Typer:
+    """The app to run for the command line ``args`` (without the program name): one built
+    with only the command ``args[0]`` names, or the whole :data:`app` when ``args[0]``
+    names none (``--help``, no arguments, a typo: those list or suggest every command)."""
+    first = args[0] if args else ""
+    return build_app({first}) if first in COMMANDS or first in GROUPS else app
 
 
 def main() -> None:
     """The console script ``ratchet`` and ``python -m engine.cli``."""
-    app()
+    app_for(sys.argv[1:])()

@@ -61,9 +61,9 @@ def read_offline_status(root: Path) -> OfflineStatus:
     from engine.errors import ConfigError, RatchetError
     from engine.records.history import load_history
     from engine.records.review import awaiting_review
-    from engine.vcs import Repository
+    from engine.vcs import ListedRefs
 
-    repo = Repository(root)
+    repo = ListedRefs(root)  # one listing of its refs: status reads them many times
     files = [root / "goals.yaml", root / "directives.yaml"]
     notes: list[str] = []
     config = None

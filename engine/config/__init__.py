@@ -19,7 +19,6 @@ milliseconds and a few MB.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +103,8 @@ def config_fingerprint(repo: Path) -> str:
     are read like the loaders read them (no symlink out of the repository, no FIFO, at most
     1 MiB): a file they refuse counts as its refusal message.
     """
+    import hashlib  # here: loading OpenSSL costs every config load (`ratchet status`) ~4 ms
+
     digest = hashlib.sha256()
     names = [GOALS_FILE, DIRECTIVES_FILE] + _rule_names(repo)[0]
     for name in names:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
+from engine.config.quiet_yaml import yaml
 
 MAX_DEPTH = 50  # nested mappings/sequences
 MAX_ALIASES = 100  # alias references per file

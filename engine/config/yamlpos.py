@@ -18,9 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from engine.config.bounds import FAST_LOADER, MAX_NODES, LimitExceeded, prescan
+from engine.config.quiet_yaml import yaml
 from engine.errors import ConfigIssue
 
 KeyPath = tuple[str | int, ...]  # ("goals", 1, "priority")

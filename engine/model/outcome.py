@@ -1,13 +1,17 @@
-"""What a cycle decided and did: the change's facts, rule outcomes, the decision, the report."""
+"""What a cycle decided and did: rule outcomes, the decision, the report (the change's facts
+are :mod:`engine.model.change`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
+from engine.model.change import ChangeFacts
 from engine.model.codec import to_data
 from engine.model.metrics import Metrics
 from engine.model.plan import Usage
+
+__all__ = ["ChangeFacts", "CycleReport", "Decision", "DecisionKind", "Outcome", "RuleOutcome"]
 
 Outcome = Literal[
     "merged",
@@ -21,27 +25,6 @@ Outcome = Literal[
     "broken-baseline",  # the target tip's own tests fail: nothing can be judged
     "question",  # the goal cannot be acted on: a numbered question waits for the human
 ]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ChangeFacts:
-    """What a candidate's diff touches; seen by rules as ``change`` (with ``change.lines``)."""
-
-    DERIVED: ClassVar[tuple[str, ...]] = ("lines",)
-
-    files: tuple[str, ...] = ()
-    lines_added: int = 0
-    lines_removed: int = 0
-    symbols: tuple[str, ...] = ()
-    protected: tuple[str, ...] = ()  # protected paths touched
-    tests_touched: tuple[str, ...] = ()
-    empty: bool = True
-    # static guard findings: {guard, file, line, evidence}
-    findings: tuple[dict[str, Any], ...] = ()
-
-    @property
-    def lines(self) -> int:
-        return self.lines_added + self.lines_removed
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,30 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-EditOp = Literal[
-    "replace", "insert", "delete", "add_import", "create", "search_replace", "patch", "rewrite"
-]
-EDIT_OPS: tuple[str, ...] = (
-    "replace",
-    "insert",
-    "delete",
-    "add_import",
-    "create",
-    "search_replace",
-    "patch",
-    "rewrite",
-)
-# The edit formats a model can be asked to answer in (provider option ``edit_format``):
-# the ops each one offers (``rewrite`` is for formatters, never offered to a model).
-# ``all`` offers every op; ``auto`` picks per provider class (docs/providers.md).
-EDIT_FORMATS: dict[str, tuple[str, ...]] = {
-    "all": ("replace", "insert", "delete", "add_import", "create", "search_replace", "patch"),
-    "replace": ("replace", "insert", "delete", "add_import", "create"),
-    "search_replace": ("search_replace", "add_import", "create"),
-    "patch": ("patch", "create"),
-}
+from engine.model.editops import EDIT_FORMATS, EDIT_OPS, EditOp
+
+__all__ = ["EDIT_FORMATS", "EDIT_OPS", "CallStat", "Edit", "EditOp", "Proposal", "Usage"]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,15 +14,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.model import CycleReport
 from engine.model.journal import JournalEntry
 from engine.records.layout import journal_file
-from engine.records.render import full_record
+
+if TYPE_CHECKING:
+    from engine.model import CycleReport
 
 
 def append(state_dir: Path, report: CycleReport) -> None:
     """Add one attempt's report as one line (creates the state directory if needed)."""
+    # here, not at the top: reading the journal (`ratchet status`) needs no renderer and
+    # no redaction patterns
+    from engine.records.render import full_record
+
     state_dir.mkdir(parents=True, exist_ok=True)
     line = json.dumps(full_record(report), sort_keys=True)  # redacted there
     with journal_file(state_dir).open("a", encoding="utf-8") as fh:

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import InputError
+from engine.gate.paths import record_paths
 from engine.model import Identity
-from engine.records.evidence import evidence_for, with_evidence, write_evidence
-from engine.records.render import memory_path, render_snapshot, snapshot_path
 from engine.vcs import Repository, format_message, parse_trailers
 from engine.vcs.blobs import read_blobs
 from engine.vcs.history import ref_messages
@@ -91,7 +89,7 @@ def _read_snapshots(
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """``(commit, cycle id)`` -> the cycle's snapshot as committed in that commit, for every
     pair given whose snapshot is there and is a JSON object, in one git process."""
-    specs = {(sha, cycle): f"{sha}:{snapshot_path(cycle)}" for sha, cycle in pairs if cycle}
+    specs = {(sha, cycle): f"{sha}:{record_paths(cycle)[0]}" for sha, cycle in pairs if cycle}
     texts = read_blobs(repo, specs.values())
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for pair, spec in specs.items():
@@ -180,6 +178,7 @@ def record_rejection(
     the journal entry it wrote."""
     from engine.patching.workspace import write_files
     from engine.records.layout import journal_file
+    from engine.records.render import memory_path, render_snapshot, snapshot_path
 
     goal, n = candidate.id.rsplit("/", 1)
     ref = f"refs/ratchet/rejected/{goal}/{n}"
@@ -215,6 +214,8 @@ def record_rejection(
         files[memory_path(candidate.cycle_id)] = (
             f"{memory.rstrip()}\n\n## Human decision\n\n- {at}: {message}\n"
         )
+    import secrets  # here, not at the top: `ratchet status` imports this module
+
     wt = repo.add_worktree(
         f"reject-{goal}-{n}-{secrets.token_hex(3)}", commit=candidate.commit, branch=None
     )
@@ -230,6 +231,9 @@ def record_rejection(
     repo.archive(ref, sha)
     entry["commit"] = sha
     # the full evidence follows the amended commit, with the human's decision on top
+    # (imported here: `ratchet status` reads this module, never the notes)
+    from engine.records.evidence import evidence_for, with_evidence, write_evidence
+
     full = with_evidence(entry, evidence_for(repo, candidate.commit))
     write_evidence(repo, sha, full, author=identity)
     entry = full

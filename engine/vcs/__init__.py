@@ -1,7 +1,17 @@
-"""The only package that runs git. See ``repository.Repository`` for the safety contract."""
+"""The only package that runs git. See ``repository.Repository`` for the safety contract.
+
+The result types (``engine.vcs.results``) are imported on first use: a command that only
+reads (``ratchet status``) makes none of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from engine.vcs.core import STATE_DIR, RepositoryCore
 from engine.vcs.git import Git, GitResult, RefusedOperation, UnusableRepository
+from engine.vcs.listed import ListedRefs
 from engine.vcs.messages import format_message, parse_trailers
 from engine.vcs.refs import (
     ARCHIVE_REFS,
@@ -9,6 +19,7 @@ from engine.vcs.refs import (
     BRANCH_REFS,
     QUESTION_REFS,
     REJECTED_REFS,
+    ZERO_SHA,
     branch_number,
     branch_ref,
     candidate_branch,
@@ -16,14 +27,9 @@ from engine.vcs.refs import (
     rejected_ref,
 )
 from engine.vcs.repository import Repository
-from engine.vcs.results import (
-    ZERO_SHA,
-    FFKind,
-    FFResult,
-    FileChange,
-    RevertResult,
-    WorktreeInfo,
-)
+
+if TYPE_CHECKING:
+    from engine.vcs.results import FFKind, FFResult, FileChange, RevertResult, WorktreeInfo
 
 __all__ = [
     "ARCHIVE_REFS",
@@ -38,6 +44,7 @@ __all__ = [
     "FileChange",
     "Git",
     "GitResult",
+    "ListedRefs",
     "RefusedOperation",
     "Repository",
     "RepositoryCore",
@@ -52,3 +59,14 @@ __all__ = [
     "question_ref",
     "rejected_ref",
 ]
+
+_RESULTS = frozenset({"FFKind", "FFResult", "FileChange", "RevertResult", "WorktreeInfo"})
+
+if not TYPE_CHECKING:  # mypy sees the imports above; a module __getattr__ would hide typos
+
+    def __getattr__(name: str) -> Any:
+        if name not in _RESULTS:
+            raise AttributeError(f"module 'engine.vcs' has no attribute {name!r}")
+        value = getattr(importlib.import_module("engine.vcs.results"), name)
+        globals()[name] = value
+        return value

@@ -10,20 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from engine.errors import GitError
 from engine.model import Identity
 from engine.records.layout import EXCLUDE_FORMS, EXCLUDE_LINE, STATE_DIR, worktrees_dir
 from engine.vcs.git import Git, GitResult, RefusedOperation, UnusableRepository
-from engine.vcs.refs import ARCHIVE_REFS, BRANCH_PREFIX, BRANCH_REFS
-from engine.vcs.results import (
-    ZERO_SHA,
-    FileChange,
-    WorktreeInfo,
-    parse_name_status,
-    parse_worktree_list,
-)
+from engine.vcs.refs import ARCHIVE_REFS, BRANCH_PREFIX, BRANCH_REFS, ZERO_SHA
+
+if TYPE_CHECKING:  # engine.vcs.results is imported where a result is made (see vcs/__init__)
+    from engine.vcs.results import FileChange, WorktreeInfo
 
 _QUICK_OPEN = "rev-parse --is-bare-repository --show-toplevel --verify -q HEAD^{commit}"
 
@@ -184,6 +180,11 @@ class RepositoryCore:
         out = self._run("for-each-ref", "--format=%(objectname) %(refname)", *patterns)
         return {ref: sha for sha, _, ref in (line.partition(" ") for line in out.splitlines())}
 
+    def refs_may_exist(self, prefix: str) -> bool:
+        """False only when it is known without running git that no ref starts with
+        ``prefix`` (a repository that listed its refs: ``vcs.listed``); here always True."""
+        return True
+
     def git_common_dir(self) -> Path:
         """The repository's shared .git directory (the same from every worktree)."""
         out = self._run("rev-parse", "--path-format=absolute", "--git-common-dir")
@@ -249,6 +250,8 @@ class RepositoryCore:
     def changed_files(self, base: str, head: str) -> list[FileChange]:
         """Files changed from ``base`` to ``head``, renames detected."""
         args = ("diff", "--name-status", "-z", "-M", "--no-ext-diff")
+        from engine.vcs.results import parse_name_status
+
         return parse_name_status(self._run(*args, checked_arg(base), checked_arg(head), "--"))
 
     def is_ancestor(self, a: str, b: str) -> bool:
@@ -356,6 +359,8 @@ class RepositoryCore:
 
     def list_worktrees(self) -> list[WorktreeInfo]:
         """All worktrees of the repository, the main one first."""
+        from engine.vcs.results import parse_worktree_list
+
         return parse_worktree_list(self._run("worktree", "list", "--porcelain", "-z"))
 
     def checked_out_at(self, branch: str) -> Path | None:

@@ -30,7 +30,10 @@ def first_parent_messages(repo: RepositoryCore, rev: str, limit: int) -> list[tu
 
 def ref_messages(repo: RepositoryCore, prefix: str) -> dict[str, tuple[str, str]]:
     """Full ref name -> ``(sha, full message)`` for the commits under ``prefix`` (e.g.
-    ``refs/ratchet/rejected/``), in one git process instead of one per ref."""
+    ``refs/ratchet/rejected/``), in one git process instead of one per ref (none when the
+    repository knows there is no such ref)."""
+    if not repo.refs_may_exist(prefix):
+        return {}
     out = repo._run(
         "for-each-ref", "--format=%(objectname) %(refname)%00%(contents)%00", checked_arg(prefix)
     )

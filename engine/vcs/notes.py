@@ -12,7 +12,6 @@ correctly. :func:`read_notes` reads the notes of many commits in one git process
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -120,6 +119,8 @@ def _tree_with(
     """The tree of ``parent`` (empty without one) with ``commit``'s note set to ``blob``."""
     state = repo.state_dir
     state.mkdir(parents=True, exist_ok=True)
+    import secrets  # here, not at the top: `ratchet status` imports this module
+
     index = notes_index_file(state, secrets.token_hex(6))
     env = {**env, "GIT_INDEX_FILE": str(index)}
     try:

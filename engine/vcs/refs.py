@@ -23,6 +23,9 @@ REJECTED_REFS = f"{ARCHIVE_REFS}rejected/"
 QUESTION_REFS = f"{ARCHIVE_REFS}questions/"
 """Where the records-only commit of an attempt that asked a question is kept."""
 
+ZERO_SHA = "0" * 40
+"""As ``old`` of a compare-and-swap: "the ref must not exist yet"."""
+
 NOTES_REF = "refs/notes/ratchet"
 """The git notes ref holding each record commit's full evidence (``engine.vcs.notes``)."""
 

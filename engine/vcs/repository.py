@@ -12,17 +12,19 @@ compare-and-swap.
 from __future__ import annotations
 
 import re
-import secrets
 import shutil
 import threading
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import GitError, InputError, RevertConflict
 from engine.model import Identity
 from engine.vcs.core import STATE_DIR, RepositoryCore, checked_arg
 from engine.vcs.git import RefusedOperation
-from engine.vcs.results import FFResult, RevertResult, parse_status_paths
+
+if TYPE_CHECKING:  # engine.vcs.results is imported where a result is made (see vcs/__init__)
+    from engine.vcs.results import FFResult, RevertResult
 
 # Concurrent cycles of one process (directives.workers) move targets one at a time: the
 # checked-out case is a check-then-merge that git's ref lock alone does not make atomic.
@@ -193,6 +195,8 @@ class Repository(RepositoryCore):
     def is_clean(self, worktree: Path) -> bool:
         """No staged or unstaged changes to tracked files in ``worktree`` (untracked files and
         anything under ``.ratchet/`` do not count). Never writes the index."""
+        from engine.vcs.results import parse_status_paths
+
         out = self._run(
             "status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=no", cwd=worktree
         )
@@ -257,6 +261,8 @@ class Repository(RepositoryCore):
             return self._fast_forward(branch, new, old)
 
     def _fast_forward(self, branch: str, new: str, old: str) -> FFResult:
+        from engine.vcs.results import FFResult
+
         result = FFResult("not-ff", branch, old, new)
         ref = f"refs/heads/{checked_arg(branch)}"
         if old != new and not self.is_ancestor(old, new):
@@ -309,6 +315,8 @@ class Repository(RepositoryCore):
         text = message or f'Revert "{subject}"\n\nThis reverts commit {target}.\n'
         parents = self._run("rev-list", "--parents", "-n", "1", target).split()[1:]
         mainline = ["-m", "1"] if len(parents) > 1 else []
+        import secrets  # here: its hmac/hashlib/random cost ~5 ms on every `ratchet status`
+
         name = f"revert-{target[:12]}-{secrets.token_hex(4)}"
         wt = self.add_worktree(name, commit=old, branch=None)
         try:
@@ -324,4 +332,6 @@ class Repository(RepositoryCore):
             sha = self.commit_all(wt, message=text, author=author or Identity())
         finally:
             self.remove_worktree(wt)
+        from engine.vcs.results import RevertResult
+
         return RevertResult(sha, self.fast_forward(branch, sha, old))

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-ZERO_SHA = "0" * 40  # as ``old`` of a compare-and-swap: "the ref must not exist yet"
+from engine.vcs.refs import ZERO_SHA
+
+__all__ = ["ZERO_SHA", "FFKind", "FFResult", "FileChange", "RevertResult", "WorktreeInfo"]
 
 FFKind = Literal["updated-ref", "fast-forwarded", "dirty", "moved", "not-ff"]
 

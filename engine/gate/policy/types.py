@@ -6,8 +6,9 @@ checker and no AST. So we evaluate the compiled program over *typed sample conte
 contexts built by :func:`~engine.gate.policy.context.build_context` from model values whose
 every field holds a value of its declared type (int, double, bool, string, one-item lists),
 in a few variants (numbers 0/1/2, booleans false/true, baseline != candidate) so that both
-sides of ``&&``, ``||`` and ``?:`` are reached. The interpreter is the one rules run on, so
-what it refuses here it would refuse at run time.
+sides of ``&&``, ``||`` and ``?:`` are reached (:mod:`~engine.gate.policy.samples` builds
+them, and stores them so that a configuration load does not define the metric types). The
+interpreter is the one rules run on, so what it refuses here it would refuse at run time.
 
 :func:`type_problems` returns messages (empty: none found):
 
@@ -27,25 +28,14 @@ from __future__ import annotations
 
 import functools
 import re
-import types
-import typing
-from dataclasses import fields, is_dataclass
 from typing import Any, Literal
 
-from engine.gate.policy.context import build_context
 from engine.gate.policy.expr import _STRING, ROOTS, CompiledExpr, resolve
 from engine.gate.policy.quiet_cel import cel
-from engine.model import ChangeFacts, Goal, Metrics
+from engine.gate.policy.samples import typed_samples
 
 Kind = Literal["bool", "number"]
 
-# (baseline number, candidate number, baseline bool, candidate bool)
-_VARIANTS: tuple[tuple[int, int, bool, bool], ...] = (
-    (0, 0, False, False),
-    (1, 2, True, True),
-    (2, 1, False, True),
-    (1, 0, True, False),
-)
 _ROOT_PATH = "|".join(ROOTS)
 _PATH = rf"(?<![\w.])(?:{_ROOT_PATH})(?:\.[A-Za-z_]\w*)+(?![\w.(\[])"
 _OPERAND = rf'(?:{_PATH}|"\d+"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?u?)'
@@ -123,62 +113,12 @@ def _sentence(text: str) -> str:
 def _contexts() -> tuple[Any, ...]:
     """The samples as ``cel.Context`` objects: converted to CEL values once, not per call."""
     out = []
-    for sample in _samples():
+    for sample in typed_samples():
         context = cel.Context()
         for name, value in sample.items():
             context.add_variable(name, value)
         out.append(context)
     return tuple(out)
-
-
-@functools.cache
-def _samples() -> tuple[dict[str, Any], ...]:
-    out = []
-    for base_n, cand_n, base_b, cand_b in _VARIANTS:
-        out.append(
-            build_context(
-                baseline=_sample(Metrics, base_n, base_b),
-                candidate=_sample(Metrics, cand_n, cand_b),
-                change=_sample(ChangeFacts, cand_n, cand_b),
-                goal=_sample(Goal, cand_n, cand_b),
-                cost={},
-                roi=cand_n + 0.5,
-            )
-        )
-    return tuple(out)
-
-
-def _sample(cls: type, n: int, b: bool) -> Any:
-    """An instance of the dataclass ``cls`` with every field a value of its declared type."""
-    hints = typing.get_type_hints(cls)
-    values = {f.name: _value(hints[f.name], n, b) for f in fields(cls) if f.init}
-    return cls(**values)
-
-
-def _value(hint: Any, n: int, b: bool) -> Any:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        inner = [a for a in args if a is not type(None)]
-        return _value(inner[0], n, b) if inner else None
-    if origin is Literal:
-        return args[0]
-    if origin is tuple:
-        item = args[0] if args else str
-        return () if typing.get_origin(item) is dict else (_value(item, n, b),)
-    if origin is dict or hint is dict:
-        return {}  # free keys: any name may be present at run time
-    if is_dataclass(hint) and isinstance(hint, type):
-        return _sample(hint, n, b)
-    if hint is bool:
-        return b
-    if hint is int:
-        return n
-    if hint is float:
-        return n + 0.5
-    if hint is str:
-        return "x"
-    return None
 
 
 # --------------------------------------------------------------------------- equality
@@ -197,7 +137,7 @@ def _mixed_equality(expr: CompiledExpr) -> list[str]:
         return re.sub(r'"(\d+)"', lambda m: literals[int(m.group(1))], text)
 
     problems = []
-    shape = _samples()[1]
+    shape = typed_samples()[1]
     for match in _EQUALITY.finditer(_STRING.sub(hide, expr.text)):
         left, right = (_operand_kind(match.group(g), shape) for g in ("left", "right"))
         if left and right and left[0] != right[0]:
