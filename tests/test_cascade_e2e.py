@@ -110,6 +110,8 @@ def test_good_candidate_passes_every_stage_merges_and_the_next_baseline_is_cache
     # body) traced beside it
     assert timings["tests_reach"] > 0 and timings["tests"] > 0, timings
     assert "tests_selected" not in timings
+    notes = note_of(repo, "main")["notes"]  # the measurement says how coverage was measured
+    assert any("coverage measured on the 1 test(s)" in n for n in notes), notes
     tests = merged["candidate"]["tests"]
     assert tests["stage"] == "full" and tests["selected"] == 1 and tests["passed"] == 2
     tip = git(repo, "rev-parse", "main")

@@ -146,7 +146,7 @@ def goal(extra: str) -> str:
             goal("done_when: candidate.lnt.violations == 0"),
             "goals.yaml:5:16: goals[0].done_when: invalid expression: no field "
             "'candidate.lnt' (candidate has: behaviour, commit, complexity, coverage, "
-            "diff_coverage, goal, lint, sandbox, seconds, security, tests); did you mean "
+            "diff_coverage, goal, lint, notes, sandbox, seconds, security, tests); did you mean "
             "'candidate.lint'?",
         ),
         (

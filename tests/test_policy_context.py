@@ -100,7 +100,7 @@ def test_delta_of_metrics() -> None:
             "candidate.test.failed == 0",
             [
                 "no field 'candidate.test' (candidate has: behaviour, commit, complexity, "
-                "coverage, diff_coverage, goal, lint, sandbox, seconds, security, tests); "
+                "coverage, diff_coverage, goal, lint, notes, sandbox, seconds, security, tests); "
                 "did you mean 'candidate.tests'?"
             ],
         ),

@@ -86,7 +86,7 @@ def judge(
         exclude=_records_written(repo, candidate.commit, record_paths(cycle_id)),
         protected_extra=directives.protected_paths,
     )
-    notes: list[str] = []
+    notes: list[str] = list(candidate.notes)  # the measurement's own (how, what was skipped)
     quarantine = apply_quarantine(baseline, candidate, change.files)
     baseline, candidate = quarantine.baseline, quarantine.candidate
     if note := quarantine.note():

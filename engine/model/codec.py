@@ -57,4 +57,5 @@ def metrics_from_data(data: dict[str, Any]) -> Metrics:
         goal=data.get("goal", 0.0),
         sandbox=data.get("sandbox", "bwrap"),
         seconds=data.get("seconds", 0.0),
+        notes=tuple(str(n) for n in data.get("notes", ())),
     )

@@ -129,3 +129,5 @@ class Metrics:
     goal: float = 0.0  # the goal's own metric, when it has one
     sandbox: str = "bwrap"  # "bwrap" or "unsafe-none"
     seconds: float = 0.0  # wall clock spent measuring
+    # what the numbers do not say: how coverage was measured, skipped files, tool problems
+    notes: tuple[str, ...] = ()

@@ -165,6 +165,7 @@ class Evaluator:
             security=security.metrics,
             sandbox=self.runner.mode,
             seconds=time.monotonic() - start,
+            notes=tuple(notes),
         )
         return Measurement(
             metrics=metrics,
