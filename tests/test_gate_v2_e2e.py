@@ -271,3 +271,27 @@ def test_failing_baseline_stops_the_cycle_before_any_proposal(tmp_path: Path) ->
     assert result["branch"] is None and git(repo, "branch", "--list", "ratchet/*") == ""
     log = ratchet("log", "--repo", str(repo))
     assert log.code == 0 and "BROKEN-BASELINE" in log.stdout, log.stdout
+
+
+def test_a_doctest_only_break_is_caught_by_reach_too(tmp_path: Path) -> None:
+    """With a selection map the traced reaching run carries the touched module's doctests:
+    a break only its doctest sees is rejected there, at the "selected" stage, and the
+    untraced whole suite beside it is cancelled."""
+    text = TEXT + "\n\ndef quiet(word):\n    return word.lower()\n"
+    quiet_test = (
+        "from calc.text import quiet\n\n\ndef test_quiet():\n    assert quiet('A') == 'a'\n"
+    )
+    repo = project(tmp_path, {"calc/text.py": text, "tests/test_text.py": quiet_test})
+    broken = text.replace('return word.upper() + "!"', "return word.upper()")
+    result = run_plan(
+        repo,
+        tmp_path,
+        "Simplify shout",
+        [{"file": "calc/text.py", "op": "rewrite", "code": broken}],
+    )
+    assert result["outcome"] == "rejected", result
+    tests = result["candidate"]["tests"]
+    assert tests["stage"] == "selected", tests
+    assert result["timings"]["tests_reach"] > 0
+    assert any("calc/text.py" in f for f in tests["failures"]), tests["failures"]
+    assert tests["doctests_added"] == 1

@@ -221,7 +221,6 @@ class SandboxMeasurer:
                 known.metrics.coverage if known.metrics else None,
                 selection=selection,
                 known_failures=known_failures,
-                doctests=bool(touched),
             )
         behaviour: list[BehaviourMetrics] = []
         recorded_on = base or ""

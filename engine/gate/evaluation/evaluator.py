@@ -193,6 +193,7 @@ class Evaluator:
             report = run_by_reach(
                 probe, checkout, reach, timeout=limit, sources=stages.sources,
                 known_failures=stages.known_failures, beside=stages.beside,
+                doctest_modules=doctest_modules,
             )  # fmt: skip
             if report is not None:
                 if report.tests.stage == "full":

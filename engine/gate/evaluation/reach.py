@@ -79,13 +79,10 @@ def plan_reach(
     *,
     selection: Sequence[str] = (),
     known_failures: Collection[str] = (),
-    doctests: bool = False,
 ) -> Reach:
     """What to run under coverage for ``changes`` (module doc), or why everything must."""
     if test_map is None or lines is None or base is None:
         return _no("no baseline selection map")
-    if doctests:
-        return _no("doctests of changed modules run")
     if not _line_based(base):
         return _no("the baseline's coverage counts branches")
     ids: set[str] = set()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from engine.gate.evaluation.background import Background
@@ -45,9 +45,12 @@ def run_by_reach(
     sources: Collection[str],
     known_failures: Collection[str] = (),
     beside: Callable[[], None] | None = None,
+    doctest_modules: Sequence[str] = (),
 ) -> TestsReport | None:
     """The full stage of ``checkout`` by ``reach`` (module doc); ``sources``: the
-    candidate's non-test Python files (the files its coverage is reported for)."""
+    candidate's non-test Python files (the files its coverage is reported for);
+    ``doctest_modules``: modules whose doctests the traced run adds (they reach the change
+    by definition: the untraced run, as the user runs it, does not have them)."""
     if not TestCommand.parse(probe.resolved(checkout).command).is_pytest:
         return None  # decided before anything runs: ``beside`` runs once, here or later
     cancel = threading.Event()
@@ -61,7 +64,7 @@ def run_by_reach(
         with step("tests_reach"):
             traced = probe.run(
                 checkout, timeout=timeout, contexts=True, tests=reach.args, fail_fast=True,
-                on_failure=cancel.set,
+                on_failure=cancel.set, doctest_modules=doctest_modules,
             )  # fmt: skip
         if rejects(traced, known_failures):
             cancel.set()
@@ -81,7 +84,12 @@ def run_by_reach(
     if plain is None:
         return None
     tampered = tuple(dict.fromkeys(plain.tests.tampered + traced.tests.tampered))
-    tests = dataclasses.replace(plain.tests, tampered=tampered, selected=len(reach.args))
+    tests = dataclasses.replace(
+        plain.tests,
+        tampered=tampered,
+        selected=len(reach.args),
+        doctests_added=traced.tests.doctests_added,
+    )
     return TestsReport(
         tests=tests,
         coverage=line_totals(lines),
