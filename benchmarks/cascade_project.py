@@ -6,10 +6,12 @@
 good plan flattens it (same behaviour, lower complexity: it merges), the bad plan breaks
 it (one covering test fails).
 
-``from_repo``: a clone of a repository; plans are made after a first (warm-up) cycle from
-the function its baseline's selection map says the most tests run: the good plan adds a
-comment line to it, the bad plan makes it raise. The warm-up's own plan differs from both
-(a plan already tried is refused as a repeat).
+``--repo``: a clone of a repository; plans are made after a first (warm-up) cycle from a
+top-level function its baseline's selection map says tests run — the median of those
+(``--pick median``, a typical change) or the one the most tests run (``--pick most``, the
+worst case for coverage by reach): the good plan adds a statement that does nothing to
+its body (its AST changes, its behaviour does not), the bad plan makes it raise. The
+warm-up's own plan (a comment) differs from both (a plan already tried is refused).
 
 ``Cycle.run`` copies the prepared repository with its ``.ratchet/`` state (the baseline and
 per-file caches are keyed by content, so the copy finds them), runs ``ratchet run-once``
@@ -90,6 +92,12 @@ def arguments(doc: str | None) -> argparse.Namespace:
     parser.add_argument("--work", type=int, default=2000, help="loop iterations per test")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repo", type=Path, help="benchmark a clone of this repository")
+    parser.add_argument(
+        "--pick",
+        choices=("median", "most"),
+        default="median",
+        help="with --repo: touch the median function the tests run, or the one most run",
+    )
     return parser.parse_args()
 
 
@@ -174,12 +182,16 @@ def warm_up(template: Path, plan_path: Path) -> dict[str, Any]:
     return report
 
 
-def most_tested_function(repo: Path) -> tuple[str, str, str]:
-    """(file, name, source) of the top-level function the most tests ran, per the cached
-    selection map of the repository's baseline."""
-    best: tuple[int, str, str, str] | None = None
+def tested_function(repo: Path, pick: str = "median") -> tuple[str, str, str]:
+    """(file, name, source) of a top-level function tests run, per the cached selection map
+    of the repository's baseline: the one the most tests ran (``pick="most"``: the worst
+    case for coverage by reach) or the median of those (``"median"``: a typical function);
+    says which on stderr, with how many of the map's tests ran it."""
+    found: list[tuple[int, str, str, str]] = []
+    total = 0
     for path in (repo / ".ratchet").rglob("*.map.json"):
         data = json.loads(path.read_text())["map"]
+        total = max(total, len(data["tests"]))
         for rel, by_line in data["lines"].items():
             try:
                 text = (repo / rel).read_text()
@@ -195,12 +207,37 @@ def most_tested_function(repo: Path) -> tuple[str, str, str]:
                     if node.lineno < int(n) <= (node.end_lineno or 0)
                     for i in ix
                 }
-                if ids and (best is None or len(ids) > best[0]):
+                if ids:
                     source = ast.get_source_segment(text, node) or ""
-                    best = (len(ids), rel, node.name, source)
-    if best is None:
+                    found.append((len(ids), rel, node.name, source))
+    if not found:
         raise SystemExit(f"{repo}: no function is run by a test (no selection map?)")
-    return best[1], best[2], best[3]
+    found.sort()
+    count, rel, name, source = found[-1] if pick == "most" else found[len(found) // 2]
+    print(f"# the candidate touches {rel}::{name} ({pick}: {count} of {total} tests ran it)",
+          file=sys.stderr)  # fmt: skip
+    return rel, name, source
+
+
+def touched(source: str) -> str:
+    """``source`` (one function) with a statement that does nothing added at the start of
+    its body, after its docstring: the body's AST changes, its behaviour does not."""
+    head = ast.parse(source).body[0]
+    assert isinstance(head, ast.FunctionDef)
+    body, lines = head.body, source.splitlines()
+    first = body[0]
+    doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant)
+    if doc and len(body) == 1:
+        at, model = first.end_lineno or first.lineno, first.lineno
+    else:
+        anchor = body[1] if doc else first
+        decorators = getattr(anchor, "decorator_list", [])
+        at = model = min([anchor.lineno, *(d.lineno for d in decorators)]) - 1
+        model += 1
+    text = lines[model - 1]
+    indent = text[: len(text) - len(text.lstrip())]
+    lines.insert(at, f"{indent}_ = None  # touched by the benchmark")
+    return "\n".join(lines) + "\n"
 
 
 def commented(source: str, why: str = "touched by the benchmark") -> str:
@@ -216,7 +253,9 @@ def raising(source: str) -> str:
     return "\n".join([*signature, '    raise RuntimeError("broken by the benchmark")']) + "\n"
 
 
-def prepare(scratch: Path, repo: Path | None, tests: int, work: int) -> tuple[Cycle, Path, Path]:
+def prepare(
+    scratch: Path, repo: Path | None, tests: int, work: int, pick: str = "median"
+) -> tuple[Cycle, Path, Path]:
     """The template (baseline cached) and the good and bad plans."""
     template = scratch / "template"
     if repo is None:
@@ -233,8 +272,8 @@ def prepare(scratch: Path, repo: Path | None, tests: int, work: int) -> tuple[Cy
         file, name = _first_function(template)
         touch = commented(_src(template, file, name), "warm-up")
         warm_up(template, plan(scratch / "touch.yaml", file, name, touch))
-        file, name, source = most_tested_function(template)
-        good = plan(scratch / "good.yaml", file, name, commented(source))
+        file, name, source = tested_function(template, pick)
+        good = plan(scratch / "good.yaml", file, name, touched(source))
         bad = plan(scratch / "bad.yaml", file, name, raising(source))
     return Cycle(template, scratch), good, bad
 

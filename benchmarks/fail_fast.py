@@ -16,8 +16,8 @@ Prints each round, the medians and the ratios of the rejection to the full suite
 (issue 13): rejected in <= 0.25x of the full suite.
 
 Run: ``python benchmarks/fail_fast.py [--tests 200] [--work 2000] [--rounds 5]
-[--repo PATH]`` (``--repo``: as in ``gate_overhead.py``; the bad candidate makes the
-function its baseline's tests run most raise).
+[--repo PATH [--pick median|most]]`` (``--repo``: as in ``gate_overhead.py``; the bad
+candidate makes that function raise).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def main() -> None:
     args = arguments(__doc__)
     scratch = Path(tempfile.mkdtemp(prefix="ratchet-bench-failfast-"))
     try:
-        cycle, good, bad = prepare(scratch, args.repo, args.tests, args.work)
+        cycle, good, bad = prepare(scratch, args.repo, args.tests, args.work, args.pick)
         argv = test_argv(cycle.template)
         what = str(args.repo) if args.repo else f"generated: {args.tests} tests"
         print(f"# fail fast: {what}; {os.cpu_count()} cores; rounds interleaved")

@@ -17,8 +17,9 @@ median seconds of the cycle's largest steps. Target (issue 13): ratchet / plain 
 ratchet / coverage <= 1.0.
 
 Run: ``python benchmarks/gate_overhead.py [--tests 200] [--work 2000] [--rounds 5]
-[--repo PATH]``. ``--repo``: a clone of that repository (committed state, its directives'
-test command); the candidate adds a comment to the function its baseline's tests run most.
+[--repo PATH [--pick median|most]]``. ``--repo``: a clone of that repository (committed
+state, its directives' test command); the candidate adds a no-op statement to the median
+function its baseline's tests run (``--pick most``: the one the most tests run).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def main() -> None:
     args = arguments(__doc__)
     scratch = Path(tempfile.mkdtemp(prefix="ratchet-bench-overhead-"))
     try:
-        cycle, good, _bad = prepare(scratch, args.repo, args.tests, args.work)
+        cycle, good, _bad = prepare(scratch, args.repo, args.tests, args.work, args.pick)
         argv = test_argv(cycle.template)
         coverage = [argv[0], "-m", "coverage", "run", f"--data-file={scratch / '.cov'}", "-m"]
         coverage += argv[argv.index("-m") + 1 :] if "-m" in argv else argv[1:]
