@@ -41,16 +41,16 @@ from typing import TYPE_CHECKING
 
 from engine import __version__
 from engine.errors import SandboxError
-from engine.gate.evaluation.behaviour import BehaviourCheck, changed_functions
+from engine.gate.evaluation.behaviour import changed_functions
 from engine.gate.evaluation.cache import BaselineCache, baseline_key, measured_tree
 from engine.gate.evaluation.diffcov import FileChange, diff_coverage
 from engine.gate.evaluation.evaluator import Evaluator, Measurement
-from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
-from engine.gate.evaluation.reach import Reach, plan_reach
+from engine.gate.evaluation.reach import plan_reach
 from engine.gate.evaluation.selection import TestMap, select_tests
 from engine.gate.health import adaptive_timeout
 from engine.gate.paths import is_protected, is_test_file
+from engine.gate.recording import BehaviourSession
 from engine.gate.timing import step
 from engine.model import BehaviourMetrics, DiffCoverage, Directives, Goal, Metrics, to_data
 from engine.records.layout import baseline_cache_dir, static_cache_dir
@@ -223,26 +223,36 @@ class SandboxMeasurer:
                 known_failures=known_failures,
             )
         behaviour: list[BehaviourMetrics] = []
-        recorded_on = base or ""
+        replay = bool(base) and preserves_behaviour(goal, self.default_provider)
+        functions = changed_functions(changes, Path(checkout)) if replay else []
+        session = None
+        if functions and base:  # recorded on the base from now on, replayed once reach passed
+            session = BehaviourSession(
+                repo, base, scratch_name("record", base), functions,
+                probe=self.evaluator.tests_probe(), timeout=timeout, tests=reach.args,
+            )  # fmt: skip
 
         def check_behaviour() -> None:
             with step("behaviour"):
-                found = self._behaviour(repo, recorded_on, checkout, changes, timeout, reach)
-                behaviour.append(found)
+                assert session is not None
+                behaviour.append(session.finish(Path(checkout)))
 
-        replay = bool(base) and preserves_behaviour(goal, self.default_provider)
-        measured = self._evaluator(repo).evaluate(
-            checkout,
-            measured_files(repo.ls_files(commit)),
-            commit=commit,
-            timeout=timeout,
-            doctest_modules=touched,
-            selection=selection,
-            known_failures=known_failures,
-            contexts=True,
-            reach=reach,
-            beside=check_behaviour if replay else None,
-        )
+        try:
+            measured = self._evaluator(repo).evaluate(
+                checkout,
+                measured_files(repo.ls_files(commit)),
+                commit=commit,
+                timeout=timeout,
+                doctest_modules=touched,
+                selection=selection,
+                known_failures=known_failures,
+                contexts=True,
+                reach=reach,
+                beside=check_behaviour if session is not None else None,
+            )
+        finally:
+            if session is not None:
+                session.close()
         if measured.metrics.tests.stage == "full" and not touched:
             # the same content measured as a baseline would give these numbers: the tip a
             # merge lands (this commit amended with its records) finds them cached
@@ -255,31 +265,6 @@ class SandboxMeasurer:
             diff_coverage=diffcov,
             behaviour=behaviour[0] if full and behaviour else BehaviourMetrics(),
         )
-
-    def _behaviour(
-        self,
-        repo: Repository,
-        base: str,
-        checkout: Path,
-        changes: list[FileChange],
-        timeout: float,
-        reach: Reach,
-    ) -> BehaviourMetrics:
-        """Record on ``base`` with the tests that reach the change when ``reach`` names
-        them (the others cannot call a changed function), else with the whole suite."""
-        functions = changed_functions(changes, Path(checkout))
-        if not functions:
-            return BehaviourMetrics()
-        worktree = repo.add_worktree(scratch_name("record", base), commit=base, branch=None)
-        try:
-            probe = self.evaluator.tests_probe()
-            command = TestCommand.parse(probe.resolved(worktree).command)
-            check = BehaviourCheck(
-                runner=probe.runner, command=command, timeout=timeout, tests=reach.args
-            )
-            return check.run(worktree, Path(checkout), functions)
-        finally:
-            repo.remove_worktree(worktree)
 
 
 def make_measurer(directives: Directives) -> Measurer:

@@ -25,6 +25,7 @@ import ast
 import json
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,19 @@ def module_name(root: Path, rel: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Recording:
+    """What :meth:`BehaviourCheck.record` kept (the calls themselves stay in ``tmp/out``);
+    ``done``: the final metrics when there is nothing to replay."""
+
+    tmp: Path
+    functions: tuple[FunctionRef, ...]
+    ids: tuple[str, ...]
+    untested: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    done: BehaviourMetrics | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class BehaviourCheck:
     """Records on the baseline and replays on the candidate, each within ``timeout``."""
 
@@ -122,32 +136,58 @@ class BehaviourCheck:
     def run(
         self, baseline: Path, candidate: Path, functions: Sequence[FunctionRef]
     ) -> BehaviourMetrics:
+        with tempfile.TemporaryDirectory(prefix="ratchet-behaviour-") as tmp:
+            recorded = self.record(baseline, Path(tmp), functions)
+            return self.replay(recorded, candidate)
+
+    def record(
+        self,
+        baseline: Path,
+        tmp: Path,
+        functions: Sequence[FunctionRef],
+        cancel: threading.Event | None = None,
+    ) -> Recording:
+        """The first half: record ``functions``' calls on ``baseline`` (its tests run in a
+        copy under ``tmp``, which must outlive :meth:`replay`); ``cancel`` stops it."""
         ids = tuple(f.id for f in functions)
         if not functions:
-            return BehaviourMetrics()
+            return Recording(tmp=tmp, functions=(), ids=ids, done=BehaviourMetrics())
         if not self.command.is_pytest:
-            return BehaviourMetrics(
+            done = BehaviourMetrics(
                 checked=True,
                 functions=ids,
                 untested=ids,
                 problems=("the test command is not pytest: no calls can be recorded",),
             )
-        with tempfile.TemporaryDirectory(prefix="ratchet-behaviour-") as tmp:
-            out = Path(tmp) / "out"
-            out.mkdir()
-            calls, problems = self._record(baseline, Path(tmp) / "base", out, functions)
-            recorded = {fid for fid, got in calls.items() if got}
-            untested = tuple(i for i in ids if i not in recorded)
-            if not recorded:
-                return BehaviourMetrics(
-                    checked=True, functions=ids, untested=untested, problems=tuple(problems)
-                )
-            summary = self._replay(candidate, Path(tmp) / "cand", out, functions)
-        problems += [str(p) for p in summary.get("problems", [])]
+            return Recording(tmp=tmp, functions=tuple(functions), ids=ids, done=done)
+        out = tmp / "out"
+        out.mkdir(exist_ok=True)
+        calls, problems = self._record(baseline, tmp / "base", out, functions, cancel)
+        recorded = {fid for fid, got in calls.items() if got}
+        untested = tuple(i for i in ids if i not in recorded)
+        nothing = BehaviourMetrics(
+            checked=True, functions=ids, untested=untested, problems=tuple(problems)
+        )
+        return Recording(
+            tmp=tmp,
+            functions=tuple(functions),
+            ids=ids,
+            untested=untested,
+            problems=tuple(problems),
+            done=None if recorded else nothing,
+        )
+
+    def replay(self, recorded: Recording, candidate: Path) -> BehaviourMetrics:
+        """The second half: replay what :meth:`record` kept against ``candidate``."""
+        if recorded.done is not None:
+            return recorded.done
+        summary = self._replay(candidate, recorded.tmp / "cand", recorded.tmp / "out",
+                               recorded.functions)  # fmt: skip
+        problems = [*recorded.problems, *(str(p) for p in summary.get("problems", []))]
         return BehaviourMetrics(
             checked=True,
-            functions=ids,
-            untested=untested,
+            functions=recorded.ids,
+            untested=recorded.untested,
             calls=int(summary.get("calls", 0)),
             diverged=int(summary.get("diverged", 0)),
             first_divergence=str(summary.get("first", ""))[:600],
@@ -170,7 +210,12 @@ class BehaviourCheck:
         }
 
     def _record(
-        self, checkout: Path, work: Path, out: Path, functions: Sequence[FunctionRef]
+        self,
+        checkout: Path,
+        work: Path,
+        out: Path,
+        functions: Sequence[FunctionRef],
+        cancel: threading.Event | None = None,
     ) -> tuple[dict[str, list[object]], list[str]]:
         import pickle  # nosec B403 - written by ratchet's recorder; counts are all we read
 
@@ -185,8 +230,11 @@ class BehaviourCheck:
         env = self.command.env_in(work)
         env = {**env, **plugin_env(env, spec)}
         result = self.runner.run(
-            argv, cwd=work, writable=[out], readable=[DIR], env=env, timeout=self.timeout
-        )
+            argv, cwd=work, writable=[out], readable=[DIR], env=env, timeout=self.timeout,
+            cancel=cancel,
+        )  # fmt: skip
+        if result.cancelled:
+            return {}, ["the recording run was cancelled"]
         problems = ["the recording run timed out"] if result.timed_out else []
         try:
             data = pickle.loads((out / "calls.pkl").read_bytes())  # nosec B301

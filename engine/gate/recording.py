@@ -1,0 +1,77 @@
+"""The behaviour check of one candidate, its recording started early.
+
+Recording the changed functions' calls needs only the base commit, the functions and the
+tests that reach them — nothing of the candidate's results — so it starts in a thread as
+soon as the candidate's tests do (:class:`BehaviourSession`), and the replay against the
+candidate runs once the tests that reach the change have passed
+(:meth:`BehaviourSession.finish`, the evaluation's ``beside``). A candidate rejected
+earlier never waits for it: :meth:`BehaviourSession.close` cancels the recording (its
+sandboxed run is killed) and removes the base's worktree.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.gate.evaluation.background import Background
+from engine.gate.evaluation.behaviour import BehaviourCheck, FunctionRef, Recording
+from engine.gate.evaluation.probes.command import TestCommand
+from engine.gate.evaluation.probes.tests import TestsProbe
+from engine.gate.timing import step
+from engine.model import BehaviourMetrics
+from engine.vcs import Repository
+
+
+class BehaviourSession:
+    """Records ``functions`` on ``base`` (a worktree named ``name``) from construction."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        base: str,
+        name: str,
+        functions: Sequence[FunctionRef],
+        *,
+        probe: TestsProbe,
+        timeout: float,
+        tests: Sequence[str],
+    ) -> None:
+        self._repo = repo
+        self._cancel = threading.Event()
+        self._tmp = tempfile.TemporaryDirectory(prefix="ratchet-behaviour-")
+        self._worktree: Path | None = None
+        self._check: BehaviourCheck | None = None
+
+        def record() -> Recording:
+            with step("behaviour_record"):
+                worktree = repo.add_worktree(name, commit=base, branch=None)
+                self._worktree = worktree
+                command = TestCommand.parse(probe.resolved(worktree).command)
+                self._check = BehaviourCheck(
+                    runner=probe.runner, command=command, timeout=timeout, tests=tests
+                )
+                return self._check.record(worktree, Path(self._tmp.name), functions, self._cancel)
+
+        self._job = Background(record, name="ratchet-record")
+
+    def finish(self, candidate: Path) -> BehaviourMetrics:
+        """The recording (waited for) replayed against ``candidate``."""
+        recorded = self._job.join()
+        assert self._check is not None  # set before the recording returned
+        return self._check.replay(recorded, candidate)
+
+    def close(self) -> None:
+        """Stop a recording nobody waits for and remove what it made; errors of a
+        recording that was never finished are dropped with it."""
+        self._cancel.set()
+        try:
+            self._job.join()
+        except Exception:  # noqa: BLE001, S110 - finish() raised it if anyone asked
+            pass
+        finally:
+            if self._worktree is not None:
+                self._repo.remove_worktree(self._worktree)
+            self._tmp.cleanup()
