@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 
 from engine.errors import GitError, InputError, RevertConflict
 from engine.model import Identity
-from engine.vcs.core import STATE_DIR, RepositoryCore, checked_arg
+from engine.vcs.core import STATE_DIR, checked_arg
 from engine.vcs.git import RefusedOperation
+from engine.vcs.memo import MemoReads
 
 if TYPE_CHECKING:  # engine.vcs.results is imported where a result is made (see vcs/__init__)
     from engine.vcs.results import FFResult, RevertResult
@@ -45,8 +46,9 @@ def _identity_args(author: Identity) -> tuple[list[str], dict[str, str]]:
     return config, env
 
 
-class Repository(RepositoryCore):
-    """A git repository with a working tree: ``RepositoryCore``'s reads and refs, plus
+class Repository(MemoReads):
+    """A git repository with a working tree: ``RepositoryCore``'s reads and refs (the reads of
+    immutable objects remembered, ``MemoReads``), plus
     ratchet's worktrees, commits, rebases and the guarded moves of target branches.
 
     The constructor does no I/O; ``Repository.open(path)`` resolves and checks a user path.

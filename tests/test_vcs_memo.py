@@ -1,0 +1,173 @@
+"""engine.vcs.memo on real repositories: reads of immutable objects ask git once, reads by
+ref always ask, answers equal the unremembered ones."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from engine.vcs import Git, GitResult, Repository, RepositoryCore
+from engine.vcs.memo import Memo, is_object_id
+from tests.git_testing import git, isolate_git_config, write
+
+
+class CountingGit(Git):
+    """The real git runner, noting the command (first argument after any ``--git-dir``/
+    ``--work-tree``) of every process it starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commands: list[str] = []
+
+    def call(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> GitResult:
+        words = list(args)
+        while words and words[0] in ("--git-dir", "--work-tree"):
+            words = words[2:]
+        self.commands.append(" ".join(words[:2]))
+        return super().call(*args, cwd=cwd, input=input, env=env)
+
+    def taken(self) -> list[str]:
+        """The commands since the last call, and forget them."""
+        out, self.commands = self.commands, []
+        return out
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_git_config(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "User")
+    git(root, "config", "user.email", "user@example.com")
+    write(root, {"a.txt": "one\n", "pkg/mod.py": "x = 1\n", "pkgs/other.py": "y = 2\n"})
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "first")
+    return root
+
+
+@pytest.fixture
+def counted() -> CountingGit:
+    return CountingGit()
+
+
+@pytest.fixture
+def repo(root: Path, counted: CountingGit) -> Repository:
+    opened = Repository.open(root, git=counted)
+    counted.taken()
+    return opened
+
+
+def commit(root: Path, files: dict[str, str], *, remove: tuple[str, ...] = ()) -> str:
+    write(root, files)
+    for path in remove:
+        (root / path).unlink()
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "change")
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def test_reads_by_object_id_equal_git_and_ask_it_once(
+    repo: Repository, root: Path, counted: CountingGit
+) -> None:
+    base = git(root, "rev-parse", "HEAD").strip()
+    head = commit(root, {"a.txt": "two\n", "new.py": "z = 3\n"}, remove=("pkg/mod.py",))
+    plain = RepositoryCore(root)
+    for _ in range(3):
+        assert repo.ls_files(head) == plain.ls_files(head)
+        assert (
+            repo.ls_files(base, under="pkg") == plain.ls_files(base, under="pkg") == ["pkg/mod.py"]
+        )
+        assert repo.changed_files(base, head) == plain.changed_files(base, head)
+        assert repo.show_file(base, "a.txt") == "one\n"
+        assert repo.show_file(head, "a.txt") == "two\n"
+        assert repo.show_file(head, "pkg/mod.py") is None  # absent: known from the listing
+    assert sorted(counted.taken()) == [
+        "cat-file blob",
+        "cat-file blob",
+        "diff --name-status",
+        "ls-tree -r",
+        "ls-tree -r",
+    ]
+
+
+def test_reads_by_ref_always_ask_git(repo: Repository, root: Path, counted: CountingGit) -> None:
+    assert repo.show_file("main", "a.txt") == "one\n"
+    assert repo.ls_files("main") == ["a.txt", "pkg/mod.py", "pkgs/other.py"]
+    head = commit(root, {"a.txt": "two\n"}, remove=("pkgs/other.py",))
+    assert repo.show_file("main", "a.txt") == "two\n"
+    assert repo.ls_files("main") == ["a.txt", "pkg/mod.py"]
+    assert repo.show_file(head[:12], "a.txt") == "two\n"  # an abbreviated id is not a key
+    assert repo.show_file(head[:12], "a.txt") == "two\n"
+    assert counted.taken().count("cat-file blob") == 4
+
+
+def test_a_failure_is_not_remembered(repo: Repository, root: Path, counted: CountingGit) -> None:
+    head = git(root, "rev-parse", "HEAD").strip()
+    assert repo.show_file(head, "later.txt") is None  # listing unknown: git is asked each time
+    assert repo.show_file(head, "later.txt") is None
+    unknown = "0" * 39 + "1"
+    assert repo.show_file(unknown, "a.txt") is None
+    assert repo.show_file(unknown, "a.txt") is None
+    assert counted.taken() == ["cat-file blob"] * 4
+
+
+def test_show_files_reads_the_rest_in_one_process(
+    repo: Repository, root: Path, counted: CountingGit
+) -> None:
+    base = git(root, "rev-parse", "HEAD").strip()
+    head = commit(root, {"a.txt": "two\n"})
+    assert repo.show_file(base, "a.txt") == "one\n"
+    wanted = [
+        (base, "a.txt"),
+        (head, "a.txt"),
+        (head, "pkg/mod.py"),
+        (head, "none"),
+        ("main", "a.txt"),
+    ]
+    assert repo.show_files(wanted) == {
+        (base, "a.txt"): "one\n",
+        (head, "a.txt"): "two\n",
+        (head, "pkg/mod.py"): "x = 1\n",
+        ("main", "a.txt"): "two\n",
+    }
+    assert repo.show_file(head, "pkg/mod.py") == "x = 1\n"
+    assert counted.taken() == ["cat-file blob", "cat-file --batch"]
+
+
+def test_the_common_dir_is_asked_once(repo: Repository, root: Path, counted: CountingGit) -> None:
+    assert repo.git_common_dir() == repo.git_common_dir() == root / ".git"
+    repo.ensure_excluded()
+    assert counted.taken() == ["rev-parse --path-format=absolute"]
+
+
+@pytest.mark.parametrize(
+    ("key", "is_id"),
+    [("a" * 40, True), ("b" * 64, True), ("a" * 39, False), ("A" * 40, False), ("main", False)],
+)
+def test_only_full_object_ids_are_keys(key: str, is_id: bool) -> None:
+    assert is_object_id(key) is is_id
+
+
+def test_memo_forgets_the_least_recently_used_over_its_budget() -> None:
+    memo = Memo(budget=10)
+    memo.put(("a",), "A", 4)
+    memo.put(("b",), "B", 4)
+    assert memo.get(("a",)) == (True, "A")  # now the most recent
+    memo.put(("c",), "C", 4)
+    assert memo.get(("b",)) == (False, None)
+    assert memo.get(("a",)) == (True, "A") and memo.get(("c",)) == (True, "C")
+    memo.put(("big",), "X", 11)  # alone over the budget: not kept, nothing dropped for it
+    assert memo.get(("big",)) == (False, None) and memo.get(("c",)) == (True, "C")
