@@ -1,16 +1,19 @@
 """engine.vcs.memo on real repositories: reads of immutable objects ask git once, reads by
-ref always ask, answers equal the unremembered ones."""
+ref always ask, answers equal the unremembered ones; worktree removal and leftovers cleaning
+run each git command once."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from engine.vcs import Git, GitResult, Repository, RepositoryCore
+from engine.vcs.leftovers import clean_leftovers
 from engine.vcs.memo import Memo, is_object_id
-from tests.git_testing import git, isolate_git_config, write
+from tests.git_testing import BOT, git, isolate_git_config, write
 
 
 class CountingGit(Git):
@@ -171,3 +174,46 @@ def test_memo_forgets_the_least_recently_used_over_its_budget() -> None:
     assert memo.get(("a",)) == (True, "A") and memo.get(("c",)) == (True, "C")
     memo.put(("big",), "X", 11)  # alone over the budget: not kept, nothing dropped for it
     assert memo.get(("big",)) == (False, None) and memo.get(("c",)) == (True, "C")
+
+
+def test_removing_a_worktree_needs_no_list_and_no_prune(
+    repo: Repository, counted: CountingGit
+) -> None:
+    base = repo.rev_parse("main")
+    assert base
+    wt = repo.add_worktree("g-1", commit=base, branch="ratchet/g/1")
+    counted.taken()
+    repo.remove_worktree(wt)
+    assert counted.taken() == ["worktree remove"]
+    assert not wt.exists() and [w.path for w in repo.list_worktrees()] == [repo.root]
+
+
+def test_a_worktree_git_cannot_remove_is_deleted_and_pruned(
+    repo: Repository, counted: CountingGit
+) -> None:
+    base = repo.rev_parse("main")
+    assert base
+    wt = repo.add_worktree("g-1", commit=base, branch=None)
+    (wt / ".git").write_text("gitdir: /nowhere\n")  # tampered: git refuses to remove it
+    counted.taken()
+    repo.remove_worktree(wt)
+    assert counted.taken() == ["worktree remove", "worktree prune"]
+    assert not wt.exists() and [w.path for w in repo.list_worktrees()] == [repo.root]
+
+
+def test_cleaning_leftovers_lists_and_prunes_once(repo: Repository, counted: CountingGit) -> None:
+    base = repo.rev_parse("main")
+    assert base
+    stale = repo.add_worktree("baseline-1", commit=base, branch=None)
+    gone = repo.add_worktree("baseline-2", commit=base, branch=None)
+    stray = repo.worktrees_dir / "stray"
+    stray.mkdir()
+    shutil.rmtree(gone)  # its directory deleted behind git's back: only pruning removes it
+    counted.taken()
+    found = clean_leftovers(repo, BOT)
+    assert not found.errors
+    assert set(found.worktrees_removed) == {str(p.resolve()) for p in (stale, gone, stray)}
+    taken = counted.taken()
+    assert taken.count("worktree list") == 1 and taken.count("worktree prune") == 1
+    assert [w.path for w in repo.list_worktrees()] == [repo.root]
+    assert list(repo.worktrees_dir.iterdir()) == []

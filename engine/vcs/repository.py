@@ -25,7 +25,7 @@ from engine.vcs.git import RefusedOperation
 from engine.vcs.memo import MemoReads
 
 if TYPE_CHECKING:  # engine.vcs.results is imported where a result is made (see vcs/__init__)
-    from engine.vcs.results import FFResult, RevertResult
+    from engine.vcs.results import FFResult, RevertResult, WorktreeInfo
 
 # Concurrent cycles of one process (directives.workers) move targets one at a time: the
 # checked-out case is a check-then-merge that git's ref lock alone does not make atomic.
@@ -87,31 +87,47 @@ class Repository(MemoReads):
 
     def remove_worktree(self, path: Path, *, base: Path | None = None) -> None:
         """Remove one of ratchet's worktrees directly under ``base`` (default
-        ``.ratchet/worktrees``; force: its changes are discarded), then prune."""
-        self._remove_worktree(path, base or self.worktrees_dir)
-        self._run("worktree", "prune")
+        ``.ratchet/worktrees``; force: its changes are discarded), then prune (unless git
+        removed it, records and all)."""
+        if not self._remove_worktree(path, base or self.worktrees_dir):
+            self._run("worktree", "prune")
 
-    def _remove_worktree(self, path: Path, base: Path) -> None:
+    def _remove_worktree(self, path: Path, base: Path) -> bool:
+        """Remove ``path``; True when ``git worktree remove`` did it (nothing left to prune)."""
         path = self._own_worktree(path, "worktree remove", base)
-        registered = {w.path.resolve() for w in self.list_worktrees()}
-        if path in registered and path.exists():
+        removed = False
+        if path.exists() and self._registered(path):
             # git refuses when the worktree's .git file was tampered with; it is ours: delete it.
-            self._call("worktree", "remove", "--force", "--force", str(path))
+            removed = self._call("worktree", "remove", "--force", "--force", str(path)).ok
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)  # a leftover directory git no longer knows (symlinks not followed)
         elif path.exists() or path.is_symlink():
             path.unlink()
+        return removed and not self._registered(path)
 
-    def prune_stale(self, in_use: Collection[Path] = ()) -> list[str]:
+    def _registered(self, path: Path) -> bool:
+        """True when git's records (``.git/worktrees/*/gitdir``, what ``git worktree list``
+        reads) name ``path`` as a linked worktree; no git process."""
+        try:
+            self.worktree_git_dir(path)
+        except RefusedOperation:
+            return False
+        return True
+
+    def prune_stale(
+        self, in_use: Collection[Path] = (), *, listed: Iterable[WorktreeInfo] | None = None
+    ) -> list[str]:
         """Remove every worktree (and stray directory) under ``.ratchet/worktrees`` except those
         in ``in_use``, whether or not its directory still exists. Returns the removed paths.
 
         The caller decides what is in use (call it under the daemon lock); branches stay.
+        ``listed``: ``list_worktrees()`` as the caller just read it under that lock.
         """
         keep = {Path(p).resolve() for p in in_use}
         base = self.worktrees_dir.resolve()
-        listed = {w.path.resolve() for w in self.list_worktrees()}
-        candidates = {p for p in listed if p.parent == base}
+        worktrees = self.list_worktrees() if listed is None else listed
+        listed_paths = {w.path.resolve() for w in worktrees}
+        candidates = {p for p in listed_paths if p.parent == base}
         if base.is_dir():
             candidates |= {child.resolve() for child in base.iterdir()}
         removed = []
