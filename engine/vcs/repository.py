@@ -22,6 +22,7 @@ from engine.errors import GitError, InputError, RevertConflict
 from engine.model import Identity
 from engine.vcs.core import STATE_DIR, checked_arg
 from engine.vcs.git import RefusedOperation
+from engine.vcs.history import read_log
 from engine.vcs.memo import MemoReads
 
 if TYPE_CHECKING:  # engine.vcs.results is imported where a result is made (see vcs/__init__)
@@ -153,14 +154,16 @@ class Repository(MemoReads):
         """``(sha, committer date ISO-8601, message)`` of the commits reachable from ``rev``,
         newest first (at most ``max_count`` when > 0); only those whose message contains one
         of ``grep`` (fixed strings) when given. A ``rev`` that does not resolve gives ``[]``."""
-        if self.rev_parse(rev) is None:
-            return []
         greps = [f"--grep={g}" for g in grep]
         limit = [f"--max-count={max_count}"] if max_count > 0 else []
-        out = self._run(
-            *("log", "--no-color", "-F", *greps, *limit, "--format=%H%x00%cI%x00%B%x1e"),
+        out = read_log(
+            self,
+            rev,
+            *("--no-color", "-F", *greps, *limit, "--format=%H%x00%cI%x00%B%x1e"),
             checked_arg(rev),
         )
+        if out is None:
+            return []
         entries = []
         for record in out.split("\x1e"):
             parts = record.strip("\n").split("\0", 2)
@@ -172,13 +175,15 @@ class Repository(MemoReads):
         """Path -> how many of the last ``max_count`` commits reachable from ``rev`` changed
         it (renames not followed). One ``git log --name-only``; ``{}`` when ``rev`` does
         not resolve."""
-        if self.rev_parse(rev) is None:
-            return {}
-        out = self._run(
-            *("log", "--no-color", "--no-renames", "--name-only", "--format=%x1e"),
+        out = read_log(
+            self,
+            rev,
+            *("--no-color", "--no-renames", "--name-only", "--format=%x1e"),
             f"--max-count={max_count}",
             checked_arg(rev),
         )
+        if out is None:
+            return {}
         counts: dict[str, int] = {}
         for record in out.split("\x1e"):
             for path in {line for line in record.splitlines() if line.strip()}:

@@ -1,6 +1,6 @@
-"""engine.vcs.memo on real repositories: reads of immutable objects ask git once, reads by
-ref always ask, answers equal the unremembered ones; worktree removal and leftovers cleaning
-run each git command once."""
+"""How many git processes engine.vcs starts, on real repositories: reads of immutable objects
+(engine.vcs.memo) ask git once, reads by ref always ask, and the answers equal git's; worktree
+removal and leftovers cleaning list and prune once; a log reads in one process."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import GitError
 from engine.vcs import Git, GitResult, Repository, RepositoryCore
+from engine.vcs.history import first_parent_messages
 from engine.vcs.leftovers import clean_leftovers
 from engine.vcs.memo import Memo, is_object_id
 from tests.git_testing import BOT, git, isolate_git_config, write
@@ -217,3 +219,19 @@ def test_cleaning_leftovers_lists_and_prunes_once(repo: Repository, counted: Cou
     assert taken.count("worktree list") == 1 and taken.count("worktree prune") == 1
     assert [w.path for w in repo.list_worktrees()] == [repo.root]
     assert list(repo.worktrees_dir.iterdir()) == []
+
+
+def test_a_log_is_one_process_and_a_missing_rev_gives_nothing(
+    repo: Repository, root: Path, counted: CountingGit
+) -> None:
+    first = git(root, "rev-parse", "HEAD").strip()
+    assert [sha for sha, _ in first_parent_messages(repo, "main", 10)] == [first]
+    assert [sha for sha, _, _ in repo.log_entries("main")] == [first]
+    assert repo.churn("main") == {"a.txt": 1, "pkg/mod.py": 1, "pkgs/other.py": 1}
+    assert counted.taken() == ["log --first-parent", "log --no-color", "log --no-color"]
+    assert first_parent_messages(repo, "nope", 10) == []
+    assert repo.log_entries("refs/heads/nope") == [] and repo.churn("nope") == {}
+    assert repo.log_entries(first, grep=("no such words",)) == []
+    write(root, {"main": "a file named like the branch\n"})  # git log main is ambiguous
+    with pytest.raises(GitError, match="ambiguous argument"):
+        repo.log_entries("main")
