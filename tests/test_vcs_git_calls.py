@@ -235,3 +235,23 @@ def test_a_log_is_one_process_and_a_missing_rev_gives_nothing(
     write(root, {"main": "a file named like the branch\n"})  # git log main is ambiguous
     with pytest.raises(GitError, match="ambiguous argument"):
         repo.log_entries("main")
+
+
+def test_without_linked_worktrees_cleaning_runs_no_worktree_command(
+    repo: Repository, counted: CountingGit
+) -> None:
+    base = repo.rev_parse("main")
+    assert base
+    repo.remove_worktree(repo.add_worktree("g-1", commit=base, branch=None))
+    assert not (repo.git_common_dir() / "worktrees").exists()  # git removed its records
+    counted.taken()
+    assert clean_leftovers(repo, BOT).worktrees_removed == ()
+    assert repo.linked_worktrees() == [] and repo.prune_stale() == []
+    assert not [c for c in counted.taken() if c.startswith("worktree")]
+
+
+def test_linked_worktrees_leave_the_main_one_out(repo: Repository) -> None:
+    base = repo.rev_parse("main")
+    assert base
+    wt = repo.add_worktree("g-1", commit=base, branch=None)
+    assert [w.path for w in repo.linked_worktrees()] == [wt]

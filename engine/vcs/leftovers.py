@@ -70,7 +70,7 @@ def clean_leftovers(repo: Repository, identity: Identity) -> Leftovers:
     """Put away what interrupted cycles left; see the module docstring (cycle lock held)."""
     errors: list[str] = []
     partial: list[str] = []
-    listed = repo.list_worktrees()  # committing partial work adds or removes none
+    listed = repo.linked_worktrees()  # committing partial work adds or removes none
     for worktree in _stale_candidate_worktrees(repo, listed):
         try:
             if _commit_partial_work(repo, worktree, identity):
@@ -103,7 +103,7 @@ def clean_leftovers(repo: Repository, identity: Identity) -> Leftovers:
                 errors.append(f"{branch.name}: {exc}")
     try:
         if not pruned:  # archiving and deleting branches leave nothing more to prune
-            repo._run("worktree", "prune")
+            repo.prune_worktrees()
     except GitError as exc:
         errors.append(f"git worktree prune: {exc}")
     return Leftovers(

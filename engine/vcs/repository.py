@@ -91,7 +91,7 @@ class Repository(MemoReads):
         ``.ratchet/worktrees``; force: its changes are discarded), then prune (unless git
         removed it, records and all)."""
         if not self._remove_worktree(path, base or self.worktrees_dir):
-            self._run("worktree", "prune")
+            self.prune_worktrees()
 
     def _remove_worktree(self, path: Path, base: Path) -> bool:
         """Remove ``path``; True when ``git worktree remove`` did it (nothing left to prune)."""
@@ -122,11 +122,11 @@ class Repository(MemoReads):
         in ``in_use``, whether or not its directory still exists. Returns the removed paths.
 
         The caller decides what is in use (call it under the daemon lock); branches stay.
-        ``listed``: ``list_worktrees()`` as the caller just read it under that lock.
+        ``listed``: ``linked_worktrees()`` as the caller just read it under that lock.
         """
         keep = {Path(p).resolve() for p in in_use}
         base = self.worktrees_dir.resolve()
-        worktrees = self.list_worktrees() if listed is None else listed
+        worktrees = self.linked_worktrees() if listed is None else listed
         listed_paths = {w.path.resolve() for w in worktrees}
         candidates = {p for p in listed_paths if p.parent == base}
         if base.is_dir():
@@ -135,8 +135,24 @@ class Repository(MemoReads):
         for path in sorted(candidates - keep):
             self._remove_worktree(path, base)
             removed.append(str(path))
-        self._run("worktree", "prune")
+        self.prune_worktrees()
         return removed
+
+    def linked_worktrees(self) -> list[WorktreeInfo]:
+        """The repository's worktrees but the main one; no git process when git keeps no
+        records of any (no ``.git/worktrees``)."""
+        if not self._has_worktree_records():
+            return []
+        return self.list_worktrees()[1:]  # the main one is listed first
+
+    def prune_worktrees(self) -> None:
+        """``git worktree prune``, unless git keeps no worktree records (no
+        ``.git/worktrees``), when it has nothing to do."""
+        if self._has_worktree_records():
+            self._run("worktree", "prune")
+
+    def _has_worktree_records(self) -> bool:
+        return (self.git_common_dir() / "worktrees").is_dir()
 
     def _own_worktree(self, path: Path, action: str, base: Path | None = None) -> Path:
         """``path`` resolved, if it is directly under ``base`` (default
