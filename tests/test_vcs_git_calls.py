@@ -255,3 +255,17 @@ def test_linked_worktrees_leave_the_main_one_out(repo: Repository) -> None:
     assert base
     wt = repo.add_worktree("g-1", commit=base, branch=None)
     assert [w.path for w in repo.linked_worktrees()] == [wt]
+
+
+def test_a_commit_id_rev_parse_returned_needs_no_git(
+    repo: Repository, root: Path, counted: CountingGit
+) -> None:
+    first = repo.rev_parse("main")
+    assert first and repo.rev_parse(first) == first
+    git(root, "tag", "-a", "-m", "t", "v1", first)
+    tag = git(root, "rev-parse", "v1").strip()  # the annotated tag object's own id
+    assert repo.rev_parse(tag) == first  # a tag's id peels to its commit: asked of git
+    assert repo.rev_parse(tag) == first
+    assert counted.taken() == ["rev-parse --verify"] * 3
+    assert repo.rev_parse("0" * 40) is None and repo.rev_parse("0" * 40) is None
+    assert counted.taken() == ["rev-parse --verify"] * 2

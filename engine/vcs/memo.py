@@ -6,8 +6,10 @@ cache key, the measurement, the gate, the guards), each a ``git`` process; here 
 remembered. Only a full object id is ever part of a key: a ref, a branch name or an abbreviated
 id can come to name another object, so a read given one of those always asks git. Failures are
 never remembered (an object may be missing only for now); a file is known absent from a commit
-without asking git once that commit's tree listing is remembered. The repository's common
-directory is remembered too.
+without asking git once that commit's tree listing is remembered, and an id ``rev_parse``
+returned is known to name a commit. The repository's common directory is remembered too.
+(An object known stays known: git prunes only unreachable objects, and only once they are
+older than ``gc.pruneExpire``, two weeks by default.)
 
 The memory is bounded (:data:`BUDGET` characters, least recently used dropped first) and safe to
 share between threads. Rename detection (``-M``) follows the repository's ``diff.renameLimit``
@@ -97,6 +99,14 @@ class MemoReads(RepositoryCore):
         if self._common_dir is None:
             self._common_dir = super().git_common_dir()
         return self._common_dir
+
+    def rev_parse(self, ref: str, *, cwd: Path | None = None) -> str | None:
+        if is_object_id(ref) and self._memo.get(("commit", ref))[0]:
+            return ref  # a commit id that rev_parse returned before: it names that commit
+        sha = super().rev_parse(ref, cwd=cwd)
+        if sha is not None and is_object_id(sha):
+            self._memo.put(("commit", sha), True, len(sha))
+        return sha
 
     def ls_tree(self, commit: str) -> list[tuple[str, str, str]]:
         """``(mode, object id, path)`` of every file tracked at ``commit``, in git's order."""
