@@ -15,7 +15,8 @@ from engine.vcs import Git, GitResult, Repository, RepositoryCore
 from engine.vcs.history import first_parent_messages
 from engine.vcs.leftovers import clean_leftovers
 from engine.vcs.memo import Memo, is_object_id
-from tests.git_testing import BOT, git, isolate_git_config, write
+from engine.vcs.notes import read_note, write_note
+from tests.git_testing import BOT, IDENTITY_ENV, git, isolate_git_config, user_git, write
 
 
 class CountingGit(Git):
@@ -269,3 +270,33 @@ def test_a_commit_id_rev_parse_returned_needs_no_git(
     assert counted.taken() == ["rev-parse --verify"] * 3
     assert repo.rev_parse("0" * 40) is None and repo.rev_parse("0" * 40) is None
     assert counted.taken() == ["rev-parse --verify"] * 2
+
+
+def test_a_note_replaces_a_fanout_one_keeps_the_rest_in_one_update_index(
+    repo: Repository, root: Path, counted: CountingGit, tmp_path: Path
+) -> None:
+    first = git(root, "rev-parse", "HEAD").strip()
+    second = commit(root, {"b.txt": "b\n"})
+    old, other = (user_git(root, "hash-object", "-w", "--stdin", input=t).strip() for t in "ab")
+    index = {"GIT_INDEX_FILE": str(tmp_path / "index")}  # notes as `git notes` fans them out
+    fanout = f"{first[:2]}/{first[2:4]}/{first[4:]}"
+    for path, blob in ((fanout, old), (f"{second[:2]}/{second[2:]}", other)):
+        user_git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=index)
+    tree = user_git(root, "write-tree", env=index).strip()
+    notes = user_git(root, "commit-tree", tree, "-m", "notes", env=IDENTITY_ENV).strip()
+    git(root, "update-ref", "refs/notes/ratchet", notes)
+    counted.taken()
+    write_note(repo, first, "new\n")
+    assert counted.taken() == [
+        "rev-parse --verify",  # the annotated commit
+        "hash-object -w",
+        "rev-parse --verify",  # the notes ref
+        "ls-tree -r",
+        "update-index -z",
+        "write-tree",
+        "commit-tree " + git(root, "rev-parse", "refs/notes/ratchet^{tree}").strip(),
+        "update-ref -m",
+    ]
+    listed = git(root, "ls-tree", "-r", "--name-only", "refs/notes/ratchet").split()
+    assert sorted(listed) == sorted([first, f"{second[:2]}/{second[2:]}"])
+    assert read_note(repo, first) == "new\n" and read_note(repo, second) == "b"
