@@ -7,10 +7,11 @@ here), on the same template:
 
 - one traced run (``GIT_TRACE``): the number of git processes (every ``git`` git itself
   starts counts too: ``maintenance run`` after a commit, ``reset --hard`` inside ``worktree
-  add``), the commands seen more than once, and the seconds spent in ``Git.call`` (start,
-  run and read each git; summed over threads, so overlapping calls count twice);
+  add``) and the commands seen more than once;
 - ``--rounds`` untraced runs, checkouts interleaved so machine load hits each alike: the
-  median wall seconds of the whole ``run-once`` (start-up to merge).
+  median seconds spent in ``Git.call`` (start, run and read each git; summed over threads,
+  so overlapping calls count twice) and the median wall seconds of the whole ``run-once``
+  (start-up to merge).
 
 Run: ``python benchmarks/git_calls.py [--against PATH ...] [--tests 50] [--work 2000]
 [--rounds 5]``.
@@ -56,17 +57,17 @@ runpy.run_module("engine.cli", run_name="__main__", alter_sys=True)
 _COMMAND = re.compile(r"built-in: git ([a-z-]+)(?: ([a-z-]+))?")
 
 
-def run_once(checkout: Path, template: Path, plan: Path, trace: Path | None) -> float:
-    """Seconds of one ``run-once`` of ``checkout``'s engine on a fresh copy of ``template``."""
+def run_once(checkout: Path, template: Path, plan: Path, trace: Path | None) -> tuple[float, float]:
+    """``(wall seconds, seconds in Git.call)`` of one ``run-once`` of ``checkout``'s engine on
+    a fresh copy of ``template`` (``GIT_TRACE`` to ``trace`` when given)."""
     repo = template.parent / f"run-{time.monotonic_ns()}"
     shutil.copytree(template, repo, symlinks=True)
     git(repo, "worktree", "prune")
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    spent = template.parent / "git-seconds"
+    env = {**os.environ, "PYTHONPATH": str(checkout), "GIT_SECONDS_FILE": str(spent)}
     if trace is not None:
         env["GIT_TRACE"] = str(trace)
-        env["GIT_SECONDS_FILE"] = str(trace.with_suffix(".seconds"))
-    start = ["-c", _TIMED] if trace is not None else ["-m", "engine.cli"]
-    argv = [sys.executable, *start, "run-once", "--repo", str(repo)]
+    argv = [sys.executable, "-c", _TIMED, "run-once", "--repo", str(repo)]
     argv += ["--goal", "bench", "--plan", str(plan), "--json", "--quiet"]
     t0 = time.perf_counter()
     done = subprocess.run(argv, cwd=checkout, env=env, capture_output=True, text=True)
@@ -74,7 +75,7 @@ def run_once(checkout: Path, template: Path, plan: Path, trace: Path | None) -> 
     shutil.rmtree(repo, ignore_errors=True)
     if done.returncode != 0 or '"outcome": "merged"' not in done.stdout:
         raise SystemExit(f"{checkout}: run-once did not merge: {done.stderr[-2000:]}")
-    return seconds
+    return seconds, float(spent.read_text())
 
 
 def git_commands(trace: Path) -> collections.Counter[str]:
@@ -96,25 +97,27 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="ratchet-bench-git-"))
     try:
         cycle, good, _bad = prepare(scratch, None, args.tests, args.work)
-        counts, in_git = {}, {}
+        counts = {}
         for checkout in checkouts:
             trace = scratch / "trace"
             trace.unlink(missing_ok=True)
             run_once(checkout, cycle.template, good, trace)
             counts[checkout] = git_commands(trace)
-            in_git[checkout] = float(trace.with_suffix(".seconds").read_text())
-        seconds: dict[Path, list[float]] = {c: [] for c in checkouts}
+        wall: dict[Path, list[float]] = {c: [] for c in checkouts}
+        in_git: dict[Path, list[float]] = {c: [] for c in checkouts}
         for _ in range(args.rounds):
             for checkout in checkouts:
-                seconds[checkout].append(run_once(checkout, cycle.template, good, None))
+                seconds, spent = run_once(checkout, cycle.template, good, None)
+                wall[checkout].append(seconds)
+                in_git[checkout].append(spent)
         print(f"# one cached run-once, generated project ({args.tests} tests); "
-              f"{os.cpu_count()} cores; {args.rounds} rounds interleaved")  # fmt: skip
-        print(f"{'git processes':>13} {'in git s':>8} {'median s':>8}  checkout (each round's s)")
+              f"{os.cpu_count()} cores; {args.rounds} rounds interleaved; medians")  # fmt: skip
+        print(f"{'git processes':>13} {'in git s':>8} {'wall s':>7}  checkout (each wall s)")
         for checkout in checkouts:
-            total, runs = sum(counts[checkout].values()), seconds[checkout]
+            total, runs = sum(counts[checkout].values()), wall[checkout]
             each = " ".join(f"{s:.2f}" for s in runs)
-            print(f"{total:>13} {in_git[checkout]:>8.3f} {statistics.median(runs):>8.2f}  "
-                  f"{checkout} ({each})")  # fmt: skip
+            print(f"{total:>13} {statistics.median(in_git[checkout]):>8.3f} "
+                  f"{statistics.median(runs):>7.2f}  {checkout} ({each})")  # fmt: skip
         for checkout in checkouts:
             repeated = [f"{cmd} x{n}" for cmd, n in counts[checkout].most_common() if n > 1]
             print(f"repeated in {checkout.name}: {', '.join(repeated) or 'none'}")
