@@ -109,6 +109,13 @@ def test_reads_by_object_id_equal_git_and_ask_it_once(
     ]
 
 
+@pytest.mark.parametrize("under", ["pkg", "pkg/", "pkgs", "pk", ".", "./pkg", "pkg/..", "pk*", ""])
+def test_files_under_a_folder_equal_gits(repo: Repository, root: Path, under: str) -> None:
+    head = git(root, "rev-parse", "HEAD").strip()
+    repo.ls_tree(head)  # the listing remembered
+    assert repo.ls_files(head, under=under) == RepositoryCore(root).ls_files(head, under=under)
+
+
 def test_reads_by_ref_always_ask_git(repo: Repository, root: Path, counted: CountingGit) -> None:
     assert repo.show_file("main", "a.txt") == "one\n"
     assert repo.ls_files("main") == ["a.txt", "pkg/mod.py", "pkgs/other.py"]

@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # engine.vcs.results is imported where a result is made (see 
 
 BUDGET = 32_000_000  # characters of remembered text and paths, over all entries
 _OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a full SHA-1 or SHA-256 object id
-_PLAIN_DIR = re.compile(r"[A-Za-z0-9._/-]+")  # a folder name with no pathspec magic
+# a folder path with no pathspec magic: no glob characters, no "." / ".." / empty segment
+_PLAIN_DIR = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*/?")
 
 T = TypeVar("T")
 
