@@ -109,8 +109,14 @@ def test_reads_by_object_id_equal_git_and_ask_it_once(
     ]
 
 
-@pytest.mark.parametrize("under", ["pkg", "pkg/", "pkgs", "pk", ".", "./pkg", "pkg/..", "pk*", ""])
+@pytest.mark.parametrize(
+    "under",
+    ["pkg", "pkg/", "pkgs", "pk", ".", "./pkg", "pkg/..", "pk*", "", "sub", "sub/", "a.txt"],
+)
 def test_files_under_a_folder_equal_gits(repo: Repository, root: Path, under: str) -> None:
+    first = git(root, "rev-parse", "HEAD").strip()
+    git(root, "update-index", "--add", "--cacheinfo", f"160000,{first},sub")  # a submodule
+    git(root, "commit", "-q", "-m", "sub")
     head = git(root, "rev-parse", "HEAD").strip()
     repo.ls_tree(head)  # the listing remembered
     assert repo.ls_files(head, under=under) == RepositoryCore(root).ls_files(head, under=under)

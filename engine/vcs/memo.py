@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # engine.vcs.results is imported where a result is made (see 
 BUDGET = 32_000_000  # characters of remembered text and paths, over all entries
 _OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a full SHA-1 or SHA-256 object id
 # a folder path with no pathspec magic: no glob characters, no "." / ".." / empty segment
+_SUBMODULE = "160000"  # a gitlink's mode
 _PLAIN_DIR = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*/?")
 
 T = TypeVar("T")
@@ -123,9 +124,15 @@ class MemoReads(RepositoryCore):
     def ls_files(self, commit: str, *, under: str = "") -> list[str]:
         if not is_object_id(commit) or (under and not _PLAIN_DIR.fullmatch(under)):
             return super().ls_files(commit, under=under)
-        paths = [path for _, _, path in self.ls_tree(commit)]
-        folder = under.rstrip("/") + "/"
-        return [p for p in paths if p.startswith(folder)] if under else paths
+        entries = self.ls_tree(commit)
+        if not under:
+            return [path for _, _, path in entries]
+        folder = under.rstrip("/")  # git's `folder/` also matches a submodule named so
+        return [
+            path
+            for mode, _, path in entries
+            if path.startswith(f"{folder}/") or (path == folder and mode == _SUBMODULE)
+        ]
 
     def show_file(self, commit: str, path: str) -> str | None:
         if not is_object_id(commit):
