@@ -12,6 +12,7 @@ import pytest
 
 from engine.errors import GitError
 from engine.vcs import Git, GitResult, Repository, RepositoryCore
+from engine.vcs.blobs import read_blobs
 from engine.vcs.history import first_parent_messages
 from engine.vcs.leftovers import clean_leftovers
 from engine.vcs.memo import Memo, is_object_id
@@ -313,3 +314,16 @@ def test_a_note_replaces_a_fanout_one_keeps_the_rest_in_one_update_index(
     listed = git(root, "ls-tree", "-r", "--name-only", "refs/notes/ratchet").split()
     assert sorted(listed) == sorted([first, f"{second[:2]}/{second[2:]}"])
     assert read_note(repo, first) == "new\n" and read_note(repo, second) == "b"
+
+
+def test_a_batch_with_a_file_that_is_not_utf8_reads_as_show_file_does(
+    repo: Repository, root: Path
+) -> None:
+    (root / "latin.txt").write_bytes(b"\xe9\n\n")  # one byte replaced by three in the batch
+    head = commit(root, {})
+    wanted = [(head, "latin.txt"), (head, "a.txt")]
+    assert repo.show_files(wanted) == {
+        (head, "latin.txt"): "\ufffd\n\n",
+        (head, "a.txt"): "one\n",
+    }
+    assert read_blobs(repo, [f"{head}:latin.txt"]) == {f"{head}:latin.txt": "\ufffd\n\n"}
