@@ -134,6 +134,14 @@ def test_reads_by_ref_always_ask_git(repo: Repository, root: Path, counted: Coun
     assert counted.taken().count("cat-file blob") == 4
 
 
+@pytest.mark.parametrize("path", ["a.txt", "./a.txt", "pkg/../a.txt", "pkg/", "pkg", "nope"])
+def test_a_file_at_a_commit_equals_gits_answer(repo: Repository, root: Path, path: str) -> None:
+    head = git(root, "rev-parse", "HEAD").strip()
+    repo.ls_tree(head)  # the listing remembered
+    assert repo.show_file(head, path) == RepositoryCore(root).show_file(head, path)
+    assert repo.show_files([(head, path)]).get((head, path)) == repo.show_file(head, path)
+
+
 def test_a_failure_is_not_remembered(repo: Repository, root: Path, counted: CountingGit) -> None:
     head = git(root, "rev-parse", "HEAD").strip()
     assert repo.show_file(head, "later.txt") is None  # listing unknown: git is asked each time

@@ -150,7 +150,10 @@ class MemoReads(RepositoryCore):
         return result.stdout
 
     def _absent(self, commit: str, path: str) -> bool:
-        """True when ``commit``'s remembered tree listing has no file ``path``."""
+        """True when ``commit``'s remembered tree listing has no file ``path`` (a path git
+        would resolve, ``./x``, ``x/../y``, a trailing ``/``, is never judged here)."""
+        if any(part in ("", ".", "..") for part in path.split("/")):
+            return False
         found, entries = self._memo.get(("ls-tree", commit))
         return found and all(listed != path for _, _, listed in entries)
 
