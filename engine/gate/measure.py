@@ -55,7 +55,6 @@ from engine.gate.timing import step
 from engine.model import BehaviourMetrics, DiffCoverage, Directives, Goal, Metrics, to_data
 from engine.records.layout import baseline_cache_dir, static_cache_dir
 from engine.vcs import Repository
-from engine.vcs.blobs import ls_tree
 
 if TYPE_CHECKING:
     from engine.cycle.protocols import Measurer
@@ -80,11 +79,16 @@ def preserves_behaviour(goal: Goal | None, default_provider: str = "auto") -> bo
 
 def file_changes(repo: Repository, base: str, head: str) -> list[FileChange]:
     """Every file changed from ``base`` to ``head`` with both texts (renames detected)."""
+    changes = repo.changed_files(base, head)
+    texts = repo.show_files(
+        [(base, c.old_path or c.path) for c in changes if not c.status.startswith("A")]
+        + [(head, c.path) for c in changes if not c.status.startswith("D")]
+    )
     out = []
-    for change in repo.changed_files(base, head):
+    for change in changes:
         old_path = change.old_path or change.path
-        old = None if change.status.startswith("A") else repo.show_file(base, old_path)
-        new = None if change.status.startswith("D") else repo.show_file(head, change.path)
+        old = None if change.status.startswith("A") else texts.get((base, old_path))
+        new = None if change.status.startswith("D") else texts.get((head, change.path))
         out.append(FileChange(path=change.path, old_path=old_path, old=old, new=new))
     return out
 
@@ -140,7 +144,7 @@ class SandboxMeasurer:
         """The baseline cache key of ``commit``: its measured content (records left out,
         :func:`~engine.gate.evaluation.cache.measured_tree`) and the measuring setup."""
         return baseline_key(
-            measured_tree(ls_tree(repo, commit)),
+            measured_tree(repo.ls_tree(commit)),
             self.evaluator.test_command,
             sandbox=self.evaluator.runner.mode,
             limits=json.dumps(to_data(self.evaluator.runner.limits), sort_keys=True),

@@ -16,7 +16,8 @@ _OID = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")  # a SHA-1 or SHA-256 object id
 def read_blobs(repo: RepositoryCore, specs: Iterable[str]) -> dict[str, str]:
     """``rev:path`` -> the text of that file, for each of ``specs`` that names a file, in
     one git process (``git cat-file --batch``; sizes are bytes, so the output is parsed
-    as the UTF-8 it was). A refused batch falls back to one ``show_file`` each."""
+    as the UTF-8 it was). A refused batch, or one holding bytes that are not UTF-8, falls
+    back to one ``show_file`` each."""
     wanted = list(dict.fromkeys(specs))
     if not wanted:
         return {}
@@ -27,6 +28,8 @@ def read_blobs(repo: RepositoryCore, specs: Iterable[str]) -> dict[str, str]:
     try:
         if not result.ok:
             raise ValueError(result.stderr)
+        if "\ufffd" in result.stdout:  # bytes that were not UTF-8: the sizes no longer align
+            raise ValueError("not UTF-8")
         for spec in wanted:
             end = data.index(b"\n", pos)
             header = data[pos:end].split(b" ")

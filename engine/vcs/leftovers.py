@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import GitError
 from engine.model import Identity
@@ -34,6 +35,9 @@ from engine.vcs.messages import format_message
 from engine.vcs.notes import remove_stale_indexes
 from engine.vcs.refs import BRANCH_PREFIX, branch_ref, rejected_ref
 from engine.vcs.repository import Repository
+
+if TYPE_CHECKING:
+    from engine.vcs.results import WorktreeInfo
 
 REVERT_GRACE = 3600.0  # seconds a `revert-*` worktree is presumed in use by `ratchet revert`
 REF_LOCK_GRACE = 30.0  # seconds before a ref's .lock file counts as stale
@@ -66,15 +70,18 @@ def clean_leftovers(repo: Repository, identity: Identity) -> Leftovers:
     """Put away what interrupted cycles left; see the module docstring (cycle lock held)."""
     errors: list[str] = []
     partial: list[str] = []
-    for worktree in _stale_candidate_worktrees(repo):
+    listed = repo.linked_worktrees()  # committing partial work adds or removes none
+    for worktree in _stale_candidate_worktrees(repo, listed):
         try:
             if _commit_partial_work(repo, worktree, identity):
                 partial.append(str(worktree))
         except GitError as exc:
             errors.append(f"partial work in {worktree}: {exc}")
     removed: list[str] = []
+    pruned = False
     try:
-        removed = repo.prune_stale(in_use=_reverts_in_progress(repo))
+        removed = repo.prune_stale(in_use=_reverts_in_progress(repo), listed=listed)
+        pruned = True
     except GitError as exc:
         errors.append(f"removing stale worktrees: {exc}")
     locks = remove_stale_ref_locks(repo)
@@ -95,7 +102,8 @@ def clean_leftovers(repo: Repository, identity: Identity) -> Leftovers:
             except GitError as exc:
                 errors.append(f"{branch.name}: {exc}")
     try:
-        repo._run("worktree", "prune")
+        if not pruned:  # archiving and deleting branches leave nothing more to prune
+            repo.prune_worktrees()
     except GitError as exc:
         errors.append(f"git worktree prune: {exc}")
     return Leftovers(
@@ -128,11 +136,11 @@ def remove_stale_ref_locks(repo: Repository, older_than: float = REF_LOCK_GRACE)
     return removed
 
 
-def _stale_candidate_worktrees(repo: Repository) -> list[Path]:
+def _stale_candidate_worktrees(repo: Repository, listed: list[WorktreeInfo]) -> list[Path]:
     base = repo.worktrees_dir.resolve()
     return [
         w.path
-        for w in repo.list_worktrees()
+        for w in listed
         if w.path.resolve().parent == base
         and w.path.is_dir()
         and w.branch is not None

@@ -18,6 +18,7 @@ from pathlib import Path
 from engine.errors import GitError
 from engine.model import Identity
 from engine.records.layout import NOTES_INDEX_PREFIX, notes_index_file
+from engine.vcs.blobs import ls_tree
 from engine.vcs.core import RepositoryCore, checked_arg
 from engine.vcs.refs import NOTES_REF
 from engine.vcs.results import ZERO_SHA
@@ -123,14 +124,13 @@ def _tree_with(
 
     index = notes_index_file(state, secrets.token_hex(6))
     env = {**env, "GIT_INDEX_FILE": str(index)}
+    # parent's files but the old note (under any fanout), and the new note: one update-index
+    kept = ls_tree(repo, parent) if parent else []
+    entries = [(m, o, p) for m, o, p in kept if p.replace("/", "") != commit]
+    entries.append(("100644", blob, commit))
+    listing = "".join(f"{mode} {oid}\t{path}\0" for mode, oid, path in entries)
     try:
-        if parent:
-            repo._run("read-tree", parent, env=env)
-            listed = repo._run("ls-files", "-z", env=env).split("\0")
-            old = [p for p in listed if p and p.replace("/", "") == commit]
-            if old:
-                repo._run("update-index", "--force-remove", "--", *old, env=env)
-        repo._run("update-index", "--add", "--cacheinfo", f"100644,{blob},{commit}", env=env)
+        repo._run("update-index", "-z", "--index-info", input=listing, env=env)
         return repo._run("write-tree", env=env).strip()
     finally:
         index.unlink(missing_ok=True)

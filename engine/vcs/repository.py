@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING
 
 from engine.errors import GitError, InputError, RevertConflict
 from engine.model import Identity
-from engine.vcs.core import STATE_DIR, RepositoryCore, checked_arg
+from engine.vcs.core import STATE_DIR, checked_arg
 from engine.vcs.git import RefusedOperation
+from engine.vcs.history import read_log
+from engine.vcs.memo import MemoReads
 
 if TYPE_CHECKING:  # engine.vcs.results is imported where a result is made (see vcs/__init__)
-    from engine.vcs.results import FFResult, RevertResult
+    from engine.vcs.results import FFResult, RevertResult, WorktreeInfo
 
 # Concurrent cycles of one process (directives.workers) move targets one at a time: the
 # checked-out case is a check-then-merge that git's ref lock alone does not make atomic.
@@ -45,8 +47,9 @@ def _identity_args(author: Identity) -> tuple[list[str], dict[str, str]]:
     return config, env
 
 
-class Repository(RepositoryCore):
-    """A git repository with a working tree: ``RepositoryCore``'s reads and refs, plus
+class Repository(MemoReads):
+    """A git repository with a working tree: ``RepositoryCore``'s reads and refs (the reads of
+    immutable objects remembered, ``MemoReads``), plus
     ratchet's worktrees, commits, rebases and the guarded moves of target branches.
 
     The constructor does no I/O; ``Repository.open(path)`` resolves and checks a user path.
@@ -85,39 +88,71 @@ class Repository(RepositoryCore):
 
     def remove_worktree(self, path: Path, *, base: Path | None = None) -> None:
         """Remove one of ratchet's worktrees directly under ``base`` (default
-        ``.ratchet/worktrees``; force: its changes are discarded), then prune."""
-        self._remove_worktree(path, base or self.worktrees_dir)
-        self._run("worktree", "prune")
+        ``.ratchet/worktrees``; force: its changes are discarded), then prune (unless git
+        removed it, records and all)."""
+        if not self._remove_worktree(path, base or self.worktrees_dir):
+            self.prune_worktrees()
 
-    def _remove_worktree(self, path: Path, base: Path) -> None:
+    def _remove_worktree(self, path: Path, base: Path) -> bool:
+        """Remove ``path``; True when ``git worktree remove`` did it (nothing left to prune)."""
         path = self._own_worktree(path, "worktree remove", base)
-        registered = {w.path.resolve() for w in self.list_worktrees()}
-        if path in registered and path.exists():
+        removed = False
+        if path.exists() and self._registered(path):
             # git refuses when the worktree's .git file was tampered with; it is ours: delete it.
-            self._call("worktree", "remove", "--force", "--force", str(path))
+            removed = self._call("worktree", "remove", "--force", "--force", str(path)).ok
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)  # a leftover directory git no longer knows (symlinks not followed)
         elif path.exists() or path.is_symlink():
             path.unlink()
+        return removed and not self._registered(path)
 
-    def prune_stale(self, in_use: Collection[Path] = ()) -> list[str]:
+    def _registered(self, path: Path) -> bool:
+        """True when git's records (``.git/worktrees/*/gitdir``, what ``git worktree list``
+        reads) name ``path`` as a linked worktree; no git process."""
+        try:
+            self.worktree_git_dir(path)
+        except RefusedOperation:
+            return False
+        return True
+
+    def prune_stale(
+        self, in_use: Collection[Path] = (), *, listed: Iterable[WorktreeInfo] | None = None
+    ) -> list[str]:
         """Remove every worktree (and stray directory) under ``.ratchet/worktrees`` except those
         in ``in_use``, whether or not its directory still exists. Returns the removed paths.
 
         The caller decides what is in use (call it under the daemon lock); branches stay.
+        ``listed``: ``linked_worktrees()`` as the caller just read it under that lock.
         """
         keep = {Path(p).resolve() for p in in_use}
         base = self.worktrees_dir.resolve()
-        listed = {w.path.resolve() for w in self.list_worktrees()}
-        candidates = {p for p in listed if p.parent == base}
+        worktrees = self.linked_worktrees() if listed is None else listed
+        listed_paths = {w.path.resolve() for w in worktrees}
+        candidates = {p for p in listed_paths if p.parent == base}
         if base.is_dir():
             candidates |= {child.resolve() for child in base.iterdir()}
         removed = []
         for path in sorted(candidates - keep):
             self._remove_worktree(path, base)
             removed.append(str(path))
-        self._run("worktree", "prune")
+        self.prune_worktrees()
         return removed
+
+    def linked_worktrees(self) -> list[WorktreeInfo]:
+        """The repository's worktrees but the main one; no git process when git keeps no
+        records of any (no ``.git/worktrees``)."""
+        if not self._has_worktree_records():
+            return []
+        return self.list_worktrees()[1:]  # the main one is listed first
+
+    def prune_worktrees(self) -> None:
+        """``git worktree prune``, unless git keeps no worktree records (no
+        ``.git/worktrees``), when it has nothing to do."""
+        if self._has_worktree_records():
+            self._run("worktree", "prune")
+
+    def _has_worktree_records(self) -> bool:
+        return (self.git_common_dir() / "worktrees").is_dir()
 
     def _own_worktree(self, path: Path, action: str, base: Path | None = None) -> Path:
         """``path`` resolved, if it is directly under ``base`` (default
@@ -135,14 +170,16 @@ class Repository(RepositoryCore):
         """``(sha, committer date ISO-8601, message)`` of the commits reachable from ``rev``,
         newest first (at most ``max_count`` when > 0); only those whose message contains one
         of ``grep`` (fixed strings) when given. A ``rev`` that does not resolve gives ``[]``."""
-        if self.rev_parse(rev) is None:
-            return []
         greps = [f"--grep={g}" for g in grep]
         limit = [f"--max-count={max_count}"] if max_count > 0 else []
-        out = self._run(
-            *("log", "--no-color", "-F", *greps, *limit, "--format=%H%x00%cI%x00%B%x1e"),
+        out = read_log(
+            self,
+            rev,
+            *("--no-color", "-F", *greps, *limit, "--format=%H%x00%cI%x00%B%x1e"),
             checked_arg(rev),
         )
+        if out is None:
+            return []
         entries = []
         for record in out.split("\x1e"):
             parts = record.strip("\n").split("\0", 2)
@@ -154,13 +191,15 @@ class Repository(RepositoryCore):
         """Path -> how many of the last ``max_count`` commits reachable from ``rev`` changed
         it (renames not followed). One ``git log --name-only``; ``{}`` when ``rev`` does
         not resolve."""
-        if self.rev_parse(rev) is None:
-            return {}
-        out = self._run(
-            *("log", "--no-color", "--no-renames", "--name-only", "--format=%x1e"),
+        out = read_log(
+            self,
+            rev,
+            *("--no-color", "--no-renames", "--name-only", "--format=%x1e"),
             f"--max-count={max_count}",
             checked_arg(rev),
         )
+        if out is None:
+            return {}
         counts: dict[str, int] = {}
         for record in out.split("\x1e"):
             for path in {line for line in record.splitlines() if line.strip()}:
