@@ -300,10 +300,22 @@ def _src(repo: Path, rel: str, name: str) -> str:
 
 
 def timed(argv: list[str], cwd: Path) -> float:
-    """Wall seconds of one command (its exit code ignored: a suite may have known failures)."""
+    """Wall seconds of one command, run as the user's own run would import the project (a
+    src layout on the path, as an installed package would be). Exit 1 (some tests fail: a
+    suite may have known failures) is timed; any other failure (collection or usage
+    errors, no tests) stops the benchmark: its figure would be that of a broken run."""
+    sys.path.insert(0, str(ROOT))
+    from engine.gate.evaluation.probes.command import src_root
+
+    src = src_root(cwd)
+    env = {**os.environ, "PYTHONPATH": str(src) if src else ""}
     t0 = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, capture_output=True, env={**os.environ, "PYTHONPATH": ""})
-    return time.perf_counter() - t0
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - t0
+    if done.returncode not in (0, 1):
+        tail = (done.stdout + done.stderr)[-1500:]
+        raise SystemExit(f"{' '.join(argv)} exited {done.returncode} in {cwd}:\n{tail}")
+    return seconds
 
 
 def test_argv(template: Path) -> list[str]:

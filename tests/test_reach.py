@@ -158,3 +158,13 @@ def test_a_comment_only_change_runs_one_test_that_imports_the_file() -> None:
     assert line_map(S_OLD, new)[8] == 9
     reach = plan_reach([s_change(new)], S_MAP, S_LINES, line_totals(S_LINES))
     assert reach.usable and len(reach.args) == 1 and "s.py" in reach.shifted
+
+
+def test_a_function_run_outside_any_test_sends_the_whole_suite_under_coverage() -> None:
+    """g's body ran with no test's context (called at import or collection time, e.g. by
+    a test module's class definition): a reaching run would not call it, and no test says
+    it depends on it — measured whole, whatever changed in the file."""
+    lines: LineCoverage = {"s.py": (frozenset({1, 2, 3, 7, 8}), frozenset({4}))}
+    no_context = TestMap(tests=S_MAP.tests, lines={"s.py": {2: (0,), 3: (0,)}, "z.py": {1: (3,)}})
+    reach = plan_reach([s_change(S_NEW)], no_context, lines, line_totals(lines))
+    assert "runs outside any test" in reach.fallback

@@ -46,6 +46,20 @@ def line_map(old: str, new: str) -> dict[int, int]:
     return out
 
 
+def function_bodies(source: str) -> tuple[Span, ...] | None:
+    """The body lines (first body statement to last line) of every function, nested ones
+    included; None when ``source`` does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    return tuple(
+        (_first_line(node.body[0]), node.end_lineno or node.lineno)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body
+    )
+
+
 def within(line: int, spans: tuple[Span, ...]) -> bool:
     return any(first <= line <= last for first, last in spans)
 
@@ -69,3 +83,8 @@ def _outline(tree: ast.Module) -> tuple[str, list[tuple[str, Span]]]:
             return node
 
     return ast.dump(Strip().visit(tree)), bodies
+
+
+def _first_line(stmt: ast.stmt) -> int:
+    """A statement's first line, its decorators included."""
+    return min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])

@@ -37,7 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from engine.gate.evaluation.diffcov import FileChange
-from engine.gate.evaluation.linemap import Span, changed_function_spans, line_map, within
+from engine.gate.evaluation.linemap import (
+    Span,
+    changed_function_spans,
+    function_bodies,
+    line_map,
+    within,
+)
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.evaluation.selection import MAX_NODE_IDS, TestMap
 from engine.gate.paths import is_test_file
@@ -106,6 +112,8 @@ def plan_reach(
         executed = lines.get(change.old_path, (frozenset(), frozenset()))[0]
         if executed and not reached:
             return _no(f"{change.old_path} runs at import time only (no test reaches it)")
+        if _runs_outside_tests(change, executed, test_map):
+            return _no(f"a function of {change.old_path} runs outside any test (at import time)")
         inside = _inside_functions(change, lines)
         if inside is not None:
             shifted[change.path] = inside
@@ -134,6 +142,18 @@ def plan_reach(
         base_lines=lines,
         base_map=test_map,
     )
+
+
+def _runs_outside_tests(change: FileChange, executed: frozenset[int], test_map: TestMap) -> bool:
+    """Did a function body of the baseline file run with no test's context — called at
+    import or collection time (a test module's class definitions, a conftest)? Then the
+    reaching run, which imports only the reaching tests' modules, would not run it, and
+    nothing tells which tests depend on it."""
+    bodies = function_bodies(change.old or "")
+    if bodies is None:
+        return True
+    by_line = test_map.lines.get(change.old_path, {})
+    return any(within(n, bodies) and not by_line.get(n) for n in executed)
 
 
 def _inside_functions(
