@@ -27,6 +27,7 @@ def test_the_model_is_split_by_concept() -> None:
         "engine.model.editops",
         "engine.model.config",
         "engine.model.journal",
+        "engine.model.lazy",
         "engine.model.metrics",
         "engine.model.outcome",
         "engine.model.plan",

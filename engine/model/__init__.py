@@ -18,8 +18,9 @@ the types it touches.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine.model.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from engine.model.change import ChangeFacts
@@ -145,11 +146,4 @@ _HOME: dict[str, str] = {
 }
 
 if not TYPE_CHECKING:  # mypy sees the imports above; a module __getattr__ would hide typos
-
-    def __getattr__(name: str) -> Any:
-        home = _HOME.get(name)
-        if home is None:
-            raise AttributeError(f"module 'engine.model' has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"engine.model.{home}"), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_getattr(__name__, _HOME, globals())

@@ -14,8 +14,9 @@ alone (the config's checks, ``ratchet status``) does not define the decision typ
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine.model.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from engine.gate.policy.context import build_context, numeric_delta, tip_context, unknown_paths
@@ -67,11 +68,4 @@ _HOME: dict[str, str] = {
 }
 
 if not TYPE_CHECKING:  # mypy sees the imports above; a module __getattr__ would hide typos
-
-    def __getattr__(name: str) -> Any:
-        home = _HOME.get(name)
-        if home is None:
-            raise AttributeError(f"module 'engine.gate.policy' has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"engine.gate.policy.{home}"), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_getattr(__name__, _HOME, globals())
