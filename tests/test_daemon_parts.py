@@ -314,8 +314,8 @@ def test_debouncer_collapses_a_burst_into_one_call() -> None:
     start = time.monotonic()
     last_poke = start
     for _ in range(10):
+        last_poke = time.monotonic()  # before the poke: its delay starts after this instant
         debouncer.poke()
-        last_poke = time.monotonic()
         time.sleep(0.02)  # the burst itself: pokes 20 ms apart, closer than the delay
     wait_until(lambda: calls, "the debounced call", timeout=5)
     debouncer.close()
