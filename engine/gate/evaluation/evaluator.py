@@ -144,11 +144,8 @@ class Evaluator:
         else:
             stages = _Stages(selection, known_failures, reach, beside, sources)
             report = self._tests(checkout, timeout, doctest_modules, stages, contexts, notes)
-            if report.tests.stage == "selected":
-                notes.append(
-                    f"rejected by the {report.tests.selected} selected test(s) covering the "
-                    "change (fail-fast): the full suite did not run"
-                )
+            # an early rejection is said once, by the decision (engine.gate.decision.judge:
+            # the stage and the failing ids), which the record takes these notes beside
             notes += report.problems
             if report.flaky:
                 notes.append("flaky tests forgiven: " + ", ".join(report.flaky))

@@ -81,8 +81,7 @@ def run_by_reach(
         raise
     finally:
         plain = job.join()
-    if plain is None:
-        return None
+    assert plain is not None  # None only for a non-pytest command, refused before anything ran
     tampered = tuple(dict.fromkeys(plain.tests.tampered + traced.tests.tampered))
     tests = dataclasses.replace(
         plain.tests,
