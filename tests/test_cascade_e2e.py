@@ -153,3 +153,35 @@ def test_a_change_no_test_covers_falls_through_to_the_full_run(tmp_path: Path) -
     # judged by the full run: its uncovered line goes to review, not an early rejection
     assert result["outcome"] == "review", result["outcome"]
     assert result["candidate"]["diff_coverage"]["lines"] == ["calc/extra.py:5"]
+
+
+# ends the interpreter from inside the reaching test: neither run leaves a verdict or any
+# coverage data (no junit, no atexit), so the traced run cannot say which tests fail
+CRASHING_CLASSIFY = """\
+def classify(n):
+    import os
+
+    os._exit(3)
+"""
+
+
+def test_a_crash_without_a_verdict_is_rejected_by_the_untraced_whole_suite(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    before = git(repo, "rev-parse", "main")
+
+    result = run_plan(repo, tmp_path, classify(CRASHING_CLASSIFY))
+
+    assert result["outcome"] == "rejected"
+    assert git(repo, "rev-parse", "main") == before
+    timings = result["timings"]
+    # the traced reaching run had no verdict: the whole suite under coverage started
+    # beside the untraced one, whose failure (no verdict where the baseline had one)
+    # cancelled it
+    assert timings["tests_reach"] > 0 and timings["tests_coverage"] > 0, timings
+    tests = result["candidate"]["tests"]
+    assert tests["stage"] == "untraced", tests
+    assert tests["failures"] == ["<session>"], tests
+    note = note_of(repo, "refs/ratchet/rejected/simplify/1")
+    assert any("'untraced' stage" in n for n in note["notes"]), note["notes"]

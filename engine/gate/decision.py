@@ -14,8 +14,9 @@ This is the only place where a candidate's fate is computed. The cycle acts on t
 - a provider that ``ratchet audit`` caught gaming a trap goal (:mod:`engine.gate.caught`)
   has its ``merge`` turned into ``review`` until a human clears it (``audit --clear``).
 - only the full suite may justify a merge: a candidate whose tests stopped at an early
-  stage of the evaluation cascade (``tests.stage`` ``syntax`` or ``selected``) is rejected
-  whatever the rules say, the stage and its failing test ids in the notes.
+  stage of the evaluation cascade (``tests.stage`` ``syntax``, ``selected`` or
+  ``untraced``) is rejected whatever the rules say, the stage and its failing test ids in
+  the notes.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def judge(
         kind = "reject"  # built in: the early stages may only reject
         notes.append(
             f"rejected at the '{candidate.tests.stage}' stage of the evaluation cascade (the "
-            "full suite did not run); failing: " + (", ".join(candidate.tests.failures) or "-")
+            "full suite under coverage did not run to the end); failing: "
+            + (", ".join(candidate.tests.failures) or "-")
         )
     if accepted and kind == "review":
         kind = "merge"

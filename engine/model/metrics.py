@@ -35,7 +35,8 @@ class TestMetrics:
     doctests_added: int = 0
     # the cascade stage these numbers come from: "full" (the whole suite under coverage,
     # the only stage that may justify a merge), "selected" (the tests covering the change,
-    # fail-fast: a rejection) or "syntax" (a file did not compile: nothing ran)
+    # fail-fast: a rejection), "untraced" (the whole suite without coverage failed while its
+    # run under coverage went on: a rejection) or "syntax" (a file did not compile)
     stage: str = "full"
     selected: int = 0  # node ids / test files the "selected" stage was given (0: it did not run)
 

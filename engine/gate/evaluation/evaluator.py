@@ -13,8 +13,9 @@
    reach`): the whole suite untraced beside the tests that reach the change under coverage,
    the rest of the coverage and the next selection map carried over from the baseline
    (:mod:`engine.gate.evaluation.probes.reached`); otherwise, or when that falls back, the
-   whole suite under coverage (:class:`TestsProbe`) — both with flaky re-runs and, with
-   ``contexts``, the per-test contexts that make the next selection map; only this stage
+   whole suite under coverage (:class:`TestsProbe`; after a fallback, beside the untraced
+   run, whose new failure rejects at once: stage ``"untraced"``) — both with flaky re-runs
+   and, with ``contexts``, the per-test contexts that make the next selection map; only this stage
    (``stage`` ``"full"``) can justify a merge (:func:`engine.gate.decision.judge` rejects
    any other). ``beside`` (the caller's behaviour replay) runs during this stage;
 4. static probes on the host: radon (complexity), ruff (lint), bandit (security), each on
@@ -28,6 +29,7 @@ their defaults (zero complexity, zero findings) would make a broken candidate lo
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,7 +43,7 @@ from engine.gate.evaluation.probes.command import DEFAULT_TEST_COMMAND
 from engine.gate.evaluation.probes.complexity import ComplexityReport, measure_complexity
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.evaluation.probes.lint import LintReport, measure_lint
-from engine.gate.evaluation.probes.reached import run_by_reach
+from engine.gate.evaluation.probes.reached import Untraced, run_by_reach
 from engine.gate.evaluation.probes.security import SecurityReport, measure_security
 from engine.gate.evaluation.probes.selected import rejects, run_selected
 from engine.gate.evaluation.probes.syntax import syntax_problems
@@ -192,7 +194,7 @@ class Evaluator:
                 known_failures=stages.known_failures, beside=stages.beside,
                 doctest_modules=doctest_modules,
             )  # fmt: skip
-            if report is not None:
+            if isinstance(report, TestsReport):
                 if report.tests.stage == "full":
                     notes.append(
                         f"coverage measured on the {len(reach.args)} test(s) and test file(s) "
@@ -201,6 +203,16 @@ class Evaluator:
                     )
                 return report
             notes.append("coverage by reach not usable here: the whole suite ran under coverage")
+            if isinstance(report, Untraced):  # its untraced run goes on: it may reject first
+
+                def whole(stop: threading.Event) -> TestsReport:
+                    return probe.run(
+                        checkout, timeout=timeout, doctest_modules=doctest_modules,
+                        contexts=contexts, cancel=stop,
+                    )  # fmt: skip
+
+                with step("tests_coverage"), _beside(stages.beside):
+                    return report.race(whole, stages.known_failures)
         elif reach is not None and reach.fallback:
             notes.append(f"the whole suite ran under coverage: {reach.fallback}")
         early = None

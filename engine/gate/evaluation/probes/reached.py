@@ -16,9 +16,13 @@ next selection map carried over from the baseline for every test that did not re
 change (:func:`~engine.gate.evaluation.reach.carry_lines`).
 
 None means "measure the whole suite under coverage instead": the test command is not
-pytest, the traced run produced no coverage (or none of a file changed inside functions,
-whose statements it must name), or a failure in it was forgiven as flaky (``-x`` stopped
-it, so the tests after it were not traced).
+pytest. :class:`Untraced` means the same, with the untraced run still going: the traced
+run produced no coverage (a collection error, a conftest that no longer imports) or none
+of a file changed inside functions (whose statements it must name), or a failure in it was
+only a known one or was forgiven as flaky (``-x`` stopped it, so the tests after it were
+not traced). :meth:`Untraced.race` then runs the whole suite under coverage beside it, and
+a new failure of the untraced run cancels that run and rejects (stage ``"untraced"``): a
+candidate whose tests cannot even be collected is rejected in one suite's time, not two.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.gate.evaluation.background import Background
@@ -34,6 +39,8 @@ from engine.gate.evaluation.probes.selected import STAGE, rejects, run_untraced
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.reach import Reach, carry_lines, carry_map, line_totals
 from engine.gate.timing import step
+
+UNTRACED = "untraced"  # the stage of a rejection by the untraced whole suite (may only reject)
 
 
 def run_by_reach(
@@ -46,7 +53,7 @@ def run_by_reach(
     known_failures: Collection[str] = (),
     beside: Callable[[], None] | None = None,
     doctest_modules: Sequence[str] = (),
-) -> TestsReport | None:
+) -> TestsReport | Untraced | None:
     """The full stage of ``checkout`` by ``reach`` (module doc); ``sources``: the
     candidate's non-test Python files (the files its coverage is reported for);
     ``doctest_modules``: modules whose doctests the traced run adds (they reach the change
@@ -60,6 +67,7 @@ def run_by_reach(
             return run_untraced(probe, checkout, (), timeout=timeout, cancel=cancel)
 
     job = Background(untraced, name="ratchet-untraced")
+    handed = False  # the untraced run was handed to the caller (still running)
     try:
         with step("tests_reach"):
             traced = probe.run(
@@ -72,15 +80,15 @@ def run_by_reach(
             return dataclasses.replace(traced, tests=tests, lines=None, test_map=None)
         lines = carry_lines(reach, traced.lines, sources) if traced.lines is not None else None
         if traced.flaky or lines is None or traced.tests.failures:
-            cancel.set()
-            return None
+            handed = True
+            return Untraced(job=job, cancel=cancel)
         if beside is not None:
             beside()
     except BaseException:
         cancel.set()
         raise
     finally:
-        plain = job.join()
+        plain = None if handed else job.join()
     assert plain is not None  # None only for a non-pytest command, refused before anything ran
     tampered = tuple(dict.fromkeys(plain.tests.tampered + traced.tests.tampered))
     tests = dataclasses.replace(
@@ -97,3 +105,48 @@ def run_by_reach(
         lines=lines,
         test_map=carry_map(reach, traced.test_map),
     )
+
+
+@dataclass(frozen=True)
+class Untraced:
+    """The untraced whole suite, still running, of a by-reach run that fell back."""
+
+    job: Background[TestsReport | None]
+    cancel: threading.Event
+
+    def race(
+        self, whole: Callable[[threading.Event], TestsReport], known_failures: Collection[str]
+    ) -> TestsReport:
+        """``whole(stop)`` (the whole suite under coverage, stopped when ``stop`` is set)
+        beside the untraced run: the untraced run's verdict when it rejects first (stage
+        ``"untraced"``), else ``whole``'s report (the untraced run is then cancelled)."""
+        stop = threading.Event()
+
+        def watch() -> TestsReport | None:
+            plain = self.job.join()
+            if plain is not None and fails(plain, known_failures):
+                stop.set()
+            return plain
+
+        watcher = Background(watch, name="ratchet-untraced-watch")
+        try:
+            report = whole(stop)
+        finally:
+            self.cancel.set()
+            plain = watcher.join()
+        if report.cancelled and plain is not None and fails(plain, known_failures):
+            tests = dataclasses.replace(plain.tests, stage=UNTRACED)
+            return dataclasses.replace(plain, tests=tests)
+        return report
+
+
+def fails(report: TestsReport, known_failures: Collection[str]) -> bool:
+    """Did a whole-suite run fail in a way the baseline did not (a timeout, a new failing
+    id, ``<session>`` included: no verdict where the baseline had one)? A cancelled run
+    did not."""
+    tests = report.tests
+    if report.cancelled:
+        return False
+    if tests.timed_out:
+        return True
+    return any(f not in known_failures for f in tests.failures)

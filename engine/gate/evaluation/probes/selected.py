@@ -84,7 +84,8 @@ def run_untraced(
             selected=len(selection),
         )
         if result.cancelled:
-            return TestsReport(tests=tests, problems=("the run was cancelled",))
+            problem = ("the run was cancelled",)
+            return TestsReport(tests=tests, problems=problem, cancelled=True)
         flaky: tuple[str, ...] = ()
         if probe.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
             flaky = probe.rerun_failures(

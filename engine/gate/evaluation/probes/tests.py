@@ -77,6 +77,7 @@ class TestsReport:
     problems: tuple[str, ...] = ()  # e.g. the coverage report could not be produced
     lines: LineCoverage | None = None  # per-line coverage (None: not measured)
     test_map: TestMap | None = None  # file:line -> tests (None: not recorded)
+    cancelled: bool = False  # stopped by the caller's ``cancel`` event: no verdict
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,7 +160,8 @@ class TestsProbe:
             summary = read_junit(out / "junit.xml", work, added=_added(out))
             metrics = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
             if result.cancelled:
-                return TestsReport(tests=metrics, problems=("the run was cancelled",))
+                problem = ("the run was cancelled",)
+                return TestsReport(tests=metrics, problems=problem, cancelled=True)
             if metrics.failures and on_failure is not None:
                 on_failure()
             problems: tuple[str, ...] = ()
