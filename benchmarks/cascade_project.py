@@ -301,14 +301,18 @@ def _src(repo: Path, rel: str, name: str) -> str:
 
 def timed(argv: list[str], cwd: Path) -> float:
     """Wall seconds of one command, run as the user's own run would import the project (a
-    src layout on the path, as an installed package would be). Exit 1 (some tests fail: a
-    suite may have known failures) is timed; any other failure (collection or usage
-    errors, no tests) stops the benchmark: its figure would be that of a broken run."""
+    src layout on the path, as an installed package would be) and keep its bytecode (its
+    ``__pycache__`` written and read again, whatever this shell's PYTHONDONTWRITEBYTECODE
+    says: call it once untimed to warm that cache, as a user's checkout is). Exit 1 (some
+    tests fail: a suite may have known failures) is timed; any other failure (collection
+    or usage errors, no tests) stops the benchmark: its figure would be that of a broken
+    run."""
     sys.path.insert(0, str(ROOT))
     from engine.gate.evaluation.probes.command import src_root
 
     src = src_root(cwd)
     env = {**os.environ, "PYTHONPATH": str(src) if src else ""}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     t0 = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - t0

@@ -5,7 +5,7 @@ Side by side in one run, rounds interleaved so machine load hits every column al
 - ``full suite``: the full suite as ratchet runs it for a merge (the ``tests`` step of a
   good candidate's cycle, baseline cached: by reach, the whole suite untraced in the
   sandbox beside the traced reaching tests; without a usable reach, under coverage);
-- ``plain``: the project's test command as a user runs it;
+- ``plain``: the project's test command as a user runs it (its ``__pycache__`` warm);
 - ``rejected in``: ``ratchet run-once`` of a candidate that breaks the function the tests
   run (generated project: one test covers it), baseline cached, start-up to the recorded
   rejection; and ``early stage``: the step that rejected it — ``tests_reach`` (the tests
@@ -46,6 +46,7 @@ def main() -> None:
         print(f"{'round':>5} {'plain s':>8} {'full suite s':>12} {'rejected in s':>13} "
               f"{'early stage s':>13}  stage, failing")  # fmt: skip
         plain, full, rejected, early = [], [], [], []
+        timed(argv, cycle.template)  # the user's bytecode cache, warm as in their checkout
         steps: dict[str, list[float]] = defaultdict(list)
         for r in range(1, args.rounds + 1):
             plain.append(timed(argv, cycle.template))

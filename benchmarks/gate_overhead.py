@@ -2,7 +2,8 @@
 
 Side by side in one run, rounds interleaved so machine load hits every column alike:
 
-- ``plain``: the project's test command, as a user runs it (``python -m pytest -q ...``);
+- ``plain``: the project's test command, as a user runs it (``python -m pytest -q ...``,
+  its ``__pycache__`` warm);
 - ``coverage``: the same under ``python -m coverage run -m`` (what any gate that measures
   coverage pays at least);
 - ``ratchet``: ``ratchet run-once`` of a good candidate (all tests pass; on the generated
@@ -50,6 +51,7 @@ def main() -> None:
         print(f"{'round':>5} {'plain s':>8} {'coverage s':>10} {'ratchet s':>9} "
               f"{'tests step':>10}  outcome")  # fmt: skip
         plain, covered, cycles, steps = [], [], [], defaultdict(list)
+        timed(argv, cycle.template)  # the user's bytecode cache, warm as in their checkout
         for r in range(1, args.rounds + 1):
             plain.append(timed(argv, cycle.template))
             covered.append(timed(coverage, cycle.template))

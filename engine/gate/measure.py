@@ -53,7 +53,7 @@ from engine.gate.paths import is_protected, is_test_file
 from engine.gate.recording import BehaviourSession
 from engine.gate.timing import step
 from engine.model import BehaviourMetrics, DiffCoverage, Directives, Goal, Metrics, to_data
-from engine.records.layout import baseline_cache_dir, static_cache_dir
+from engine.records.layout import baseline_cache_dir, rewrite_cache_dir, static_cache_dir
 from engine.vcs import Repository
 
 if TYPE_CHECKING:
@@ -186,9 +186,14 @@ class SandboxMeasurer:
             )
 
     def _evaluator(self, repo: Repository) -> Evaluator:
-        """The evaluator with the repository's per-file static cache: the static probes run on
-        the files no earlier measurement (baseline or candidate) has seen."""
-        return dataclasses.replace(self.evaluator, static_cache=static_cache_dir(repo.state_dir))
+        """The evaluator with the repository's caches: the static probes run on the files no
+        earlier measurement (baseline or candidate) has seen, and pytest's rewritten test
+        modules are made once per content."""
+        return dataclasses.replace(
+            self.evaluator,
+            static_cache=static_cache_dir(repo.state_dir),
+            rewrite_cache=rewrite_cache_dir(repo.state_dir),
+        )
 
     def _known(self, repo: Repository, key: str) -> Known:
         if key in self._seen:
@@ -233,7 +238,7 @@ class SandboxMeasurer:
         if functions and base:  # recorded on the base from now on, replayed once reach passed
             session = BehaviourSession(
                 repo, base, scratch_name("record", base), functions,
-                probe=self.evaluator.tests_probe(), timeout=timeout, tests=reach.args,
+                probe=self._evaluator(repo).tests_probe(), timeout=timeout, tests=reach.args,
             )  # fmt: skip
 
         def check_behaviour() -> None:

@@ -51,8 +51,9 @@ class BehaviourSession:
                 self._worktree = worktree
                 command = TestCommand.parse(probe.resolved(worktree).command)
                 self._check = BehaviourCheck(
-                    runner=probe.runner, command=command, timeout=timeout, tests=tests
-                )
+                    runner=probe.runner, command=command, timeout=timeout, tests=tests,
+                    rewrites=probe.rewrites,
+                )  # fmt: skip
                 return self._check.record(worktree, Path(self._tmp.name), functions, self._cancel)
 
         self._job = Background(record, name="ratchet-record")

@@ -71,6 +71,11 @@ def static_cache_dir(state_dir: Path) -> Path:
     return state_dir / "cache" / "static"
 
 
+def rewrite_cache_dir(state_dir: Path) -> Path:
+    """pytest's assert-rewritten test modules by content (engine.gate.evaluation.rewrites)."""
+    return state_dir / "cache" / "pytest-rewrites"
+
+
 def llm_cache_dir(state_dir: Path) -> Path:
     """Model answers cached by request."""
     return state_dir / "cache" / "llm"

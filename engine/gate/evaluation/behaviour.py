@@ -33,6 +33,7 @@ from typing import Any
 
 from engine.gate.evaluation.diffcov import FileChange
 from engine.gate.evaluation.probes.command import TestCommand
+from engine.gate.evaluation.rewrites import RewriteCache
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.sandboxed import DIR, PLUGIN, REPLAY, SPEC_ENV
 from engine.gate.evaluation.scratch import scratch_copy
@@ -132,6 +133,7 @@ class BehaviourCheck:
     command: TestCommand
     timeout: float
     tests: Sequence[str] = ()  # record with only these node ids / test files (): the suite
+    rewrites: RewriteCache | None = None  # pytest's rewritten test modules, kept by content
 
     def run(
         self, baseline: Path, candidate: Path, functions: Sequence[FunctionRef]
@@ -220,6 +222,8 @@ class BehaviourCheck:
         import pickle  # nosec B403 - written by ratchet's recorder; counts are all we read
 
         scratch_copy(checkout, work)
+        if self.rewrites is not None:
+            self.rewrites.prime(work)
         spec = out / "record.json"
         spec.write_text(json.dumps({"record": self._spec(work, out, functions)}), "utf-8")
         args = self.command.option_args(work) if self.tests else self.command.pytest_args

@@ -49,6 +49,7 @@ from engine.gate.evaluation.probes.selected import rejects, run_selected
 from engine.gate.evaluation.probes.syntax import syntax_problems
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.reach import Reach
+from engine.gate.evaluation.rewrites import RewriteCache
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.selection import TestMap
 from engine.gate.paths import is_test_file, python_files
@@ -82,6 +83,8 @@ class Evaluator:
     flaky_reruns: int = 1
     # per-file static results by blob id (engine.gate.evaluation.filecache); None: measure all
     static_cache: Path | None = None
+    # pytest's rewritten test modules by content (engine.gate.evaluation.rewrites); None: none
+    rewrite_cache: Path | None = None
 
     @classmethod
     def from_directives(cls, directives: Directives) -> Evaluator:
@@ -239,6 +242,7 @@ class Evaluator:
             test_command=self.test_command,
             timeout=self.timeouts.tests,
             flaky_reruns=self.flaky_reruns,
+            rewrites=RewriteCache(self.rewrite_cache) if self.rewrite_cache else None,
         )
 
 

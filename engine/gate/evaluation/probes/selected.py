@@ -22,7 +22,7 @@ from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.junit import read_junit
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.probes.verdict import SESSION_FAILURE, forgive_flaky, pytest_metrics
-from engine.gate.evaluation.scratch import run_changes, scratch_copy, tree_state
+from engine.gate.evaluation.scratch import run_changes, tree_state
 
 STAGE = "selected"
 
@@ -57,7 +57,7 @@ def run_untraced(
     with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as tmp:
         out = Path(tmp) / "out"
         out.mkdir()
-        work = scratch_copy(checkout, Path(tmp) / "work")
+        work = probe.copy(checkout, Path(tmp) / "work")
         before = tree_state(work)
         whole = list(command.pytest_args or ())
         args = [*command.option_args(work), "-x"] if selection else whole

@@ -50,6 +50,7 @@ from engine.gate.evaluation.probes.verdict import (
     pytest_metrics,
 )
 from engine.gate.evaluation.process import RunResult
+from engine.gate.evaluation.rewrites import RewriteCache
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.sandboxed import (
     CONTEXTS,
@@ -90,6 +91,15 @@ class TestsProbe:
     test_command: str = DEFAULT_TEST_COMMAND
     timeout: float = 900.0
     flaky_reruns: int = 0  # re-runs of failing node ids before they count as failures
+    rewrites: RewriteCache | None = None  # pytest's rewritten test modules, kept by content
+
+    def copy(self, checkout: Path, dest: Path) -> Path:
+        """A scratch copy of ``checkout`` at ``dest`` for a pytest run, its test modules'
+        rewritten pycs primed (:mod:`engine.gate.evaluation.rewrites`)."""
+        work = scratch_copy(checkout, dest)
+        if self.rewrites is not None:
+            self.rewrites.prime(work)
+        return work
 
     def resolved(self, checkout: Path) -> ResolvedCommand:
         """The command that runs in ``checkout`` (``auto`` discovered; see engine.gate.testcmd)."""
@@ -134,7 +144,7 @@ class TestsProbe:
         ) as tmp:
             out = Path(tmp) / "out"
             out.mkdir()
-            work = scratch_copy(checkout, Path(tmp) / "work")
+            work = self.copy(checkout, Path(tmp) / "work")
             before = tree_state(work)
             extra, env, readable = self._doctest_plugin(out, doctest_modules, command, work)
             if contexts:
