@@ -165,11 +165,34 @@ def test_a_comment_only_change_runs_one_test_that_imports_the_file() -> None:
     assert reach.usable and len(reach.args) == 1 and "s.py" in reach.shifted
 
 
-def test_a_function_run_outside_any_test_sends_the_whole_suite_under_coverage() -> None:
-    """g's body ran with no test's context (called at import or collection time, e.g. by
-    a test module's class definition): a reaching run would not call it, and no test says
-    it depends on it — measured whole, whatever changed in the file."""
+G4 = S_OLD.replace("return 3", "return 4")
+
+
+@pytest.mark.parametrize(
+    ("g_test", "outside", "new", "why"),
+    [
+        (False, {}, S_NEW, ""),  # g's body ran with no test, f changed: g's lines carry over
+        (False, {}, G4, "a changed function of s.py runs outside any test"),
+        (False, {}, S_OLD + "X = 1\n", "a function of s.py runs outside any test"),
+        (True, {"s.py": frozenset({2})}, S_NEW, "changed function of s.py also runs outside"),
+        (True, {"s.py": frozenset({8})}, S_NEW, ""),
+        (True, {"s.py": frozenset({8})}, G4, "changed function of s.py also runs outside"),
+        (True, {"s.py": frozenset({1})}, S_NEW, ""),  # f's def line: import time, no body
+        (True, {"s.py": frozenset({8})}, S_OLD + "X = 1\n", "a function of s.py also runs"),
+    ],
+)
+def test_a_changed_function_run_outside_any_test_sends_the_whole_suite_under_coverage(
+    g_test: bool, outside: dict[str, frozenset[int]], new: str, why: str
+) -> None:
+    """A function body that ran with no test's context (called at import or collection
+    time, e.g. by a test module's class definition) or outside tests as well as in them:
+    a reaching run would not call it there, and no test says it depends on it — measured
+    whole when it is a changed function, or any function of a file changed outside them.
+    g's line 8 ran with no test, or in test_g (``g_test``) and, maybe, outside too."""
     lines: LineCoverage = {"s.py": FileLines(frozenset({1, 2, 3, 7, 8}), frozenset({4}))}
-    no_context = TestMap(tests=S_MAP.tests, lines={"s.py": {2: (0,), 3: (0,)}, "z.py": {1: (3,)}})
-    reach = plan_reach([s_change(S_NEW)], no_context, lines, line_totals(lines))
-    assert "runs outside any test" in reach.fallback
+    by_line = {2: (0,), 3: (0,), **({8: (1,)} if g_test else {})}
+    test_map = TestMap(
+        tests=S_MAP.tests, lines={"s.py": by_line, "z.py": {1: (3, 4)}}, outside=outside
+    )
+    reach = plan_reach([s_change(new)], test_map, lines, line_totals(lines))
+    assert (why in reach.fallback) if why else reach.usable, reach.fallback

@@ -158,22 +158,23 @@ def plan_reach(
 def _outside_tests(
     change: FileChange, executed: frozenset[int], test_map: TestMap, spans: tuple[Span, ...] | None
 ) -> str:
-    """Why a function body of the baseline file that ran outside any test (called at import
-    or collection time: a test module's module-level code or class definitions, a conftest)
-    stops the shortcut, or "": the reaching run, which imports only the reaching tests'
-    modules, would not run it there, and nothing tells which tests depend on it. Any body
-    that ran with no test at all; any body of a file changed outside functions (``spans``
-    None), or a changed function's, that ran outside tests as well as in them."""
+    """Why the shortcut stops at a function body of the baseline file that ran outside any
+    test (called at import or collection time: a test module's module-level code or class
+    definitions, a conftest), or "": the reaching run imports only the reaching tests'
+    modules, so it would not run that call again, and no test says it depends on it. Which
+    bodies count: a changed function's (``spans``), or any, when the file changed outside
+    function bodies (``spans`` None). An unchanged function that ran outside tests did not
+    run changed code there: its lines are carried over like a test's."""
     path = change.old_path
     bodies = function_bodies(change.old or "")
     if bodies is None:
         return f"{path} does not parse on the baseline"
-    by_line = test_map.lines.get(path, {})
-    if any(within(n, bodies) and not by_line.get(n) for n in executed):
-        return f"a function of {path} runs outside any test (at import time)"
     region = bodies if spans is None else spans
+    which = "function" if spans is None else "changed function"
+    by_line = test_map.lines.get(path, {})
+    if any(within(n, bodies) and within(n, region) and not by_line.get(n) for n in executed):
+        return f"a {which} of {path} runs outside any test (at import time)"
     if any(within(n, bodies) and within(n, region) for n in test_map.ran_outside(path)):
-        which = "function" if spans is None else "changed function"
         return f"a {which} of {path} also runs outside any test (at import or collection time)"
     return ""
 

@@ -25,6 +25,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,7 +131,7 @@ def _branch_map(data_file: str, names: dict[str, str], tests: dict[str, int]) ->
 
     cov = coverage.Coverage(data_file=data_file)  # the project's configuration (cwd: root)
     raw: dict[str, dict[str, set[tuple[int, int]]]] = {}
-    db = sqlite3.connect(f"file:{data_file}?mode=ro", uri=True)
+    db = sqlite3.connect(Path(os.path.abspath(data_file)).as_uri() + "?mode=ro", uri=True)
     try:
         query = (
             "SELECT file.path, context.context, arc.fromno, arc.tono FROM arc"
