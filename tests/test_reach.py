@@ -196,3 +196,46 @@ def test_a_changed_function_run_outside_any_test_sends_the_whole_suite_under_cov
     )
     reach = plan_reach([s_change(new)], test_map, lines, line_totals(lines))
     assert (why in reach.fallback) if why else reach.usable, reach.fallback
+
+
+def test_totals_with_branches_are_those_of_coverage_json() -> None:
+    """(covered lines + covered branches) / (statements + branches), per file too."""
+    lines = {
+        "a.py": FileLines(frozenset({1, 2, 3}), frozenset({4}), Branches(4, frozenset({(2, 4)}))),
+        "b.py": FileLines(frozenset({1}), frozenset(), Branches(0)),
+    }
+    totals = line_totals(lines)
+    assert totals.percent == pytest.approx(100 * (4 + 3) / (5 + 4))
+    assert (totals.covered_lines, totals.num_statements) == (4, 5)
+    assert totals.files == {"a.py": pytest.approx(75.0), "b.py": 100.0}
+
+
+def test_an_unchanged_file_the_reaching_run_did_not_import_keeps_the_other_tests_arcs() -> None:
+    """o.py's branch 2->3 was test_g's alone (run again: not carried), 2->4 test_x's
+    (kept), 3->exit never ran: missing now, 2->3 and 3->exit."""
+    base_lines = {
+        **LINES,
+        "m.py": FileLines(frozenset({1, 2}), frozenset(), Branches(0)),
+        "o.py": FileLines(frozenset({1, 2, 3}), frozenset({4}), Branches(3, frozenset({(3, -1)}))),
+    }
+    test_map = TestMap(
+        tests=MAP.tests, lines=MAP.lines, arcs={"o.py": {(2, 3): (1,), (2, 4): (2,)}}
+    )
+    reach = plan_reach(
+        [change(), change("tests/test_m.py", "x", "y")],
+        test_map,
+        base_lines,
+        line_totals(base_lines),
+    )
+    assert reach.usable and reach.rerun == {F, G}
+    measured = {"m.py": FileLines(frozenset({1}), frozenset({2}), Branches(0))}
+    lines = carry_lines(reach, measured, {"m.py", "o.py"})
+    assert lines is not None
+    assert lines["o.py"] == FileLines(
+        frozenset({1, 2}), frozenset({3, 4}), Branches(3, frozenset({(2, 3), (3, -1)}))
+    )
+    # measured without branches (another configuration): nothing can be carried
+    assert (
+        carry_lines(reach, {**measured, "o.py": FileLines(frozenset(), frozenset())}, {"o.py"})
+        is None
+    )
