@@ -1,10 +1,12 @@
 """Coverage by reach: measure only the tests that reach a change, carry the rest over.
 
 A test that executes no line of a changed file runs the same code on the candidate as on
-the baseline, so the lines it covered then it covers now; so does a test that executes no
-line of a changed function when nothing else in the file changed. The baseline's selection map
-(file:line -> tests, :mod:`engine.gate.evaluation.selection`) says which tests those are.
-So a candidate's coverage needs only the tests that *reach* the change under the tracer:
+the baseline, so the lines (and branch arcs) it covered then it covers now; so does a test
+that executes no line of a changed function when nothing else in the file changed. The
+baseline's selection map (file:line -> tests, with branch coverage file:arc -> tests, and
+what ran outside any test: :mod:`engine.gate.evaluation.selection`) says which tests those
+are. So a candidate's coverage needs only the tests that *reach* the change under the
+tracer:
 
 - :func:`plan_reach`: the tests to run under coverage — for a source file whose change
   stays inside function bodies (:func:`~engine.gate.evaluation.linemap.
@@ -12,18 +14,23 @@ So a candidate's coverage needs only the tests that *reach* the change under the
   function (at least one test that imports the file); for any other changed or deleted
   source file, every test that executed any of its baseline lines; and every changed or
   added test file — or, when the shortcut would not be exact enough, the reason to
-  measure the whole suite (:class:`Reach` ``.fallback``);
-- :func:`carry_lines`: the candidate's per-line coverage — a file changed only inside
-  function bodies keeps, at their new line numbers, the baseline lines outside the
-  changed functions covered by a test outside the reaching set (or by no test), plus what
-  the reaching run covered; any other changed or added file as the reaching run measured
-  it; an unchanged file keeps each baseline line covered by a test outside the reaching
-  set (or by no test: import time), plus what the reaching run covered;
-- :func:`carry_map`: the next selection map, the same way;
-- :func:`line_totals`: :class:`CoverageMetrics` added up from per-line coverage.
+  measure the whole suite (:class:`Reach` ``.fallback``): among them, a changed
+  function's body (any function's, in a file changed outside them) that ran outside any
+  test, since the reaching run would not repeat that call;
+- :func:`carry_lines`: the candidate's per-file coverage — a file changed only inside
+  function bodies keeps, at their new line numbers, the baseline lines (and branch arcs)
+  outside the changed functions covered by a test outside the reaching set (or by no
+  test), plus what the reaching run covered; any other changed or added file as the
+  reaching run measured it; an unchanged file keeps each baseline line and branch arc
+  covered by a test outside the reaching set (or by no test: import time), plus what the
+  reaching run covered. A file's branches: its count as measured (the baseline's, for an
+  unchanged file), missing the countable arcs nobody took;
+- :func:`carry_map`: the next selection map, the same way, and :func:`line_totals`:
+  :class:`CoverageMetrics` added up from per-file coverage as ``coverage json`` adds it,
+  branches included (both :mod:`engine.gate.evaluation.carried`).
 
 The verdict (do all tests pass) never comes from here: the whole suite still runs, in one
-process, without the tracer (:mod:`engine.gate.evaluation.probes.reach`).
+process, without the tracer (:mod:`engine.gate.evaluation.probes.reached`).
 
 What it cannot see (docs/cycle.md): a change that stops or starts an unchanged file's
 code running through a path no baseline test took into a changed file, and module-level
@@ -32,11 +39,11 @@ code that a changed import starts or stops running. Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from engine.gate.evaluation.carried import adds_up, line_totals, moved_arc, touches
+from engine.gate.evaluation.carried import adds_up, carry_map, line_totals, moved_arc, touches
 from engine.gate.evaluation.diffcov import FileChange
 from engine.gate.evaluation.linemap import (
     Span,
@@ -289,82 +296,6 @@ def _kept_arcs(reach: Reach, path: str) -> set[Arc]:
     by_arc = (reach.base_map.arcs or {}).get(path, {})
     kept = {arc for arc, tests in by_arc.items() if _kept(tests, reach)}
     return kept | reach.base_map.outside_arcs.get(path, frozenset())
-
-
-def carry_map(reach: Reach, measured: TestMap | None) -> TestMap:
-    """The next selection map: the baseline's entries of tests not run again (in unchanged
-    files, and outside the changed functions of files changed inside them, moved), the
-    baseline's lines and arcs run outside any test the same way, and the reaching run's
-    own."""
-    base = reach.base_map
-    names: dict[str, int] = {}
-    lines: dict[str, dict[Arc, set[int]]] = {}  # a line n as (n, n): one way to move both
-    arcs: dict[str, dict[Arc, set[int]]] = {}
-    outside: dict[str, set[int]] = {}
-    outside_arcs: dict[str, set[Arc]] = {}
-    for path in set(base.lines) | set(base.outside) | set(base.arcs or {}) | set(base.outside_arcs):
-        if path in reach.files and path not in reach.shifted:
-            continue
-        spans, mapping = reach.shifted.get(path, ((), {}))
-        move = _mover(path in reach.shifted, spans, mapping)
-        for n, ix in base.lines.get(path, {}).items():
-            _add(lines, path, move((n, n)), base.tests, ix, reach.rerun, names)
-        for arc, ix in (base.arcs or {}).get(path, {}).items():
-            _add(arcs, path, move(arc), base.tests, ix, reach.rerun, names)
-        outside[path] = {m[0] for n in base.outside.get(path, ()) if (m := move((n, n)))}
-        outside_arcs[path] = {m for a in base.outside_arcs.get(path, ()) if (m := move(a))}
-    if measured is not None:
-        for path, by_line in measured.lines.items():
-            for n, ix in by_line.items():
-                _add(lines, path, (n, n), measured.tests, ix, frozenset(), names)
-        for path, by_arc in (measured.arcs or {}).items():
-            for arc, ix in by_arc.items():
-                _add(arcs, path, arc, measured.tests, ix, frozenset(), names)
-        for path, ns in measured.outside.items():
-            outside.setdefault(path, set()).update(ns)
-        for path, got in measured.outside_arcs.items():
-            outside_arcs.setdefault(path, set()).update(got)
-    recorded = base.arcs is not None or (measured is not None and measured.arcs is not None)
-    return TestMap(
-        tests=tuple(names),
-        lines={p: {n[0]: ix for n, ix in _sorted(m).items()} for p, m in lines.items()},
-        outside={p: frozenset(ns) for p, ns in outside.items() if ns},
-        arcs={p: _sorted(m) for p, m in arcs.items()} if recorded else None,
-        outside_arcs={p: frozenset(a) for p, a in outside_arcs.items() if a},
-    )
-
-
-def _mover(
-    shifted: bool, spans: tuple[Span, ...], mapping: Mapping[int, int]
-) -> Callable[[Arc], Arc | None]:
-    """A baseline arc (a line as ``(n, n)``) at its place in the next map, or None: gone
-    with the changed functions, or without a twin."""
-    if not shifted:
-        return lambda arc: arc
-    return lambda arc: None if touches(arc, spans) else moved_arc(arc, mapping)
-
-
-def _add(
-    into: dict[str, dict[Arc, set[int]]],
-    path: str,
-    key: Arc | None,
-    tests: tuple[str, ...],
-    ix: tuple[int, ...],
-    rerun: Collection[str],
-    names: dict[str, int],
-) -> None:
-    """Record the tests ``ix`` (those not run again) at ``key`` of ``path``."""
-    if key is None:
-        return
-    for i in ix:
-        if tests[i] not in rerun:
-            into.setdefault(path, {}).setdefault(key, set()).add(
-                names.setdefault(tests[i], len(names))
-            )
-
-
-def _sorted(by_key: dict[Arc, set[int]]) -> dict[Arc, tuple[int, ...]]:
-    return {k: tuple(sorted(ix)) for k, ix in sorted(by_key.items())}
 
 
 def _kept(tests: tuple[int, ...], reach: Reach) -> bool:

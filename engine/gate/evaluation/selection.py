@@ -4,7 +4,9 @@ The map comes from the baseline's full run under coverage with one dynamic conte
 test (the sandboxed ``ratchet_contexts`` plugin switches coverage's context to the pytest
 node id around each test; its script mode reads ``CoverageData.contexts_by_lineno`` into
 the JSON read here). It says, per source file and line, which tests executed it. Lines run
-outside any test (imports at collection time, module-level code) belong to no test.
+outside any test (imports at collection time, module-level code, a function a test module
+calls as it is imported) belong to no test: the map lists them apart (``outside``). With
+branch coverage it says the same of each branch arc.
 
 :func:`select_tests` turns a candidate's changes into the tests to run first (the
 cascade's second stage, :mod:`engine.gate.evaluation.evaluator`):

@@ -14,9 +14,12 @@ the script instead. Code that runs after that hook (other plugins' ``pytest_unco
 
 As a script (``python ratchet_contexts.py DATA ROOT OUT [REPORT]``): the data file's
 contexts per line (``CoverageData.contexts_by_lineno``) as JSON ``{"tests": [node ids],
-"lines": {path: {line: [index, ...]}}}``, paths relative to ``ROOT``, empty contexts left
-out; with ``REPORT``, first the ``coverage json`` report there (the same process: one
-interpreter start fewer per measured run).
+"lines": {path: {line: [index, ...]}}, "outside": {path: [line, ...]}}``, paths relative
+to ``ROOT``, the lines run with the empty context (between tests: imports, collection) in
+``outside``; when the data has arcs (``branch = true``), also ``"arcs": {path: [[from, to,
+[index, ...]], ...]}`` and ``"outside_arcs": {path: [[from, to], ...]}``: the branch arcs
+each context took, as ``coverage json`` counts them. With ``REPORT``, first the ``coverage
+json`` report there (the same process: one interpreter start fewer per measured run).
 """
 
 from __future__ import annotations
