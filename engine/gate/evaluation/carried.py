@@ -61,7 +61,9 @@ def carry_map(reach: Reach, measured: TestMap | None) -> TestMap:
             outside.setdefault(path, set()).update(ns)
         for path, got in measured.outside_arcs.items():
             outside_arcs.setdefault(path, set()).update(got)
-    recorded = base.arcs is not None or (measured is not None and measured.arcs is not None)
+    # arcs only when both sides recorded them: a map missing the reaching tests' arcs
+    # would count their branches as never taken (the next plan falls back instead)
+    recorded = base.arcs is not None and measured is not None and measured.arcs is not None
     return TestMap(
         tests=tuple(names),
         lines={p: {n[0]: ix for n, ix in _sorted(m).items()} for p, m in lines.items()},
