@@ -123,6 +123,30 @@ TESTS = {
             assert clamp(20, 0, 9) == 9
         """,
 }
+EXTRA = {
+    "pkg/extra.py": """\
+        def pick(xs, key):
+            for x in xs:
+                if key(x):
+                    return x
+            return None
+        """,
+    "tests/test_extra.py": """\
+        from pkg.extra import pick
+
+
+        def test_found():
+            assert pick([1, 2], lambda x: x > 1) == 2
+
+
+        def test_missing():
+            assert pick([1], lambda x: x > 1) is None
+
+
+        def test_first():
+            assert pick([3], lambda x: x) == 3
+        """,
+}
 BRANCH = {"pyproject.toml": "[tool.coverage.run]\nbranch = true\n"}
 # parity(3) runs when pytest imports the module (collection), outside any test; the
 # module's own test does not reach parity
@@ -153,7 +177,8 @@ def commit(repo: Path, files: dict[str, str]) -> None:
 def project(tmp: Path, extra: dict[str, str]) -> tuple[Path, TestsReport]:
     """A committed project and its baseline measurement (whole suite, per-test contexts)."""
     repo = tmp / "repo"
-    commit(repo, {"pkg/__init__.py": "", "pkg/util.py": UTIL, "pkg/m.py": M, **TESTS, **extra})
+    files = {"pkg/__init__.py": "", "pkg/util.py": UTIL, "pkg/m.py": M, **EXTRA, **TESTS}
+    commit(repo, {**files, **extra})
     base = PROBE.run(repo, contexts=True)
     assert base.tests.passed == base.tests.collected and base.lines and base.test_map
     return repo, base
@@ -162,15 +187,21 @@ def project(tmp: Path, extra: dict[str, str]) -> tuple[Path, TestsReport]:
 PROBE = TestsProbe(runner=SandboxRunner(), test_command=PYTEST_FIXTURE_COMMAND, timeout=120)
 
 
-def plan(base: TestsReport, old: str, new: str, test_map: TestMap | None = None) -> Reach:
-    change = FileChange(path="pkg/m.py", old_path="pkg/m.py", old=old, new=new)
-    return plan_reach([change], test_map or base.test_map, base.lines, base.coverage)
+def plan(
+    repo: Path, base: TestsReport, new: dict[str, str], test_map: TestMap | None = None
+) -> Reach:
+    """The reach of changing ``repo``'s files to ``new`` (path -> text)."""
+    changes = [
+        FileChange(path=p, old_path=p, old=(repo / p).read_text(encoding="utf-8"), new=text)
+        for p, text in new.items()
+    ]
+    return plan_reach(changes, test_map or base.test_map, base.lines, base.coverage)
 
 
-def candidate(repo: Path, reach: Reach, new: str) -> tuple[TestsReport, TestsReport]:
-    """The candidate ``new`` (pkg/m.py) measured by reach and whole."""
-    commit(repo, {"pkg/m.py": new})
-    sources = ["pkg/__init__.py", "pkg/m.py", "pkg/util.py"]
+def candidate(repo: Path, reach: Reach, new: dict[str, str]) -> tuple[TestsReport, TestsReport]:
+    """The candidate (``repo`` with ``new``) measured by reach and whole."""
+    commit(repo, new)
+    sources = sorted(p.relative_to(repo).as_posix() for p in repo.glob("pkg/*.py"))
     by_reach = run_by_reach(PROBE, repo, reach, timeout=120, sources=sources)
     assert by_reach is not None and by_reach.tests.stage == "full"
     return by_reach, PROBE.run(repo, contexts=True)
@@ -191,25 +222,50 @@ def by_test(test_map: TestMap) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("config", [BRANCH, {}], ids=["branch", "lines"])
-def test_a_change_inside_a_function_by_reach_measures_what_the_whole_suite_does(
-    tmp_path: Path, config: dict[str, str]
+SIGNATURE = M_NEW.replace("def clamp(x, lo, hi):", "def clamp(x, lo=0, hi=9):")
+ZERO = """\
+    from pkg.m import classify
+
+
+    def test_negative():
+        assert classify(-1) == "negative"
+
+
+    def test_positive():
+        assert classify(5) == "positive"
+
+
+    def test_zero():
+        assert classify(0) == "zero"
+    """
+
+
+@pytest.mark.parametrize(
+    ("config", "new", "reached"),
+    [
+        ({**BRANCH, **AT_IMPORT}, {"pkg/m.py": M_NEW}, 2),
+        (AT_IMPORT, {"pkg/m.py": M_NEW}, 2),
+        (BRANCH, {"pkg/m.py": SIGNATURE}, 6),  # outside a body: every test of pkg/m.py
+        (BRANCH, {"pkg/m.py": M_NEW, "tests/test_classify.py": ZERO}, 1),  # + its file
+    ],
+    ids=["branch", "lines", "branch-signature", "branch-test-file"],
+)
+def test_a_candidate_by_reach_measures_what_the_whole_suite_does(
+    tmp_path: Path, config: dict[str, str], new: dict[str, str], reached: int
 ) -> None:
-    """classify's tests run again traced; sign's branches, which only they took, are lost
-    (util.py unchanged, measured by the reaching run); parity's and clamp's lines and arcs
-    carry over at their new numbers: the totals, per-file lines and branches, and the next
-    map equal the whole suite's."""
-    repo, base = project(tmp_path, {**config, **AT_IMPORT})
-    reach = plan(base, M, M_NEW)
+    """The reaching tests run again traced; sign's branches, which only classify's tests
+    took, are lost (util.py unchanged, measured by the reaching run); extra.py (not
+    imported by it) and, in a change inside classify, parity's and clamp's lines and arcs
+    carry over at their new numbers; parity's odd branch ran only at import time: the
+    totals, per-file lines and branches, and the next map equal the whole suite's."""
+    repo, base = project(tmp_path, config)
+    reach = plan(repo, base, new)
     assert reach.usable, reach.fallback
-    assert set(reach.args) == {
-        "tests/test_classify.py::test_negative",
-        "tests/test_classify.py::test_positive",
-    }
-    by_reach, whole = candidate(repo, reach, M_NEW)
+    assert len(reach.args) == reached
+    by_reach, whole = candidate(repo, reach, new)
     assert whole.lines is not None and whole.test_map is not None
     branches = whole.lines["pkg/util.py"].branches
-    assert (branches is not None) == bool(config)  # the project's own config decides
+    assert (branches is not None) == ("pyproject.toml" in config)  # the project decides
     assert by_reach.coverage == whole.coverage
     assert by_reach.coverage.percent < base.coverage.percent  # sign lost lines (and branches)
     assert by_reach.lines == whole.lines
@@ -237,13 +293,12 @@ def test_a_changed_function_that_also_ran_at_import_time_falls_back(tmp_path: Pa
     repo, base = project(tmp_path, {**BRANCH, **at_import})
     assert base.test_map is not None
     assert {13, 15} <= base.test_map.ran_outside("pkg/m.py")
-    new = M.replace(
-        '    return "even"', '    if n > 3:\n        return "big even"\n    return "even"'
-    )
-    reach = plan(base, M, new)
+    bigger = '    if n > 3:\n        return "big even"\n    return "even"'
+    new = {"pkg/m.py": M.replace('    return "even"', bigger)}
+    reach = plan(repo, base, new)
     assert "changed function of pkg/m.py also runs outside any test" in reach.fallback
     blind = dataclasses.replace(base.test_map, outside={}, outside_arcs={})
-    unaware = plan(base, M, new, blind)
+    unaware = plan(repo, base, new, blind)
     assert unaware.usable and unaware.args == ("tests/test_parity.py::test_even",)
     by_reach, whole = candidate(repo, unaware, new)
     assert by_reach.coverage.covered_lines == whole.coverage.covered_lines - 1  # "big even"
