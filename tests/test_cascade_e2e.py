@@ -178,3 +178,8 @@ def test_a_project_counting_branches_is_measured_by_reach_too(tmp_path: Path) ->
     coverage = merged["candidate"]["coverage"]
     assert coverage["covered_lines"] == coverage["num_statements"]  # every line ran
     assert coverage["percent"] < 100.0 and coverage["files"]["calc/pick.py"] < 100.0
+
+    # the next baseline is that measurement, with its carried map and branches: reach again
+    again = run_plan(repo, tmp_path, classify(BROKEN_CLASSIFY))
+    assert "baseline.baseline_cached" in again["timings"], again["timings"]
+    assert again["outcome"] == "rejected" and again["timings"]["tests_reach"] > 0
