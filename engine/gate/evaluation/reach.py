@@ -217,9 +217,10 @@ def _countable(base: FileLines, test_map: TestMap, path: str) -> frozenset[Arc]:
 def carry_lines(
     reach: Reach, measured: LineCoverage, present: Collection[str]
 ) -> LineCoverage | None:
-    """The candidate's per-line coverage (module doc); ``present``: its source files. None
+    """The candidate's per-file coverage (module doc); ``present``: its source files. None
     when a file changed inside functions was not measured (the reaching run did not import
-    it): its statements are unknown, so the whole suite must be measured."""
+    it: its statements are unknown), or a file the baseline counted branches of was
+    measured without: the whole suite must be measured."""
     out: LineCoverage = {}
     for path in sorted(set(present) | set(measured) | set(reach.shifted)):
         if path not in present:
@@ -243,7 +244,9 @@ def carry_lines(
 def _lost_branches(reach: Reach, path: str, now: FileLines | None) -> bool:
     """A baseline file with branches measured now without (another configuration)."""
     base = reach.base_lines.get(path)
-    return base is not None and base.branches is not None and now is not None and not now.branches
+    return (
+        base is not None and base.branches is not None and now is not None and now.branches is None
+    )
 
 
 def _unchanged_lines(reach: Reach, path: str, now: FileLines | None) -> FileLines:
@@ -299,8 +302,8 @@ def _kept_arcs(reach: Reach, path: str) -> set[Arc]:
 
 
 def _kept(tests: tuple[int, ...], reach: Reach) -> bool:
-    """A baseline line stays covered when no test ran it (import time) or one that ran it
-    is not run again."""
+    """A baseline line (or arc) stays covered when no test ran it (import time) or one that
+    ran it is not run again."""
     return not tests or any(reach.base_map.tests[i] not in reach.rerun for i in tests)
 
 
