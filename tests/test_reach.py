@@ -71,6 +71,9 @@ def test_import_time_only_and_a_baseline_that_does_not_add_up_fall_back() -> Non
     branches = {"m.py": FileLines(frozenset({1, 2}), frozenset(), Branches(total=2))}
     no_arcs = plan_reach([change()], MAP, branches, line_totals(branches))
     assert "records no arcs" in no_arcs.fallback
+    plugged = {**branches, "t.html": FileLines(frozenset({1}), frozenset(), Branches(2))}
+    from_plugin = plan_reach([change()], TestMap(arcs={}), plugged, line_totals(plugged))
+    assert "t.html's branches come from a coverage plugin" in from_plugin.fallback
     assert "no baseline" in plan_reach([change()], None, LINES, BASE).fallback
 
 

@@ -106,6 +106,9 @@ def plan_reach(
         return _no("no baseline selection map")
     if any(f.branches is not None for f in lines.values()) and test_map.arcs is None:
         return _no("the baseline counts branches but its map records no arcs")
+    plugged = sorted(p for p, f in lines.items() if f.branches is not None and p[-3:] != ".py")
+    if plugged:  # the map records the arcs of Python files only
+        return _no(f"{plugged[0]}'s branches come from a coverage plugin")
     if not adds_up(base, lines):
         return _no("the baseline's coverage is not what its per-file data adds up to")
     ids: set[str] = set()
