@@ -174,10 +174,13 @@ def commit(repo: Path, files: dict[str, str]) -> None:
     git(repo, "commit", "-q", "-m", "change", env=IDENTITY_ENV)
 
 
-def project(tmp: Path, extra: dict[str, str]) -> tuple[Path, TestsReport]:
-    """A committed project and its baseline measurement (whole suite, per-test contexts)."""
+def project(
+    tmp: Path, extra: dict[str, str], files: dict[str, str] | None = None
+) -> tuple[Path, TestsReport]:
+    """A committed project (``files``, by default this module's, with ``extra``) and its
+    baseline measurement (the whole suite, per-test contexts)."""
     repo = tmp / "repo"
-    files = {"pkg/__init__.py": "", "pkg/util.py": UTIL, "pkg/m.py": M, **EXTRA, **TESTS}
+    files = files or {"pkg/__init__.py": "", "pkg/util.py": UTIL, "pkg/m.py": M, **EXTRA, **TESTS}
     commit(repo, {**files, **extra})
     base = PROBE.run(repo, contexts=True)
     assert base.tests.passed == base.tests.collected and base.lines and base.test_map
