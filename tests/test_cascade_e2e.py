@@ -185,3 +185,33 @@ def test_a_crash_without_a_verdict_is_rejected_by_the_untraced_whole_suite(
     assert tests["failures"] == ["<session>"], tests
     note = note_of(repo, "refs/ratchet/rejected/simplify/1")
     assert any("'untraced' stage" in n for n in note["notes"]), note["notes"]
+
+
+def test_a_project_counting_branches_is_measured_by_reach_too(tmp_path: Path) -> None:
+    """``branch = true`` in the project's own coverage config: the map records each test's
+    branch arcs, so a change inside classify is measured by reach (test_classify traced)
+    and test_add's lines and branches are carried over; the percentage counts branches."""
+    files = {
+        "pyproject.toml": "[tool.coverage.run]\nbranch = true\n",
+        # every line runs, one branch (n false) never does
+        "calc/pick.py": "def pick(n):\n    r = 0\n    if n:\n        r = 1\n    return r\n",
+        "tests/test_pick.py": (
+            "from calc.pick import pick\n\n\ndef test_pick():\n    assert pick(1)\n"
+        ),
+    }
+    repo = make_repo(tmp_path / "repo", files=files)
+
+    merged = run_plan(repo, tmp_path, classify(FLAT_CLASSIFY))
+
+    assert merged["outcome"] == "merged", merged
+    assert merged["timings"]["tests_reach"] > 0, merged["timings"]
+    notes = note_of(repo, "main")["notes"]
+    assert any("coverage measured on the 1 test(s)" in n for n in notes), notes
+    coverage = merged["candidate"]["coverage"]
+    assert coverage["covered_lines"] == coverage["num_statements"]  # every line ran
+    assert coverage["percent"] < 100.0 and coverage["files"]["calc/pick.py"] < 100.0
+
+    # the next baseline is that measurement, with its carried map and branches: reach again
+    again = run_plan(repo, tmp_path, classify(BROKEN_CLASSIFY))
+    assert "baseline.baseline_cached" in again["timings"], again["timings"]
+    assert again["outcome"] == "rejected" and again["timings"]["tests_reach"] > 0

@@ -6,7 +6,7 @@ import pytest
 
 from engine.gate.evaluation.diffcov import FileChange
 from engine.gate.evaluation.linemap import changed_function_spans, line_map
-from engine.gate.evaluation.probes.coverage_report import LineCoverage
+from engine.gate.evaluation.probes.coverage_report import Branches, FileLines, LineCoverage
 from engine.gate.evaluation.reach import carry_lines, carry_map, line_totals, plan_reach
 from engine.gate.evaluation.selection import TestMap
 from engine.model import CoverageMetrics
@@ -21,8 +21,8 @@ MAP = TestMap(
     lines={"m.py": {2: (0,)}, "o.py": {2: (1, 2), 3: (1,)}, "z.py": {1: (3, 4)}},
 )
 LINES: LineCoverage = {
-    "m.py": (frozenset({1, 2}), frozenset()),
-    "o.py": (frozenset({1, 2, 3}), frozenset({4})),
+    "m.py": FileLines(frozenset({1, 2}), frozenset()),
+    "o.py": FileLines(frozenset({1, 2, 3}), frozenset({4})),
 }
 BASE = line_totals(LINES)
 
@@ -63,23 +63,29 @@ def test_when_the_whole_suite_must_run_under_coverage(
     assert (reach.fallback == "") if why is None else (why in reach.fallback)
 
 
-def test_import_time_only_and_branch_coverage_fall_back() -> None:
-    lines = {**LINES, "i.py": (frozenset({1}), frozenset())}
-    assert "import time" in plan_reach([change("i.py")], MAP, lines, BASE).fallback
-    branches = CoverageMetrics(percent=50.0, covered_lines=5, num_statements=6)
-    assert "branches" in plan_reach([change()], MAP, LINES, branches).fallback
+def test_import_time_only_and_a_baseline_that_does_not_add_up_fall_back() -> None:
+    lines = {**LINES, "i.py": FileLines(frozenset({1}), frozenset())}
+    assert "import time" in plan_reach([change("i.py")], MAP, lines, line_totals(lines)).fallback
+    other = CoverageMetrics(percent=50.0, covered_lines=5, num_statements=6)
+    assert "adds up" in plan_reach([change()], MAP, LINES, other).fallback
+    branches = {"m.py": FileLines(frozenset({1, 2}), frozenset(), Branches(total=2))}
+    no_arcs = plan_reach([change()], MAP, branches, line_totals(branches))
+    assert "records no arcs" in no_arcs.fallback
+    plugged = {**branches, "t.html": FileLines(frozenset({1}), frozenset(), Branches(2))}
+    from_plugin = plan_reach([change()], TestMap(arcs={}), plugged, line_totals(plugged))
+    assert "t.html's branches come from a coverage plugin" in from_plugin.fallback
     assert "no baseline" in plan_reach([change()], None, LINES, BASE).fallback
 
 
 def test_unchanged_files_keep_what_the_other_tests_covered() -> None:
     reach = plan_reach([change(), change("tests/test_m.py", "x", "y")], MAP, LINES, BASE)
     assert reach.rerun == {F, G}  # test_m.py changed: both its tests are measured again
-    measured: LineCoverage = {"m.py": (frozenset({1}), frozenset({2, 3}))}
+    measured: LineCoverage = {"m.py": FileLines(frozenset({1}), frozenset({2, 3}))}
     lines = carry_lines(reach, measured, {"m.py", "o.py"})
     assert lines is not None
-    assert lines["m.py"] == (frozenset({1}), frozenset({2, 3}))  # as measured
+    assert lines["m.py"] == FileLines(frozenset({1}), frozenset({2, 3}))  # as measured
     # o.py:1 import time, kept; 2 also run by test_x, kept; 3 only by test_g: not run now
-    assert lines["o.py"] == (frozenset({1, 2}), frozenset({3, 4}))
+    assert lines["o.py"] == FileLines(frozenset({1, 2}), frozenset({3, 4}))
     assert line_totals(lines).percent == pytest.approx(100 * 3 / 7)
 
 
@@ -93,7 +99,9 @@ def test_the_next_map_replaces_the_tests_run_again() -> None:
 
 def test_totals_are_those_of_coverage_json() -> None:
     empty: frozenset[int] = frozenset()
-    totals = line_totals({"a.py": (frozenset({1, 2}), frozenset({3})), "e.py": (empty, empty)})
+    totals = line_totals(
+        {"a.py": FileLines(frozenset({1, 2}), frozenset({3})), "e.py": FileLines(empty, empty)}
+    )
     assert (totals.covered_lines, totals.num_statements) == (2, 3)
     assert totals.files == {"a.py": pytest.approx(200 / 3), "e.py": 100.0}
 
@@ -104,7 +112,7 @@ S_NEW = S_OLD.replace("    if x:", "    y = x\n    if y:")  # one line more insi
 S_MAP = TestMap(  # three more tests elsewhere: two of five is a reach worth taking
     tests=(F, G, X, Z1, Z2), lines={"s.py": {2: (0,), 3: (0,), 8: (1,)}, "z.py": {1: (3, 4)}}
 )
-S_LINES: LineCoverage = {"s.py": (frozenset({1, 2, 3, 7, 8}), frozenset({4}))}
+S_LINES: LineCoverage = {"s.py": FileLines(frozenset({1, 2, 3, 7, 8}), frozenset({4}))}
 
 
 def s_change(new: str) -> FileChange:
@@ -115,11 +123,11 @@ def test_a_change_inside_a_function_reaches_the_tests_of_that_function_only() ->
     reach = plan_reach([s_change(S_NEW)], S_MAP, S_LINES, line_totals(S_LINES))
     assert reach.usable and reach.args == (F,) and reach.rerun == {F}
     # the traced run of test_f on the candidate: f's lines 1-5 and g's def line at import
-    measured: LineCoverage = {"s.py": (frozenset({1, 2, 3, 4, 8}), frozenset({5, 9}))}
+    measured: LineCoverage = {"s.py": FileLines(frozenset({1, 2, 3, 4, 8}), frozenset({5, 9}))}
     lines = carry_lines(reach, measured, {"s.py"})
     assert lines is not None
     # g's body (old 8, now 9) was run by test_g, which did not run again: kept, shifted
-    assert lines["s.py"] == (frozenset({1, 2, 3, 4, 8, 9}), frozenset({5}))
+    assert lines["s.py"] == FileLines(frozenset({1, 2, 3, 4, 8, 9}), frozenset({5}))
     new_map = carry_map(reach, TestMap(tests=(F,), lines={"s.py": {2: (0,), 3: (0,), 4: (0,)}}))
     assert new_map.covering("s.py", {9}) == {G} and new_map.covering("s.py", {8}) == set()
     assert new_map.covering("s.py", {2, 3, 4}) == {F}
@@ -160,11 +168,77 @@ def test_a_comment_only_change_runs_one_test_that_imports_the_file() -> None:
     assert reach.usable and len(reach.args) == 1 and "s.py" in reach.shifted
 
 
-def test_a_function_run_outside_any_test_sends_the_whole_suite_under_coverage() -> None:
-    """g's body ran with no test's context (called at import or collection time, e.g. by
-    a test module's class definition): a reaching run would not call it, and no test says
-    it depends on it — measured whole, whatever changed in the file."""
-    lines: LineCoverage = {"s.py": (frozenset({1, 2, 3, 7, 8}), frozenset({4}))}
-    no_context = TestMap(tests=S_MAP.tests, lines={"s.py": {2: (0,), 3: (0,)}, "z.py": {1: (3,)}})
-    reach = plan_reach([s_change(S_NEW)], no_context, lines, line_totals(lines))
-    assert "runs outside any test" in reach.fallback
+G4 = S_OLD.replace("return 3", "return 4")
+
+
+@pytest.mark.parametrize(
+    ("g_test", "outside", "new", "why"),
+    [
+        (False, {}, S_NEW, ""),  # g's body ran with no test, f changed: g's lines carry over
+        (False, {}, G4, "a changed function of s.py runs outside any test"),
+        (False, {}, S_OLD + "X = 1\n", "a function of s.py runs outside any test"),
+        (True, {"s.py": frozenset({2})}, S_NEW, "changed function of s.py also runs outside"),
+        (True, {"s.py": frozenset({8})}, S_NEW, ""),
+        (True, {"s.py": frozenset({8})}, G4, "changed function of s.py also runs outside"),
+        (True, {"s.py": frozenset({1})}, S_NEW, ""),  # f's def line: import time, no body
+        (True, {"s.py": frozenset({8})}, S_OLD + "X = 1\n", "a function of s.py also runs"),
+    ],
+)
+def test_a_changed_function_run_outside_any_test_sends_the_whole_suite_under_coverage(
+    g_test: bool, outside: dict[str, frozenset[int]], new: str, why: str
+) -> None:
+    """A function body that ran with no test's context (called at import or collection
+    time, e.g. by a test module's class definition) or outside tests as well as in them:
+    a reaching run would not call it there, and no test says it depends on it — measured
+    whole when it is a changed function, or any function of a file changed outside them.
+    g's line 8 ran with no test, or in test_g (``g_test``) and, maybe, outside too."""
+    lines: LineCoverage = {"s.py": FileLines(frozenset({1, 2, 3, 7, 8}), frozenset({4}))}
+    by_line = {2: (0,), 3: (0,), **({8: (1,)} if g_test else {})}
+    test_map = TestMap(
+        tests=S_MAP.tests, lines={"s.py": by_line, "z.py": {1: (3, 4)}}, outside=outside
+    )
+    reach = plan_reach([s_change(new)], test_map, lines, line_totals(lines))
+    assert (why in reach.fallback) if why else reach.usable, reach.fallback
+
+
+def test_totals_with_branches_are_those_of_coverage_json() -> None:
+    """(covered lines + covered branches) / (statements + branches), per file too."""
+    lines = {
+        "a.py": FileLines(frozenset({1, 2, 3}), frozenset({4}), Branches(4, frozenset({(2, 4)}))),
+        "b.py": FileLines(frozenset({1}), frozenset(), Branches(0)),
+    }
+    totals = line_totals(lines)
+    assert totals.percent == pytest.approx(100 * (4 + 3) / (5 + 4))
+    assert (totals.covered_lines, totals.num_statements) == (4, 5)
+    assert totals.files == {"a.py": pytest.approx(75.0), "b.py": 100.0}
+
+
+def test_an_unchanged_file_the_reaching_run_did_not_import_keeps_the_other_tests_arcs() -> None:
+    """o.py's branch 2->3 was test_g's alone (run again: not carried), 2->4 test_x's
+    (kept), 3->exit never ran: missing now, 2->3 and 3->exit."""
+    base_lines = {
+        **LINES,
+        "m.py": FileLines(frozenset({1, 2}), frozenset(), Branches(0)),
+        "o.py": FileLines(frozenset({1, 2, 3}), frozenset({4}), Branches(3, frozenset({(3, -1)}))),
+    }
+    test_map = TestMap(
+        tests=MAP.tests, lines=MAP.lines, arcs={"o.py": {(2, 3): (1,), (2, 4): (2,)}}
+    )
+    reach = plan_reach(
+        [change(), change("tests/test_m.py", "x", "y")],
+        test_map,
+        base_lines,
+        line_totals(base_lines),
+    )
+    assert reach.usable and reach.rerun == {F, G}
+    measured = {"m.py": FileLines(frozenset({1}), frozenset({2}), Branches(0))}
+    lines = carry_lines(reach, measured, {"m.py", "o.py"})
+    assert lines is not None
+    assert lines["o.py"] == FileLines(
+        frozenset({1, 2}), frozenset({3, 4}), Branches(3, frozenset({(2, 3), (3, -1)}))
+    )
+    # measured without branches (another configuration): nothing can be carried
+    assert (
+        carry_lines(reach, {**measured, "o.py": FileLines(frozenset(), frozenset())}, {"o.py"})
+        is None
+    )

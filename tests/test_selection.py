@@ -8,6 +8,7 @@ import pytest
 
 from engine.gate.evaluation.cache import BaselineCache, measured_tree
 from engine.gate.evaluation.diffcov import FileChange
+from engine.gate.evaluation.probes.coverage_report import Branches, FileLines
 from engine.gate.evaluation.probes.selected import rejects
 from engine.gate.evaluation.probes.tests import TestsReport
 from engine.gate.evaluation.selection import (
@@ -75,6 +76,43 @@ def test_map_round_trips_and_refuses_malformed_data() -> None:
     # contexts that are not node ids (a project's own dynamic_context) select nothing
     named = map_from_json({"tests": ["pkg.test_m.test_f"], "lines": {"m.py": {"5": [0]}}})
     assert named is not None and named.covering("m.py", {5}) == set()
+    assert named.ran_outside("m.py") == {5}  # it ran, but under no test the map names
+
+
+BRANCH_MAP = TestMap(
+    tests=MAP.tests,
+    lines=MAP.lines,
+    outside={"m.py": frozenset({1, 4, 8})},
+    arcs={"m.py": {(5, -4): (0, 2), (9, 10): (1,)}},
+    outside_arcs={"m.py": frozenset({(1, 4)})},
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (BRANCH_MAP.to_json(), BRANCH_MAP),
+        (MAP.to_json(), MAP),  # no arcs: not recorded, and nothing outside
+        ({**MAP.to_json(), "outside": {"m.py": ["1"]}}, None),  # a line is a number
+        ({**MAP.to_json(), "outside": {"m.py": [True]}}, None),
+        ({**MAP.to_json(), "arcs": {"m.py": [[1, 2, [7]]]}}, None),  # no test 7
+        ({**MAP.to_json(), "arcs": {"m.py": [[1, "2", [0]]]}}, None),
+        ({**MAP.to_json(), "arcs": {"m.py": [[1, [0]]]}}, None),
+        ({**MAP.to_json(), "arcs": {}, "outside_arcs": {"m.py": [[1, 2, 3]]}}, None),
+    ],
+    ids=["branch", "lines", "str-line", "bool-line", "bad-index", "str-arc", "short-arc", "long"],
+)
+def test_the_map_keeps_what_ran_outside_tests_and_the_arcs(
+    data: object, expected: TestMap | None
+) -> None:
+    assert map_from_json(data) == expected
+
+
+def test_arcs_of_contexts_that_are_no_node_ids_ran_outside() -> None:
+    data = {"tests": ["t.py::a", "other"], "lines": {}, "arcs": {"m.py": [[2, 3, [0, 1]]]}}
+    read = map_from_json(data)
+    assert read is not None and read.arcs == {"m.py": {(2, 3): (0,)}}
+    assert read.branch_arcs("m.py") == read.outside_arcs["m.py"] == {(2, 3)}
 
 
 def test_selected_stage_rejects_only_new_failures_or_a_timeout() -> None:
@@ -106,3 +144,13 @@ def test_cache_keeps_the_map_beside_the_metrics(tmp_path: Path) -> None:
     assert cache.test_map("other") is None
     cache.put("plain", Metrics(commit="c"))
     assert cache.test_map("plain") is None
+
+
+def test_cache_keeps_the_lines_and_branches_of_each_file(tmp_path: Path) -> None:
+    cache = BaselineCache(tmp_path)
+    lines = {
+        "a.py": FileLines(frozenset({1, 2}), frozenset({3}), Branches(2, frozenset({(2, -1)}))),
+        "b.py": FileLines(frozenset({1}), frozenset()),
+    }
+    cache.put("k", Metrics(commit="c"), lines, BRANCH_MAP)
+    assert cache.lines("k") == lines and cache.test_map("k") == BRANCH_MAP

@@ -20,7 +20,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from engine.gate.evaluation.probes.coverage_report import LineCoverage
+from engine.gate.evaluation.probes.coverage_report import (
+    LineCoverage,
+    lines_from_json,
+    lines_to_json,
+)
 from engine.gate.evaluation.selection import TestMap, map_from_json
 from engine.gate.paths import MEMORY_DIR, SNAPSHOT_DIR
 from engine.model import Metrics, metrics_from_data, to_data
@@ -54,8 +58,10 @@ def measured_tree(entries: Sequence[tuple[str, str, str]]) -> str:
 
 
 # how a measurement is made, where a change alters the numbers without any tool version
-# changing (2: a src layout on the path); bumped, every cached baseline is measured again
-FORMAT = "2"
+# changing (2: a src layout on the path; 3: the per-line coverage keeps a file's branches,
+# the map the lines and arcs run outside tests and each test's arcs); bumped, every cached
+# baseline is measured again
+FORMAT = "3"
 
 
 def baseline_key(tree: str, test_command: str, **extra: str) -> str:
@@ -89,10 +95,7 @@ class BaselineCache:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
             if data.get("key") != key or data.get("lines") is None:
                 return None
-            return {
-                str(path): (frozenset(map(int, pair[0])), frozenset(map(int, pair[1])))
-                for path, pair in data["lines"].items()
-            }
+            return lines_from_json(data["lines"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
             return None
 
@@ -121,7 +124,7 @@ class BaselineCache:
             self._write(self._path(key, ".map"), {"key": key, "map": test_map.to_json()})
         record: dict[str, object] = {"key": key, "metrics": to_data(metrics)}
         if lines is not None:
-            record["lines"] = {p: [sorted(e), sorted(m)] for p, (e, m) in sorted(lines.items())}
+            record["lines"] = lines_to_json(lines)
         self._write(self._path(key), record)
 
     def _write(self, path: Path, record: dict[str, object]) -> None:

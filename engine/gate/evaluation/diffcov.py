@@ -57,7 +57,7 @@ def diff_coverage(
     uncovered: list[str] = []
     changed = 0
     for path, edited in sorted(changed_files.items()):
-        executed, missing = candidate.get(path) or (frozenset(), _statement_lines(edited.new))
+        executed, missing = (candidate.get(path) or (frozenset(), _statement_lines(edited.new)))[:2]
         lines = _changed_lines(edited.old or "", edited.new or "") & (executed | missing)
         changed += len(lines)
         uncovered += [f"{path}:{n}" for n in sorted(lines & missing)]
@@ -70,7 +70,8 @@ def diff_coverage(
     if baseline is None:
         return result
     gained = lost = removed_uncovered = removed_covered = 0
-    for old_path, (b_exec, b_miss) in baseline.items():
+    for old_path, entry in baseline.items():
+        b_exec, b_miss = entry[:2]
         change = changed_old.get(old_path)
         if change is not None and change.new is not None:
             mapping = _line_map(change.old or "", change.new)
@@ -79,7 +80,7 @@ def diff_coverage(
             mapping, new_path = {}, old_path
         else:
             mapping, new_path = None, old_path
-        c_exec, c_miss = candidate.get(new_path) or (frozenset(), frozenset())
+        c_exec, c_miss = (candidate.get(new_path) or (frozenset(), frozenset()))[:2]
         for line in b_exec | b_miss:
             target = line if mapping is None else mapping.get(line)
             if target is None:
@@ -89,7 +90,7 @@ def diff_coverage(
                 gained += 1
             elif line in b_exec and target in c_miss:
                 lost += 1
-    total = sum(len(e) + len(m) for e, m in baseline.values())
+    total = sum(len(f[0]) + len(f[1]) for f in baseline.values())
     gain = 100.0 * (gained - lost + removed_uncovered) / total if total else 0.0
     return DiffCoverage(
         measured=True,

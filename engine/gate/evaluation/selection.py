@@ -4,7 +4,9 @@ The map comes from the baseline's full run under coverage with one dynamic conte
 test (the sandboxed ``ratchet_contexts`` plugin switches coverage's context to the pytest
 node id around each test; its script mode reads ``CoverageData.contexts_by_lineno`` into
 the JSON read here). It says, per source file and line, which tests executed it. Lines run
-outside any test (imports at collection time, module-level code) belong to no test.
+outside any test (imports at collection time, module-level code, a function a test module
+calls as it is imported) belong to no test: the map lists them apart (``outside``). With
+branch coverage it says the same of each branch arc.
 
 :func:`select_tests` turns a candidate's changes into the tests to run first (the
 cascade's second stage, :mod:`engine.gate.evaluation.evaluator`):
@@ -24,57 +26,136 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.gate.evaluation.diffcov import FileChange
+from engine.gate.evaluation.probes.coverage_report import Arc, arc_of
 from engine.gate.paths import is_test_file
 
 MAX_NODE_IDS = 2000  # more selected tests than this: name their files instead
+K = TypeVar("K", int, tuple[int, int])
 
 
 @dataclass(frozen=True, kw_only=True)
 class TestMap:
-    """``tests``: pytest node ids; ``lines``: path -> line -> indexes into ``tests``."""
+    """``tests``: pytest node ids; ``lines``: path -> line -> indexes into ``tests``;
+    ``outside``: path -> lines that ran outside any test (import or collection time, or
+    under a context that is not a node id); with branch coverage, ``arcs``: path -> branch
+    arc -> indexes into ``tests`` (the arcs coverage counts as branches, not marked
+    ``no branch``), and ``outside_arcs`` like ``outside``. ``arcs`` None: not recorded (the
+    run measured lines only)."""
 
     __test__ = False  # not a pytest class
 
     tests: tuple[str, ...] = ()
     lines: Mapping[str, Mapping[int, tuple[int, ...]]] = field(default_factory=dict)
+    outside: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    arcs: Mapping[str, Mapping[Arc, tuple[int, ...]]] | None = None
+    outside_arcs: Mapping[str, frozenset[Arc]] = field(default_factory=dict)
 
     def covering(self, path: str, lines: set[int]) -> set[str]:
         """Node ids of the tests that executed any of ``lines`` of ``path``."""
         by_line = self.lines.get(path, {})
         return {self.tests[i] for n in lines for i in by_line.get(n, ())}
 
+    def ran_outside(self, path: str) -> frozenset[int]:
+        """Lines of ``path`` that ran outside any test (or under no test this map names)."""
+        alone = {n for n, ix in self.lines.get(path, {}).items() if not ix}
+        return self.outside.get(path, frozenset()) | alone
+
+    def branch_arcs(self, path: str) -> frozenset[Arc]:
+        """Every branch arc of ``path`` that ran (in a test or outside)."""
+        return frozenset((self.arcs or {}).get(path, {})) | self.outside_arcs.get(path, frozenset())
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "tests": list(self.tests),
             "lines": {
                 p: {str(n): list(ix) for n, ix in sorted(m.items())}
                 for p, m in sorted(self.lines.items())
             },
+            "outside": {p: sorted(ns) for p, ns in sorted(self.outside.items()) if ns},
         }
+        if self.arcs is not None:
+            data["arcs"] = {
+                p: [[a, b, list(ix)] for (a, b), ix in sorted(m.items())]
+                for p, m in sorted(self.arcs.items())
+            }
+            data["outside_arcs"] = {
+                p: [list(arc) for arc in sorted(arcs)]
+                for p, arcs in sorted(self.outside_arcs.items())
+                if arcs
+            }
+        return data
 
 
 def map_from_json(data: Any) -> TestMap | None:
     """The map stored by :meth:`TestMap.to_json` (or written by the sandboxed script); None
-    when malformed. Contexts that are not node ids (no ``::``) are dropped."""
+    when malformed. Contexts that are not node ids (no ``::``) are dropped: what ran under
+    them ran outside any test the map names. A map without ``outside`` (written before it
+    was recorded) reads as nothing outside; one without ``arcs`` as arcs not recorded."""
     try:
         tests = [str(t) for t in data["tests"]]
         raw = {
             str(path): {int(n): [int(i) for i in ix] for n, ix in by_line.items()}
             for path, by_line in data["lines"].items()
         }
-    except (KeyError, TypeError, ValueError, AttributeError):
+        outside = {
+            str(path): {_line(n) for n in ns} for path, ns in data.get("outside", {}).items()
+        }
+        raw_arcs = None
+        outside_arcs: dict[str, set[Arc]] = {}
+        if "arcs" in data:
+            raw_arcs = {
+                str(path): {arc_of(entry[:2]): [int(i) for i in entry[2]] for entry in entries}
+                for path, entries in data["arcs"].items()
+            }
+            outside_arcs = {
+                str(path): {arc_of(a) for a in arcs}
+                for path, arcs in data.get("outside_arcs", {}).items()
+            }
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         return None
-    if any(not 0 <= i < len(tests) for m in raw.values() for ix in m.values() for i in ix):
+    indexes = [i for m in raw.values() for ix in m.values() for i in ix]
+    indexes += [i for m in (raw_arcs or {}).values() for ix in m.values() for i in ix]
+    if any(not 0 <= i < len(tests) for i in indexes):
         return None
     keep = {i for i, t in enumerate(tests) if "::" in t}
     lines = {
-        path: {n: tuple(i for i in ix if i in keep) for n, ix in by_line.items()}
-        for path, by_line in raw.items()
+        path: _kept(by_line, keep, outside.setdefault(path, set())) for path, by_line in raw.items()
     }
-    return TestMap(tests=tuple(tests), lines=lines)
+    arcs = None
+    if raw_arcs is not None:
+        arcs = {
+            path: _kept(by_arc, keep, outside_arcs.setdefault(path, set()))
+            for path, by_arc in raw_arcs.items()
+        }
+    return TestMap(
+        tests=tuple(tests),
+        lines=lines,
+        outside={p: frozenset(ns) for p, ns in outside.items() if ns},
+        arcs=arcs,
+        outside_arcs={p: frozenset(a) for p, a in outside_arcs.items() if a},
+    )
+
+
+def _kept(by_key: dict[K, list[int]], keep: set[int], outside: set[K]) -> dict[K, tuple[int, ...]]:
+    """The entries' indexes of named tests (an entry without any stays, as written); a key
+    another context ran goes to ``outside`` too."""
+    out: dict[K, tuple[int, ...]] = {}
+    for key, ix in by_key.items():
+        named = tuple(i for i in ix if i in keep)
+        if len(named) < len(ix):
+            outside.add(key)
+        if named or not ix:
+            out[key] = named
+    return out
+
+
+def _line(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"not a line number: {value!r}")
+    return value
 
 
 def read_test_map(path: Path) -> TestMap | None:

@@ -14,17 +14,22 @@ the script instead. Code that runs after that hook (other plugins' ``pytest_unco
 
 As a script (``python ratchet_contexts.py DATA ROOT OUT [REPORT]``): the data file's
 contexts per line (``CoverageData.contexts_by_lineno``) as JSON ``{"tests": [node ids],
-"lines": {path: {line: [index, ...]}}}``, paths relative to ``ROOT``, empty contexts left
-out; with ``REPORT``, first the ``coverage json`` report there (the same process: one
-interpreter start fewer per measured run).
+"lines": {path: {line: [index, ...]}}, "outside": {path: [line, ...]}}``, paths relative
+to ``ROOT``, the lines run with the empty context (between tests: imports, collection) in
+``outside``; when the data has arcs (``branch = true``), also ``"arcs": {path: [[from, to,
+[index, ...]], ...]}`` and ``"outside_arcs": {path: [[from, to], ...]}``: the branch arcs
+each context took, as ``coverage json`` counts them. With ``REPORT``, first the ``coverage
+json`` report there (the same process: one interpreter start fewer per measured run).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,20 +95,99 @@ def write_map(data_file: str, root: str, out: str) -> None:
     data.read()
     tests: dict[str, int] = {}
     lines: dict[str, dict[str, list[int]]] = {}
+    outside: dict[str, list[int]] = {}
     base = os.path.realpath(root)
+    names: dict[str, str] = {}  # measured file -> its path under root
     for name in data.measured_files():
         path = os.path.relpath(os.path.realpath(name), base)
         if path.startswith(".."):
             continue
+        path = names[name] = path.replace(os.sep, "/")
         by_line: dict[str, list[int]] = {}
+        alone: list[int] = []
         for lineno, contexts in data.contexts_by_lineno(name).items():
             ix = sorted({tests.setdefault(c, len(tests)) for c in contexts if c})
             if ix:
                 by_line[str(lineno)] = ix
+            if "" in contexts:
+                alone.append(lineno)
         if by_line:
-            lines[path.replace(os.sep, "/")] = by_line
+            lines[path] = by_line
+        if alone:
+            outside[path] = sorted(alone)
+    written: dict[str, Any] = {"tests": list(tests), "lines": lines, "outside": outside}
+    if data.has_arcs():
+        # no arcs when they cannot be read: the host then measures such a baseline whole
+        with contextlib.suppress(Exception):
+            written |= _branch_map(data_file, names, tests)
     with open(out, "w", encoding="utf-8") as fh:
-        json.dump({"tests": list(tests), "lines": lines}, fh)
+        json.dump(written, fh)
+
+
+def _branch_map(data_file: str, names: dict[str, str], tests: dict[str, int]) -> dict[str, Any]:
+    """Per file, the branch arcs each context executed, as ``coverage json`` counts them:
+    the raw arcs of the data file (read per context from its documented SQLite schema),
+    translated by the file's reporter the way coverage's own analysis does, kept when they
+    leave a branch line not marked ``no branch`` for a line not excluded (the arcs a report
+    can call missing)."""
+    import sqlite3
+
+    import coverage
+    from coverage.python import PythonFileReporter
+
+    cov = coverage.Coverage(data_file=data_file)  # the project's configuration (cwd: root)
+    raw: dict[str, dict[str, set[tuple[int, int]]]] = {}
+    db = sqlite3.connect(Path(os.path.abspath(data_file)).as_uri() + "?mode=ro", uri=True)
+    try:
+        query = (
+            "SELECT file.path, context.context, arc.fromno, arc.tono FROM arc"
+            " JOIN file ON arc.file_id = file.id JOIN context ON arc.context_id = context.id"
+        )
+        for name, context, a, b in db.execute(query):
+            if name in names:
+                raw.setdefault(name, {}).setdefault(context, set()).add((a, b))
+    finally:
+        db.close()
+    arcs: dict[str, list[list[Any]]] = {}
+    outside: dict[str, list[list[int]]] = {}
+    for name, by_context in raw.items():
+        if not name.endswith(".py"):
+            continue
+        count = _counter(PythonFileReporter(name, cov))
+        by_arc: dict[tuple[int, int], set[int]] = {}
+        for context, got in by_context.items():
+            for arc in count(got):
+                if context:
+                    by_arc.setdefault(arc, set()).add(tests.setdefault(context, len(tests)))
+                else:
+                    outside.setdefault(names[name], []).append(list(arc))
+        arcs[names[name]] = [[a, b, sorted(ix)] for (a, b), ix in sorted(by_arc.items())]
+    return {"tests": list(tests), "arcs": arcs, "outside_arcs": outside}
+
+
+def _counter(reporter: Any) -> Any:
+    """The function from a context's raw arcs to the branch arcs a report would count
+    (coverage's ``analysis_from_file_reporter``, per arc: its every step maps one arc)."""
+    possible = reporter.arcs()
+    exits = reporter.exit_counts()
+    no_branch = reporter.no_branch_lines()
+    excluded = reporter.excluded_lines()
+    countable = {
+        (a, b)
+        for a, b in possible
+        if exits.get(a, 0) > 1 and a not in no_branch and b not in excluded
+    }
+    dests: dict[int, set[int]] = {}
+    for a, b in possible:
+        dests.setdefault(a, set()).add(b)
+    single = {a: next(iter(bs)) for a, bs in dests.items() if len(bs) == 1}
+
+    def count(raw: set[tuple[int, int]]) -> set[tuple[int, int]]:
+        arcs = reporter.translate_arcs(raw)
+        fixed = {(a, b) if a != b else (a, single[a]) for a, b in arcs if a != b or a in single}
+        return set(reporter.translate_arcs(fixed)) & countable
+
+    return count
 
 
 def write_json(data_file: str, out: str) -> None:
