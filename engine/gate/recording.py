@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.gate.evaluation.background import Background
+from engine.gate.evaluation.background import BEHIND, Background
 from engine.gate.evaluation.behaviour import BehaviourCheck, FunctionRef, Recording
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.tests import TestsProbe
@@ -56,7 +56,8 @@ class BehaviourSession:
                 )  # fmt: skip
                 return self._check.record(worktree, Path(self._tmp.name), functions, self._cancel)
 
-        self._job = Background(record, name="ratchet-record")
+        # behind the candidate's own runs: a rejection never waits for it
+        self._job = Background(record, name="ratchet-record", nice=BEHIND)
 
     def finish(self, candidate: Path) -> BehaviourMetrics:
         """The recording (waited for) replayed against ``candidate``."""

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.gate.evaluation.background import Background
+from engine.gate.evaluation.background import BEHIND, Background
 from engine.gate.evaluation.cache import BaselineCache, baseline_key
 from engine.gate.evaluation.filecache import FileCache
 from engine.gate.evaluation.probes.command import DEFAULT_TEST_COMMAND
@@ -131,6 +131,7 @@ class Evaluator:
         static = Background(  # beside everything: they run even when the tests fail
             lambda: _static_probes(checkout, sources, py_files, self.static_cache),
             name="ratchet-static",
+            nice=BEHIND,  # the tests' verdict (a fail-fast rejection first) comes first
         )
 
         with step("syntax"):
