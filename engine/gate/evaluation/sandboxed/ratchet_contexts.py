@@ -5,7 +5,9 @@ context is the test's node id while the test runs (setup, call, teardown), and e
 between tests. Nothing is switched when the project's own coverage configuration sets
 ``dynamic_context`` (it owns the contexts then) or when coverage is not running. With
 ``RATCHET_CONTEXTS_REPORT`` set (JSON ``[DATA, ROOT, OUT, REPORT]``), the plugin also
-writes what the script below writes, as the session ends (the last ``pytest_unconfigure``):
+writes what the script below writes (not after a fail-fast ``-x`` session stopped by a
+failure: the host measures no coverage of a rejection), as the session ends (the last
+``pytest_unconfigure``):
 it stops and saves coverage there and reports from the saved file, so the run needs no
 second interpreter for its report. It does nothing when the running coverage is not the
 one writing ``DATA`` or writes parallel data files; a missing file tells the host to run
@@ -56,11 +58,19 @@ def pytest_configure(config: Any) -> None:
         _first.append(config)
 
 
+_stopped: list[bool] = []  # a fail-fast (-x) session stopped by a failure: no report wanted
+
+
+def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
+    if session.config is (_first[0] if _first else None):
+        _stopped.append(bool(session.testsfailed) and session.config.option.maxfail == 1)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: Any) -> None:
     spec = os.environ.get(REPORT_ENV)
-    if not spec or not _first or config is not _first[0]:
-        return
+    if not spec or not _first or config is not _first[0] or any(_stopped):
+        return  # a fail-fast failure rejects: the host reads no coverage of it
     try:
         import coverage
 

@@ -1,0 +1,50 @@
+"""The contexts plugin writes the run's coverage report and map as the session ends, except
+after a fail-fast session a failure stopped (the host measures no coverage of a rejection).
+Real pytest under real coverage in child processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.gate.evaluation.sandboxed import CONTEXTS_PLUGIN, CONTEXTS_REPORT_ENV, DIR
+
+TESTS = "def f(n):\n    return n + 1\n\n\ndef test_ok():\n    assert f(1) == 2\n\n\n{bad}"
+
+
+def run(tmp: Path, *, failing: bool, fail_fast: bool) -> tuple[bool, bool]:
+    work, out = tmp / "work", tmp / "out"
+    work.mkdir()
+    out.mkdir()
+    bad = "def test_bad():\n    assert f(1) == 3\n" if failing else ""
+    (work / "test_m.py").write_text(TESTS.format(bad=bad))
+    data, report, test_map = out / ".coverage", out / "coverage.json", out / "map.json"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(DIR),
+        CONTEXTS_REPORT_ENV: json.dumps([str(data), str(work), str(test_map), str(report)]),
+    }
+    argv = [
+        sys.executable, "-m", "coverage", "run", f"--data-file={data}", f"--source={work}",
+        "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", CONTEXTS_PLUGIN,
+        *(["-x"] if fail_fast else []), "test_m.py",
+    ]  # fmt: skip
+    done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True)
+    assert done.returncode == (1 if failing else 0), done.stdout + done.stderr
+    return report.is_file(), test_map.is_file()
+
+
+@pytest.mark.parametrize(
+    ("failing", "fail_fast", "written"),
+    [(False, False, True), (False, True, True), (True, False, True), (True, True, False)],
+    ids=["passed", "passed-fail-fast", "failed", "failed-fail-fast"],
+)
+def test_the_report_is_written_unless_a_fail_fast_failure_stopped_the_run(
+    tmp_path: Path, failing: bool, fail_fast: bool, written: bool
+) -> None:
+    assert run(tmp_path, failing=failing, fail_fast=fail_fast) == (written, written)
