@@ -62,8 +62,9 @@ _stopped: list[bool] = []  # a fail-fast (-x) session stopped by a failure: no r
 
 
 def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
-    if session.config is (_first[0] if _first else None):
-        _stopped.append(bool(session.testsfailed) and session.config.option.maxfail == 1)
+    config = session.config
+    if _first and config is _first[0]:
+        _stopped.append(bool(session.testsfailed) and config.option.maxfail == 1)
 
 
 @pytest.hookimpl(trylast=True)
