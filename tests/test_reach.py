@@ -184,13 +184,15 @@ G4 = S_OLD.replace("return 3", "return 4")
         (True, {"s.py": frozenset({8})}, S_OLD + "X = 1\n", "a function of s.py also runs"),
     ],
 )
-def test_a_changed_function_run_outside_any_test_sends_the_whole_suite_under_coverage(
+def test_a_changed_function_run_outside_any_test_makes_the_reaching_run_collect_everything(
     g_test: bool, outside: dict[str, frozenset[int]], new: str, why: str
 ) -> None:
     """A function body that ran with no test's context (called at import or collection
     time, e.g. by a test module's class definition) or outside tests as well as in them:
-    a reaching run would not call it there, and no test says it depends on it — measured
-    whole when it is a changed function, or any function of a file changed outside them.
+    a run of the reaching tests' modules would not call it there, and no test says it
+    depends on it — so the reaching run collects the whole suite (every module imported
+    under the tracer) when it is a changed function, or any function of a file changed
+    outside them; the plan stays usable.
     g's line 8 ran with no test, or in test_g (``g_test``) and, maybe, outside too."""
     lines: LineCoverage = {"s.py": FileLines(frozenset({1, 2, 3, 7, 8}), frozenset({4}))}
     by_line = {2: (0,), 3: (0,), **({8: (1,)} if g_test else {})}
@@ -198,7 +200,8 @@ def test_a_changed_function_run_outside_any_test_sends_the_whole_suite_under_cov
         tests=S_MAP.tests, lines={"s.py": by_line, "z.py": {1: (3, 4)}}, outside=outside
     )
     reach = plan_reach([s_change(new)], test_map, lines, line_totals(lines))
-    assert (why in reach.fallback) if why else reach.usable, reach.fallback
+    assert reach.usable, reach.fallback
+    assert (why in reach.collect) if why else not reach.collect, reach.collect
 
 
 def test_totals_with_branches_are_those_of_coverage_json() -> None:

@@ -276,12 +276,15 @@ def test_a_candidate_by_reach_measures_what_the_whole_suite_does(
     assert by_test(by_reach.test_map) == by_test(whole.test_map)
 
 
-def test_a_changed_function_that_also_ran_at_import_time_falls_back(tmp_path: Path) -> None:
+def test_a_changed_function_that_also_ran_at_import_time_is_measured_over_the_collection(
+    tmp_path: Path,
+) -> None:
     """parity(4) ran when test_even_import.py was collected, and parity(2) in test_even:
     the same lines, each with a test. The candidate sends 4 down a new branch: a reaching
     run of test_even alone would not import test_even_import.py, so it would not see that
-    branch run. The plan says so and measures the whole suite; a map that did not record
-    what ran outside tests (as before) would have under-counted."""
+    branch run. The plan says so: the reaching run collects the whole suite (every module
+    imported, traced) and runs test_even alone, and measures what the whole suite does; a
+    map that did not record what ran outside tests (as before) would have under-counted."""
     at_import = {
         "tests/test_even_import.py": """\
             from pkg.m import clamp, parity
@@ -299,9 +302,21 @@ def test_a_changed_function_that_also_ran_at_import_time_falls_back(tmp_path: Pa
     bigger = '    if n > 3:\n        return "big even"\n    return "even"'
     new = {"pkg/m.py": M.replace('    return "even"', bigger)}
     reach = plan(repo, base, new)
-    assert "changed function of pkg/m.py also runs outside any test" in reach.fallback
+    assert reach.usable, reach.fallback
+    assert "changed function of pkg/m.py also runs outside any test" in reach.collect
+    assert reach.args == ("tests/test_parity.py::test_even",)
     blind = dataclasses.replace(base.test_map, outside={}, outside_arcs={})
     unaware = plan(repo, base, new, blind)
-    assert unaware.usable and unaware.args == ("tests/test_parity.py::test_even",)
-    by_reach, whole = candidate(repo, unaware, new)
+    assert unaware.usable and unaware.args == reach.args and not unaware.collect
+    # the candidate measured both ways, against the whole suite under coverage
+    commit(repo, new)
+    sources = sorted(p.relative_to(repo).as_posix() for p in repo.glob("pkg/*.py"))
+    whole = PROBE.run(repo, contexts=True)
+    collected = run_by_reach(PROBE, repo, reach, timeout=120, sources=sources)
+    assert isinstance(collected, TestsReport) and collected.tests.stage == "full"
+    assert collected.coverage == whole.coverage and collected.lines == whole.lines
+    assert collected.test_map is not None and whole.test_map is not None
+    assert by_test(collected.test_map) == by_test(whole.test_map)
+    by_reach = run_by_reach(PROBE, repo, unaware, timeout=120, sources=sources)
+    assert isinstance(by_reach, TestsReport)
     assert by_reach.coverage.covered_lines == whole.coverage.covered_lines - 1  # "big even"

@@ -204,6 +204,7 @@ class Evaluator:
                         f"coverage measured on the {len(reach.args)} test(s) and test file(s) "
                         "reaching the change; the other tests' coverage carried over from the "
                         "baseline (docs/cycle.md)"
+                        + (f"; the whole suite collected: {reach.collect}" if reach.collect else "")
                     )
                 return report
             notes.append("coverage by reach not usable here: the whole suite ran under coverage")

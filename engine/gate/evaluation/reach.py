@@ -14,9 +14,11 @@ tracer:
   function (at least one test that imports the file); for any other changed or deleted
   source file, every test that executed any of its baseline lines; and every changed or
   added test file — or, when the shortcut would not be exact enough, the reason to
-  measure the whole suite (:class:`Reach` ``.fallback``): among them, a changed
-  function's body (any function's, in a file changed outside them) that ran outside any
-  test, since the reaching run would not repeat that call;
+  measure the whole suite (:class:`Reach` ``.fallback``). When a changed function's body
+  (any function's, in a file changed outside them) ran outside any test — at import or
+  collection time, which a run of the reaching tests' modules would not repeat — the
+  reaching run collects the whole suite and runs only the reaching tests
+  (``Reach.collect``): every module is imported under the tracer, as in the whole suite;
 - :func:`carry_lines`: the candidate's per-file coverage — a file changed only inside
   function bodies keeps, at their new line numbers, the baseline lines (and branch arcs)
   outside the changed functions covered by a test outside the reaching set (or by no
@@ -81,6 +83,9 @@ class Reach:
     shifted: Mapping[str, tuple[tuple[Span, ...], Mapping[int, int]]] = field(default_factory=dict)
     base_lines: LineCoverage = field(default_factory=dict)
     base_map: TestMap = field(default_factory=TestMap)
+    # why the reaching run collects the whole suite (and runs only ``args``): a changed
+    # function also runs outside any test, at import or collection time ("": it need not)
+    collect: str = ""
     fallback: str = ""
 
     @property
@@ -115,6 +120,7 @@ def plan_reach(
     test_files: set[str] = set()
     touched: set[str] = set()
     shifted: dict[str, tuple[tuple[Span, ...], Mapping[int, int]]] = {}
+    collect = ""
     for change in changes:
         for path in {change.path, change.old_path}:
             touched.add(path)
@@ -133,9 +139,11 @@ def plan_reach(
         if executed and not reached:
             return _no(f"{change.old_path} runs at import time only (no test reaches it)")
         inside = _inside_functions(change, lines, test_map)
-        why = _outside_tests(change, executed, test_map, inside[0] if inside else None)
-        if why:
-            return _no(why)
+        if function_bodies(change.old) is None:
+            return _no(f"{change.old_path} does not parse on the baseline")
+        collect = collect or _outside_tests(
+            change, executed, test_map, inside[0] if inside else None
+        )
         if inside is not None:
             shifted[change.path] = inside
             by_line = test_map.lines.get(change.old_path, {})
@@ -162,23 +170,23 @@ def plan_reach(
         shifted=shifted,
         base_lines=lines,
         base_map=test_map,
+        collect=collect,
     )
 
 
 def _outside_tests(
     change: FileChange, executed: frozenset[int], test_map: TestMap, spans: tuple[Span, ...] | None
 ) -> str:
-    """Why the shortcut stops at a function body of the baseline file that ran outside any
-    test (called at import or collection time: a test module's module-level code or class
-    definitions, a conftest), or "": the reaching run imports only the reaching tests'
-    modules, so it would not run that call again, and no test says it depends on it. Which
-    bodies count: a changed function's (``spans``), or any, when the file changed outside
-    function bodies (``spans`` None). An unchanged function that ran outside tests did not
-    run changed code there: its lines are carried over like a test's."""
+    """Why the reaching run must collect the whole suite: a function body of the baseline
+    file ran outside any test (called at import or collection time: a test module's
+    module-level code or class definitions, a conftest), or "". A run of the reaching
+    tests' modules alone would not make that call again, and no test says it depends on
+    it; collecting every module (as the whole suite does) makes it, under the tracer.
+    Which bodies count: a changed function's (``spans``), or any, when the file changed
+    outside function bodies (``spans`` None). An unchanged function that ran outside tests
+    did not run changed code there: its lines are carried over like a test's."""
     path = change.old_path
-    bodies = function_bodies(change.old or "")
-    if bodies is None:
-        return f"{path} does not parse on the baseline"
+    bodies = function_bodies(change.old or "") or ()
     region = bodies if spans is None else spans
     which = "function" if spans is None else "changed function"
     by_line = test_map.lines.get(path, {})

@@ -6,7 +6,9 @@ Two sandboxed runs at once, each in its own throwaway copy of the checkout:
   coverage (:func:`~engine.gate.evaluation.probes.selected.run_untraced`) — what a user's
   own run would say, with the usual flaky re-runs;
 - the **coverage**: the tests that reach the change (:func:`~engine.gate.evaluation.reach.
-  plan_reach`, the selection first), fail-fast, under coverage with per-test contexts.
+  plan_reach`, the selection first), fail-fast, under coverage with per-test contexts —
+  out of the whole collection when a changed function also runs at import or collection
+  time (``Reach.collect``).
 
 A new failure or a timeout of the traced run rejects at once: the untraced run is
 cancelled and the result is a ``"selected"``-stage rejection, like the cascade's early
@@ -73,6 +75,7 @@ def run_by_reach(
             traced = probe.run(
                 checkout, timeout=timeout, contexts=True, tests=reach.args, fail_fast=True,
                 on_failure=cancel.set, doctest_modules=doctest_modules,
+                collect_all=bool(reach.collect),
             )  # fmt: skip
         if rejects(traced, known_failures):
             cancel.set()

@@ -54,6 +54,7 @@ from engine.gate.evaluation.rewrites import RewriteCache
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.sandboxed import (
     CONTEXTS,
+    CONTEXTS_KEEP_ENV,
     CONTEXTS_PLUGIN,
     CONTEXTS_REPORT_ENV,
     DIR,
@@ -116,6 +117,7 @@ class TestsProbe:
         fail_fast: bool = False,
         cancel: threading.Event | None = None,
         on_failure: Callable[[], None] | None = None,
+        collect_all: bool = False,
     ) -> TestsReport:
         """Measure the checkout; failures may be re-run ``flaky_reruns`` times (see module).
         ``timeout`` replaces the probe's own for this run; with ``test_command: auto`` the
@@ -125,7 +127,9 @@ class TestsProbe:
         dropped); ``fail_fast``: stop at the first failure (``-x``); ``cancel``: stop the
         run when set (see :func:`engine.gate.evaluation.process.run_captured`);
         ``on_failure``: told as soon as the run has failed (before any re-run). A fail-fast
-        run that failed measures no coverage."""
+        run that failed measures no coverage. ``collect_all`` (with ``tests`` and
+        ``contexts``): collect the whole suite as configured — every test module imported,
+        its import-time code traced — and run only ``tests`` (and added doctests)."""
         checkout = Path(checkout).resolve()
         resolved = self.resolved(checkout)
         command = TestCommand.parse(resolved.command)
@@ -155,6 +159,12 @@ class TestsProbe:
                     path = env.get("PYTHONPATH", "")
                     env = {**env, "PYTHONPATH": f"{DIR}:{path}" if path else str(DIR)}
                     readable = [DIR]
+            keep = bool(tests) and collect_all and contexts
+            if keep:
+                listed = out / "keep.json"
+                listed.write_text(json.dumps([*tests, *doctest_modules]), encoding="utf-8")
+                env = {**env, CONTEXTS_KEEP_ENV: str(listed)}
+                tests = ()
             args = command.option_args(work) if tests else (command.pytest_args or ())
             argv = [
                 sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",

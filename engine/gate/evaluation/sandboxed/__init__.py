@@ -14,5 +14,6 @@ PLUGIN = "ratchet_probe"  # pytest -p name
 CONTEXTS_PLUGIN = "ratchet_contexts"  # pytest -p name; also a script (the selection map)
 CONTEXTS = DIR / "ratchet_contexts.py"
 CONTEXTS_REPORT_ENV = "RATCHET_CONTEXTS_REPORT"  # the plugin writes the report and map too
+CONTEXTS_KEEP_ENV = "RATCHET_CONTEXTS_KEEP"  # the plugin runs only these of the collection
 REPLAY = DIR / "ratchet_replay.py"
 SPEC_ENV = "RATCHET_PROBE_SPEC"

@@ -12,7 +12,8 @@ it stops and saves coverage there and reports from the saved file, so the run ne
 second interpreter for its report. It does nothing when the running coverage is not the
 one writing ``DATA`` or writes parallel data files; a missing file tells the host to run
 the script instead. Code that runs after that hook (other plugins' ``pytest_unconfigure``,
-``atexit`` handlers) is not measured.
+``atexit`` handlers) is not measured. With ``RATCHET_CONTEXTS_KEEP``, it deselects every
+collected test but the listed ones (the cascade's reaching run over the whole collection).
 
 As a script (``python ratchet_contexts.py DATA ROOT OUT [REPORT]``): the data file's
 contexts per line (``CoverageData.contexts_by_lineno``) as JSON ``{"tests": [node ids],
@@ -90,6 +91,32 @@ def pytest_unconfigure(config: Any) -> None:
         os.replace(out + ".part", out)
     except Exception:  # noqa: BLE001, S110 - never break the observed run
         pass
+
+
+KEEP_ENV = "RATCHET_CONTEXTS_KEEP"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -> None:
+    """With ``RATCHET_CONTEXTS_KEEP`` (a JSON list of node ids and test file paths), run
+    only those tests of the whole collection: every test module was still imported (its
+    import-time code ran, traced, outside any test). An unreadable list keeps them all."""
+    path = os.environ.get(KEEP_ENV)
+    if not path or not _first or config is not _first[0]:
+        return
+    try:
+        with open(path, encoding="utf-8") as fh:
+            keep = {k for k in json.load(fh) if isinstance(k, str)}
+    except Exception:  # noqa: BLE001 - more tests run, never fewer
+        return
+    kept: list[Any] = []
+    dropped: list[Any] = []
+    for item in items:
+        wanted = item.nodeid in keep or item.nodeid.split("::", 1)[0] in keep
+        (kept if wanted else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.hookimpl(hookwrapper=True)
