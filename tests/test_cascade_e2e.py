@@ -176,10 +176,11 @@ def test_a_crash_without_a_verdict_is_rejected_by_the_untraced_whole_suite(
     assert result["outcome"] == "rejected"
     assert git(repo, "rev-parse", "main") == before
     timings = result["timings"]
-    # the traced reaching run had no verdict: the whole suite under coverage started
-    # beside the untraced one, whose failure (no verdict where the baseline had one)
-    # cancelled it
-    assert timings["tests_reach"] > 0 and timings["tests_coverage"] > 0, timings
+    # the traced reaching run had no verdict: the untraced one's failure (no verdict where
+    # the baseline had one) rejects — at once when it had already ended, else by
+    # cancelling the whole suite under coverage started beside it
+    assert timings["tests_reach"] > 0 and timings["tests"] > 0, timings
+    assert "behaviour" not in timings  # nothing is replayed for a rejected candidate
     tests = result["candidate"]["tests"]
     assert tests["stage"] == "untraced", tests
     assert tests["failures"] == ["<session>"], tests
@@ -215,3 +216,35 @@ def test_a_project_counting_branches_is_measured_by_reach_too(tmp_path: Path) ->
     again = run_plan(repo, tmp_path, classify(BROKEN_CLASSIFY))
     assert "baseline.baseline_cached" in again["timings"], again["timings"]
     assert again["outcome"] == "rejected" and again["timings"]["tests_reach"] > 0
+
+
+# runs first in the whole suite (file order) and reaches nothing of classify; on the
+# crashing candidate only, it takes a while — far longer under the tracer — so the untraced
+# run reaches the crash while the whole suite under coverage is still in this test
+SLOW_START = """\
+import inspect
+import sys
+import time
+
+from calc import ops
+
+
+def test_a_slow_start():
+    if "os._exit" in inspect.getsource(ops.classify):
+        time.sleep(30 if sys.gettrace() else 1)
+"""
+
+
+def test_the_untraced_failure_cancels_the_whole_suite_under_coverage_beside_it(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "repo", files={"tests/test_aaa.py": SLOW_START})
+
+    result = run_plan(repo, tmp_path, classify(CRASHING_CLASSIFY))
+
+    assert result["outcome"] == "rejected"
+    timings = result["timings"]
+    assert timings["tests_coverage"] > 0, timings  # it started, beside the untraced run
+    assert timings["tests_coverage"] < 20, timings  # and was cancelled long before its end
+    tests = result["candidate"]["tests"]
+    assert tests["stage"] == "untraced" and tests["failures"] == ["<session>"], tests

@@ -43,6 +43,10 @@ class Background(Generic[T]):
         self._thread = threading.Thread(target=run, name=name, daemon=True)
         self._thread.start()
 
+    def done(self) -> bool:
+        """Has ``fn`` returned or raised (so :meth:`join` will not wait)?"""
+        return not self._thread.is_alive()
+
     def join(self) -> T:
         """``fn``'s result; its exception, if it raised, is raised here."""
         self._thread.join()

@@ -209,6 +209,9 @@ class Evaluator:
                 return report
             notes.append("coverage by reach not usable here: the whole suite ran under coverage")
             if isinstance(report, Untraced):  # its untraced run goes on: it may reject first
+                settled = report.settled(stages.known_failures)
+                if settled is not None:  # it already did: no coverage run, no replay
+                    return settled
 
                 def whole(stop: threading.Event) -> TestsReport:
                     return probe.run(

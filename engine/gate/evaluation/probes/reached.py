@@ -39,8 +39,10 @@ from engine.gate.evaluation.background import Background
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.selected import STAGE, rejects, run_untraced
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
+from engine.gate.evaluation.probes.verdict import SESSION_FAILURE
 from engine.gate.evaluation.reach import Reach, carry_lines, carry_map, line_totals
 from engine.gate.timing import step
+from engine.model import TestMetrics
 
 UNTRACED = "untraced"  # the stage of a rejection by the untraced whole suite (may only reject)
 
@@ -68,13 +70,21 @@ def run_by_reach(
         with step("tests"):
             return run_untraced(probe, checkout, (), timeout=timeout, cancel=cancel)
 
+    def failed(tests: TestMetrics) -> None:
+        # a new failure ends the untraced run (it rejects); no verdict (``<session>``) or a
+        # known failure leaves it going: its own verdict may be needed (Untraced)
+        if tests.timed_out or any(
+            f != SESSION_FAILURE and f not in known_failures for f in tests.failures
+        ):
+            cancel.set()
+
     job = Background(untraced, name="ratchet-untraced")
     handed = False  # the untraced run was handed to the caller (still running)
     try:
         with step("tests_reach"):
             traced = probe.run(
                 checkout, timeout=timeout, contexts=True, tests=reach.args, fail_fast=True,
-                on_failure=cancel.set, doctest_modules=doctest_modules,
+                on_failure=failed, doctest_modules=doctest_modules,
                 collect_all=bool(reach.collect),
             )  # fmt: skip
         if rejects(traced, known_failures):
@@ -117,12 +127,22 @@ class Untraced:
     job: Background[TestsReport | None]
     cancel: threading.Event
 
+    def settled(self, known_failures: Collection[str]) -> TestsReport | None:
+        """The untraced run's rejection when it has already ended in one, else None."""
+        if not self.job.done():
+            return None
+        plain = self.job.join()
+        return _untraced(plain) if plain is not None and fails(plain, known_failures) else None
+
     def race(
         self, whole: Callable[[threading.Event], TestsReport], known_failures: Collection[str]
     ) -> TestsReport:
         """``whole(stop)`` (the whole suite under coverage, stopped when ``stop`` is set)
         beside the untraced run: the untraced run's verdict when it rejects first (stage
         ``"untraced"``), else ``whole``'s report (the untraced run is then cancelled)."""
+        settled = self.settled(known_failures)
+        if settled is not None:
+            return settled
         stop = threading.Event()
 
         def watch() -> TestsReport | None:
@@ -138,9 +158,12 @@ class Untraced:
             self.cancel.set()
             plain = watcher.join()
         if report.cancelled and plain is not None and fails(plain, known_failures):
-            tests = dataclasses.replace(plain.tests, stage=UNTRACED)
-            return dataclasses.replace(plain, tests=tests)
+            return _untraced(plain)
         return report
+
+
+def _untraced(plain: TestsReport) -> TestsReport:
+    return dataclasses.replace(plain, tests=dataclasses.replace(plain.tests, stage=UNTRACED))
 
 
 def fails(report: TestsReport, known_failures: Collection[str]) -> bool:

@@ -116,7 +116,7 @@ class TestsProbe:
         tests: Sequence[str] = (),
         fail_fast: bool = False,
         cancel: threading.Event | None = None,
-        on_failure: Callable[[], None] | None = None,
+        on_failure: Callable[[TestMetrics], None] | None = None,
         collect_all: bool = False,
     ) -> TestsReport:
         """Measure the checkout; failures may be re-run ``flaky_reruns`` times (see module).
@@ -126,7 +126,8 @@ class TestsProbe:
         ``tests``: run only these node ids / test files (the command's own test paths are
         dropped); ``fail_fast``: stop at the first failure (``-x``); ``cancel``: stop the
         run when set (see :func:`engine.gate.evaluation.process.run_captured`);
-        ``on_failure``: told as soon as the run has failed (before any re-run). A fail-fast
+        ``on_failure``: told the run's metrics as soon as it has failed (before any re-run;
+        ``<session>`` when it left no verdict). A fail-fast
         run that failed measures no coverage. ``collect_all`` (with ``tests`` and
         ``contexts``): collect the whole suite as configured — every test module imported,
         its import-time code traced — and run only ``tests`` (and added doctests)."""
@@ -183,7 +184,7 @@ class TestsProbe:
                 problem = ("the run was cancelled",)
                 return TestsReport(tests=metrics, problems=problem, cancelled=True)
             if metrics.failures and on_failure is not None:
-                on_failure()
+                on_failure(metrics)
             problems: tuple[str, ...] = ()
             coverage, lines, test_map = CoverageMetrics(), None, None
             if not (fail_fast and metrics.failures):  # a fail-fast failure needs no coverage
