@@ -47,6 +47,7 @@ from engine.gate.evaluation.diffcov import FileChange, diff_coverage
 from engine.gate.evaluation.evaluator import Evaluator, Measurement
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.evaluation.reach import plan_reach
+from engine.gate.evaluation.sampling import recording_tests
 from engine.gate.evaluation.selection import TestMap, select_tests
 from engine.gate.health import adaptive_timeout
 from engine.gate.paths import is_protected, is_test_file
@@ -238,7 +239,8 @@ class SandboxMeasurer:
         if functions and base:  # recorded on the base from now on, replayed once reach passed
             session = BehaviourSession(
                 repo, base, scratch_name("record", base), functions,
-                probe=self._evaluator(repo).tests_probe(), timeout=timeout, tests=reach.args,
+                probe=self._evaluator(repo).tests_probe(), timeout=timeout,
+                tests=recording_tests(functions, changes, known.test_map, reach.args),
             )  # fmt: skip
 
         def check_behaviour() -> None:
