@@ -203,3 +203,33 @@ def test_function_no_test_calls_is_untested(tmp_path: Path) -> None:
         timeout=120,
     ).run(base, cand, functions)
     assert metrics.checked and metrics.untested == ("lib.py::unused",) and metrics.calls == 0
+
+
+@pytest.mark.slow
+def test_a_function_bound_by_name_before_the_recorder_ran_is_recorded(tmp_path: Path) -> None:
+    """The conftest imports the package, so ``from .utils import double`` in api.py ran
+    before the recorder wrapped ``pkg.utils.double``; the tests call it through api.py's
+    own name only. Those calls are recorded (the names rebound) and the change is seen."""
+    utils = "def double(x):\n    return 2 * x\n"
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/utils.py": utils,
+        "pkg/api.py": "from .utils import double\n\n\ndef quad(x):\n    return double(double(x))\n",
+        "tests/conftest.py": "import pkg.api  # noqa: F401\n",
+        "tests/test_api.py": "from pkg.api import quad\n\n\ndef test_q():\n    assert quad(1)\n",
+    }
+    base, cand = tmp_path / "base", tmp_path / "cand"
+    changed = utils.replace("2 * x", "x + x + (x > 1)")  # double(2): 4 -> 5
+    for root, text in ((base, utils), (cand, changed)):
+        for rel, body in files.items():
+            write(root / rel, body)
+        write(root / "pkg" / "utils.py", text)
+    changes = [FileChange(path="pkg/utils.py", old_path="pkg/utils.py", old=utils, new=changed)]
+    functions = changed_functions(changes, cand)
+    metrics = BehaviourCheck(
+        runner=SandboxRunner(mode="unsafe-none"),
+        command=TestCommand.parse("python -m pytest -q"),
+        timeout=120,
+    ).run(base, cand, functions)
+    assert metrics.untested == () and metrics.calls == 2, metrics
+    assert metrics.diverged == 1 and "double(2)" in metrics.first_divergence, metrics

@@ -7,9 +7,10 @@ It reads a JSON spec from the file named by ``RATCHET_PROBE_SPEC`` and does two 
   of every module a candidate touches run. Their node ids are written to ``added_out``:
   the host counts them apart (a baseline never ran them), and an added doctest whose every
   example is ``+SKIP`` is left out rather than reported skipped.
-- ``record``: wraps the named functions before test collection and records up to
-  ``max_calls`` distinct calls each (pickled arguments; pickled result or the exception's
-  type; pickled arguments after the call), skipping calls whose values do not pickle or
+- ``record``: wraps the named functions before test collection (and rebinds every loaded
+  module's own name for them: ``from .utils import f`` ran before the recorder did) and
+  records up to ``max_calls`` distinct calls each (pickled arguments; pickled result or the
+  exception's type; pickled arguments after the call), skipping calls whose values do not pickle or
   exceed ``max_bytes``, calls slower than ``max_call_seconds``, nested (recursive) calls of
   a function already being recorded, and everything once ``max_total_bytes`` is reached.
   The recording is written to ``record.out`` when the session ends.
@@ -75,10 +76,26 @@ def _install(fn: dict[str, Any], record: dict[str, Any]) -> None:
     if isinstance(raw, staticmethod | classmethod):
         setattr(owner, name, type(raw)(_wrap(raw.__func__, fn["id"], record)))
     elif callable(raw):
-        setattr(owner, name, _wrap(raw, fn["id"], record))
+        wrapped = _wrap(raw, fn["id"], record)
+        setattr(owner, name, wrapped)
+        if owner is module:
+            _rebind(raw, wrapped)
     else:
         raise TypeError(f"{fn['qualname']} is not a function")
     _state["calls"].setdefault(fn["id"], [])
+
+
+def _rebind(raw: Any, wrapped: Any) -> None:
+    """Point every loaded module's own name for ``raw`` at ``wrapped``: a package's
+    ``from .utils import f``, run before the recorder (by a conftest's import), would
+    otherwise keep calling the unwrapped function."""
+    for other in list(sys.modules.values()):
+        try:
+            names = [k for k, v in vars(other).items() if v is raw]
+        except TypeError:  # a module object without a __dict__
+            continue
+        for key in names:
+            setattr(other, key, wrapped)
 
 
 def _wrap(func: Any, key: str, record: dict[str, Any]) -> Any:
