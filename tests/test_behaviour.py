@@ -12,7 +12,7 @@ from engine.gate.evaluation.diffcov import FileChange
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.measure import preserves_behaviour
-from engine.model import Goal
+from engine.model import BehaviourMetrics, Goal
 from tests.repo_helpers import write
 
 SRC = """\
@@ -185,6 +185,15 @@ def test_record_and_replay(
     assert evidence in first
 
 
+def behaviour_of(base: Path, cand: Path, changes: list[FileChange]) -> BehaviourMetrics:
+    """The behaviour check of ``cand`` against ``base`` (real pytest runs, no sandbox)."""
+    return BehaviourCheck(
+        runner=SandboxRunner(mode="unsafe-none"),
+        command=TestCommand.parse("python -m pytest -q"),
+        timeout=120,
+    ).run(base, cand, changed_functions(changes, cand))
+
+
 @pytest.mark.slow
 def test_function_no_test_calls_is_untested(tmp_path: Path) -> None:
     lib = LIB + "\n\ndef unused(x):\n    return x\n"
@@ -196,12 +205,7 @@ def test_function_no_test_calls_is_untested(tmp_path: Path) -> None:
     changes = [
         FileChange(path="lib.py", old_path="lib.py", old=lib, new=(cand / "lib.py").read_text())
     ]
-    functions = changed_functions(changes, cand)
-    metrics = BehaviourCheck(
-        runner=SandboxRunner(mode="unsafe-none"),
-        command=TestCommand.parse("python -m pytest -q"),
-        timeout=120,
-    ).run(base, cand, functions)
+    metrics = behaviour_of(base, cand, changes)
     assert metrics.checked and metrics.untested == ("lib.py::unused",) and metrics.calls == 0
 
 
@@ -225,11 +229,6 @@ def test_a_function_bound_by_name_before_the_recorder_ran_is_recorded(tmp_path: 
             write(root / rel, body)
         write(root / "pkg" / "utils.py", text)
     changes = [FileChange(path="pkg/utils.py", old_path="pkg/utils.py", old=utils, new=changed)]
-    functions = changed_functions(changes, cand)
-    metrics = BehaviourCheck(
-        runner=SandboxRunner(mode="unsafe-none"),
-        command=TestCommand.parse("python -m pytest -q"),
-        timeout=120,
-    ).run(base, cand, functions)
+    metrics = behaviour_of(base, cand, changes)
     assert metrics.untested == () and metrics.calls == 2, metrics
     assert metrics.diverged == 1 and "double(2)" in metrics.first_divergence, metrics

@@ -50,6 +50,18 @@ def classify(code: str) -> list[dict[str, Any]]:
     return [{"file": "calc/ops.py", "op": "replace", "symbol": "classify", "code": code}]
 
 
+def rejected(tmp: Path, code: str, files: dict[str, str] | None = None) -> dict[str, Any]:
+    """The ``--json`` report of a candidate replacing classify with ``code``, which must
+    be rejected, the target untouched."""
+    repo = make_repo(tmp / "repo", files=files)
+    before = git(repo, "rev-parse", "main")
+    result = run_plan(repo, tmp, classify(code))
+    assert result["outcome"] == "rejected"
+    assert git(repo, "rev-parse", "main") == before
+    result["repo"] = str(repo)
+    return result
+
+
 # a break inside classify's body reaches test_classify only: the traced reaching run
 # rejects it (the untraced whole suite beside it is cancelled); a break in its signature
 # (import-time code) reaches both tests, too many for coverage by reach: the early stage
@@ -65,13 +77,8 @@ BROKEN_SIGNATURE = BROKEN_CLASSIFY.replace("def classify(n):", "def classify(n, 
 def test_breaking_a_covered_line_is_rejected_by_the_selected_tests(
     tmp_path: Path, code: str, step: str
 ) -> None:
-    repo = make_repo(tmp_path / "repo")
-    before = git(repo, "rev-parse", "main")
-
-    result = run_plan(repo, tmp_path, classify(code))
-
-    assert result["outcome"] == "rejected"
-    assert git(repo, "rev-parse", "main") == before
+    result = rejected(tmp_path, code)
+    repo = Path(result["repo"])
     timings = result["timings"]
     assert timings[step] > 0, timings  # the stage that rejected it
     if step == "tests_selected":  # the full suite did not run (the baseline's full run did)
@@ -168,13 +175,8 @@ def classify(n):
 def test_a_crash_without_a_verdict_is_rejected_by_the_untraced_whole_suite(
     tmp_path: Path,
 ) -> None:
-    repo = make_repo(tmp_path / "repo")
-    before = git(repo, "rev-parse", "main")
-
-    result = run_plan(repo, tmp_path, classify(CRASHING_CLASSIFY))
-
-    assert result["outcome"] == "rejected"
-    assert git(repo, "rev-parse", "main") == before
+    result = rejected(tmp_path, CRASHING_CLASSIFY)
+    repo = Path(result["repo"])
     timings = result["timings"]
     # the traced reaching run had no verdict: the untraced one's failure (no verdict where
     # the baseline had one) rejects — at once when it had already ended, else by
@@ -238,11 +240,7 @@ def test_a_slow_start():
 def test_the_untraced_failure_cancels_the_whole_suite_under_coverage_beside_it(
     tmp_path: Path,
 ) -> None:
-    repo = make_repo(tmp_path / "repo", files={"tests/test_aaa.py": SLOW_START})
-
-    result = run_plan(repo, tmp_path, classify(CRASHING_CLASSIFY))
-
-    assert result["outcome"] == "rejected"
+    result = rejected(tmp_path, CRASHING_CLASSIFY, {"tests/test_aaa.py": SLOW_START})
     timings = result["timings"]
     assert timings["tests_coverage"] > 0, timings  # it started, beside the untraced run
     assert timings["tests_coverage"] < 20, timings  # and was cancelled long before its end
