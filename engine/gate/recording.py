@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.gate.evaluation.background import BEHIND, Background
+from engine.gate.evaluation.background import BEHIND, Background, lower_this_thread
 from engine.gate.evaluation.behaviour import BehaviourCheck, FunctionRef, Recording
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.tests import TestsProbe
@@ -49,6 +49,10 @@ class BehaviourSession:
             with step("behaviour_record"):
                 worktree = repo.add_worktree(name, commit=base, branch=None)
                 self._worktree = worktree
+                # behind the candidate's own runs from here: a rejection never waits for
+                # the recording. Not before: a starved `git worktree add` would leave a
+                # half-made worktree (HEAD at the null id) open to a SIGKILL for longer
+                lower_this_thread(BEHIND)
                 command = TestCommand.parse(probe.resolved(worktree).command)
                 self._check = BehaviourCheck(
                     runner=probe.runner, command=command, timeout=timeout, tests=tests,
@@ -56,8 +60,7 @@ class BehaviourSession:
                 )  # fmt: skip
                 return self._check.record(worktree, Path(self._tmp.name), functions, self._cancel)
 
-        # behind the candidate's own runs: a rejection never waits for it
-        self._job = Background(record, name="ratchet-record", nice=BEHIND)
+        self._job = Background(record, name="ratchet-record")
 
     def finish(self, candidate: Path) -> BehaviourMetrics:
         """The recording (waited for) replayed against ``candidate``."""

@@ -35,7 +35,7 @@ class Background(Generic[T]):
         def run() -> None:
             try:
                 if nice:
-                    _lower(nice)
+                    lower_this_thread(nice)
                 self._result.append(context.run(fn))
             except BaseException as exc:  # noqa: BLE001 - handed to the joining thread
                 self._error.append(exc)
@@ -55,8 +55,9 @@ class Background(Generic[T]):
         return self._result[0]
 
 
-def _lower(nice: int) -> None:
-    """This thread's niceness raised by ``nice`` (where the platform cannot, it stays)."""
+def lower_this_thread(nice: int) -> None:
+    """The calling thread's niceness raised by ``nice`` (and so that of every process it
+    starts from now on); where the platform cannot, it stays."""
     try:
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
