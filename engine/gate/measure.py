@@ -235,11 +235,12 @@ class SandboxMeasurer:
         behaviour: list[BehaviourMetrics] = []
         replay = bool(base) and preserves_behaviour(goal, self.default_provider)
         functions = changed_functions(changes, Path(checkout)) if replay else []
+        evaluator = self._evaluator(repo)
         session = None
         if functions and base:  # recorded on the base from now on, replayed once reach passed
             session = BehaviourSession(
                 repo, base, scratch_name("record", base), functions,
-                probe=self._evaluator(repo).tests_probe(), timeout=timeout,
+                probe=evaluator.tests_probe(), timeout=timeout,
                 tests=recording_tests(functions, changes, known.test_map, reach.args),
             )  # fmt: skip
 
@@ -249,7 +250,7 @@ class SandboxMeasurer:
                 behaviour.append(session.finish(Path(checkout)))
 
         try:
-            measured = self._evaluator(repo).evaluate(
+            measured = evaluator.evaluate(
                 checkout,
                 measured_files(repo.ls_files(commit)),
                 commit=commit,

@@ -33,7 +33,7 @@ from typing import Any
 
 from engine.gate.evaluation.diffcov import FileChange
 from engine.gate.evaluation.probes.command import TestCommand
-from engine.gate.evaluation.rewrites import RewriteCache
+from engine.gate.evaluation.rewrites import RewriteCache, primed_copy
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.sandboxed import DIR, PLUGIN, REPLAY, SPEC_ENV
 from engine.gate.evaluation.scratch import scratch_copy
@@ -221,9 +221,7 @@ class BehaviourCheck:
     ) -> tuple[dict[str, list[object]], list[str]]:
         import pickle  # nosec B403 - written by ratchet's recorder; counts are all we read
 
-        scratch_copy(checkout, work)
-        if self.rewrites is not None:
-            self.rewrites.prime(work)
+        primed_copy(checkout, work, self.rewrites)
         spec = out / "record.json"
         spec.write_text(json.dumps({"record": self._spec(work, out, functions)}), "utf-8")
         args = self.command.option_args(work) if self.tests else self.command.pytest_args

@@ -207,11 +207,11 @@ class Evaluator:
                         + (f"; the whole suite collected: {reach.collect}" if reach.collect else "")
                     )
                 return report
+            settled = report.settled(stages.known_failures) if report is not None else None
+            if settled is not None:  # the untraced run already rejected: no coverage, no replay
+                return settled
             notes.append("coverage by reach not usable here: the whole suite ran under coverage")
             if isinstance(report, Untraced):  # its untraced run goes on: it may reject first
-                settled = report.settled(stages.known_failures)
-                if settled is not None:  # it already did: no coverage run, no replay
-                    return settled
 
                 def whole(stop: threading.Event) -> TestsReport:
                     return probe.run(

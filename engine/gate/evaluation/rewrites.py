@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from engine.gate.evaluation.scratch import scratch_copy
+
 # pytest's default norecursedirs, and the caches and environments nothing imports tests from
 _SKIP_DIRS = frozenset({"__pycache__", "build", "dist", "node_modules", "venv", "CVS", "_darcs"})
 _CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
@@ -109,6 +111,15 @@ class RewriteCache:
         except OSError:
             pass
         return made
+
+
+def primed_copy(checkout: Path, dest: Path, rewrites: RewriteCache | None) -> Path:
+    """A scratch copy of ``checkout`` at ``dest`` for a pytest run, its test modules'
+    rewritten pycs primed from ``rewrites`` (None: a plain copy)."""
+    work = scratch_copy(checkout, dest)
+    if rewrites is not None:
+        rewrites.prime(work)
+    return work
 
 
 def _rewrite(source: bytes, path: Path) -> types.CodeType | None:

@@ -39,7 +39,6 @@ from engine.gate.evaluation.background import Background
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.selected import STAGE, rejects, run_untraced
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
-from engine.gate.evaluation.probes.verdict import SESSION_FAILURE
 from engine.gate.evaluation.reach import Reach, carry_lines, carry_map, line_totals
 from engine.gate.timing import step
 from engine.model import TestMetrics
@@ -71,11 +70,9 @@ def run_by_reach(
             return run_untraced(probe, checkout, (), timeout=timeout, cancel=cancel)
 
     def failed(tests: TestMetrics) -> None:
-        # a new failure ends the untraced run (it rejects); no verdict (``<session>``) or a
+        # a failure that rejects ends the untraced run; no verdict (``<session>``) or a
         # known failure leaves it going: its own verdict may be needed (Untraced)
-        if tests.timed_out or any(
-            f != SESSION_FAILURE and f not in known_failures for f in tests.failures
-        ):
+        if rejects(TestsReport(tests=tests), known_failures):
             cancel.set()
 
     job = Background(untraced, name="ratchet-untraced")

@@ -84,8 +84,7 @@ def run_untraced(
             selected=len(selection),
         )
         if result.cancelled:
-            problem = ("the run was cancelled",)
-            return TestsReport(tests=tests, problems=problem, cancelled=True)
+            return TestsReport.of_cancelled(tests)
         flaky: tuple[str, ...] = ()
         if probe.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
             flaky = probe.rerun_failures(

@@ -50,7 +50,7 @@ from engine.gate.evaluation.probes.verdict import (
     pytest_metrics,
 )
 from engine.gate.evaluation.process import RunResult
-from engine.gate.evaluation.rewrites import RewriteCache
+from engine.gate.evaluation.rewrites import RewriteCache, primed_copy
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.sandboxed import (
     CONTEXTS,
@@ -81,6 +81,11 @@ class TestsReport:
     test_map: TestMap | None = None  # file:line -> tests (None: not recorded)
     cancelled: bool = False  # stopped by the caller's ``cancel`` event: no verdict
 
+    @classmethod
+    def of_cancelled(cls, tests: TestMetrics) -> TestsReport:
+        """The report of a run the caller's ``cancel`` event stopped."""
+        return cls(tests=tests, problems=("the run was cancelled",), cancelled=True)
+
 
 @dataclass(frozen=True, kw_only=True)
 class TestsProbe:
@@ -97,10 +102,7 @@ class TestsProbe:
     def copy(self, checkout: Path, dest: Path) -> Path:
         """A scratch copy of ``checkout`` at ``dest`` for a pytest run, its test modules'
         rewritten pycs primed (:mod:`engine.gate.evaluation.rewrites`)."""
-        work = scratch_copy(checkout, dest)
-        if self.rewrites is not None:
-            self.rewrites.prime(work)
-        return work
+        return primed_copy(checkout, dest, self.rewrites)
 
     def resolved(self, checkout: Path) -> ResolvedCommand:
         """The command that runs in ``checkout`` (``auto`` discovered; see engine.gate.testcmd)."""
@@ -181,8 +183,7 @@ class TestsProbe:
             summary = read_junit(out / "junit.xml", work, added=_added(out))
             metrics = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
             if result.cancelled:
-                problem = ("the run was cancelled",)
-                return TestsReport(tests=metrics, problems=problem, cancelled=True)
+                return TestsReport.of_cancelled(metrics)
             if metrics.failures and on_failure is not None:
                 on_failure(metrics)
             problems: tuple[str, ...] = ()
