@@ -10,6 +10,7 @@ import ast
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from engine.records.reconcile import RECONCILED_NOTE, close_torn_line, reconcile
 from engine.vcs import Repository
 from engine.vcs.leftovers import clean_leftovers
 from tests.git_testing import BOT_ENV, HUMAN_ENV
-from tests.repo_helpers import child_python, git
+from tests.repo_helpers import child_python, git, make_repo
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT = Identity()
@@ -287,3 +288,39 @@ def test_sigterm_during_work_unwinds_once_and_then_lets_cleanup_finish() -> None
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert cleaned == [True]
+
+
+SPLIT_POPEN = """
+import os, signal, subprocess, sys
+from engine.cli.signals import Terminated, unwind_on_sigterm
+from engine.vcs import Repository
+
+repo = Repository.open(sys.argv[1])
+head = repo.rev_parse("HEAD")
+real = subprocess.Popen._execute_child
+
+def fork_then_signal(self, args, *rest, **kw):
+    real(self, args, *rest, **kw)
+    if "worktree" in args:  # the child runs; SIGTERM arrives before Popen() returns
+        os.kill(os.getpid(), signal.SIGTERM)
+
+subprocess.Popen._execute_child = fork_then_signal
+unwind_on_sigterm()
+try:
+    repo.add_worktree("simplify-1", commit=head, branch="ratchet/simplify/1")
+except Terminated:
+    print("terminated")
+"""
+
+
+def test_sigterm_that_splits_a_git_start_is_raised_once_git_has_ended(tmp_path: Path) -> None:
+    # CI found it: a SIGTERM between the fork of `git worktree add` and Popen's return left a
+    # git nobody waited for, still making the worktree and branch the cleanup was undoing.
+    repo = make_repo(tmp_path / "r")
+    done = child_python("-c", SPLIT_POPEN, str(repo))
+    assert done.stdout.strip() == "terminated", done.stderr
+    assert "Traceback" not in done.stderr and "failed" not in done.stderr, done.stderr
+    time.sleep(0.5)  # an unwaited git would still be adding by now
+    assert git(repo, "branch", "--list", "ratchet/*") == ""
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    assert not (repo / ".ratchet" / "worktrees" / "simplify-1").exists()

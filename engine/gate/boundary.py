@@ -7,7 +7,8 @@ paths, the decision), the values it judges (``engine/model/``), how the objectiv
 (``engine/vcs/``), the cycle that acts on the decision (``engine/cycle/``), the layout of
 ``.ratchet/`` that says where the baseline cache and the worktrees are
 (``engine/records/layout.py``), the composition root that chooses the sandboxed measurer
-(``engine/compose.py``) and the error tree those raise (``engine/errors.py``).
+(``engine/compose.py``), the error tree those raise (``engine/errors.py``) and the
+sections a SIGTERM may not split (``engine/interrupts.py``).
 
 :data:`engine.gate.paths.BUILTIN_PROTECTED` is derived from :data:`GATE`, so a new module
 inside one of these packages is protected by construction. ``tests/test_gate_boundary.py``
@@ -29,6 +30,7 @@ GATE: tuple[str, ...] = (
     "engine/compose.py",
     "engine/checking.py",  # what `ratchet check` reports: the humans' own validation
     "engine/errors.py",
+    "engine/interrupts.py",  # a SIGTERM never splits a git call (engine/vcs/git.py)
     "engine/redact.py",  # the one redactor: secrets never reach a record or a log
     "engine/__init__.py",
 )

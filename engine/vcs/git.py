@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine import interrupts
 from engine.errors import GitError, InputError
 from engine.vcs.safety import SAFE_CONFIG
 
@@ -120,6 +121,19 @@ class Git:
 
         Raises GitError only when git cannot be started or exceeds the timeout.
         """
+        # A SIGTERM during the call is raised when git has ended (interrupts.held): one that
+        # split the Popen would leave a git running that nobody waits for.
+        with interrupts.held():
+            return self._call(args, cwd=cwd, input=input, env=env)
+
+    def _call(
+        self,
+        args: tuple[str, ...],
+        *,
+        cwd: Path | None,
+        input: str | None,
+        env: Mapping[str, str] | None,
+    ) -> GitResult:
         argv = [self.binary, *SAFE_CONFIG, *args]
         try:
             proc = subprocess.Popen(  # noqa: S603 - fixed binary, argument list, no shell
@@ -142,8 +156,8 @@ class Git:
                 proc.wait()
                 raise GitError(list(args), -1, f"timed out after {self.timeout:g}s") from exc
             except BaseException:
-                # Interrupted (SIGTERM raised as an exception, Ctrl-C): let git finish rather
-                # than kill it, so it never leaves a ref or index lock or a half-made worktree.
+                # Interrupted (Ctrl-C): let git finish rather than kill it, so it never leaves
+                # a ref or index lock or a half-made worktree.
                 _wait_out(proc, self.timeout)
                 raise
         return GitResult(
