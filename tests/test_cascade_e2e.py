@@ -246,3 +246,42 @@ def test_the_untraced_failure_cancels_the_whole_suite_under_coverage_beside_it(
     assert timings["tests_coverage"] < 20, timings  # and was cancelled long before its end
     tests = result["candidate"]["tests"]
     assert tests["stage"] == "untraced" and tests["failures"] == ["<session>"], tests
+
+
+# reaches nothing of classify, and takes most of the baseline's time
+SLOW_OTHER = """\
+import time
+
+
+def test_slow_elsewhere():
+    time.sleep(4)
+"""
+
+HANGING_CLASSIFY = """\
+def classify(n):
+    while True:
+        n += 1
+"""
+
+
+def test_a_hanging_reaching_test_is_killed_at_its_own_limit(tmp_path: Path) -> None:
+    # the whole suite's limit: max(floor 5, 5 x ~5 s); the reaching run's: max(floor 5,
+    # 5 x (test_classify's baseline time + the session's own)), from the map's durations
+    repo = make_repo(
+        tmp_path / "repo",
+        files={"tests/test_slow.py": SLOW_OTHER},
+        directives={"timeouts": {"tests": 120, "floor": 5}},
+    )
+    before = git(repo, "rev-parse", "main")
+
+    result = run_plan(repo, tmp_path, classify(HANGING_CLASSIFY))
+
+    assert result["outcome"] == "rejected" and git(repo, "rev-parse", "main") == before
+    whole = result["baseline"]["tests"]["duration"]
+    assert whole > 4, result["baseline"]["tests"]
+    tests = result["candidate"]["tests"]
+    assert tests["stage"] == "selected" and tests["timed_out"], tests
+    assert 5 <= tests["time_limit"] < min(5 * whole, 15), (tests["time_limit"], whole)
+    assert result["timings"]["tests_reach"] < 5 * whole - 5, result["timings"]
+    note = note_of(repo, "refs/ratchet/rejected/simplify/1")
+    assert any("reaching the change were killed after" in n for n in note["notes"]), note

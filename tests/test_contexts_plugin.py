@@ -48,3 +48,36 @@ def test_the_report_is_written_unless_a_fail_fast_failure_stopped_the_run(
     tmp_path: Path, failing: bool, fail_fast: bool, written: bool
 ) -> None:
     assert run(tmp_path, failing=failing, fail_fast=fail_fast) == (written, written)
+
+
+def test_the_map_has_every_tests_duration(tmp_path: Path) -> None:
+    work, out = tmp_path / "work", tmp_path / "out"
+    work.mkdir()
+    out.mkdir()
+    (work / "test_m.py").write_text(
+        "import time\n\n\ndef f(n):\n    return n + 1\n\n\n"
+        "def test_slow():\n    time.sleep(0.3)\n\n\n"
+        "def test_fast():\n    assert f(1) == 2\n"
+    )
+    (work / "conftest.py").write_text(
+        "import pytest, time\n\n\n@pytest.fixture(autouse=True)\n"
+        "def setup_and_teardown():\n    time.sleep(0.05)\n    yield\n    time.sleep(0.05)\n"
+    )
+    data, report, test_map = out / ".coverage", out / "coverage.json", out / "map.json"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(DIR),
+        CONTEXTS_REPORT_ENV: json.dumps([str(data), str(work), str(test_map), str(report)]),
+    }
+    argv = [
+        sys.executable, "-m", "coverage", "run", f"--data-file={data}",
+        f"--source={work}", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        "-p", CONTEXTS_PLUGIN, "test_m.py",
+    ]  # fmt: skip
+    done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    durations = json.loads(test_map.read_text())["durations"]
+    assert set(durations) == {"test_m.py::test_slow", "test_m.py::test_fast"}
+    # setup, call and teardown: the fixture's sleeps count
+    assert durations["test_m.py::test_slow"] >= 0.4, durations
+    assert 0.1 <= durations["test_m.py::test_fast"] < 0.3, durations

@@ -7,15 +7,15 @@ failing tests on an otherwise working suite are *not* "broken": they are quarant
 ``engine.gate.guards.quarantine``), so one known failure does not stop the daemon.
 
 :func:`adaptive_timeout`: a candidate's test run is killed at
-``min(timeouts.tests, max(60 s, timeouts.factor x baseline duration))``; without a usable
-baseline duration (not measured, or it timed out) ``timeouts.tests`` applies.
+``min(timeouts.tests, max(timeouts.floor, timeouts.factor x baseline duration))`` (floor
+60 s and factor 5 by default); without a usable baseline duration (not measured, or it
+timed out) ``timeouts.tests`` applies.
 """
 
 from __future__ import annotations
 
 from engine.model import Metrics, Timeouts
 
-MIN_TIMEOUT = 60.0
 _FIRST_LINE = 160
 
 
@@ -54,4 +54,4 @@ def adaptive_timeout(timeouts: Timeouts, baseline: Metrics | None) -> float:
     """The wall-clock limit of a candidate's test run (module doc)."""
     if baseline is None or baseline.tests.timed_out or baseline.tests.duration <= 0:
         return timeouts.tests
-    return min(timeouts.tests, max(MIN_TIMEOUT, timeouts.factor * baseline.tests.duration))
+    return min(timeouts.tests, max(timeouts.floor, timeouts.factor * baseline.tests.duration))

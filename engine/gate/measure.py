@@ -47,6 +47,7 @@ from engine.gate.evaluation.diffcov import FileChange, diff_coverage
 from engine.gate.evaluation.evaluator import Evaluator, Measurement
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.evaluation.reach import plan_reach
+from engine.gate.evaluation.reach_limit import reach_limit
 from engine.gate.evaluation.sampling import recording_tests
 from engine.gate.evaluation.selection import TestMap, select_tests
 from engine.gate.health import adaptive_timeout
@@ -232,6 +233,10 @@ class SandboxMeasurer:
                 selection=selection,
                 known_failures=known_failures,
             )
+        limit = reach_limit(
+            self.evaluator.timeouts, known.metrics, reach, whole=timeout, doctest_modules=touched
+        )
+        reach = dataclasses.replace(reach, limit=limit)
         behaviour: list[BehaviourMetrics] = []
         replay = bool(base) and preserves_behaviour(goal, self.default_provider)
         functions = changed_functions(changes, Path(checkout)) if replay else []

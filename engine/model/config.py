@@ -45,8 +45,9 @@ class Timeouts:
     tests: float = 900.0  # seconds for one test-command run (baseline or candidate)
     provider: float = 120.0  # seconds for one provider call
     cycle: float = 3600.0  # wall clock for a whole cycle (the daemon enforces it)
-    # a candidate's test run is killed at min(tests, max(60, factor * baseline duration))
+    # a candidate's test run is killed at min(tests, max(floor, factor * baseline duration))
     factor: float = 5.0
+    floor: float = 60.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -59,9 +59,9 @@ def measured_tree(entries: Sequence[tuple[str, str, str]]) -> str:
 
 # how a measurement is made, where a change alters the numbers without any tool version
 # changing (2: a src layout on the path; 3: the per-line coverage keeps a file's branches,
-# the map the lines and arcs run outside tests and each test's arcs); bumped, every cached
-# baseline is measured again
-FORMAT = "3"
+# the map the lines and arcs run outside tests and each test's arcs; 4: the map each
+# test's duration); bumped, every cached baseline is measured again
+FORMAT = "4"
 
 
 def baseline_key(tree: str, test_command: str, **extra: str) -> str:

@@ -70,7 +70,14 @@ def carry_map(reach: Reach, measured: TestMap | None) -> TestMap:
         outside={p: frozenset(ns) for p, ns in outside.items() if ns},
         arcs={p: _sorted(m) for p, m in arcs.items()} if recorded else None,
         outside_arcs={p: frozenset(a) for p, a in outside_arcs.items() if a},
+        durations=_carried_durations(reach, measured),
     )
+
+
+def _carried_durations(reach: Reach, measured: TestMap | None) -> dict[str, float]:
+    """The baseline's durations of the tests not run again, and the reaching run's own."""
+    carried = {t: d for t, d in reach.base_map.durations.items() if t not in reach.rerun}
+    return carried | dict(measured.durations if measured is not None else {})
 
 
 def _mover(

@@ -87,6 +87,9 @@ class Reach:
     # function also runs outside any test, at import or collection time ("": it need not)
     collect: str = ""
     fallback: str = ""
+    # the reaching run's own time limit (engine.gate.evaluation.reach_limit); None: the
+    # whole suite's applies
+    limit: float | None = None
 
     @property
     def usable(self) -> bool:

@@ -43,7 +43,8 @@ class TestMap:
     under a context that is not a node id); with branch coverage, ``arcs``: path -> branch
     arc -> indexes into ``tests`` (the arcs coverage counts as branches, not marked
     ``no branch``), and ``outside_arcs`` like ``outside``. ``arcs`` None: not recorded (the
-    run measured lines only)."""
+    run measured lines only). ``durations``: node id -> seconds the test took in that run
+    (every test it ran; empty when not recorded)."""
 
     __test__ = False  # not a pytest class
 
@@ -52,6 +53,7 @@ class TestMap:
     outside: Mapping[str, frozenset[int]] = field(default_factory=dict)
     arcs: Mapping[str, Mapping[Arc, tuple[int, ...]]] | None = None
     outside_arcs: Mapping[str, frozenset[Arc]] = field(default_factory=dict)
+    durations: Mapping[str, float] = field(default_factory=dict)
 
     def covering(self, path: str, lines: set[int]) -> set[str]:
         """Node ids of the tests that executed any of ``lines`` of ``path``."""
@@ -86,6 +88,8 @@ class TestMap:
                 for p, arcs in sorted(self.outside_arcs.items())
                 if arcs
             }
+        if self.durations:
+            data["durations"] = dict(sorted(self.durations.items()))
         return data
 
 
@@ -136,7 +140,22 @@ def map_from_json(data: Any) -> TestMap | None:
         outside={p: frozenset(ns) for p, ns in outside.items() if ns},
         arcs=arcs,
         outside_arcs={p: frozenset(a) for p, a in outside_arcs.items() if a},
+        durations=_durations(data.get("durations")),
     )
+
+
+def _durations(value: Any) -> dict[str, float]:
+    """Node id -> seconds; nothing when malformed (the map stays usable without them)."""
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, float] = {}
+    for test, seconds in value.items():
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+            return {}
+        if not 0 <= seconds < float("inf"):
+            return {}
+        out[str(test)] = float(seconds)
+    return out
 
 
 def _kept(by_key: dict[K, list[int]], keep: set[int], outside: set[K]) -> dict[K, tuple[int, ...]]:

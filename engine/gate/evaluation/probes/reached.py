@@ -10,12 +10,14 @@ Two sandboxed runs at once, each in its own throwaway copy of the checkout:
   out of the whole collection when a changed function also runs at import or collection
   time (``Reach.collect``).
 
-A new failure or a timeout of the traced run rejects at once: the untraced run is
-cancelled and the result is a ``"selected"``-stage rejection, like the cascade's early
-stage. Otherwise ``beside`` (the caller's other checks) runs while the untraced run goes
-on, and the result is the untraced verdict (stage ``"full"``) with the coverage and the
-next selection map carried over from the baseline for every test that did not reach the
-change (:func:`~engine.gate.evaluation.reach.carry_lines`).
+A new failure or a timeout of the traced run rejects at once (its limit: the reaching
+tests' own, :mod:`~engine.gate.evaluation.reach_limit`, when the map knows what they
+took on the baseline): the untraced run is cancelled and the result is a
+``"selected"``-stage rejection, like the cascade's early stage. Otherwise ``beside``
+(the caller's other checks) runs while the untraced run goes on, and the result is the
+untraced verdict (stage ``"full"``) with the coverage and the next selection map carried
+over from the baseline for every test that did not reach the change
+(:func:`~engine.gate.evaluation.reach.carry_lines`).
 
 None means "measure the whole suite under coverage instead": the test command is not
 pytest. :class:`Untraced` means the same, with the untraced run still going: the traced
@@ -78,16 +80,25 @@ def run_by_reach(
     job = Background(untraced, name="ratchet-untraced")
     handed = False  # the untraced run was handed to the caller (still running)
     try:
+        limit = timeout if reach.limit is None else min(timeout, reach.limit)
         with step("tests_reach"):
             traced = probe.run(
-                checkout, timeout=timeout, contexts=True, tests=reach.args, fail_fast=True,
+                checkout, timeout=limit, contexts=True, tests=reach.args, fail_fast=True,
                 on_failure=failed, doctest_modules=doctest_modules,
                 collect_all=bool(reach.collect),
             )  # fmt: skip
         if rejects(traced, known_failures):
             cancel.set()
             tests = dataclasses.replace(traced.tests, stage=STAGE, selected=len(reach.args))
-            return dataclasses.replace(traced, tests=tests, lines=None, test_map=None)
+            problems = traced.problems
+            if traced.tests.timed_out and limit < timeout:
+                problems += (
+                    f"the tests reaching the change were killed after {limit:g} s: their own "
+                    f"limit (the whole suite's is {timeout:g} s; docs/cycle.md)",
+                )
+            return dataclasses.replace(
+                traced, tests=tests, lines=None, test_map=None, problems=problems
+            )
         lines = carry_lines(reach, traced.lines, sources) if traced.lines is not None else None
         if traced.flaky or lines is None or traced.tests.failures:
             handed = True

@@ -23,6 +23,8 @@ to ``ROOT``, the lines run with the empty context (between tests: imports, colle
 [index, ...]], ...]}`` and ``"outside_arcs": {path: [[from, to], ...]}``: the branch arcs
 each context took, as ``coverage json`` counts them. With ``REPORT``, first the ``coverage
 json`` report there (the same process: one interpreter start fewer per measured run).
+Written by the plugin, the map also has ``"durations": {node id: seconds}``: every test
+the session ran (setup, call and teardown), whether or not it ran a measured line.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def pytest_unconfigure(config: Any) -> None:
         cov.save()
         os.chdir(root)  # the configuration ``coverage json`` would read, whatever a test did
         write_json(data_file, report + ".part")
-        write_map(data_file, root, out + ".part")
+        write_map(data_file, root, out + ".part", durations=_durations)
         os.replace(report + ".part", report)  # both whole, or the host runs the script
         os.replace(out + ".part", out)
     except Exception:  # noqa: BLE001, S110 - never break the observed run
@@ -119,6 +121,14 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -
         items[:] = kept
 
 
+_durations: dict[str, float] = {}  # node id -> seconds of its setup, call and teardown
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    with contextlib.suppress(Exception):
+        _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + float(report.duration)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: Any, nextitem: Any) -> Iterator[None]:
     _switch(item.nodeid)
@@ -126,7 +136,9 @@ def pytest_runtest_protocol(item: Any, nextitem: Any) -> Iterator[None]:
     _switch("")
 
 
-def write_map(data_file: str, root: str, out: str) -> None:
+def write_map(
+    data_file: str, root: str, out: str, durations: dict[str, float] | None = None
+) -> None:
     from coverage import CoverageData
 
     data = CoverageData(basename=data_file)
@@ -158,6 +170,8 @@ def write_map(data_file: str, root: str, out: str) -> None:
         # no arcs when they cannot be read: the host then measures such a baseline whole
         with contextlib.suppress(Exception):
             written |= _branch_map(data_file, names, tests)
+    if durations is not None:
+        written["durations"] = {t: round(d, 6) for t, d in durations.items() if "::" in t}
     with open(out, "w", encoding="utf-8") as fh:
         json.dump(written, fh)
 
@@ -240,4 +254,4 @@ def write_json(data_file: str, out: str) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 4:  # the JSON report first: the metrics need it, the map is extra
         write_json(sys.argv[1], sys.argv[4])
-    write_map(*sys.argv[1:4])
+    write_map(sys.argv[1], sys.argv[2], sys.argv[3])
