@@ -207,6 +207,9 @@ def test_behaviour_preserving_refactor_of_recorded_function_merges(tmp_path: Pat
     assert result["candidate"]["behaviour"]["calls"] >= 3
     assert result["candidate"]["diff_coverage"]["uncovered"] == 0
     assert result["outcome"] == "merged", failed(result)
+    # recorded on the base, then replayed on the candidate in the same background thread
+    timings = result["timings"]
+    assert timings["behaviour_record"] > 0 and timings["behaviour_replay"] > 0, timings
 
 
 def test_always_executed_padding_earns_no_coverage_gain(tmp_path: Path) -> None:

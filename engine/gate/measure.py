@@ -242,9 +242,9 @@ class SandboxMeasurer:
         functions = changed_functions(changes, Path(checkout)) if replay else []
         evaluator = self._evaluator(repo)
         session = None
-        if functions and base:  # recorded on the base from now on, replayed once reach passed
+        if functions and base:  # recorded on the base and replayed from now on, behind
             session = BehaviourSession(
-                repo, base, scratch_name("record", base), functions,
+                repo, base, scratch_name("record", base), functions, Path(checkout),
                 probe=evaluator.tests_probe(), timeout=timeout,
                 tests=recording_tests(functions, changes, known.test_map, reach.args),
             )  # fmt: skip
@@ -252,7 +252,7 @@ class SandboxMeasurer:
         def check_behaviour() -> None:
             with step("behaviour"):
                 assert session is not None
-                behaviour.append(session.finish(Path(checkout)))
+                behaviour.append(session.finish())
 
         try:
             measured = evaluator.evaluate(

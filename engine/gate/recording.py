@@ -1,12 +1,14 @@
-"""The behaviour check of one candidate, its recording started early.
+"""The behaviour check of one candidate, started early, behind the candidate's tests.
 
 Recording the changed functions' calls needs only the base commit, the functions and the
 tests that reach them — nothing of the candidate's results — so it starts in a thread as
 soon as the candidate's tests do (:class:`BehaviourSession`), and the replay against the
-candidate runs once the tests that reach the change have passed
-(:meth:`BehaviourSession.finish`, the evaluation's ``beside``). A candidate rejected
-earlier never waits for it: :meth:`BehaviourSession.close` cancels the recording (its
-sandboxed run is killed) and removes the base's worktree.
+candidate follows in the same thread as soon as the recording ends: both at a lower
+priority (``BEHIND``) than the candidate's own test runs, so they take the CPU those
+leave. The evaluation waits for the result only once the tests that reach the change have
+passed (:meth:`BehaviourSession.finish`, the evaluation's ``beside``). A candidate
+rejected earlier never waits for it: :meth:`BehaviourSession.close` cancels the recording
+or the replay (its sandboxed run is killed) and removes the base's worktree.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.gate.evaluation.background import BEHIND, Background, lower_this_thread
-from engine.gate.evaluation.behaviour import BehaviourCheck, FunctionRef, Recording
+from engine.gate.evaluation.behaviour import BehaviourCheck, FunctionRef
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.tests import TestsProbe
 from engine.gate.timing import step
@@ -26,7 +28,8 @@ from engine.vcs import Repository
 
 
 class BehaviourSession:
-    """Records ``functions`` on ``base`` (a worktree named ``name``) from construction."""
+    """Records ``functions`` on ``base`` (a worktree named ``name``) and replays them on
+    ``candidate`` (a checkout that no longer changes), from construction."""
 
     def __init__(
         self,
@@ -34,6 +37,7 @@ class BehaviourSession:
         base: str,
         name: str,
         functions: Sequence[FunctionRef],
+        candidate: Path,
         *,
         probe: TestsProbe,
         timeout: float,
@@ -45,7 +49,7 @@ class BehaviourSession:
         self._worktree: Path | None = None
         self._check: BehaviourCheck | None = None
 
-        def record() -> Recording:
+        def record() -> BehaviourMetrics:
             with step("behaviour_record"):
                 worktree = repo.add_worktree(name, commit=base, branch=None)
                 self._worktree = worktree
@@ -58,15 +62,17 @@ class BehaviourSession:
                     runner=probe.runner, command=command, timeout=timeout, tests=tests,
                     rewrites=probe.rewrites,
                 )  # fmt: skip
-                return self._check.record(worktree, Path(self._tmp.name), functions, self._cancel)
+                recorded = self._check.record(
+                    worktree, Path(self._tmp.name), functions, self._cancel
+                )
+            with step("behaviour_replay"):
+                return self._check.replay(recorded, candidate, self._cancel)
 
         self._job = Background(record, name="ratchet-record")
 
-    def finish(self, candidate: Path) -> BehaviourMetrics:
-        """The recording (waited for) replayed against ``candidate``."""
-        recorded = self._job.join()
-        assert self._check is not None  # set before the recording returned
-        return self._check.replay(recorded, candidate)
+    def finish(self) -> BehaviourMetrics:
+        """The recording replayed against the candidate (waited for)."""
+        return self._job.join()
 
     def close(self) -> None:
         """Stop a recording nobody waits for and remove what it made; errors of a

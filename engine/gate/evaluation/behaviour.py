@@ -179,12 +179,15 @@ class BehaviourCheck:
             done=None if recorded else nothing,
         )
 
-    def replay(self, recorded: Recording, candidate: Path) -> BehaviourMetrics:
-        """The second half: replay what :meth:`record` kept against ``candidate``."""
+    def replay(
+        self, recorded: Recording, candidate: Path, cancel: threading.Event | None = None
+    ) -> BehaviourMetrics:
+        """The second half: replay what :meth:`record` kept against ``candidate``;
+        ``cancel`` stops it."""
         if recorded.done is not None:
             return recorded.done
         summary = self._replay(candidate, recorded.tmp / "cand", recorded.tmp / "out",
-                               recorded.functions)  # fmt: skip
+                               recorded.functions, cancel)  # fmt: skip
         problems = [*recorded.problems, *(str(p) for p in summary.get("problems", []))]
         return BehaviourMetrics(
             checked=True,
@@ -247,7 +250,12 @@ class BehaviourCheck:
         return calls, problems
 
     def _replay(
-        self, checkout: Path, work: Path, out: Path, functions: Sequence[FunctionRef]
+        self,
+        checkout: Path,
+        work: Path,
+        out: Path,
+        functions: Sequence[FunctionRef],
+        cancel: threading.Event | None = None,
     ) -> dict[str, Any]:
         scratch_copy(checkout, work)
         spec = out / "replay.json"
@@ -256,8 +264,10 @@ class BehaviourCheck:
         result = self.runner.run(
             [sys.executable, str(REPLAY), str(spec), str(result_file)],
             cwd=work, writable=[out], readable=[DIR], env=self.command.env_in(work),
-            timeout=self.timeout,
+            timeout=self.timeout, cancel=cancel,
         )  # fmt: skip
+        if result.cancelled:
+            return {"calls": 1, "diverged": 1, "first": "the replay was cancelled"}
         try:
             summary: dict[str, Any] = json.loads(result_file.read_text("utf-8"))
             return summary
