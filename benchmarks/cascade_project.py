@@ -263,9 +263,10 @@ def prepare(
         configure(template, PLAIN)
         good = plan(scratch / "good.yaml", "pkg/ops.py", "classify", FLAT)
         bad = plan(scratch / "bad.yaml", "pkg/ops.py", "classify", BROKEN)
-        # a plan of its own: a repeated plan would be refused as already tried
-        warm = commented(CLASSIFY, "warm-up")
-        warm_up(template, plan(scratch / "warm.yaml", "pkg/ops.py", "classify", warm))
+        # a plan of its own (a repeated plan would be refused as already tried), on another
+        # function: the good plan's behaviour recording is not made here (each round pays it)
+        warm = commented(WORK, "warm-up")
+        warm_up(template, plan(scratch / "warm.yaml", "pkg/work.py", "work", warm))
     else:
         git(scratch, "clone", "-q", str(repo.resolve()), str(template))
         configure(template, None)

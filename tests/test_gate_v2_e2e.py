@@ -191,6 +191,22 @@ def test_refactor_that_changes_what_only_recorded_calls_see_is_rejected(tmp_path
     behaviour = result["candidate"]["behaviour"]
     assert behaviour["diverged"] >= 1 and behaviour["calls"] >= 3
     assert git(repo, "rev-parse", "main") == before
+    assert result["timings"]["behaviour_record"] > 0
+
+    # the next candidate for bucket on the same base replays that recording: not made
+    # again, and it still tells a preserving refactor from the break above
+    good = 'def bucket(n):\n    return ("small", "medium", "large")[(n >= 10) + (n >= 100)]\n'
+    again = run_plan(
+        repo,
+        tmp_path,
+        "Flatten bucket again",
+        [{"file": "calc/buckets.py", "op": "replace", "symbol": "bucket", "code": good}],
+    )
+    assert "behaviour_record" not in again["timings"], again["timings"]
+    assert again["timings"]["behaviour_replay"] > 0, again["timings"]
+    assert again["candidate"]["behaviour"]["calls"] == behaviour["calls"]
+    assert again["candidate"]["behaviour"]["diverged"] == 0
+    assert again["outcome"] == "merged", failed(again)
 
 
 def test_behaviour_preserving_refactor_of_recorded_function_merges(tmp_path: Path) -> None:

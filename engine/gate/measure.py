@@ -48,6 +48,7 @@ from engine.gate.evaluation.evaluator import Evaluator, Measurement
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.evaluation.reach import plan_reach
 from engine.gate.evaluation.reach_limit import reach_limit
+from engine.gate.evaluation.recordings import RecordingCache, recording_key
 from engine.gate.evaluation.sampling import recording_tests
 from engine.gate.evaluation.selection import TestMap, select_tests
 from engine.gate.health import adaptive_timeout
@@ -55,7 +56,12 @@ from engine.gate.paths import is_protected, is_test_file
 from engine.gate.recording import BehaviourSession
 from engine.gate.timing import step
 from engine.model import BehaviourMetrics, DiffCoverage, Directives, Goal, Metrics, to_data
-from engine.records.layout import baseline_cache_dir, rewrite_cache_dir, static_cache_dir
+from engine.records.layout import (
+    baseline_cache_dir,
+    recording_cache_dir,
+    rewrite_cache_dir,
+    static_cache_dir,
+)
 from engine.vcs import Repository
 
 if TYPE_CHECKING:
@@ -243,10 +249,12 @@ class SandboxMeasurer:
         evaluator = self._evaluator(repo)
         session = None
         if functions and base:  # recorded on the base and replayed from now on, behind
+            tests = recording_tests(functions, changes, known.test_map, reach.args)
             session = BehaviourSession(
                 repo, base, scratch_name("record", base), functions, Path(checkout),
-                probe=evaluator.tests_probe(), timeout=timeout,
-                tests=recording_tests(functions, changes, known.test_map, reach.args),
+                probe=evaluator.tests_probe(), timeout=timeout, tests=tests,
+                cache=RecordingCache(recording_cache_dir(repo.state_dir)),
+                key=recording_key(self.key(repo, base), functions, tests),
             )  # fmt: skip
 
         def check_behaviour() -> None:

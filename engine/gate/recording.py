@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.gate.evaluation.background import BEHIND, Background, lower_this_thread
-from engine.gate.evaluation.behaviour import BehaviourCheck, FunctionRef
+from engine.gate.evaluation.behaviour import BehaviourCheck, FunctionRef, Recording
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.tests import TestsProbe
+from engine.gate.evaluation.recordings import RecordingCache, Stored
 from engine.gate.timing import step
 from engine.model import BehaviourMetrics
 from engine.vcs import Repository
@@ -42,14 +43,30 @@ class BehaviourSession:
         probe: TestsProbe,
         timeout: float,
         tests: Sequence[str],
+        cache: RecordingCache | None = None,
+        key: str = "",
     ) -> None:
         self._repo = repo
         self._cancel = threading.Event()
         self._tmp = tempfile.TemporaryDirectory(prefix="ratchet-behaviour-")
         self._worktree: Path | None = None
-        self._check: BehaviourCheck | None = None
+        tmp = Path(self._tmp.name)
 
-        def record() -> BehaviourMetrics:
+        def check(command: str) -> BehaviourCheck:
+            return BehaviourCheck(
+                runner=probe.runner, command=TestCommand.parse(command), timeout=timeout,
+                tests=tests, rewrites=probe.rewrites,
+            )  # fmt: skip
+
+        def recorded() -> tuple[BehaviourCheck, Recording]:
+            stored = cache.get(key, tmp / "out") if cache is not None else None
+            if stored is not None:
+                lower_this_thread(BEHIND)
+                found = Recording(
+                    tmp=tmp, functions=tuple(functions), ids=stored.ids,
+                    untested=stored.untested, problems=stored.problems,
+                )  # fmt: skip
+                return check(stored.command), found
             with step("behaviour_record"):
                 worktree = repo.add_worktree(name, commit=base, branch=None)
                 self._worktree = worktree
@@ -57,18 +74,21 @@ class BehaviourSession:
                 # the recording. Not before: a starved `git worktree add` would leave a
                 # half-made worktree (HEAD at the null id) open to a SIGKILL for longer
                 lower_this_thread(BEHIND)
-                command = TestCommand.parse(probe.resolved(worktree).command)
-                self._check = BehaviourCheck(
-                    runner=probe.runner, command=command, timeout=timeout, tests=tests,
-                    rewrites=probe.rewrites,
-                )  # fmt: skip
-                recorded = self._check.record(
-                    worktree, Path(self._tmp.name), functions, self._cancel
-                )
-            with step("behaviour_replay"):
-                return self._check.replay(recorded, candidate, self._cancel)
+                command = probe.resolved(worktree).command
+                made = check(command)
+                got = made.record(worktree, tmp, functions, self._cancel)
+            if cache is not None and complete(got, self._cancel):
+                cache.put(key, tmp / "out", Stored(command, got.ids, got.untested, got.problems))
+            return made, got
 
-        self._job = Background(record, name="ratchet-record")
+        def record_and_replay() -> BehaviourMetrics:
+            made, got = recorded()
+            if self._cancel.is_set():  # rejected meanwhile: nobody waits for a replay
+                return BehaviourMetrics()
+            with step("behaviour_replay"):
+                return made.replay(got, candidate, self._cancel)
+
+        self._job = Background(record_and_replay, name="ratchet-record")
 
     def finish(self) -> BehaviourMetrics:
         """The recording replayed against the candidate (waited for)."""
@@ -86,3 +106,9 @@ class BehaviourSession:
             if self._worktree is not None:
                 self._repo.remove_worktree(self._worktree)
             self._tmp.cleanup()
+
+
+def complete(recording: Recording, cancel: threading.Event) -> bool:
+    """A recording worth keeping: something recorded, nothing cut short."""
+    cut = any("cancelled" in p or "timed out" in p for p in recording.problems)
+    return recording.done is None and not cut and not cancel.is_set()

@@ -71,6 +71,12 @@ def static_cache_dir(state_dir: Path) -> Path:
     return state_dir / "cache" / "static"
 
 
+def recording_cache_dir(state_dir: Path) -> Path:
+    """Behaviour recordings by base content, functions and tests
+    (engine.gate.evaluation.recordings)."""
+    return state_dir / "cache" / "recordings"
+
+
 def rewrite_cache_dir(state_dir: Path) -> Path:
     """pytest's assert-rewritten test modules by content (engine.gate.evaluation.rewrites)."""
     return state_dir / "cache" / "pytest-rewrites"
