@@ -29,7 +29,7 @@ from engine.gate.evaluation.selection import TestMap, map_from_json
 from engine.gate.paths import MEMORY_DIR, SNAPSHOT_DIR
 from engine.model import Metrics, metrics_from_data, to_data
 
-TOOLS: tuple[str, ...] = ("coverage", "pytest", "radon", "ruff", "bandit")
+TOOLS: tuple[str, ...] = ("coverage", "pytest", "pytest-cov", "radon", "ruff", "bandit")
 
 
 @functools.cache
@@ -59,9 +59,10 @@ def measured_tree(entries: Sequence[tuple[str, str, str]]) -> str:
 
 # how a measurement is made, where a change alters the numbers without any tool version
 # changing (2: a src layout on the path; 3: the per-line coverage keeps a file's branches,
-# the map the lines and arcs run outside tests and each test's arcs); bumped, every cached
+# the map the lines and arcs run outside tests and each test's arcs; 4: a project's
+# pytest-cov is switched off, it had emptied the coverage data); bumped, every cached
 # baseline is measured again
-FORMAT = "3"
+FORMAT = "4"
 
 
 def baseline_key(tree: str, test_command: str, **extra: str) -> str:
