@@ -19,7 +19,7 @@ _NO_COV = "--no-cov"  # pytest-cov's switch (coverage_plugin_off)
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 _PYTHON = re.compile(r"python[0-9.]*")
 # pytest options whose value is the next argument (so that value is not a test path)
-_VALUE_OPTIONS = frozenset(
+VALUE_OPTIONS = frozenset(
     {
         "-k", "-m", "-p", "-c", "-o", "-W", "-r", "--deselect", "--ignore", "--ignore-glob",
         "--rootdir", "--confcutdir", "--basetemp", "--junitxml", "--junit-xml", "--maxfail",
@@ -95,7 +95,7 @@ class TestCommand:
                 takes_value = False
             elif arg.startswith("-"):
                 out.append(arg)
-                takes_value = arg in _VALUE_OPTIONS
+                takes_value = arg in VALUE_OPTIONS
             elif not (root / arg.split("::", 1)[0]).exists():
                 out.append(arg)
         return tuple(out)
