@@ -209,3 +209,17 @@ def test_compound_statements_are_judged_by_what_they_hold(
     else:
         assert found, "not found"
         assert any(statement in f.evidence for f in found), [f.evidence for f in found]
+
+
+def test_a_source_is_parsed_and_tokenized_once_per_text() -> None:
+    """The guards of one judgement read every file version many times (python-dateutil
+    4.0.0's 22-file lint fix: 6.0 s of guards, 2.8 s with one parse per text)."""
+    from engine.gate.guards.pyast import aliases, comments, parse
+
+    text = BASE + "\nimport os.path as p  # why\n"
+    tree = parse(text)
+    assert tree is not None and parse(text) is tree
+    names = aliases(tree)
+    names["x"] = "mutated"  # a caller's copy: the cached answer is not touched
+    assert aliases(tree) == {"logging": "logging", "os": "os", "p": "os.path"}
+    assert comments(text) == comments(text) == [(text.count("\n"), "# why")]
