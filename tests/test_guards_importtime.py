@@ -154,3 +154,72 @@ def test_a_new_file_counts_from_nothing() -> None:
     ]
     [finding] = find_import_side_effects([new])
     assert (finding.file, finding.line, finding.after) == ("calc/boot.py", 2, "print(os.name)")
+
+
+# A compound statement at module level is judged by what it holds: a change inside it
+# (a sorted import, a new constant) leaves a side effect it already had alone, a side effect
+# it did not have is new, and one moved out of it (it now runs unconditionally) is new.
+# Found on boltons 26.2.0: ruff's import sorting inside
+# ``try: from resource import getrlimit, RLIMIT_NOFILE / X = getrlimit(...)`` was rejected.
+TRY_BASE = (
+    BASE
+    + """
+try:
+    from resource import getrlimit, RLIMIT_NOFILE
+    SOFT, HARD = getrlimit(RLIMIT_NOFILE)
+except Exception:
+    SOFT, HARD = 0, 0
+
+if os.name == "nt":
+    print("windows")
+"""
+)
+COMPOUND_CASES = [
+    ("import-sorted-in-try",
+     TRY_BASE.replace("getrlimit, RLIMIT_NOFILE", "RLIMIT_NOFILE, getrlimit"), None),
+    ("constant-added-in-if",
+     TRY_BASE.replace('    print("windows")', '    SEP = "\\\\"\n    print("windows")'), None),
+    ("new-call-in-existing-try",
+     TRY_BASE.replace("except Exception:", "    print('new')\nexcept Exception:"),
+     "print('new')"),
+    ("new-call-in-handler",
+     TRY_BASE.replace("    SOFT, HARD = 0, 0", "    SOFT, HARD = 0, 0\n    print('new')"),
+     "print('new')"),
+    ("moved-out-of-if",
+     TRY_BASE.replace('if os.name == "nt":\n    print("windows")', 'print("windows")'),
+     "print('windows')"),
+    ("changed-if-test",
+     TRY_BASE.replace('if os.name == "nt":', 'if os.name == "posix":'), "print('windows')"),
+    ("impure-test-added",
+     BASE + "\nif os.system('x'):\n    X = 1\n", "os.system('x')"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("after", "statement"),
+    [c[1:] for c in COMPOUND_CASES],
+    ids=[c[0] for c in COMPOUND_CASES],
+)
+def test_compound_statements_are_judged_by_what_they_hold(
+    after: str, statement: str | None
+) -> None:
+    found = find_import_side_effects(change(after, before=TRY_BASE))
+    if statement is None:
+        assert found == [], [f.render() for f in found]
+    else:
+        assert found, "not found"
+        assert any(statement in f.evidence for f in found), [f.evidence for f in found]
+
+
+def test_a_source_is_parsed_and_tokenized_once_per_text() -> None:
+    """The guards of one judgement read every file version many times (python-dateutil
+    4.0.0's 22-file lint fix: 6.0 s of guards, 2.8 s with one parse per text)."""
+    from engine.gate.guards.pyast import aliases, comments, parse
+
+    text = BASE + "\nimport os.path as p  # why\n"
+    tree = parse(text)
+    assert tree is not None and parse(text) is tree
+    names = aliases(tree)
+    names["x"] = "mutated"  # a caller's copy: the cached answer is not touched
+    assert aliases(tree) == {"logging": "logging", "os": "os", "p": "os.path"}
+    assert comments(text) == comments(text) == [(text.count("\n"), "# why")]

@@ -88,6 +88,39 @@ COVERAGE = {
             "rejected by a human: too clever",
         ),
         ({"rules": [{"id": "x", "passed": True, "detail": "x: ok"}]}, ""),
+        # the first failing test fails on the baseline too (its file was touched, so it
+        # was not quarantined): the cause is the first failure the candidate brought
+        # (python-dateutil 4.0.0 named its version test, broken on the target already)
+        (
+            {
+                "rules": [TESTS_PASS],
+                "baseline": {"tests": {"failed": 1, "failures": ["t.py::old"]}},
+                "candidate": {
+                    "tests": {
+                        "failed": 3,
+                        "failures": ["t.py::old", "t.py::new", "u.py::other"],
+                        "first_failure": "t.py::old: AssertionError: assert 'unknown' == '2.9'",
+                    }
+                },
+            },
+            "tests failed: t.py::new (+2 more; 1 fails on the baseline too: t.py::old: "
+            "AssertionError: assert 'unknown' == '2.9')",
+        ),
+        # all of them fail on the baseline too: the first one's error line, as before
+        (
+            {
+                "rules": [TESTS_PASS],
+                "baseline": {"tests": {"failures": ["t.py::old"]}},
+                "candidate": {
+                    "tests": {
+                        "failed": 1,
+                        "failures": ["t.py::old"],
+                        "first_failure": "t.py::old: E",
+                    }
+                },
+            },
+            "tests failed: t.py::old: E",
+        ),
     ],
 )
 def test_cause_names_the_real_reason(entry: dict[str, Any], expected: str) -> None:

@@ -86,3 +86,43 @@ def test_explicit_command_is_kept_as_written(tmp_path: Path) -> None:
         "test_command in directives.yaml",
     )
     assert resolve(" auto ", tmp_path).command == "python -m pytest --doctest-modules"
+
+
+def tox(commands: str, extra: str = "") -> dict[str, str]:
+    return {"tox.ini": f"[tox]\nenvlist = py\n[testenv]\n{extra}commands =\n    {commands}\n"}
+
+
+# tox substitutions as real projects write them (seen on python-dateutil 4.0.0, boltons
+# 26.2.0, cachetools 8.0.2, attrs 26.1.0): the command tox would run without posargs
+TOX_CASES = [
+    # {posargs:DEFAULT} is DEFAULT when no arguments are given, with its own substitutions
+    (tox('python -m pytest {posargs: "{toxinidir}/tests" "{toxinidir}/docs" '
+         '--cov-config="{toxinidir}/tox.ini" --cov=dateutil}'),
+     "python -m pytest ./tests ./docs --cov-config=./tox.ini --cov=dateutil", []),
+    (tox("pytest {posargs:-x tests}"), "python -m pytest -x tests", []),
+    # tox 4's name for toxinidir; the installed package is the checkout's own
+    ({**tox("pytest --doctest-modules {env_site_packages_dir}/boltons {tox_root}/tests "
+            "{posargs}", "changedir = .tox\n"), "boltons/__init__.py": ""},
+     "python -m pytest --doctest-modules boltons ./tests", ["changedir"]),
+    ({**tox("pytest {envsitepackagesdir}/pkg"), "src/pkg/__init__.py": ""},
+     "python -m pytest src/pkg", []),
+    (tox("pytest {envsitepackagesdir}/gone -q"), "python -m pytest -q", []),
+    # an unknown substitution drops its word, and an option left without its value too
+    (tox("py.test --basetemp={envtmpdir} --cov=cachetools {posargs}"),
+     "python -m pytest --cov=cachetools", []),
+    (tox("pytest --basetemp {envtmpdir} -q"), "python -m pytest -q", []),
+    (tox("pytest {env:PYTEST_EXTRA:-q} tests"), "python -m pytest -q tests", []),
+    (tox("pytest {unbalanced tests"), "python -m pytest", []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("files", "command", "reasons"), TOX_CASES)
+def test_tox_substitutions(
+    tmp_path: Path, files: dict[str, str], command: str, reasons: list[str]
+) -> None:
+    for rel, text in files.items():
+        write(tmp_path / rel, text)
+    found = discover(tmp_path)
+    assert found.command == command, found.reason
+    for fragment in reasons:
+        assert fragment in found.reason, found.reason

@@ -206,8 +206,14 @@ class Cycle:
                     report = self._attempt(
                         s, worktree, a, request.plan, provider, feedback, history
                     )
-            reports.append(report)
             s.journal.append(report)
+            if number > 1 and report.outcome == "nothing-to-do":
+                # refining found nothing new: the rejection stays the goal's outcome (the
+                # idle attempt is journaled; its message joins the rejection's notes)
+                idle = f"attempt {number}: nothing-to-do — {report.message}"
+                reports[-1] = replace(reports[-1], notes=(*reports[-1].notes, idle))
+                break
+            reports.append(report)
             if report.outcome != "rejected" or request.plan is not None:
                 break
             feedback = facts.feedback(report)

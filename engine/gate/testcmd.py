@@ -5,8 +5,13 @@ ratchet runs plus the reason, in this order:
 
 1. tox: the first command of ``[testenv]`` (or of the first env in ``envlist`` when it has
    its own section) that runs pytest, from ``tox.ini`` or the ``legacy_tox_ini`` string
-   of ``[tool.tox]`` in ``pyproject.toml``. ``{posargs}`` and ``{toxinidir}`` are
-   substituted; any other ``{...}`` word is dropped.
+   of ``[tool.tox]`` in ``pyproject.toml``, as tox runs it without arguments:
+   ``{posargs}`` is empty and ``{posargs:DEFAULT}`` is DEFAULT, ``{toxinidir}`` and
+   ``{tox_root}`` are the checkout (``.``), ``{env:NAME:DEFAULT}`` is DEFAULT (the sandbox
+   has a clean environment), ``{envsitepackagesdir}/pkg`` (``{env_site_packages_dir}``) is
+   the checkout's ``pkg`` or ``src/pkg`` (the installed package is the code under
+   measurement); a word with any other substitution is dropped, with the option it was the
+   value of. A ``changedir`` is named in the reason: ratchet runs from the root.
 2. nox: the first ``session.run("pytest", ...)`` / ``session.run("python", "-m",
    "pytest", ...)`` in ``noxfile.py`` whose arguments are all string literals.
 3. otherwise plain ``python -m pytest -q``: pytest itself applies ``addopts`` and
@@ -140,20 +145,87 @@ def _from_tox(root: Path) -> tuple[list[str], str] | None:
         for line in parser.get(section, "commands").splitlines():
             line = line.strip()
             if _PYTEST_START.match(line):
-                args = _tox_args(line)
+                args = _tox_args(line, root)
                 if args is not None:
-                    return args, f"{source} [{section}] commands"
+                    changedir = parser.get(section, "changedir", fallback="").strip()
+                    moved = changedir and _substitute(changedir) not in (".", "./")
+                    note = f" (changedir {changedir} ignored: run from the root)" if moved else ""
+                    return args, f"{source} [{section}] commands{note}"
     return None
 
 
-def _tox_args(line: str) -> list[str] | None:
-    line = line.replace("{posargs}", "").replace("{toxinidir}", ".")
+_SITE = "\x00site\x00"  # {envsitepackagesdir}: resolved against the checkout per word
+_DROP = "\x00drop\x00"  # a substitution ratchet cannot know: the word goes
+
+
+def _tox_args(line: str, root: Path) -> list[str] | None:
+    from engine.gate.evaluation.probes.command import VALUE_OPTIONS  # the package imports us
+
     try:
-        words = shlex.split(line)
+        words = shlex.split(_substitute(line))
     except ValueError:
         return None
     words = words[1:] if words[0] in ("pytest", "py.test") else words[3:]
-    return [w for w in words if "{" not in w]
+    out: list[str] = []
+    for word in words:
+        if word.startswith(_SITE):
+            word = _in_checkout(word[len(_SITE) :].lstrip("/"), root)
+        if word and _DROP not in word and _SITE not in word:
+            out.append(word)
+        elif out and out[-1] in VALUE_OPTIONS:
+            out.pop()  # ``--basetemp {envtmpdir}``: the option would take the next word
+    return out
+
+
+def _substitute(text: str) -> str:
+    """``text`` with tox's ``{...}`` substitutions done (module doc), nested ones too."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i] == "\\" and text[i + 1 : i + 2] in ("{", "}"):
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if text[i] != "{":
+            out.append(text[i])
+            i += 1
+            continue
+        depth, j = 1, i + 1
+        while j < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[j], 0)
+            j += 1
+        if depth:
+            out.append(_DROP)  # unbalanced: nothing after it is what tox would run
+            break
+        out.append(_replacement(text[i + 1 : j - 1]))
+        i = j
+    return "".join(out)
+
+
+def _replacement(inner: str) -> str:
+    if inner in ("/", ":"):
+        return inner
+    name, _, rest = inner.partition(":")
+    if name == "posargs":
+        return _substitute(rest)
+    if name in ("toxinidir", "tox_root"):
+        return "."
+    if name == "env":
+        return _substitute(rest.partition(":")[2])
+    if name in ("envsitepackagesdir", "env_site_packages_dir") and not rest:
+        return _SITE
+    return _DROP
+
+
+def _in_checkout(rel: str, root: Path) -> str:
+    """An installed-package path ``rel`` as the checkout's own (``pkg`` or ``src/pkg``), or
+    "" when the checkout has neither."""
+    top = rel.split("/", 1)[0]
+    if top and (root / top).exists():
+        return rel
+    if top and (root / "src" / top).exists():
+        return f"src/{rel}"
+    return ""
 
 
 def _from_nox(root: Path) -> tuple[list[str], str] | None:

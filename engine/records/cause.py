@@ -5,7 +5,8 @@
 
 1. a human's decision (``rejected by a human: <reason>``, ``reverted ...``);
 2. the first failing test and its error line, from the JUnit output the evaluator kept
-   (``tests failed: tests/test_geo.py: ImportError: cannot import name 'area' ...``);
+   (``tests failed: tests/test_geo.py: ImportError: cannot import name 'area' ...``) —
+   the first failure the baseline did not share, when that one fails there too;
 3. a guard's evidence (``guard-deleted-tests: tests/test_x.py::test_y removed``);
 4. the metric a failed rule read that moved (``coverage-ratchet: coverage % 81.2 → 79.9``);
 5. the failed rule's own sentence (an evaluation error in a rule, say), else the message.
@@ -59,12 +60,12 @@ def cause(entry: Mapping[str, Any]) -> str:
     broken = int(tests.get("failed") or 0) + int(tests.get("errors") or 0)
     tests_failed = (broken or tests.get("timed_out")) and any(_reads_tests(r) for r in failed)
     if tests_failed and tests.get("first_failure"):
-        return _clip(_tests_cause(tests, broken))  # the error line beats a guard's count
+        return _clip(_tests_cause(tests, broken, _baseline_failures(entry)))  # beats a guard
     for rule in failed:
         if str(rule.get("id", "")).startswith("guard-"):
             return _clip(f"{rule['id']}: {_own_detail(rule)}")
     if tests_failed:
-        return _clip(_tests_cause(tests, broken))
+        return _clip(_tests_cause(tests, broken, _baseline_failures(entry)))
     for rule in failed:
         moved = _moved_metrics(entry, rule)
         if moved and "error" not in _own_detail(rule).split(":", 1)[0]:
@@ -74,8 +75,23 @@ def cause(entry: Mapping[str, Any]) -> str:
     return ""
 
 
-def _tests_cause(tests: Mapping[str, Any], broken: int) -> str:
+def _baseline_failures(entry: Mapping[str, Any]) -> set[str]:
+    tests = (entry.get("baseline") or {}).get("tests") or {}
+    return {str(f) for f in tests.get("failures") or []}
+
+
+def _tests_cause(tests: Mapping[str, Any], broken: int, known: set[str]) -> str:
+    """The first failure; when its test fails on the baseline too (a shared failure the
+    quarantine refused: its file was touched), the first one the candidate brought, with
+    the shared one's error line after it."""
     first = str(tests.get("first_failure") or "")
+    failures = [str(f) for f in tests.get("failures") or []]
+    new = [f for f in failures if f not in known]
+    if first and new and first.split(": ", 1)[0] in known:
+        shared = len(failures) - len(new)
+        more = f"+{broken - 1} more; " if broken > 1 else ""
+        verb = "fails" if shared == 1 else "fail"
+        return f"tests failed: {new[0]} ({more}{shared} {verb} on the baseline too: {first})"
     if not first:
         failures = tests.get("failures") or []
         first = str(failures[0]) if failures else "the test run failed"

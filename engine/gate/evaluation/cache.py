@@ -29,7 +29,7 @@ from engine.gate.evaluation.selection import TestMap, map_from_json
 from engine.gate.paths import MEMORY_DIR, SNAPSHOT_DIR
 from engine.model import Metrics, metrics_from_data, to_data
 
-TOOLS: tuple[str, ...] = ("coverage", "pytest", "radon", "ruff", "bandit")
+TOOLS: tuple[str, ...] = ("coverage", "pytest", "pytest-cov", "radon", "ruff", "bandit")
 
 
 @functools.cache
@@ -60,8 +60,9 @@ def measured_tree(entries: Sequence[tuple[str, str, str]]) -> str:
 # how a measurement is made, where a change alters the numbers without any tool version
 # changing (2: a src layout on the path; 3: the per-line coverage keeps a file's branches,
 # the map the lines and arcs run outside tests and each test's arcs; 4: the map each
-# test's duration); bumped, every cached baseline is measured again
-FORMAT = "4"
+# test's duration; 5: a project's pytest-cov is switched off, it had emptied the coverage
+# data); bumped, every cached baseline is measured again
+FORMAT = "5"
 
 
 def baseline_key(tree: str, test_command: str, **extra: str) -> str:

@@ -17,10 +17,13 @@ statements (and those of top-level class bodies) the candidate adds must be one 
   ``logging.getLogger(...).addHandler(logging.NullHandler())``.
 
 Anything else — a bare call, a loop, ``with``, an assignment to an attribute or item
-(monkeypatching another module at import), a call outside the allow-list — is a finding
-with the statement and its line. Only statements the base did not have count (compared by
-their normalised text, so moving code is not new). A goal may accept them with
-``allow: [guard-import-side-effect]``.
+(monkeypatching another module at import), a call outside the allow-list, the test of an
+``if`` that calls something — is a finding with the statement and its line. Only
+statements the base did not have count: compared by their normalised text together with
+the ``if``/``try`` blocks around them (so moving code is not new, an edit elsewhere in a
+block — ruff sorting the imports of a ``try:`` — does not renew a side effect the block
+already had, and a side effect moved out of a block, now unconditional, is new). A goal
+may accept them with ``allow: [guard-import-side-effect]``.
 
 Limits: the callee of an allowed call is trusted (``re.compile`` cannot be told from a
 shadowing local ``re``), decorators run unchecked, and code a definition runs later (a
@@ -89,20 +92,47 @@ def find_import_side_effects(files: list[FileVersion]) -> list[Finding]:
 def _import_time_hits(tree: ast.AST) -> Iterator[Hit]:
     if not isinstance(tree, ast.Module):
         return
-    names = aliases(tree)
-    for stmt in _offending(tree.body, names, in_class=False):
-        text = source_of(stmt)
+    for where, stmt in _offending(tree.body, aliases(tree), in_class=False):
+        text = f"{where}{source_of(stmt)}"
         yield Hit(text, stmt.lineno, f"runs at import time: {text[:120]}")
 
 
 def _offending(
-    body: list[ast.stmt], names: dict[str, str], *, in_class: bool
-) -> Iterator[ast.stmt]:
+    body: list[ast.stmt], names: dict[str, str], *, in_class: bool, where: str = ""
+) -> Iterator[tuple[str, ast.stmt]]:
+    """``(where, statement)`` for each offending statement: an ``if``/``try`` block is
+    judged by what it holds, each offending statement keyed with the blocks around it
+    (``where``: ``"if os.name == 'nt': "``), so a change elsewhere in the block leaves a
+    side effect it already had alone, while one moved out of or into a block is new. An
+    ``if`` whose test calls something offends by its test (the statement is the ``if``)."""
     for stmt in body:
         if isinstance(stmt, ast.ClassDef):
-            yield from _offending(stmt.body, names, in_class=True)
+            yield from _offending(stmt.body, names, in_class=True, where=where)
+        elif isinstance(stmt, ast.If):
+            head = f"{where}if {source_of(stmt.test)}: "
+            if _never_on_import(stmt.test):
+                yield from _offending(stmt.orelse, names, in_class=in_class, where=head + "else: ")
+                continue
+            if not _pure(stmt.test, names):
+                yield (
+                    where,
+                    ast.If(test=stmt.test, body=[ast.Pass()], orelse=[], lineno=stmt.lineno),
+                )
+            yield from _offending(stmt.body, names, in_class=in_class, where=head)
+            yield from _offending(stmt.orelse, names, in_class=in_class, where=head + "else: ")
+        elif isinstance(stmt, ast.Try | ast.TryStar):
+            head = f"{where}try: "
+            yield from _offending(stmt.body, names, in_class=in_class, where=head)
+            for handler in stmt.handlers:
+                kind = f" {source_of(handler.type)}" if handler.type is not None else ""
+                inner = f"{head}except{kind}: "
+                yield from _offending(handler.body, names, in_class=in_class, where=inner)
+            yield from _offending(stmt.orelse, names, in_class=in_class, where=head + "else: ")
+            yield from _offending(
+                stmt.finalbody, names, in_class=in_class, where=head + "finally: "
+            )
         elif not _allowed(stmt, names, in_class=in_class):
-            yield stmt
+            yield where, stmt
 
 
 def _allowed(stmt: ast.stmt, names: dict[str, str], *, in_class: bool) -> bool:
@@ -124,19 +154,7 @@ def _allowed(stmt: ast.stmt, names: dict[str, str], *, in_class: bool) -> bool:
         if not all(_plain_target(t) for t in targets):
             return False
         return in_class or stmt.value is None or _pure(stmt.value, names)
-    if isinstance(stmt, ast.If):
-        if _never_on_import(stmt.test):
-            return not stmt.orelse or _all_allowed(stmt.orelse, names, in_class)
-        return _pure(stmt.test, names) and _all_allowed([*stmt.body, *stmt.orelse], names, in_class)
-    if isinstance(stmt, ast.Try | ast.TryStar):
-        blocks = [*stmt.body, *stmt.orelse, *stmt.finalbody]
-        blocks += [s for h in stmt.handlers for s in h.body]
-        return _all_allowed(blocks, names, in_class)
-    return False
-
-
-def _all_allowed(body: list[ast.stmt], names: dict[str, str], in_class: bool) -> bool:
-    return not any(True for _ in _offending(body, names, in_class=in_class))
+    return False  # ``if`` and ``try`` blocks are looked into by _offending
 
 
 def _plain_target(target: ast.expr) -> bool:

@@ -5,17 +5,21 @@ environment it runs in (:meth:`TestCommand.env_in`: a ``src/`` layout is put on 
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
 import shlex
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_TEST_COMMAND = "python -m pytest -q"
+_NO_COV = "--no-cov"  # pytest-cov's switch (coverage_plugin_off)
 
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 _PYTHON = re.compile(r"python[0-9.]*")
 # pytest options whose value is the next argument (so that value is not a test path)
-_VALUE_OPTIONS = frozenset(
+VALUE_OPTIONS = frozenset(
     {
         "-k", "-m", "-p", "-c", "-o", "-W", "-r", "--deselect", "--ignore", "--ignore-glob",
         "--rootdir", "--confcutdir", "--basetemp", "--junitxml", "--junit-xml", "--maxfail",
@@ -71,6 +75,15 @@ class TestCommand:
         path = self.env.get("PYTHONPATH", "")
         return {**self.env, "PYTHONPATH": f"{src}:{path}" if path else str(src)}
 
+    def plugin_args(self, work: Path) -> tuple[str, ...]:
+        """Arguments every sandboxed pytest run of this command in ``work`` ends its options
+        with: ``--no-cov`` when pytest-cov will be active (:func:`coverage_plugin_off`,
+        over the configuration's ``addopts``, the command's arguments and environment)."""
+        from engine.gate.testcmd import pytest_addopts
+
+        words = [*pytest_addopts(work)[1], *(self.pytest_args or ())]
+        return coverage_plugin_off(words, self.env, installed=pytest_cov_installed())
+
     def option_args(self, root: Path) -> tuple[str, ...]:
         """``pytest_args`` without the ones naming tests (existing paths, optionally with
         ``::node`` suffixes), so a re-run can name exactly the tests it wants."""
@@ -82,7 +95,7 @@ class TestCommand:
                 takes_value = False
             elif arg.startswith("-"):
                 out.append(arg)
-                takes_value = arg in _VALUE_OPTIONS
+                takes_value = arg in VALUE_OPTIONS
             elif not (root / arg.split("::", 1)[0]).exists():
                 out.append(arg)
         return tuple(out)
@@ -97,3 +110,43 @@ def src_root(work: Path) -> Path | None:
     if any(src.glob("*.py")) or any(src.glob("*/*.py")):
         return src
     return None
+
+
+def coverage_plugin_off(
+    words: Sequence[str], env: Mapping[str, str], *, installed: bool
+) -> tuple[str, ...]:
+    """``("--no-cov",)`` when pytest-cov will be active in a pytest run with ``words`` (the
+    configuration's ``addopts``, the command's arguments) and ``env`` (its
+    ``PYTEST_ADDOPTS`` counts too), else ``()``.
+
+    ratchet runs pytest under its own ``coverage run``; the project's ``--cov`` starts a
+    second coverage session that takes the tracer over (ratchet's data file ends up empty:
+    "No data to report", 0 statements) and its ``--cov-fail-under`` fails runs the rules
+    already judge. ``--no-cov`` is pytest-cov's own switch for that, an option only the
+    loaded plugin knows: it is not added when the plugin is not installed, blocked
+    (``-p no:cov``, ``-p no:pytest_cov``), not loaded because plugin autoloading is off
+    (``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` without ``-p pytest_cov``), or already given."""
+    words = [*words, *_split(env.get("PYTEST_ADDOPTS", ""))]
+    plugins = {words[i + 1] for i, w in enumerate(words[:-1]) if w == "-p"}
+    plugins |= {w[2:] for w in words if w.startswith("-p") and len(w) > 2 and w[2] != "-"}
+    if not installed or _NO_COV in words or plugins & {"no:cov", "no:pytest_cov"}:
+        return ()
+    if env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") and not plugins & {
+        "pytest_cov",
+        "pytest_cov.plugin",
+    }:
+        return ()
+    return (_NO_COV,)
+
+
+@functools.cache
+def pytest_cov_installed() -> bool:
+    """Whether the interpreter that runs the tests (this one) has pytest-cov."""
+    return importlib.util.find_spec("pytest_cov") is not None
+
+
+def _split(value: str) -> list[str]:
+    try:
+        return shlex.split(value)
+    except ValueError:
+        return value.split()

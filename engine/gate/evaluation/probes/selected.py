@@ -62,7 +62,7 @@ def run_untraced(
         whole = list(command.pytest_args or ())
         args = [*command.option_args(work), "-x"] if selection else whole
         argv = [
-            sys.executable, "-m", "pytest", *args,
+            sys.executable, "-m", "pytest", *args, *command.plugin_args(work),
             f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *selection,
         ]  # fmt: skip
         result = probe.runner.run(

@@ -4,8 +4,10 @@ A pytest command (``pytest ...``, ``python -m pytest ...``) is run under the dae
 interpreter as::
 
     python -m coverage run --data-file=OUT/.coverage --source=CHECKOUT --omit=<test files> \\
-        -m pytest <user args> --junitxml=OUT/junit.xml -p no:cacheprovider
+        -m pytest <user args> [--no-cov] --junitxml=OUT/junit.xml -p no:cacheprovider
 
+(``--no-cov`` when the project's configuration would turn pytest-cov on: ratchet measures
+coverage itself; :func:`engine.gate.evaluation.probes.command.coverage_plugin_off`.)
 with ``OUT`` a host temporary directory bound writable into the sandbox; ``coverage json``
 then runs in the sandbox too (it reads candidate files) — with per-test contexts, inside
 the test run itself, as its session ends (:mod:`engine.gate.evaluation.sandboxed.
@@ -172,7 +174,8 @@ class TestsProbe:
             argv = [
                 sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
                 f"--source={work}", f"--omit={omit_patterns(work)}",
-                "-m", "pytest", *args, *extra, *(["-x"] if fail_fast else []),
+                "-m", "pytest", *args, *command.plugin_args(work), *extra,
+                *(["-x"] if fail_fast else []),
                 f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *tests,
             ]  # fmt: skip
             result = self.runner.run(
@@ -253,7 +256,8 @@ class TestsProbe:
                 junit = Path(tmp) / "junit.xml"
                 before = tree_state(checkout)
                 argv = [
-                    sys.executable, "-m", "pytest", *command.option_args(checkout), *remaining,
+                    sys.executable, "-m", "pytest", *command.option_args(checkout),
+                    *command.plugin_args(checkout), *remaining,
                     f"--junitxml={junit}", "-p", "no:cacheprovider",
                 ]  # fmt: skip
                 self.runner.run(
