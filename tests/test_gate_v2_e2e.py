@@ -314,3 +314,83 @@ def test_a_doctest_only_break_is_caught_by_reach_too(tmp_path: Path) -> None:
     assert result["timings"]["tests_reach"] > 0
     assert any("calc/text.py" in f for f in tests["failures"]), tests["failures"]
     assert tests["doctests_added"] == 1
+
+
+HALF = '''
+
+def half(n):
+    """Half of n, as the docs wrongly say.
+
+    >>> half(3)
+    1
+    """
+    return n / 2
+'''
+
+
+def test_a_doctest_already_failing_on_the_target_does_not_block_its_module(
+    tmp_path: Path,
+) -> None:
+    """Found on python-dateutil 4.0.0: a doctest failing on the target failed every
+    candidate touching its module (the baseline never runs added doctests; quarantine
+    refuses touched files). Its doctests run on the base: the same failure there, from a
+    docstring the candidate left alone, is quarantined; the reaching run that rejected the
+    candidate for it is run again; the cycle after the merge knows the result."""
+    text = TEXT + HALF
+    shout_test = (
+        "from calc.text import shout\n\n\ndef test_shout():\n    assert shout('a') == 'A!'\n"
+    )
+    repo = project(tmp_path, {"calc/text.py": text, "tests/test_text.py": shout_test})
+    flipped = text.replace('return word.upper() + "!"', 'return f"{word.upper()}!"')
+    result = run_plan(
+        repo, tmp_path, "Format shout", [{"file": "calc/text.py", "op": "rewrite", "code": flipped}]
+    )
+    assert result["outcome"] == "merged", failed(result)
+    tests = result["candidate"]["tests"]
+    doctest = "calc/text.py::calc.text.half"
+    assert tests["doctests_failing_on_base"] == [doctest]
+    assert tests["quarantined"] == [doctest] and tests["failures"] == []
+    assert tests["stage"] == "full"
+    assert result["timings"]["doctests_on_base"] > 0
+    kept = list((repo / ".ratchet" / "cache" / "doctests").glob("*.json"))
+    assert len(kept) == 2 and all(doctest in k.read_text() for k in kept)  # base, candidate
+
+    # the next candidate on the merged tip (the candidate's content) knows them: no run
+    again = flipped.replace("Upper-case and exclaim.", "Upper-case, then exclaim.")
+    second = run_plan(
+        repo, tmp_path, "Reword shout", [{"file": "calc/text.py", "op": "rewrite", "code": again}]
+    )
+    assert second["outcome"] == "merged", failed(second)
+    assert second["candidate"]["tests"]["quarantined"] == [doctest]
+    assert "doctests_on_base" not in second["timings"]
+
+
+def test_a_candidate_that_rewrites_a_failing_doctest_or_breaks_another_is_still_rejected(
+    tmp_path: Path,
+) -> None:
+    text = TEXT + HALF
+    repo = project(tmp_path, {"calc/text.py": text})
+    before = git(repo, "rev-parse", "main")
+    # the failing doctest's docstring rewritten (to fail another way): not forgiven
+    rewritten = text.replace("    >>> half(3)\n    1\n", "    >>> half(3)\n    2\n")
+    result = run_plan(
+        repo, tmp_path, "Fix docs", [{"file": "calc/text.py", "op": "rewrite", "code": rewritten}]
+    )
+    assert result["outcome"] == "rejected", result
+    tests = result["candidate"]["tests"]
+    assert tests["doctests_failing_on_base"] == []
+    assert "calc/text.py::calc.text.half" in tests["failures"]
+    # a doctest the candidate breaks is its own, beside one failing on the base
+    broken = text.replace('return word.upper() + "!"', "return word.upper()")
+    result = run_plan(
+        repo,
+        tmp_path,
+        "Simplify shout",
+        [{"file": "calc/text.py", "op": "rewrite", "code": broken}],
+    )
+    assert result["outcome"] == "rejected", result
+    tests = result["candidate"]["tests"]
+    assert tests["doctests_failing_on_base"] == ["calc/text.py::calc.text.half"]
+    assert tests["failures"] == ["calc/text.py::calc.text.shout"], tests
+    assert "tests-pass" in failed(result)
+    assert git(repo, "rev-parse", "main") == before

@@ -138,3 +138,20 @@ def test_run_guards(
 ) -> None:
     findings = finder(baseline, candidate)  # type: ignore[operator]
     assert [f.evidence for f in findings] == evidence
+
+
+DOC = "calc/text.py::calc.text.half"
+
+
+def test_a_doctest_failing_on_the_base_is_quarantined_in_a_touched_module() -> None:
+    # the baseline never ran the touched module's doctests; the measurer ran them on the
+    # base and found DOC failing there from a docstring the candidate left as it was
+    candidate = run(failed=2, failures=(DOC, A), exit_code=1, doctests_failing_on_base=(DOC,))
+    result = apply_quarantine(run(), candidate, ("calc/text.py",))
+    assert result.ids == (DOC,) and result.refused == ()
+    assert result.candidate.tests.failures == (A,) and result.candidate.tests.failed == 1
+    assert DOC in (result.note() or "")
+    # without that finding the same failure in a touched file stays the candidate's
+    alone = run(failed=1, failures=(DOC,), exit_code=1)
+    kept = apply_quarantine(run(failed=1, failures=(DOC,)), alone, ("calc/text.py",))
+    assert kept.ids == () and kept.refused == (DOC,)

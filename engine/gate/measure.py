@@ -20,7 +20,9 @@ A candidate is measured against its base (the cycle passes it; else the commit's
 
 - its test run is killed at :func:`engine.gate.health.adaptive_timeout` of the base's
   duration, and with ``test_command: auto`` the doctests of every non-test module it
-  touches run too;
+  touches run too; one of them that fails on the base too, from an unchanged docstring,
+  is listed in ``TestMetrics.doctests_failing_on_base`` (quarantined; an early rejection
+  it caused is evaluated again: :mod:`engine.gate.evaluation.base_doctests`);
 - ``Metrics.diff_coverage``: the changed lines' coverage and the unpaddable coverage gain
   (:mod:`engine.gate.evaluation.diffcov`);
 - ``Metrics.behaviour``: for goals that preserve behaviour (:func:`preserves_behaviour`),
@@ -41,6 +43,7 @@ from typing import TYPE_CHECKING
 
 from engine import __version__
 from engine.errors import SandboxError
+from engine.gate.evaluation.base_doctests import BaseDoctests
 from engine.gate.evaluation.behaviour import changed_functions
 from engine.gate.evaluation.cache import BaselineCache, baseline_key, measured_tree
 from engine.gate.evaluation.diffcov import FileChange, diff_coverage
@@ -54,10 +57,12 @@ from engine.gate.evaluation.selection import TestMap, select_tests
 from engine.gate.health import adaptive_timeout
 from engine.gate.paths import is_protected, is_test_file
 from engine.gate.recording import BehaviourSession
+from engine.gate.testcmd import AUTO
 from engine.gate.timing import step
 from engine.model import BehaviourMetrics, DiffCoverage, Directives, Goal, Metrics, to_data
 from engine.records.layout import (
     baseline_cache_dir,
+    doctest_cache_dir,
     recording_cache_dir,
     rewrite_cache_dir,
     static_cache_dir,
@@ -229,6 +234,8 @@ class SandboxMeasurer:
         changes = file_changes(repo, base, commit) if base else []
         touched = doctest_candidates(changes)
         known_failures = known.metrics.tests.failures if known.metrics else ()
+        doctests = self._base_doctests(repo, base, touched, changes)
+        forgiven = doctests.known(known_failures) if doctests is not None else ()
         with step("select"):
             selection = select_tests(changes, known.test_map)
             reach = plan_reach(
@@ -262,22 +269,38 @@ class SandboxMeasurer:
                 assert session is not None
                 behaviour.append(session.finish())
 
-        try:
-            measured = evaluator.evaluate(
+        def evaluate(forgiven: tuple[str, ...]) -> Measurement:
+            return evaluator.evaluate(
                 checkout,
                 measured_files(repo.ls_files(commit)),
                 commit=commit,
                 timeout=timeout,
                 doctest_modules=touched,
                 selection=selection,
-                known_failures=known_failures,
+                known_failures=(*known_failures, *forgiven),
                 contexts=True,
                 reach=reach,
                 beside=check_behaviour if session is not None else None,
             )
+
+        try:
+            measured = evaluate(forgiven)
+            if doctests is not None and self._doctests_on_base:
+                more = doctests.explain(
+                    measured.metrics.tests.failures, (*known_failures, *forgiven),
+                    evaluator.tests_probe(), scratch_name("doctests", doctests.base), timeout,
+                )  # fmt: skip
+                if more:
+                    forgiven = (*forgiven, *more)
+                    if measured.metrics.tests.stage != "full":  # they may have rejected it
+                        measured = evaluate(forgiven)
         finally:
             if session is not None:
                 session.close()
+        ran = measured.metrics.tests
+        settled = ran.stage == "full" and not ran.timed_out and "<session>" not in ran.failures
+        if doctests is not None and self._doctests_on_base and settled:
+            doctests.remember(self.key(repo, commit), ran.failures)
         if measured.metrics.tests.stage == "full" and not touched:
             # the same content measured as a baseline would give these numbers: the tip a
             # merge lands (this commit amended with its records) finds them cached
@@ -285,11 +308,29 @@ class SandboxMeasurer:
         full = measured.metrics.tests.stage == "full"  # an early rejection needs no replay
         with step("diff_coverage"):
             diffcov = diff_coverage(changes, known.lines, measured.lines)
+        failing = set(measured.metrics.tests.failures)
+        on_base = tuple(f for f in forgiven if f in failing)
         return dataclasses.replace(
             measured.metrics,
+            tests=dataclasses.replace(measured.metrics.tests, doctests_failing_on_base=on_base),
             diff_coverage=diffcov,
-            behaviour=behaviour[0] if full and behaviour else BehaviourMetrics(),
+            behaviour=behaviour[-1] if full and behaviour else BehaviourMetrics(),
         )
+
+    @property
+    def _doctests_on_base(self) -> bool:
+        """Only ``test_command: auto`` adds doctests the baseline never ran."""
+        return self.evaluator.test_command.strip() == AUTO
+
+    def _base_doctests(
+        self, repo: Repository, base: str | None, touched: list[str], changes: list[FileChange]
+    ) -> BaseDoctests | None:
+        if not base or not touched:
+            return None
+        return BaseDoctests(
+            repo=repo, base=base, key=self.key(repo, base), dir=doctest_cache_dir(repo.state_dir),
+            modules=tuple(touched), changes=tuple(changes),
+        )  # fmt: skip
 
 
 def make_measurer(directives: Directives) -> Measurer:

@@ -33,6 +33,9 @@ class TestMetrics:
     # doctests of touched modules ratchet added (the baseline never ran them): outside the
     # counts above unless they failed or errored, so they can neither pad nor skew them
     doctests_added: int = 0
+    # doctest failures in touched modules that fail on the base too, from a docstring the
+    # candidate left as it was (engine.gate.evaluation.base_doctests): quarantined
+    doctests_failing_on_base: tuple[str, ...] = ()
     # the cascade stage these numbers come from: "full" (the whole suite under coverage,
     # the only stage that may justify a merge), "selected" (the tests covering the change,
     # fail-fast: a rejection), "untraced" (the whole suite without coverage failed while its

@@ -77,6 +77,12 @@ def recording_cache_dir(state_dir: Path) -> Path:
     return state_dir / "cache" / "recordings"
 
 
+def doctest_cache_dir(state_dir: Path) -> Path:
+    """The touched modules' doctest failures on a base, by base content and module
+    (engine.gate.evaluation.base_doctests)."""
+    return state_dir / "cache" / "doctests"
+
+
 def rewrite_cache_dir(state_dir: Path) -> Path:
     """pytest's assert-rewritten test modules by content (engine.gate.evaluation.rewrites)."""
     return state_dir / "cache" / "pytest-rewrites"

@@ -10,7 +10,10 @@ changed. A candidate cannot hide a new failure this way:
   candidate cannot influence) qualify; ``<session>`` crashes, syntax problems and ids
   without ``::`` never do;
 - a failing test whose file the candidate touched is not quarantined (it could have been
-  rewritten to fail for a new reason under an old name);
+  rewritten to fail for a new reason under an old name), except a doctest the measurement
+  found failing on the base from a docstring the candidate did not change
+  (``TestMetrics.doctests_failing_on_base``, :mod:`engine.gate.evaluation.base_doctests`):
+  the baseline never ran the doctests of touched modules, the measurer ran them on the base;
 - nothing is quarantined when either run timed out.
 """
 
@@ -68,9 +71,10 @@ def apply_quarantine(baseline: Metrics, candidate: Metrics, touched: Sequence[st
     if baseline.tests.timed_out or candidate.tests.timed_out:
         return Quarantine(baseline=baseline, candidate=candidate)
     known = {f for f in baseline.tests.failures if "::" in f and f != SESSION}
-    shared = [f for f in candidate.tests.failures if f in known]
+    on_base = {f for f in candidate.tests.doctests_failing_on_base if "::" in f}
+    shared = [f for f in candidate.tests.failures if f in known | on_base]
     changed = set(touched)
-    ids = tuple(f for f in shared if f.split("::", 1)[0] not in changed)
+    ids = tuple(f for f in shared if f in on_base or f.split("::", 1)[0] not in changed)
     refused = tuple(f for f in shared if f not in ids)
     if not ids:
         return Quarantine(baseline=baseline, candidate=candidate, refused=refused)

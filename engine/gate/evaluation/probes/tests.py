@@ -122,6 +122,7 @@ class TestsProbe:
         cancel: threading.Event | None = None,
         on_failure: Callable[[TestMetrics], None] | None = None,
         collect_all: bool = False,
+        only_doctests: bool = False,
     ) -> TestsReport:
         """Measure the checkout; failures may be re-run ``flaky_reruns`` times (see module).
         ``timeout`` replaces the probe's own for this run; with ``test_command: auto`` the
@@ -134,7 +135,9 @@ class TestsProbe:
         ``<session>`` when it left no verdict). A fail-fast
         run that failed measures no coverage. ``collect_all`` (with ``tests`` and
         ``contexts``): collect the whole suite as configured — every test module imported,
-        its import-time code traced — and run only ``tests`` (and added doctests)."""
+        its import-time code traced — and run only ``tests`` (and added doctests).
+        ``only_doctests`` (with ``tests`` naming modules): run the doctests of
+        ``doctest_modules`` and nothing else those modules hold."""
         checkout = Path(checkout).resolve()
         resolved = self.resolved(checkout)
         command = TestCommand.parse(resolved.command)
@@ -155,7 +158,9 @@ class TestsProbe:
             out.mkdir()
             work = self.copy(checkout, Path(tmp) / "work")
             before = tree_state(work)
-            extra, env, readable = self._doctest_plugin(out, doctest_modules, command, work)
+            extra, env, readable = self._doctest_plugin(
+                out, doctest_modules, command, work, only=only_doctests
+            )
             if contexts:
                 extra += ["-p", CONTEXTS_PLUGIN]
                 outputs = [out / ".coverage", work, out / "map.json", out / "coverage.json"]
@@ -212,10 +217,17 @@ class TestsProbe:
         )
 
     def _doctest_plugin(
-        self, out: Path, modules: Sequence[str], command: TestCommand, work: Path
+        self,
+        out: Path,
+        modules: Sequence[str],
+        command: TestCommand,
+        work: Path,
+        *,
+        only: bool = False,
     ) -> tuple[list[str], dict[str, str], list[Path]]:
         """Extra pytest args, environment (for a run in ``work``) and readable paths that
-        make the doctests of ``modules`` run (only for ``test_command: auto``)."""
+        make the doctests of ``modules`` run (only for ``test_command: auto``); ``only``:
+        every other collected item is deselected."""
         env = command.env_in(work)
         if self.test_command.strip() != AUTO or not modules:
             return [], env, []
@@ -223,7 +235,11 @@ class TestsProbe:
         from engine.gate.evaluation.sandboxed import DIR
 
         spec = out / "probe.json"
-        wanted = {"doctest_modules": list(modules), "added_out": str(out / ADDED_FILE)}
+        wanted = {
+            "doctest_modules": list(modules),
+            "added_out": str(out / ADDED_FILE),
+            "only_doctests": only,
+        }
         spec.write_text(json.dumps(wanted), encoding="utf-8")
         return ["-p", PLUGIN], {**env, **plugin_env(env, spec)}, [DIR]
 

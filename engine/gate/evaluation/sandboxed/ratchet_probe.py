@@ -6,7 +6,8 @@ It reads a JSON spec from the file named by ``RATCHET_PROBE_SPEC`` and does two 
   session unless the project's own collection already has them: at minimum, the doctests
   of every module a candidate touches run. Their node ids are written to ``added_out``:
   the host counts them apart (a baseline never ran them), and an added doctest whose every
-  example is ``+SKIP`` is left out rather than reported skipped.
+  example is ``+SKIP`` is left out rather than reported skipped. With ``only_doctests``
+  every other item is deselected (the base's doctests of touched modules, run alone).
 - ``record``: wraps the named functions before test collection (and rebinds every loaded
   module's own name for them: ``from .utils import f`` ran before the recorder did) and
   records up to ``max_calls`` distinct calls each (pickled arguments; pickled result or the
@@ -179,12 +180,24 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -
         found = [i for i in found if not _all_skipped(i)]  # pytest would report a skip
         items.extend(found)
         added += [i.nodeid for i in found]
+    if _spec().get("only_doctests"):
+        paths = {str(Path(rel).resolve()) for rel in wanted}
+        kept = [i for i in items if _doctest_of(i, paths)]
+        gone = [i for i in items if not _doctest_of(i, paths)]
+        if gone:
+            config.hook.pytest_deselected(items=gone)
+        items[:] = kept
     out = _spec().get("added_out")
     if out:
         try:
             Path(out).write_text(json.dumps(added), encoding="utf-8")
         except OSError as exc:
             _state["problems"].append(f"added doctests not listed: {exc}")
+
+
+def _doctest_of(item: Any, paths: set[str]) -> bool:
+    """A doctest item of one of the modules at ``paths``."""
+    return type(item).__name__ == "DoctestItem" and str(Path(str(item.path)).resolve()) in paths
 
 
 def _all_skipped(item: Any) -> bool:
