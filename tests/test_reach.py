@@ -51,7 +51,6 @@ def test_the_tests_that_reach_a_changed_file_run_the_selection_first() -> None:
         ([change("tests/conftest.py")], {}, "test support code"),
         ([change("tests/helpers.py")], {}, "test support code"),
         ([change("i.py")], {}, "no test reaches"),  # no baseline coverage: nothing to trace
-        ([change()], {"known_failures": (F,)}, "fails on the baseline"),
         ([change("o.py")], {}, None),
         ([change("o.py"), change()], {}, "3 of 5 tests reach the change"),
     ],

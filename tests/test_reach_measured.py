@@ -320,3 +320,56 @@ def test_a_changed_function_that_also_ran_at_import_time_is_measured_over_the_co
     by_reach = run_by_reach(PROBE, repo, unaware, timeout=120, sources=sources)
     assert isinstance(by_reach, TestsReport)
     assert by_reach.coverage.covered_lines == whole.coverage.covered_lines - 1  # "big even"
+
+
+KNOWN = "tests/test_classify.py::test_known"
+WITH_KNOWN = {
+    "tests/test_classify.py": """\
+        from pkg.m import classify
+
+
+        def test_known():
+            assert classify(7) == "seven"
+
+
+        def test_negative():
+            assert classify(-1) == "negative"
+
+
+        def test_positive():
+            assert classify(5) == "positive"
+        """,
+}
+
+
+def test_a_test_failing_on_the_baseline_that_reaches_the_change_keeps_the_cheap_path(
+    tmp_path: Path,
+) -> None:
+    """test_known fails on the baseline and runs classify, first of its file: the traced
+    run goes on past it (the contexts plugin's fail-fast stops at new failures only), so
+    the candidate is measured by reach, as the whole suite would measure it; a candidate
+    that also breaks test_negative is rejected at the traced run."""
+    repo = tmp_path / "repo"
+    files = {"pkg/__init__.py": "", "pkg/util.py": UTIL, "pkg/m.py": M, **EXTRA, **TESTS}
+    commit(repo, {**files, **BRANCH, **WITH_KNOWN})
+    base = PROBE.run(repo, contexts=True)
+    assert base.tests.failures == (KNOWN,) and base.lines and base.test_map
+    new = {"pkg/m.py": M_NEW}
+    reach = plan(repo, base, new)
+    assert reach.usable, reach.fallback
+    assert KNOWN in reach.args
+    commit(repo, new)
+    sources = sorted(p.relative_to(repo).as_posix() for p in repo.glob("pkg/*.py"))
+    by_reach = run_by_reach(
+        PROBE, repo, reach, timeout=120, sources=sources, known_failures=(KNOWN,)
+    )
+    assert isinstance(by_reach, TestsReport) and by_reach.tests.stage == "full"
+    assert by_reach.tests.failures == (KNOWN,)
+    whole = PROBE.run(repo, contexts=True)
+    assert by_reach.coverage == whole.coverage and by_reach.lines == whole.lines
+    assert by_reach.test_map is not None and whole.test_map is not None
+    assert by_test(by_reach.test_map) == by_test(whole.test_map)
+    commit(repo, {"pkg/m.py": M_NEW.replace('return "negative"', 'return "neg"')})
+    broken = run_by_reach(PROBE, repo, reach, timeout=120, sources=sources, known_failures=(KNOWN,))
+    assert isinstance(broken, TestsReport) and broken.tests.stage == "selected"
+    assert "tests/test_classify.py::test_negative" in broken.tests.failures

@@ -244,7 +244,6 @@ class SandboxMeasurer:
                 known.lines,
                 known.metrics.coverage if known.metrics else None,
                 selection=selection,
-                known_failures=known_failures,
             )
         limit = reach_limit(
             self.evaluator.timeouts, known.metrics, reach, whole=timeout, doctest_modules=touched

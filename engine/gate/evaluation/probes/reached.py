@@ -23,8 +23,9 @@ None means "measure the whole suite under coverage instead": the test command is
 pytest. :class:`Untraced` means the same, with the untraced run still going: the traced
 run produced no coverage (a collection error, a conftest that no longer imports) or none
 of a file changed inside functions (whose statements it must name), or a failure in it was
-only a known one or was forgiven as flaky (``-x`` stopped it, so the tests after it were
-not traced). :meth:`Untraced.race` then runs the whole suite under coverage beside it, and
+forgiven as flaky (fail-fast stopped it, so the tests after it were not traced). A failure
+the baseline had too does not stop the traced run (``TestsProbe.run(known_failures=)``):
+its coverage stands. :meth:`Untraced.race` then runs the whole suite under coverage beside it, and
 a new failure of the untraced run cancels that run and rejects (stage ``"untraced"``): a
 candidate whose tests cannot even be collected is rejected in one suite's time, not two.
 """
@@ -85,7 +86,7 @@ def run_by_reach(
             traced = probe.run(
                 checkout, timeout=limit, contexts=True, tests=reach.args, fail_fast=True,
                 on_failure=failed, doctest_modules=doctest_modules,
-                collect_all=bool(reach.collect),
+                collect_all=bool(reach.collect), known_failures=known_failures,
             )  # fmt: skip
         if rejects(traced, known_failures):
             cancel.set()
@@ -100,7 +101,8 @@ def run_by_reach(
                 traced, tests=tests, lines=None, test_map=None, problems=problems
             )
         lines = carry_lines(reach, traced.lines, sources) if traced.lines is not None else None
-        if traced.flaky or lines is None or traced.tests.failures:
+        known = traced.tests.failures and all(f in known_failures for f in traced.tests.failures)
+        if traced.flaky or lines is None or (traced.tests.failures and not known):
             handed = True
             return Untraced(job=job, cancel=cancel)
         if beside is not None:
@@ -113,7 +115,7 @@ def run_by_reach(
     assert plain is not None  # None only for a non-pytest command, refused before anything ran
     tampered = tuple(dict.fromkeys(plain.tests.tampered + traced.tests.tampered))
     tests = dataclasses.replace(
-        plain.tests,
+        _with_doctests(plain.tests, traced.tests, doctest_modules),
         tampered=tampered,
         selected=len(reach.args),
         doctests_added=traced.tests.doctests_added,
@@ -125,6 +127,25 @@ def run_by_reach(
         problems=plain.problems + traced.problems,
         lines=lines,
         test_map=carry_map(reach, traced.test_map),
+    )
+
+
+def _with_doctests(
+    plain: TestMetrics, traced: TestMetrics, doctest_modules: Sequence[str]
+) -> TestMetrics:
+    """The untraced verdict with the added doctests' failures (known ones: the traced run
+    went on past them) that only the traced run ran, as a whole run would count them."""
+    modules = set(doctest_modules)
+    extra = tuple(
+        f for f in traced.failures if f not in plain.failures and f.split("::", 1)[0] in modules
+    )
+    if not extra:
+        return plain
+    return dataclasses.replace(
+        plain,
+        failed=plain.failed + len(extra),
+        failures=plain.failures + extra,
+        exit_code=plain.exit_code or 1,
     )
 
 

@@ -34,7 +34,7 @@ import json
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +59,7 @@ from engine.gate.evaluation.sandboxed import (
     CONTEXTS_KEEP_ENV,
     CONTEXTS_PLUGIN,
     CONTEXTS_REPORT_ENV,
+    CONTEXTS_STOP_ENV,
     DIR,
     PLUGIN,
 )
@@ -123,6 +124,7 @@ class TestsProbe:
         on_failure: Callable[[TestMetrics], None] | None = None,
         collect_all: bool = False,
         only_doctests: bool = False,
+        known_failures: Collection[str] = (),
     ) -> TestsReport:
         """Measure the checkout; failures may be re-run ``flaky_reruns`` times (see module).
         ``timeout`` replaces the probe's own for this run; with ``test_command: auto`` the
@@ -137,7 +139,10 @@ class TestsProbe:
         ``contexts``): collect the whole suite as configured — every test module imported,
         its import-time code traced — and run only ``tests`` (and added doctests).
         ``only_doctests`` (with ``tests`` naming modules): run the doctests of
-        ``doctest_modules`` and nothing else those modules hold."""
+        ``doctest_modules`` and nothing else those modules hold. ``known_failures`` (with
+        ``fail_fast`` and ``contexts``): these ids fail without stopping the run (the
+        contexts plugin's fail-fast replaces ``-x``), so a run whose only failures are
+        known ones still measures its coverage."""
         checkout = Path(checkout).resolve()
         resolved = self.resolved(checkout)
         command = TestCommand.parse(resolved.command)
@@ -169,6 +174,9 @@ class TestsProbe:
                     path = env.get("PYTHONPATH", "")
                     env = {**env, "PYTHONPATH": f"{DIR}:{path}" if path else str(DIR)}
                     readable = [DIR]
+            stop = _StopPast(out, frozenset(known_failures) if contexts else frozenset())
+            if fail_fast and stop.known:
+                env = {**env, CONTEXTS_STOP_ENV: str(stop.spec())}
             keep = bool(tests) and collect_all and contexts
             if keep:
                 listed = out / "keep.json"
@@ -180,7 +188,7 @@ class TestsProbe:
                 sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
                 f"--source={work}", f"--omit={omit_patterns(work)}",
                 "-m", "pytest", *args, *command.plugin_args(work), *extra,
-                *(["-x"] if fail_fast else []),
+                *(["-x"] if fail_fast and not stop.known else []),
                 f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *tests,
             ]  # fmt: skip
             result = self.runner.run(
@@ -196,7 +204,7 @@ class TestsProbe:
                 on_failure(metrics)
             problems: tuple[str, ...] = ()
             coverage, lines, test_map = CoverageMetrics(), None, None
-            if not (fail_fast and metrics.failures):  # a fail-fast failure needs no coverage
+            if not (fail_fast and stop.stopped(metrics.failures)):  # a stopped run: no coverage
                 coverage, lines, problems, test_map = self._coverage(
                     work, out, result, limit, contexts
                 )
@@ -386,3 +394,23 @@ def omit_patterns(checkout: Path) -> str:
     """coverage ``--omit`` for test files under the checkout (``**/`` matches zero dirs too)."""
     names = ("tests/*", "test/*", "test_*.py", "*_test.py", "conftest.py")
     return ",".join(f"{checkout}/**/{name}" for name in names)
+
+
+@dataclass(frozen=True)
+class _StopPast:
+    """A fail-fast run that goes on past ``known`` failures (the contexts plugin's
+    ``RATCHET_CONTEXTS_STOP``); without any, ``-x``."""
+
+    out: Path
+    known: frozenset[str]  # empty: ``-x``, stopped by any failure
+
+    def spec(self) -> Path:
+        path = self.out / "stop.json"
+        marker = str(self.out / "stopped")
+        path.write_text(json.dumps({"known": sorted(self.known), "marker": marker}), "utf-8")
+        return path
+
+    def stopped(self, failures: Sequence[str]) -> bool:
+        """Did the run stop before its end (a new failure, or the plugin says so)?"""
+        new = any(f not in self.known for f in failures)
+        return new or (bool(self.known) and (self.out / "stopped").exists())

@@ -15,5 +15,6 @@ CONTEXTS_PLUGIN = "ratchet_contexts"  # pytest -p name; also a script (the selec
 CONTEXTS = DIR / "ratchet_contexts.py"
 CONTEXTS_REPORT_ENV = "RATCHET_CONTEXTS_REPORT"  # the plugin writes the report and map too
 CONTEXTS_KEEP_ENV = "RATCHET_CONTEXTS_KEEP"  # the plugin runs only these of the collection
+CONTEXTS_STOP_ENV = "RATCHET_CONTEXTS_STOP"  # the plugin's fail-fast, past known failures
 REPLAY = DIR / "ratchet_replay.py"
 SPEC_ENV = "RATCHET_PROBE_SPEC"

@@ -14,6 +14,10 @@ one writing ``DATA`` or writes parallel data files; a missing file tells the hos
 the script instead. Code that runs after that hook (other plugins' ``pytest_unconfigure``,
 ``atexit`` handlers) is not measured. With ``RATCHET_CONTEXTS_KEEP``, it deselects every
 collected test but the listed ones (the cascade's reaching run over the whole collection).
+With ``RATCHET_CONTEXTS_STOP`` (JSON ``{"known": [node ids], "marker": PATH}``), it is the
+fail-fast instead of ``-x``: the session stops at the first failing test whose node id is
+not listed (the baseline's own failures run on, traced), and ``PATH`` is written when it
+stopped — the host then knows the tests after it were not traced.
 
 As a script (``python ratchet_contexts.py DATA ROOT OUT [REPORT]``): the data file's
 contexts per line (``CoverageData.contexts_by_lineno``) as JSON ``{"tests": [node ids],
@@ -63,11 +67,47 @@ def pytest_configure(config: Any) -> None:
 
 _stopped: list[bool] = []  # a fail-fast (-x) session stopped by a failure: no report wanted
 
+STOP_ENV = "RATCHET_CONTEXTS_STOP"
+_stop: dict[str, Any] = {}  # session, known ids, marker path: this plugin's fail-fast
+
+
+def pytest_sessionstart(session: Any) -> None:
+    path = os.environ.get(STOP_ENV)
+    if not path or not _first or session.config is not _first[0]:
+        return
+    try:
+        with open(path, encoding="utf-8") as fh:
+            spec = json.load(fh)
+        _stop.update(
+            session=session,
+            known={k for k in spec["known"] if isinstance(k, str)},
+            marker=str(spec["marker"]),
+        )
+    except Exception:  # noqa: BLE001 - unreadable: stop at any failure, as -x would
+        _stop.update(session=session, known=set(), marker="")
+
+
+def _stop_at(report: Any) -> None:
+    """This plugin's fail-fast: a failure the baseline did not have ends the session."""
+    if not _stop or not report.failed or report.nodeid in _stop["known"]:
+        return
+    _stop["session"].shouldfail = f"ratchet: stopping at {report.nodeid} (a new failure)"
+    _stopped_at(report.nodeid)
+
+
+def _stopped_at(why: str) -> None:
+    _stopped.append(True)
+    if _stop["marker"]:
+        with contextlib.suppress(Exception), open(_stop["marker"], "w", encoding="utf-8") as fh:
+            fh.write(why)
+
 
 def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
     config = session.config
     if _first and config is _first[0]:
         _stopped.append(bool(session.testsfailed) and config.option.maxfail == 1)
+        if _stop and int(exitstatus) in (2, 3):  # interrupted (a collection error), internal
+            _stopped_at(f"exit status {int(exitstatus)}")
 
 
 @pytest.hookimpl(trylast=True)
@@ -127,6 +167,7 @@ _durations: dict[str, float] = {}  # node id -> seconds of its setup, call and t
 def pytest_runtest_logreport(report: Any) -> None:
     with contextlib.suppress(Exception):
         _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + float(report.duration)
+    _stop_at(report)
 
 
 @pytest.hookimpl(hookwrapper=True)
