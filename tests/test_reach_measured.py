@@ -373,3 +373,34 @@ def test_a_test_failing_on_the_baseline_that_reaches_the_change_keeps_the_cheap_
     broken = run_by_reach(PROBE, repo, reach, timeout=120, sources=sources, known_failures=(KNOWN,))
     assert isinstance(broken, TestsReport) and broken.tests.stage == "selected"
     assert "tests/test_classify.py::test_negative" in broken.tests.failures
+
+
+GENERATED = {
+    "tests/test_generated.py": """\
+        from pkg.util import total
+
+
+        def test_compiled_under_a_made_up_name():
+            namespace = {}
+            exec(compile("def f():\\n    return 1\\n", "__init__", "exec"), namespace)
+            assert namespace["f"]() == total([1])
+        """,
+}
+
+
+def test_code_compiled_under_a_made_up_file_name_leaves_the_report_and_map_whole(
+    tmp_path: Path,
+) -> None:
+    """Found on attrs 26.1.0: a test compiles code with ``filename="__init__"``; coverage
+    measured it as ``<root>/__init__``, which has no source, and its JSON report failed —
+    no coverage, no selection map, the whole suite under coverage every cycle. The file is
+    left out of the report (as ``coverage json -i`` does); the rest is measured, by reach
+    too."""
+    repo, base = project(tmp_path, GENERATED)
+    assert base.coverage.num_statements > 0 and not base.problems, base.problems
+    assert "__init__" not in (base.lines or {})
+    new = {"pkg/m.py": M_NEW}
+    reach = plan(repo, base, new)
+    assert reach.usable, reach.fallback
+    by_reach, whole = candidate(repo, reach, new)
+    assert by_reach.coverage == whole.coverage and not whole.problems

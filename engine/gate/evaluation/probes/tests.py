@@ -373,7 +373,7 @@ class TestsProbe:
                 cwd=checkout, writable=[out], readable=[DIR], timeout=timeout,
             )  # fmt: skip
         return self.runner.run(
-            [*python, "json", f"--data-file={data}", "-o", str(report)],
+            [*python, "json", "-i", f"--data-file={data}", "-o", str(report)],
             cwd=checkout, writable=[out], timeout=timeout,
         )  # fmt: skip
 

@@ -289,7 +289,9 @@ def write_json(data_file: str, out: str) -> None:
 
     cov = coverage.Coverage(data_file=data_file)
     cov.load()
-    cov.json_report(outfile=out)
+    # code compiled from a string under a made-up file name (attrs' tests compile with
+    # filename="__init__") was measured but has no source: left out, as `coverage json -i`
+    cov.json_report(outfile=out, ignore_errors=True)
 
 
 if __name__ == "__main__":
