@@ -98,6 +98,9 @@ PROTECTED = [
     ("tests/conftest.py", True),
     ("a/b/conftest.py", True),
     ("pytest.ini", True),
+    ("pytest.toml", True),  # pytest 9: read before every other configuration file
+    (".pytest.toml", True),
+    (".pytest.ini", True),
     ("tox.ini", True),
     ("setup.cfg", True),
     ("pyproject.toml", True),

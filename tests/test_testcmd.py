@@ -19,6 +19,31 @@ CASES = [
          "collected by the project"],
         True,
     ),
+    (  # pytest 9's native TOML (humanize 4.17.0)
+        {"pyproject.toml": '[tool.pytest]\naddopts = ["--doctest-modules"]\n'},
+        PLAIN,
+        ["pytest config pyproject.toml (addopts: --doctest-modules)", "collected by the project"],
+        True,
+    ),
+    (  # pytest.toml comes first, even empty; then pytest.ini, even without [pytest]
+        {"pytest.toml": "", "pytest.ini": "[pytest]\naddopts = --doctest-modules\n",
+         "pyproject.toml": '[tool.pytest.ini_options]\naddopts = "--doctest-modules"\n'},
+        PLAIN,
+        ["pytest config pytest.toml (addopts: none)", "module doctests: not asked"],
+        False,
+    ),
+    (
+        {".pytest.toml": '[pytest]\naddopts = ["-ra", "--doctest-modules"]\n'},
+        PLAIN,
+        ["pytest config .pytest.toml (addopts: -ra --doctest-modules)"],
+        True,
+    ),
+    (
+        {"pytest.ini": "", "setup.cfg": "[tool:pytest]\naddopts = --doctest-modules\n"},
+        PLAIN,
+        ["pytest config pytest.ini (addopts: none)", "module doctests: not asked"],
+        False,
+    ),
     (
         {"pytest.ini": "[pytest]\naddopts = -ra\ntestpaths = tests\n"},
         PLAIN,

@@ -38,7 +38,11 @@ def broken_baseline(metrics: Metrics) -> str | None:
         counts.append(f"{tests.failed} failed")
     first = first_problem(tests.output_tail) or (tests.failures[0] if tests.failures else "")
     shown = f", first: {first}" if first else ""
-    return f"the tests fail on the target at {sha}: {', '.join(counts)}{shown}; {fix}"
+    # a version file the build writes and nobody built (engine.gate.evaluation.generated)
+    built = [n for n in metrics.notes if "is written by the project's build" in n][:1]
+    return f"the tests fail on the target at {sha}: {', '.join(counts)}{shown}; " + "; ".join(
+        [*built, fix]
+    )
 
 
 def first_problem(output: str) -> str:

@@ -48,6 +48,7 @@ from engine.gate.evaluation.behaviour import changed_functions
 from engine.gate.evaluation.cache import BaselineCache, baseline_key, measured_tree
 from engine.gate.evaluation.diffcov import FileChange, diff_coverage
 from engine.gate.evaluation.evaluator import Evaluator, Measurement
+from engine.gate.evaluation.generated import Generated, find_generated
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.evaluation.reach import plan_reach
 from engine.gate.evaluation.reach_limit import reach_limit
@@ -142,9 +143,16 @@ class SandboxMeasurer:
     """Thread-safe: concurrent cycles (``directives.workers``) share one measurer; a
     baseline asked for by several of them at once is measured once (a lock per key)."""
 
-    def __init__(self, evaluator: Evaluator, *, default_provider: str = "auto") -> None:
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        *,
+        default_provider: str = "auto",
+        generated: Generated | None = None,
+    ) -> None:
         self.evaluator = evaluator
         self.default_provider = default_provider
+        self.generated = generated  # None: found in each repository's working tree
         self._seen: dict[str, Known] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -156,18 +164,31 @@ class SandboxMeasurer:
     def key(self, repo: Repository, commit: str) -> str:
         """The baseline cache key of ``commit``: its measured content (records left out,
         :func:`~engine.gate.evaluation.cache.measured_tree`) and the measuring setup."""
+        digest = self._generated(repo).digest()
         return baseline_key(
             measured_tree(repo.ls_tree(commit)),
             self.evaluator.test_command,
             sandbox=self.evaluator.runner.mode,
             limits=json.dumps(to_data(self.evaluator.runner.limits), sort_keys=True),
             ratchet=__version__,
+            **({"generated": digest} if digest else {}),
         )
+
+    def _generated(self, repo: Repository) -> Generated:
+        """The build's ignored files to carry (:mod:`engine.gate.evaluation.generated`)."""
+        if self.generated is not None:
+            return self.generated
+        return find_generated(repo.root, repo.ignored)
 
     def baseline(self, repo: Repository, commit: str) -> Metrics:
         key = self.key(repo, commit)
         with self._key_lock(key):
-            return self._baseline(repo, commit, key)
+            metrics = self._baseline(repo, commit, key)
+        generated = self._generated(repo)
+        lacking = generated.lacking(repo.ls_files(commit)) if generated.missing else ()
+        if lacking:  # said with the broken baseline it makes (engine.gate.health)
+            metrics = dataclasses.replace(metrics, notes=(*metrics.notes, *lacking))
+        return metrics
 
     def _baseline(self, repo: Repository, commit: str, key: str) -> Metrics:
         cached = self._known(repo, key)
@@ -177,6 +198,7 @@ class SandboxMeasurer:
             return dataclasses.replace(cached.metrics, commit=commit)
         worktree = repo.add_worktree(scratch_name("baseline", commit), commit=commit, branch=None)
         try:
+            self._generated(repo).write_into(worktree)
             measured = self._evaluator(repo).evaluate(
                 worktree, measured_files(repo.ls_files(commit)), commit=commit, contexts=True
             )
@@ -229,12 +251,14 @@ class SandboxMeasurer:
         """The candidate's metrics against ``base`` (default: the commit's parent); see the
         module doc for what depends on the base and the goal."""
         base = base or repo.rev_parse(f"{commit}^")
+        generated = self._generated(repo)
+        generated.write_into(checkout)
         known = self._known(repo, self.key(repo, base)) if base else Known(None, None, None)
         timeout = adaptive_timeout(self.evaluator.timeouts, known.metrics)
         changes = file_changes(repo, base, commit) if base else []
         touched = doctest_candidates(changes)
         known_failures = known.metrics.tests.failures if known.metrics else ()
-        doctests = self._base_doctests(repo, base, touched, changes)
+        doctests = self._base_doctests(repo, base, touched, changes, generated)
         forgiven = doctests.known(known_failures) if doctests is not None else ()
         with step("select"):
             selection = select_tests(changes, known.test_map)
@@ -260,7 +284,7 @@ class SandboxMeasurer:
                 repo, base, scratch_name("record", base), functions, Path(checkout),
                 probe=evaluator.tests_probe(), timeout=timeout, tests=tests,
                 cache=RecordingCache(recording_cache_dir(repo.state_dir)),
-                key=recording_key(self.key(repo, base), functions, tests),
+                key=recording_key(self.key(repo, base), functions, tests), generated=generated,
             )  # fmt: skip
 
         def check_behaviour() -> None:
@@ -322,13 +346,18 @@ class SandboxMeasurer:
         return self.evaluator.test_command.strip() == AUTO
 
     def _base_doctests(
-        self, repo: Repository, base: str | None, touched: list[str], changes: list[FileChange]
+        self,
+        repo: Repository,
+        base: str | None,
+        touched: list[str],
+        changes: list[FileChange],
+        generated: Generated,
     ) -> BaseDoctests | None:
         if not base or not touched:
             return None
         return BaseDoctests(
             repo=repo, base=base, key=self.key(repo, base), dir=doctest_cache_dir(repo.state_dir),
-            modules=tuple(touched), changes=tuple(changes),
+            modules=tuple(touched), changes=tuple(changes), generated=generated,
         )  # fmt: skip
 
 

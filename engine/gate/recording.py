@@ -20,6 +20,7 @@ from pathlib import Path
 
 from engine.gate.evaluation.background import BEHIND, Background, lower_this_thread
 from engine.gate.evaluation.behaviour import BehaviourCheck, FunctionRef, Recording
+from engine.gate.evaluation.generated import Generated
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.tests import TestsProbe
 from engine.gate.evaluation.recordings import RecordingCache, Stored
@@ -45,6 +46,7 @@ class BehaviourSession:
         tests: Sequence[str],
         cache: RecordingCache | None = None,
         key: str = "",
+        generated: Generated | None = None,
     ) -> None:
         self._repo = repo
         self._cancel = threading.Event()
@@ -70,6 +72,8 @@ class BehaviourSession:
             with step("behaviour_record"):
                 worktree = repo.add_worktree(name, commit=base, branch=None)
                 self._worktree = worktree
+                if generated is not None:
+                    generated.write_into(worktree)
                 # behind the candidate's own runs from here: a rejection never waits for
                 # the recording. Not before: a starved `git worktree add` would leave a
                 # half-made worktree (HEAD at the null id) open to a SIGKILL for longer

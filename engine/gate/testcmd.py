@@ -15,8 +15,9 @@ ratchet runs plus the reason, in this order:
 2. nox: the first ``session.run("pytest", ...)`` / ``session.run("python", "-m",
    "pytest", ...)`` in ``noxfile.py`` whose arguments are all string literals.
 3. otherwise plain ``python -m pytest -q``: pytest itself applies ``addopts`` and
-   ``testpaths`` of ``[tool.pytest.ini_options]``, ``pytest.ini``, ``tox.ini [pytest]`` and
-   ``setup.cfg [tool:pytest]``, so they need not be copied.
+   ``testpaths`` of ``pytest.toml``, ``pytest.ini``, ``[tool.pytest]`` or
+   ``[tool.pytest.ini_options]``, ``tox.ini [pytest]`` and ``setup.cfg [tool:pytest]``,
+   so they need not be copied.
 
 Whatever was found, the reason names the pytest configuration file and whether the
 project collects module doctests (``--doctest-modules`` in its command or addopts) and
@@ -88,15 +89,29 @@ def discover(root: Path) -> ResolvedCommand:
 
 
 def pytest_addopts(root: Path) -> tuple[str, list[str]]:
-    """(the file pytest reads its options from, its ``addopts`` words), pytest's order:
-    ``pytest.ini``, ``pyproject.toml``, ``tox.ini``, ``setup.cfg``; ("", []) when none."""
-    for name, section in (("pytest.ini", "pytest"), ("pyproject.toml", ""), ("tox.ini", "pytest"),
-                          ("setup.cfg", "tool:pytest")):  # fmt: skip
-        if name == "pyproject.toml":
-            options = _pyproject(root).get("tool", {}).get("pytest", {})
-            if isinstance(options, dict) and isinstance(options.get("ini_options"), dict):
-                return name, _words(options["ini_options"].get("addopts", ""))
-            continue
+    """(the file pytest reads its options from, its ``addopts`` words), pytest 9's order:
+    ``pytest.toml``, ``.pytest.toml`` (``[pytest]``, native TOML), ``pytest.ini``,
+    ``.pytest.ini`` (each chosen when present, even empty), ``pyproject.toml``
+    (``[tool.pytest]`` in native TOML, else ``[tool.pytest.ini_options]``), ``tox.ini``
+    ``[pytest]``, ``setup.cfg`` ``[tool:pytest]``; ("", []) when none."""
+    for name in ("pytest.toml", ".pytest.toml"):
+        if (root / name).is_file():
+            table = _toml(root / name).get("pytest", {})
+            return name, _words(table.get("addopts", "")) if isinstance(table, dict) else []
+    for name in ("pytest.ini", ".pytest.ini"):
+        if (root / name).is_file():
+            parser = _ini(root / name)
+            if parser is None or not parser.has_section("pytest"):
+                return name, []
+            return name, _words(parser.get("pytest", "addopts", fallback=""))
+    options = _pyproject(root).get("tool", {}).get("pytest", {})
+    if isinstance(options, dict):
+        native = {k: v for k, v in options.items() if k != "ini_options"}
+        ini = options.get("ini_options")
+        table = native or (ini if isinstance(ini, dict) else None)
+        if table is not None:
+            return "pyproject.toml", _words(table.get("addopts", ""))
+    for name, section in (("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
         parser = _ini(root / name)
         if parser is not None and parser.has_section(section):
             return name, _words(parser.get(section, "addopts", fallback=""))
@@ -113,8 +128,12 @@ def _words(value: Any) -> list[str]:
 
 
 def _pyproject(root: Path) -> dict[str, Any]:
+    return _toml(root / "pyproject.toml")
+
+
+def _toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 

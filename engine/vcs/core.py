@@ -8,7 +8,7 @@ checked out (``Repository.fast_forward`` is the caller that moves a user's branc
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
@@ -214,6 +214,15 @@ class RepositoryCore:
             "ls-tree", "-r", "-z", "--name-only", "--full-tree", checked_arg(commit), *where
         )
         return [p for p in out.split("\0") if p]
+
+    def ignored(self, paths: Iterable[str]) -> set[str]:
+        """Which of ``paths`` (relative to the working tree) git ignores there (untracked
+        files matched by ``.gitignore``, ``info/exclude`` or the global excludes)."""
+        listed = [p for p in paths if p]
+        if not listed:
+            return set()
+        result = self._call("check-ignore", "-z", "--stdin", input="\0".join(listed) + "\0")
+        return {p for p in result.stdout.split("\0") if p} if result.returncode == 0 else set()
 
     def show_file(self, commit: str, path: str) -> str | None:
         """The text of ``path`` at ``commit``; None when it does not exist there."""

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.gate.evaluation.diffcov import FileChange
+from engine.gate.evaluation.generated import Generated
 from engine.gate.evaluation.probes.tests import TestsProbe
 from engine.gate.timing import step
 from engine.vcs import Repository
@@ -116,6 +117,7 @@ class BaseDoctests:
     dir: Path
     modules: tuple[str, ...]
     changes: tuple[FileChange, ...]
+    generated: Generated = Generated()  # the build's ignored files, written into the worktree
 
     def known(self, baseline_failures: Collection[str]) -> tuple[str, ...]:
         """What is forgiven before the candidate's tests run: the baseline's own doctest
@@ -167,6 +169,7 @@ class BaseDoctests:
         with step("doctests_on_base"):
             worktree = self.repo.add_worktree(name, commit=self.base, branch=None)
             try:
+                self.generated.write_into(worktree)
                 present = [m for m in modules if (worktree / m).is_file()]
                 if not present:
                     return {}

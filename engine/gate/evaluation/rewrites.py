@@ -43,7 +43,10 @@ from engine.gate.evaluation.scratch import scratch_copy
 
 # pytest's default norecursedirs, and the caches and environments nothing imports tests from
 _SKIP_DIRS = frozenset({"__pycache__", "build", "dist", "node_modules", "venv", "CVS", "_darcs"})
-_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+_CONFIGS = (
+    "pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini",
+    "setup.cfg",
+)  # fmt: skip
 _PASS_HOOK = b"enable_assertion_pass_hook"
 
 

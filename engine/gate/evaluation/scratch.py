@@ -22,7 +22,9 @@ MAX_CHANGES = 100  # entries kept in a change list; one more entry says how many
 # A file created by a run is reported when it could change what a later import, test
 # collection or tool run does; plain data files (logs, outputs) are not.
 _CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".pth", ".so", ".ini", ".cfg", ".toml")
-_CODE_NAMES = frozenset({"conftest.py", ".coveragerc", "pytest.ini", "tox.ini", "setup.cfg"})
+_CODE_NAMES = frozenset(
+    {"conftest.py", ".coveragerc", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg"}
+)
 
 
 def scratch_copy(checkout: Path, dest: Path) -> Path:

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from engine.gate.evaluation.generated import Generated
 from engine.model import Directives, Executor, Goal, Metrics
 
 
@@ -28,6 +29,7 @@ class Job:
     commit: str | None = None  # the candidate; None: measure the baseline only
     candidate_bundle: bytes = b""  # base..commit
     goal: Goal | None = None
+    generated: Generated = Generated()  # the build's ignored files, from the daemon's tree
 
 
 def worker_root(source: str) -> Path:
@@ -45,7 +47,7 @@ def evaluate_job(job: Job) -> Metrics:
     """Measure the job's baseline, or its candidate against the baseline, on this machine."""
     from filelock import FileLock
 
-    from engine.gate.measure import make_measurer, scratch_name
+    from engine.gate.measure import SandboxMeasurer, make_measurer, scratch_name
     from engine.vcs import Repository
     from engine.vcs.bundles import has_commit, receive_bundle
 
@@ -58,6 +60,8 @@ def evaluate_job(job: Job) -> Metrics:
             receive_bundle(root, job.candidate_bundle, job.commit)
     repo = Repository.open(root)
     measurer = make_measurer(replace(job.directives, executor=Executor()))
+    if isinstance(measurer, SandboxMeasurer):  # this repository has no working tree of its own
+        measurer.generated = job.generated
     if job.commit is None:
         return measurer.baseline(repo, job.base)
     measurer.baseline(repo, job.base)  # cached here after the first job: its lines too

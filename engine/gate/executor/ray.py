@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import SandboxError
+from engine.gate.evaluation.generated import find_generated
 from engine.gate.executor import RAY_INSTALL
 from engine.gate.executor.job import Job, run_job
 from engine.model import Directives, Goal, Metrics
@@ -98,7 +99,10 @@ class RayMeasurer:
     def baseline(self, repo: Repository, commit: str) -> Metrics:
         if commit in self._baselines:
             return self._baselines[commit]
-        job = Job(source=source_id(repo), directives=self.directives, base=commit)
+        job = Job(
+            source=source_id(repo), directives=self.directives, base=commit,
+            generated=find_generated(repo.root, repo.ignored),
+        )  # fmt: skip
         metrics = self._run(job, repo)
         if not metrics.tests.timed_out:
             self._baselines[commit] = metrics
@@ -121,5 +125,6 @@ class RayMeasurer:
             commit=commit,
             candidate_bundle=write_bundle(repo, commit, base=base),
             goal=goal,
+            generated=find_generated(repo.root, repo.ignored),
         )
         return self._run(job, repo)

@@ -1,0 +1,107 @@
+"""Files the project's build writes into its source tree and git ignores, carried into
+every checkout ratchet measures.
+
+A version file written by setuptools-scm (``[tool.setuptools_scm] version_file`` or
+``write_to``) or hatch-vcs (``[tool.hatch.build.hooks.vcs] version-file``, or under
+``[tool.hatch.build.targets.<name>.hooks.vcs]``) exists only where the project was built
+(``pip install -e .``): a worktree of a commit lacks it, the package does not import and
+every test errors (humanize 4.17.0: "No module named 'humanize._version'"). Ratchet reads
+such a file from the user's working tree (never writes it) and writes it into each
+checkout it measures when git ignores it there and the checkout lacks it: the tests see
+the project as the user's own run does. Its content is part of the baseline cache key
+(:meth:`Generated.digest`). A declared file missing from the working tree too is named in
+the baseline's notes with the fix (build the project once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+MAX_BYTES = 65536  # a version file is a few lines; anything larger is not carried
+BUILD_NOTE = "its version file, declared in pyproject.toml"
+
+
+@dataclass(frozen=True)
+class Generated:
+    """The carried files (path, bytes) and the declared ones the working tree lacks."""
+
+    files: tuple[tuple[str, bytes], ...] = ()
+    missing: tuple[str, ...] = ()
+
+    def digest(self) -> str:
+        """ "" without files, else a hash of their paths and contents (the cache key's)."""
+        if not self.files:
+            return ""
+        h = hashlib.sha256()
+        for path, data in self.files:
+            h.update(path.encode() + b"\0" + hashlib.sha256(data).digest())
+        return h.hexdigest()
+
+    def write_into(self, checkout: Path) -> None:
+        """Write each file the checkout lacks (a committed one is left as it is)."""
+        for path, data in self.files:
+            target = Path(checkout) / path
+            if target.exists() or target.is_symlink():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+    def lacking(self, tracked: Iterable[str]) -> tuple[str, ...]:
+        """A note for each declared file neither a commit (its ``tracked`` files) nor the
+        working tree has."""
+        committed = set(tracked)
+        return tuple(
+            f"{path} is written by the project's build ({BUILD_NOTE}) and is neither "
+            "committed nor in the working tree: build the project once (pip install -e .) "
+            "and ratchet carries it into the checkouts it measures"
+            for path in self.missing
+            if path not in committed
+        )
+
+
+def declared(root: Path) -> list[str]:
+    """The version files ``root/pyproject.toml`` says its build writes (module doc)."""
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    tool = _table(data, "tool")
+    scm = _table(tool, "setuptools_scm")
+    found = [scm.get("version_file"), scm.get("write_to")]
+    build = _table(_table(tool, "hatch"), "build")
+    found.append(_table(_table(build, "hooks"), "vcs").get("version-file"))
+    for target in _table(build, "targets").values():
+        if isinstance(target, dict):
+            found.append(_table(_table(target, "hooks"), "vcs").get("version-file"))
+    return list(dict.fromkeys(p for p in found if isinstance(p, str) and _relative(p)))
+
+
+def find_generated(root: Path, ignored: Callable[[Iterable[str]], set[str]]) -> Generated:
+    """What to carry from the working tree at ``root``; ``ignored``: which paths git
+    ignores there (``Repository.ignored``)."""
+    paths = declared(root)
+    if not paths:
+        return Generated()
+    present = [p for p in paths if (root / p).is_file() and not (root / p).is_symlink()]
+    carried = ignored(present) if present else set()
+    files = []
+    for path in present:
+        if path in carried and (root / path).stat().st_size <= MAX_BYTES:
+            files.append((path, (root / path).read_bytes()))
+    missing = tuple(p for p in paths if p not in present)
+    return Generated(files=tuple(files), missing=missing)
+
+
+def _table(data: Any, key: str) -> dict[str, Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _relative(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    return bool(parts) and not PurePosixPath(path).is_absolute() and ".." not in parts
