@@ -63,12 +63,13 @@ def measure_complexity(
 def file_complexity(path: Path) -> dict[str, Any]:
     """One file's ``total``/``max``/``blocks``/``mi``, or ``skipped`` with radon's reason."""
     from radon.complexity import cc_visit
-    from radon.metrics import mi_visit
+
+    from engine.gate.evaluation.probes.maintainability import maintainability_index
 
     try:
         code = path.read_text(encoding="utf-8")
         scores = [int(block.complexity) for block in cc_visit(code)]
-        index = float(mi_visit(code, multi=True))
+        index = maintainability_index(code)  # radon's mi_visit(code, multi=True), linear
     # radon is a parser fed untrusted text: any failure means "skip this file"
     except Exception as exc:  # noqa: BLE001
         return {"skipped": f"{type(exc).__name__}: {exc}"}
