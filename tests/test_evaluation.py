@@ -123,6 +123,20 @@ def test_measure_failing_test(tmp_path: Path) -> None:
     assert "assert 2 == 3" in tests.output_tail
 
 
+@pytest.mark.slow
+def test_a_project_that_asks_for_colours_gets_a_plain_output_tail(tmp_path: Path) -> None:
+    """wcwidth 0.9.5 and python-slugify say ``--color=yes`` in addopts: the tail (and the
+    broken-baseline message made from it) had terminal escapes in every record."""
+    broken = TESTS.replace("sub(5, 3) == 2", "sub(5, 3) == 3")
+    config = '[tool.pytest.ini_options]\naddopts = "--color=yes"\n'
+    repo, files, sha = project_repo(
+        tmp_path, {"tests/test_calc.py": broken, "pyproject.toml": config}
+    )
+    tests = evaluator().measure(repo, files, commit=sha).tests
+    assert tests.failures == ("tests/test_calc.py::test_sub",)
+    assert "assert 2 == 3" in tests.output_tail and "\x1b" not in tests.output_tail
+
+
 FLAKY = """\
 from pathlib import Path
 

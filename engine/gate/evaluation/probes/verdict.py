@@ -9,6 +9,7 @@ can never look green.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 
 from engine.gate.evaluation.probes.junit import JunitSummary
@@ -88,11 +89,15 @@ def forgive_flaky(tests: TestMetrics, summary: JunitSummary, flaky: Sequence[str
     )
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # CSI sequences: colours, cursor moves
+
+
 def output_tail(result: RunResult, lines: int = TAIL_LINES) -> str:
-    """The last ``lines`` lines of stdout followed by stderr."""
-    text = result.stdout
+    """The last ``lines`` lines of stdout followed by stderr, terminal colours left out (a
+    project's ``addopts`` may say ``--color=yes``: wcwidth, python-slugify)."""
+    text = _ANSI.sub("", result.stdout)
     if result.stderr.strip():
-        text = f"{text.rstrip()}\n{result.stderr}"
+        text = f"{text.rstrip()}\n{_ANSI.sub('', result.stderr)}"
     if result.timed_out:
         text = f"{text.rstrip()}\n[killed: the test command timed out]"
     return "\n".join(text.strip("\n").splitlines()[-lines:])
