@@ -62,6 +62,13 @@ class RepositoryCore:
         if quick.ok and quick.stdout.startswith("false\n") and quick.stdout.count("\n") == 3:
             return cls(Path(quick.stdout.splitlines()[1]), git=git)
         bare = git.call("rev-parse", "--is-bare-repository", cwd=path)
+        if not bare.ok and "dubious ownership" in bare.stderr:
+            raise UnusableRepository(
+                probe,
+                f"git refuses {path}: the repository belongs to another user (git's 'dubious "
+                "ownership' check); run ratchet as its owner, or, if you trust it, mark it "
+                f"safe: git config --global --add safe.directory {path.resolve()}",
+            )
         if not bare.ok:
             why = bare.stderr.strip().splitlines()[-1:] or ["not a git repository"]
             raise UnusableRepository(
