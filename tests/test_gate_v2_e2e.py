@@ -95,6 +95,13 @@ def failed(result: dict[str, Any]) -> dict[str, str]:
     return {r["id"]: r["detail"] for r in result["rules"] if not r["passed"]}
 
 
+def break_shout(repo: Path, tmp: Path, text: str) -> dict[str, Any]:
+    """A cycle whose candidate drops shout's "!" (its doctest fails)."""
+    broken = text.replace('return word.upper() + "!"', "return word.upper()")
+    edits = [{"file": "calc/text.py", "op": "rewrite", "code": broken}]
+    return run_plan(repo, tmp, "Simplify shout", edits)
+
+
 def project(tmp: Path, files: dict[str, str], **directives: Any) -> Path:
     return make_repo(
         tmp / "repo",
@@ -301,13 +308,7 @@ def test_a_doctest_only_break_is_caught_by_reach_too(tmp_path: Path) -> None:
         "from calc.text import quiet\n\n\ndef test_quiet():\n    assert quiet('A') == 'a'\n"
     )
     repo = project(tmp_path, {"calc/text.py": text, "tests/test_text.py": quiet_test})
-    broken = text.replace('return word.upper() + "!"', "return word.upper()")
-    result = run_plan(
-        repo,
-        tmp_path,
-        "Simplify shout",
-        [{"file": "calc/text.py", "op": "rewrite", "code": broken}],
-    )
+    result = break_shout(repo, tmp_path, text)
     assert result["outcome"] == "rejected", result
     tests = result["candidate"]["tests"]
     assert tests["stage"] == "selected", tests
@@ -381,13 +382,7 @@ def test_a_candidate_that_rewrites_a_failing_doctest_or_breaks_another_is_still_
     assert tests["doctests_failing_on_base"] == []
     assert "calc/text.py::calc.text.half" in tests["failures"]
     # a doctest the candidate breaks is its own, beside one failing on the base
-    broken = text.replace('return word.upper() + "!"', "return word.upper()")
-    result = run_plan(
-        repo,
-        tmp_path,
-        "Simplify shout",
-        [{"file": "calc/text.py", "op": "rewrite", "code": broken}],
-    )
+    result = break_shout(repo, tmp_path, text)
     assert result["outcome"] == "rejected", result
     tests = result["candidate"]["tests"]
     assert tests["doctests_failing_on_base"] == ["calc/text.py::calc.text.half"]
