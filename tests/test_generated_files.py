@@ -36,6 +36,17 @@ def test_the_version_files_a_build_declares(tmp_path: Path, text: str, paths: li
     assert declared(tmp_path) == paths
 
 
+def test_a_setup_py_that_uses_setuptools_scm_declares_its_version_file(tmp_path: Path) -> None:
+    write(
+        tmp_path / "setup.py",
+        "from setuptools import setup\n\nsetup(\n    name='p',\n"
+        "    use_scm_version={'write_to': 'p/_version.py', 'local_scheme': 'no-local'},\n)\n",
+    )
+    assert declared(tmp_path) == ["p/_version.py"]
+    write(tmp_path / "setup.py", "setup(write_to='p/v.py')\n")  # no setuptools-scm: nothing
+    assert declared(tmp_path) == []
+
+
 def test_only_an_ignored_file_of_the_working_tree_is_carried(tmp_path: Path) -> None:
     """Ignored: carried, and written only where a checkout lacks it; not ignored (it would
     be committed by ``git add -A``): not carried; absent: said to be missing."""

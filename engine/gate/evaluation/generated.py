@@ -2,7 +2,8 @@
 every checkout ratchet measures.
 
 A version file written by setuptools-scm (``[tool.setuptools_scm] version_file`` or
-``write_to``) or hatch-vcs (``[tool.hatch.build.hooks.vcs] version-file``, or under
+``write_to``, or ``use_scm_version={"write_to": ...}`` in ``setup.py``) or hatch-vcs
+(``[tool.hatch.build.hooks.vcs] version-file``, or under
 ``[tool.hatch.build.targets.<name>.hooks.vcs]``) exists only where the project was built
 (``pip install -e .``): a worktree of a commit lacks it, the package does not import and
 every test errors (humanize 4.17.0: "No module named 'humanize._version'"). Ratchet reads
@@ -16,6 +17,7 @@ the baseline's notes with the fix (build the project once).
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -65,14 +67,16 @@ class Generated:
 
 
 def declared(root: Path) -> list[str]:
-    """The version files ``root/pyproject.toml`` says its build writes (module doc)."""
+    """The version files ``root/pyproject.toml`` (or a ``setup.py`` calling setuptools-scm
+    with ``use_scm_version={"write_to": ...}``) says its build writes (module doc)."""
+    found: list[object] = _from_setup_py(root)
     try:
         data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return []
+        data = {}
     tool = _table(data, "tool")
     scm = _table(tool, "setuptools_scm")
-    found = [scm.get("version_file"), scm.get("write_to")]
+    found += [scm.get("version_file"), scm.get("write_to")]
     build = _table(_table(tool, "hatch"), "build")
     found.append(_table(_table(build, "hooks"), "vcs").get("version-file"))
     for target in _table(build, "targets").values():
@@ -95,6 +99,19 @@ def find_generated(root: Path, ignored: Callable[[Iterable[str]], set[str]]) -> 
             files.append((path, (root / path).read_bytes()))
     missing = tuple(p for p in paths if p not in present)
     return Generated(files=tuple(files), missing=missing)
+
+
+_SETUP_PY = re.compile(r"""["']?(?:write_to|version_file)["']?\s*[=:]\s*["']([^"'\n]+)["']""")
+
+
+def _from_setup_py(root: Path) -> list[object]:
+    """``write_to``/``version_file`` string literals of a setup.py that uses setuptools-scm
+    (read as text, never run)."""
+    try:
+        text = (root / "setup.py").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return list(_SETUP_PY.findall(text)) if "use_scm_version" in text else []
 
 
 def _table(data: Any, key: str) -> dict[str, Any]:
