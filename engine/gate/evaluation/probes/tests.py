@@ -209,10 +209,12 @@ class TestsProbe:
                     work, out, result, limit, contexts
                 )
             flaky: tuple[str, ...] = ()
-            if self.flaky_reruns > 0 and metrics.failures and not metrics.timed_out and summary:
+            # a known failure the run went on past is known: only the others are re-run
+            rerun = [f for f in metrics.failures if not (fail_fast and f in stop.known)]
+            if self.flaky_reruns > 0 and rerun and not metrics.timed_out and summary:
                 # re-runs share the first run's copy, as they would have shared a worktree
                 flaky = self.rerun_failures(
-                    work, metrics.failures, self.flaky_reruns, command=command, timeout=limit
+                    work, rerun, self.flaky_reruns, command=command, timeout=limit
                 )
                 metrics = forgive_flaky(metrics, summary, flaky)
         return TestsReport(
