@@ -307,3 +307,55 @@ def test_cancel_kills_the_run_and_says_so(mode: str, repo: Path, marker: str) ->
     assert result.stdout == "started\n"
     assert result.duration < 30
     assert not processes_with(marker)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_runs_from_many_threads_fork_without_python_code_in_the_child(
+    mode: str, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run-once hung for good in CI: four threads starting sandboxed runs with a
+    ``preexec_fn`` (CPython's at-fork hooks took logging's lock and the import lock in
+    whichever thread forked) while others logged and imported. No run passes a
+    ``preexec_fn`` now (a spy on the stdlib's Popen sees every start), runs started from
+    eight threads beside a thread that logs and imports all end, and each still gets its
+    limits (the child reads them back)."""
+    import importlib
+    import logging
+    import subprocess
+
+    seen: list[object] = []
+    real = subprocess.Popen.__init__
+
+    def spy(self: subprocess.Popen[bytes], *args: object, **kwargs: object) -> None:
+        seen.append(kwargs.get("preexec_fn"))
+        real(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", spy)
+    stop = threading.Event()
+
+    def busy() -> None:
+        log = logging.getLogger("ratchet.test.busy")
+        while not stop.is_set():
+            log.info("busy")
+            importlib.invalidate_caches()
+            importlib.import_module("json")
+
+    runner = SandboxRunner(mode=mode, limits=Limits(open_files=123))  # type: ignore[arg-type]
+    code = "import resource; print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
+    results: list[str] = []
+
+    def start() -> None:
+        for _ in range(3):
+            results.append(runner.run(python(code), cwd=repo, timeout=60).stdout.strip())
+
+    noise = threading.Thread(target=busy, daemon=True)
+    noise.start()
+    workers = [threading.Thread(target=start, daemon=True) for _ in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    stop.set()
+    assert not any(w.is_alive() for w in workers), "a run never ended"
+    assert results == ["123"] * 24
+    assert seen and all(p is None for p in seen)

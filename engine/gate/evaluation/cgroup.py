@@ -4,8 +4,8 @@ RLIMIT_NPROC is not enforced for uid 0, so when ratchet runs as root a fork bomb
 sandbox could fill the host's PID table before the wall-clock timeout ends it. Where a pids
 controller is writable (a cgroup v1 ``pids`` hierarchy, or cgroup v2 with ``pids`` enabled
 for the children of our own cgroup) every run gets its own child cgroup with
-``pids.max = limits.processes``; the child process joins it between fork and exec, so
-bubblewrap and everything it starts are counted.
+``pids.max = limits.processes``; the child process joins it before it execs the command
+(:mod:`engine.gate.evaluation.launcher`), so bubblewrap and everything it starts are counted.
 
 Best effort by design: where no controller is writable (an unprivileged user without
 delegation, a read-only cgroupfs), :func:`create_pids_group` returns None and the PID
@@ -30,14 +30,9 @@ _NAME = re.compile(r"ratchet-(\d+)-\d+")
 
 @dataclass(frozen=True)
 class PidsGroup:
-    """One child cgroup with a ``pids.max``; ``join`` runs in the child, the rest in us."""
+    """One child cgroup with a ``pids.max``; the launcher joins it, the rest runs in us."""
 
     path: Path
-
-    def join(self) -> None:
-        """Move the calling process into the group (for ``preexec_fn``; never raises)."""
-        with contextlib.suppress(OSError):
-            (self.path / "cgroup.procs").write_text(str(os.getpid()))
 
     def members(self) -> list[int]:
         try:

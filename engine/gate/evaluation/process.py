@@ -24,7 +24,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +80,6 @@ def run_captured(
     cwd: Path,
     env: Mapping[str, str],
     timeout: float,
-    preexec_fn: Callable[[], None] | None = None,
     tail_bytes: int = TAIL_BYTES,
     cancel: threading.Event | None = None,
 ) -> RunResult:
@@ -96,8 +95,7 @@ def run_captured(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=preexec_fn,  # rlimits must be set in the child, before exec
-            close_fds=True,
+            close_fds=True,  # no preexec_fn: unsafe with threads (engine.gate.evaluation.launcher)
         )
     except (OSError, subprocess.SubprocessError) as exc:
         return RunResult(

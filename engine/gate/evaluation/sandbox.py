@@ -29,18 +29,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import resource
 import shutil
 import site
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from engine.errors import SandboxError
-from engine.gate.evaluation.cgroup import PidsGroup, create_pids_group
+from engine.gate.evaluation.cgroup import create_pids_group
+from engine.gate.evaluation.launcher import launched
 from engine.gate.evaluation.process import RunResult, run_captured
 from engine.model import Limits
 
@@ -95,8 +95,8 @@ class SandboxRunner:
         full_env = {**sandbox_env(), **(env or {})}
         group = create_pids_group(self.limits.processes)
         try:
-            preexec = _rlimit_setter(self.limits, group)
-            return self._run(argv, cwd, full_env, preexec, writable, readable, timeout, cancel)
+            where = str(group.path) if group is not None else None
+            return self._run(argv, cwd, full_env, where, writable, readable, timeout, cancel)
         finally:
             if group is not None:
                 group.remove()
@@ -106,7 +106,7 @@ class SandboxRunner:
         argv: Sequence[str],
         cwd: Path,
         full_env: dict[str, str],
-        preexec: Callable[[], None],
+        group: str | None,
         writable: Sequence[Path],
         readable: Sequence[Path],
         timeout: float,
@@ -114,8 +114,9 @@ class SandboxRunner:
     ) -> RunResult:
         if self.mode == "unsafe-none":
             return run_captured(
-                argv, cwd=cwd, env=full_env, timeout=timeout, preexec_fn=preexec, cancel=cancel
-            )
+                launched(argv, self.limits, group), cwd=cwd, env=full_env, timeout=timeout,
+                cancel=cancel,
+            )  # fmt: skip
         setup = _bwrap_setup(self.bwrap)
         if setup.reason is not None:
             raise SandboxError(f"{setup.reason}; install bubblewrap or set `sandbox: unsafe-none`")
@@ -131,8 +132,9 @@ class SandboxRunner:
         )
         # bwrap itself gets no environment: the sandboxed one is passed with --setenv
         result = run_captured(
-            wrapped, cwd=cwd, env={}, timeout=timeout, preexec_fn=preexec, cancel=cancel
-        )
+            launched(wrapped, self.limits, group), cwd=cwd, env={}, timeout=timeout,
+            cancel=cancel,
+        )  # fmt: skip
         if result.killed_by_signal is None and result.returncode > 128:
             # bwrap reports a child killed by signal N as exit status 128 + N
             result = dataclasses.replace(result, killed_by_signal=result.returncode - 128)
@@ -208,31 +210,6 @@ def _dedupe(paths: Sequence[Path]) -> list[Path]:
         if not any(path == seen or path.is_relative_to(seen) for seen in out):
             out.append(path)
     return out
-
-
-def _rlimit_setter(limits: Limits, group: PidsGroup | None = None) -> Callable[[], None]:
-    """A ``preexec_fn`` that lowers the child's rlimits (never raises a hard limit) and
-    moves it into ``group`` (the process limit that binds root as well)."""
-    wanted = [
-        (resource.RLIMIT_AS, limits.memory_mb * _MB, limits.memory_mb * _MB),
-        # the soft CPU limit sends SIGXCPU; the hard one, a little later, SIGKILL
-        (resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 5),
-        (resource.RLIMIT_FSIZE, limits.file_size_mb * _MB, limits.file_size_mb * _MB),
-        (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
-        (resource.RLIMIT_NPROC, limits.processes, limits.processes),
-        (resource.RLIMIT_CORE, 0, 0),  # no core dumps (SIGXCPU, ...) in the worktree
-    ]
-
-    def apply() -> None:
-        if group is not None:
-            group.join()
-        for res, soft, hard in wanted:
-            _, current_hard = resource.getrlimit(res)
-            if current_hard != resource.RLIM_INFINITY:
-                hard = min(hard, current_hard)
-            resource.setrlimit(res, (min(soft, hard), hard))
-
-    return apply
 
 
 def probe_sandbox(bwrap: str = "bwrap") -> str | None:
