@@ -45,6 +45,7 @@ from tests.repo_helpers import (
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 GOAL = "simplify"
+HANG = 300.0  # seconds: a run this long is hung (a cycle here takes a few seconds)
 WORKERS = 4  # runs mostly wait (sandbox start-up, git, I/O): more than the 2 cores pays
 VALID_OUTCOMES = {"merged", "nothing-to-do", "rejected"}
 EVENTS = ("spawn", "baseline-worktree", "worktree", "branch", "patch", "evaluate", "merge", "ref")
@@ -154,6 +155,7 @@ def _listing(path: Path) -> list[str]:
 
 def _spawn(repo: Path, plan: Path, progress: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RATCHET_PROGRESS_FILE": str(progress)}
+    env["PYTHONFAULTHANDLER"] = "1"  # a hung run, aborted, prints every thread's stack
     cmd = [sys.executable, "-m", "engine.cli", "run-once", "--repo", str(repo)]
     return subprocess.Popen(
         [*cmd, "--plan", str(plan), "--json"],
@@ -175,6 +177,9 @@ def _run(repo: Path, plan: Path, progress: Path, kill: Kill | None = None, at: f
     killed = False
     while proc.poll() is None:
         now = time.monotonic()
+        if now - start > HANG and "hung" not in timeline.seen:
+            timeline.seen["hung"] = now - start  # a deadlock: its stacks, not an hour's wait
+            proc.send_signal(signal.SIGABRT)
         for event in events() - timeline.seen.keys():
             timeline.seen[event] = now - start
         if kill and not killed:
@@ -280,6 +285,8 @@ def _case(world: World, kill: Kill, tmp: Path) -> list[str]:
     at = (kill.fraction or 0.0) * world.reference.exit
     code, _, err, timeline, killed = _run(repo, world.plan, tmp / f"{kill.name}.p", kill, at)
     problems = []
+    if "hung" in timeline.seen:
+        problems.append(f"the run hung ({HANG:g} s), aborted; its threads: {err[-4000:]}")
     # a kill timed from the target ref's move may come after a short post-merge tail has
     # ended (how long the cleanup takes depends on the load): the run merged and exited
     # cleanly, which is no problem; the checks below and the next run still apply
@@ -302,7 +309,9 @@ def _case(world: World, kill: Kill, tmp: Path) -> list[str]:
         if code in (EXIT_TERMINATED, 0) and _leftovers(repo):
             problems.append(f"SIGTERM did not unwind: {_leftovers(repo)}")
 
-    code2, out2, err2, _, _ = _run(repo, world.plan, tmp / f"{kill.name}.p2")
+    code2, out2, err2, timeline2, _ = _run(repo, world.plan, tmp / f"{kill.name}.p2")
+    if "hung" in timeline2.seen:
+        problems.append(f"the next run hung ({HANG:g} s), aborted; its threads: {err2[-4000:]}")
     outcome = json.loads(out2.splitlines()[-1]).get("outcome") if code2 == 0 and out2 else None
     if outcome not in VALID_OUTCOMES:
         problems.append(f"next run: exit {code2}, outcome {outcome}: {err2[-1500:]}")
