@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from engine.model import Limits
 
 _MB = 1024 * 1024
-EXIT_LAUNCH = 127  # the limits could not be applied: nothing ran
 
 _CODE = """\
 import json, os, resource, sys
