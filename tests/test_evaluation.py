@@ -14,10 +14,12 @@ from engine.gate.evaluation import BaselineCache, Evaluator, SandboxRunner, base
 from engine.gate.evaluation.cache import tool_versions
 from engine.gate.evaluation.probes.tests import TestsProbe
 from engine.gate.evaluation.probes.verdict import SESSION_FAILURE
+from engine.gate.health import broken_baseline
 from engine.model import (
     ComplexityMetrics,
     CoverageMetrics,
     Directives,
+    Limits,
     LintMetrics,
     Metrics,
     SecurityMetrics,
@@ -135,6 +137,26 @@ def test_a_project_that_asks_for_colours_gets_a_plain_output_tail(tmp_path: Path
     tests = evaluator().measure(repo, files, commit=sha).tests
     assert tests.failures == ("tests/test_calc.py::test_sub",)
     assert "assert 2 == 3" in tests.output_tail and "\x1b" not in tests.output_tail
+
+
+@pytest.mark.slow
+def test_a_coverage_data_file_cut_by_the_file_size_limit_names_the_limit(tmp_path: Path) -> None:
+    """python packaging 26.4: 64,204 tests with per-test contexts wrote a 307 MB coverage
+    data file against the 256 MB RLIMIT_FSIZE; the broken baseline said only "database
+    disk image is malformed". 12,000 contexts against a 1 MB limit, here."""
+    many = (
+        "import pytest\nfrom pkg.calc import add\n\n\n"
+        "@pytest.mark.parametrize('i', range(12000))\ndef test_many(i):\n"
+        "    assert add(i, 1) == i + 1\n"
+    )
+    repo, files, sha = project_repo(tmp_path, {"tests/test_many.py": many})
+    measured = evaluator(limits=Limits(file_size_mb=1)).evaluate(
+        repo, files, commit=sha, contexts=True
+    )
+    hint = [n for n in measured.notes if "limits.file_size_mb = 1 MB" in n]
+    assert hint, measured.notes
+    message = broken_baseline(measured.metrics)
+    assert message is not None and "raise limits.file_size_mb" in message, message
 
 
 FLAKY = """\

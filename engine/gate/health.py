@@ -39,7 +39,11 @@ def broken_baseline(metrics: Metrics) -> str | None:
     first = first_problem(tests.output_tail) or (tests.failures[0] if tests.failures else "")
     shown = f", first: {first}" if first else ""
     # a version file the build writes and nobody built (engine.gate.evaluation.generated)
-    built = [n for n in metrics.notes if "is written by the project's build" in n][:1]
+    built = [
+        n
+        for n in metrics.notes
+        if "is written by the project's build" in n or "limits.file_size_mb" in n
+    ][:2]
     return f"the tests fail on the target at {sha}: {', '.join(counts)}{shown}; " + "; ".join(
         [*built, fix]
     )

@@ -54,7 +54,7 @@ class Timeouts:
 class Limits:
     memory_mb: int = 4096  # RLIMIT_AS of the sandboxed process
     cpu_seconds: int = 1800  # RLIMIT_CPU
-    file_size_mb: int = 256  # RLIMIT_FSIZE
+    file_size_mb: int = 1024  # RLIMIT_FSIZE (a 64k-test suite's coverage data: 307 MB)
     open_files: int = 1024  # RLIMIT_NOFILE
     processes: int = 512  # RLIMIT_NPROC (does not bind root)
     max_diff_lines: int = 2000  # larger candidates are refused before they run

@@ -208,6 +208,7 @@ class TestsProbe:
                 coverage, lines, problems, test_map = self._coverage(
                     work, out, result, limit, contexts
                 )
+            problems += _file_size_hit(out / ".coverage", self.runner.limits.file_size_mb)
             flaky: tuple[str, ...] = ()
             # a known failure the run went on past is known: only the others are re-run
             rerun = [f for f in metrics.failures if not (fail_fast and f in stop.known)]
@@ -378,6 +379,26 @@ class TestsProbe:
             [*python, "json", "-i", f"--data-file={data}", "-o", str(report)],
             cwd=checkout, writable=[out], timeout=timeout,
         )  # fmt: skip
+
+
+FILE_SIZE_HINT = "limits.file_size_mb"
+
+
+def _file_size_hit(data: Path, limit_mb: int) -> tuple[str, ...]:
+    """Say so when the coverage data file reached the sandbox's file size limit: coverage
+    could not write it whole (python packaging 26.4's 64,204 tests with per-test contexts
+    wrote 307 MB against 256: "database disk image is malformed")."""
+    try:
+        size = data.stat().st_size
+    except OSError:
+        return ()
+    if size < limit_mb * 1024 * 1024 * 0.98:
+        return ()
+    return (
+        f"the coverage data file reached the sandbox's file size limit ({FILE_SIZE_HINT} = "
+        f"{limit_mb} MB) and could not be written whole: raise {FILE_SIZE_HINT} in "
+        "directives.yaml (per-test coverage of a large suite needs more)",
+    )
 
 
 def _added(out: Path) -> frozenset[str]:
