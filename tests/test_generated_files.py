@@ -4,6 +4,7 @@ through the CLI on a real repository whose package imports its version file."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,14 @@ def test_only_an_ignored_file_of_the_working_tree_is_carried(tmp_path: Path) -> 
     write(checkout / "calc" / "_version.py", "version = 'committed'\n")
     found.write_into(checkout)
     assert (checkout / "calc" / "_version.py").read_text() == "version = 'committed'\n"
+    asked: list[list[str]] = []
+
+    def counted(paths: Iterable[str]) -> set[str]:
+        asked.append(list(paths))
+        return Repository.open(repo).ignored(asked[-1])
+
+    assert find_generated(repo, counted) == find_generated(repo, counted) == found
+    assert asked == []  # every cache key asks: an unchanged tree runs no git again
     (repo / "calc" / "_version.py").unlink()
     gone = find_generated(repo, Repository.open(repo).ignored)
     assert gone.files == () and gone.missing == ("calc/_version.py",)

@@ -14,6 +14,8 @@ timed out) ``timeouts.tests`` applies.
 
 from __future__ import annotations
 
+from engine.gate.evaluation.generated import NOT_BUILT
+from engine.gate.evaluation.probes.tests import FILE_SIZE_HINT
 from engine.model import Metrics, Timeouts
 
 _FIRST_LINE = 160
@@ -38,14 +40,11 @@ def broken_baseline(metrics: Metrics) -> str | None:
         counts.append(f"{tests.failed} failed")
     first = first_problem(tests.output_tail) or (tests.failures[0] if tests.failures else "")
     shown = f", first: {first}" if first else ""
-    # a version file the build writes and nobody built (engine.gate.evaluation.generated)
-    built = [
-        n
-        for n in metrics.notes
-        if "is written by the project's build" in n or "limits.file_size_mb" in n
-    ][:2]
+    # the measurement's notes that say how to fix this: a version file nobody built, a
+    # coverage data file cut by the file size limit
+    fixes = [n for n in metrics.notes if NOT_BUILT in n or FILE_SIZE_HINT in n][:2]
     return f"the tests fail on the target at {sha}: {', '.join(counts)}{shown}; " + "; ".join(
-        [*built, fix]
+        [*fixes, fix]
     )
 
 

@@ -16,8 +16,10 @@ the baseline's notes with the fix (build the project once).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import threading
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from typing import Any
 
 MAX_BYTES = 65536  # a version file is a few lines; anything larger is not carried
 BUILD_NOTE = "its version file, declared in pyproject.toml"
+NOT_BUILT = "is written by the project's build"  # in the note health.broken_baseline repeats
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class Generated:
         working tree has."""
         committed = set(tracked)
         return tuple(
-            f"{path} is written by the project's build ({BUILD_NOTE}) and is neither "
+            f"{path} {NOT_BUILT} ({BUILD_NOTE}) and is neither "
             "committed nor in the working tree: build the project once (pip install -e .) "
             "and ratchet carries it into the checkouts it measures"
             for path in self.missing
@@ -87,10 +90,18 @@ def declared(root: Path) -> list[str]:
 
 def find_generated(root: Path, ignored: Callable[[Iterable[str]], set[str]]) -> Generated:
     """What to carry from the working tree at ``root``; ``ignored``: which paths git
-    ignores there (``Repository.ignored``)."""
-    paths = declared(root)
+    ignores there (``Repository.ignored``). Asked several times a cycle (every cache key):
+    answered again only when a build file, ``.gitignore`` or a declared file changed
+    (their stats), so no file is read and no git runs for an unchanged tree."""
+    configs = tuple(_stat(root / name) for name in ("pyproject.toml", "setup.py"))
+    paths = _declared(root, configs)
     if not paths:
         return Generated()
+    state = (root, paths, _stat(root / ".gitignore"), tuple(_stat(root / p) for p in paths))
+    with _lock:
+        known = _found.get(state)
+    if known is not None:
+        return known
     present = [p for p in paths if (root / p).is_file() and not (root / p).is_symlink()]
     carried = ignored(present) if present else set()
     files = []
@@ -98,7 +109,29 @@ def find_generated(root: Path, ignored: Callable[[Iterable[str]], set[str]]) -> 
         if path in carried and (root / path).stat().st_size <= MAX_BYTES:
             files.append((path, (root / path).read_bytes()))
     missing = tuple(p for p in paths if p not in present)
-    return Generated(files=tuple(files), missing=missing)
+    found = Generated(files=tuple(files), missing=missing)
+    with _lock:
+        _found[state] = found
+    return found
+
+
+_Stat = tuple[int, int, int] | None  # (inode, size, mtime_ns); None: no such file
+_found: dict[tuple[object, ...], Generated] = {}
+_lock = threading.Lock()
+
+
+def _stat(path: Path) -> _Stat:
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _declared(root: Path, configs: tuple[_Stat, ...]) -> tuple[str, ...]:
+    """:func:`declared`, read again only when ``configs`` (the build files' stats) change."""
+    return tuple(declared(root))
 
 
 _SETUP_PY = re.compile(r"""["']?(?:write_to|version_file)["']?\s*[=:]\s*["']([^"'\n]+)["']""")

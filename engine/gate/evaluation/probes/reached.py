@@ -101,8 +101,8 @@ def run_by_reach(
                 traced, tests=tests, lines=None, test_map=None, problems=problems
             )
         lines = carry_lines(reach, traced.lines, sources) if traced.lines is not None else None
-        known = traced.tests.failures and all(f in known_failures for f in traced.tests.failures)
-        if traced.flaky or lines is None or (traced.tests.failures and not known):
+        unknown = any(f not in known_failures for f in traced.tests.failures)
+        if traced.flaky or lines is None or unknown:
             handed = True
             return Untraced(job=job, cancel=cancel)
         if beside is not None:

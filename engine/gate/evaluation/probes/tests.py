@@ -174,8 +174,9 @@ class TestsProbe:
                     path = env.get("PYTHONPATH", "")
                     env = {**env, "PYTHONPATH": f"{DIR}:{path}" if path else str(DIR)}
                     readable = [DIR]
-            stop = _StopPast(out, frozenset(known_failures) if contexts else frozenset())
-            if fail_fast and stop.known:
+            # fail-fast past known failures needs the contexts plugin; else plain ``-x``
+            stop = _StopPast(out, frozenset(known_failures if fail_fast and contexts else ()))
+            if stop.known:
                 env = {**env, CONTEXTS_STOP_ENV: str(stop.spec())}
             keep = bool(tests) and collect_all and contexts
             if keep:
@@ -211,7 +212,7 @@ class TestsProbe:
             problems += _file_size_hit(out / ".coverage", self.runner.limits.file_size_mb)
             flaky: tuple[str, ...] = ()
             # a known failure the run went on past is known: only the others are re-run
-            rerun = [f for f in metrics.failures if not (fail_fast and f in stop.known)]
+            rerun = [f for f in metrics.failures if f not in stop.known]
             if self.flaky_reruns > 0 and rerun and not metrics.timed_out and summary:
                 # re-runs share the first run's copy, as they would have shared a worktree
                 flaky = self.rerun_failures(
@@ -436,4 +437,4 @@ class _StopPast:
     def stopped(self, failures: Sequence[str]) -> bool:
         """Did the run stop before its end (a new failure, or the plugin says so)?"""
         new = any(f not in self.known for f in failures)
-        return new or (bool(self.known) and (self.out / "stopped").exists())
+        return new or (self.out / "stopped").exists()
