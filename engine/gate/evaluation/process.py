@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.gate.evaluation.autogroup import follow_thread
 from engine.gate.timing import observe_output
 
 TAIL_BYTES = 200_000  # per stream
@@ -82,9 +83,12 @@ def run_captured(
     timeout: float,
     tail_bytes: int = TAIL_BYTES,
     cancel: threading.Event | None = None,
+    nice_session: bool = True,
 ) -> RunResult:
     """Run ``argv`` in ``cwd`` with exactly ``env``; kill its process tree at ``timeout``,
-    or as soon as ``cancel`` is set (``RunResult.cancelled``: another run made it moot)."""
+    or as soon as ``cancel`` is set (``RunResult.cancelled``: another run made it moot).
+    ``nice_session``: the run's new session group gets the calling thread's niceness
+    (:mod:`engine.gate.evaluation.autogroup`; off where the caller sets it inside)."""
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -104,6 +108,8 @@ def run_captured(
             stderr=f"cannot start {argv[0] if argv else '<empty argv>'}: {exc}\n",
             duration=time.monotonic() - start,
         )
+    if nice_session:
+        follow_thread(proc.pid)
     assert proc.stdout is not None and proc.stderr is not None
     out, err = _Tail(tail_bytes), _Tail(tail_bytes)
     tails = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Literal
 
 from engine.errors import SandboxError
+from engine.gate.evaluation.autogroup import inside
 from engine.gate.evaluation.cgroup import create_pids_group
 from engine.gate.evaluation.launcher import launched
 from engine.gate.evaluation.process import RunResult, run_captured
@@ -121,7 +122,7 @@ class SandboxRunner:
         if setup.reason is not None:
             raise SandboxError(f"{setup.reason}; install bubblewrap or set `sandbox: unsafe-none`")
         wrapped = bwrap_argv(
-            argv,
+            inside(argv),  # bwrap's --new-session: a session group only the inside can name
             bwrap=setup.exe,
             extra=setup.flags,
             cwd=cwd,
@@ -133,7 +134,7 @@ class SandboxRunner:
         # bwrap itself gets no environment: the sandboxed one is passed with --setenv
         result = run_captured(
             launched(wrapped, self.limits, group), cwd=cwd, env={}, timeout=timeout,
-            cancel=cancel,
+            cancel=cancel, nice_session=False,
         )  # fmt: skip
         if result.killed_by_signal is None and result.returncode > 128:
             # bwrap reports a child killed by signal N as exit status 128 + N
