@@ -229,7 +229,8 @@ class BehaviourCheck:
         spec.write_text(json.dumps({"record": self._spec(work, out, functions)}), "utf-8")
         args = self.command.option_args(work) if self.tests else self.command.pytest_args
         argv = [
-            sys.executable, "-m", "pytest", *(args or ()), *self.command.plugin_args(work),
+            sys.executable, "-m", "pytest", *(args or ()),
+            *self.command.plugin_args(work, one_process=True),
             "-p", PLUGIN, "-p", "no:cacheprovider", "-q", *self.tests,
         ]  # fmt: skip
         env = self.command.env_in(work)

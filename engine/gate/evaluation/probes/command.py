@@ -15,6 +15,9 @@ from pathlib import Path
 
 DEFAULT_TEST_COMMAND = "python -m pytest -q"
 _NO_COV = "--no-cov"  # pytest-cov's switch (coverage_plugin_off)
+_ONE_PROCESS = ("-n", "0")  # pytest-xdist's switch (distribution_off)
+# pytest-xdist's options that start workers (``-n 2``, ``-nauto``, ``--numprocesses=4``, ...)
+_DISTRIBUTING = re.compile(r"-n.*|--numprocesses(=.*)?|--tx(=.*)?|--dist(=.*)?|-d")
 
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 _PYTHON = re.compile(r"python[0-9.]*")
@@ -24,6 +27,7 @@ VALUE_OPTIONS = frozenset(
         "-k", "-m", "-p", "-c", "-o", "-W", "-r", "--deselect", "--ignore", "--ignore-glob",
         "--rootdir", "--confcutdir", "--basetemp", "--junitxml", "--junit-xml", "--maxfail",
         "--tb", "--durations", "--import-mode", "--log-level", "--override-ini", "--config-file",
+        "-n", "--numprocesses", "--maxprocesses", "--dist", "--tx",
     }
 )  # fmt: skip
 
@@ -75,14 +79,20 @@ class TestCommand:
         path = self.env.get("PYTHONPATH", "")
         return {**self.env, "PYTHONPATH": f"{src}:{path}" if path else str(src)}
 
-    def plugin_args(self, work: Path) -> tuple[str, ...]:
+    def plugin_args(self, work: Path, *, one_process: bool = False) -> tuple[str, ...]:
         """Arguments every sandboxed pytest run of this command in ``work`` ends its options
         with: ``--no-cov`` when pytest-cov will be active (:func:`coverage_plugin_off`,
-        over the configuration's ``addopts``, the command's arguments and environment)."""
+        over the configuration's ``addopts``, the command's arguments and environment);
+        ``one_process`` (a run that measures inside pytest's process: coverage, the
+        behaviour recording): ``-n 0`` too when pytest-xdist would start workers
+        (:func:`distribution_off`)."""
         from engine.gate.testcmd import pytest_addopts
 
         words = [*pytest_addopts(work)[1], *(self.pytest_args or ())]
-        return coverage_plugin_off(words, self.env, installed=pytest_cov_installed())
+        args = coverage_plugin_off(words, self.env, installed=pytest_cov_installed())
+        if one_process:
+            args += distribution_off(words, self.env, installed=xdist_installed())
+        return args
 
     def option_args(self, root: Path) -> tuple[str, ...]:
         """``pytest_args`` without the ones naming tests (existing paths, optionally with
@@ -127,8 +137,7 @@ def coverage_plugin_off(
     (``-p no:cov``, ``-p no:pytest_cov``), not loaded because plugin autoloading is off
     (``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` without ``-p pytest_cov``), or already given."""
     words = [*words, *_split(env.get("PYTEST_ADDOPTS", ""))]
-    plugins = {words[i + 1] for i, w in enumerate(words[:-1]) if w == "-p"}
-    plugins |= {w[2:] for w in words if w.startswith("-p") and len(w) > 2 and w[2] != "-"}
+    plugins = _plugins(words)
     if not installed or _NO_COV in words or plugins & {"no:cov", "no:pytest_cov"}:
         return ()
     if env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") and not plugins & {
@@ -137,6 +146,38 @@ def coverage_plugin_off(
     }:
         return ()
     return (_NO_COV,)
+
+
+def distribution_off(
+    words: Sequence[str], env: Mapping[str, str], *, installed: bool
+) -> tuple[str, ...]:
+    """``("-n", "0")`` when pytest-xdist will spread a pytest run with ``words`` and ``env``
+    (as for :func:`coverage_plugin_off`) over worker processes, else ``()``.
+
+    Coverage, the per-test contexts and the behaviour recording see only the process they
+    run in: with ``addopts = "-n auto"`` the tests ran in workers nobody traced, and every
+    measurement said 0% covered, no test reaching any change, no recorded call. ``-n 0``
+    (given last, it wins over ``addopts``) is xdist's own "run in this process". Only the
+    runs that measure get it: the verdict run stays as the user configured it."""
+    words = [*words, *_split(env.get("PYTEST_ADDOPTS", ""))]
+    plugins = _plugins(words)
+    if not installed or "no:xdist" in plugins or not any(_DISTRIBUTING.fullmatch(w) for w in words):
+        return ()
+    if env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") and not plugins & {"xdist", "xdist.plugin"}:
+        return ()
+    return _ONE_PROCESS
+
+
+def _plugins(words: Sequence[str]) -> set[str]:
+    """The plugin names of ``-p NAME`` and ``-pNAME`` in ``words``."""
+    plugins = {words[i + 1] for i, w in enumerate(words[:-1]) if w == "-p"}
+    return plugins | {w[2:] for w in words if w.startswith("-p") and len(w) > 2 and w[2] != "-"}
+
+
+@functools.cache
+def xdist_installed() -> bool:
+    """Whether the interpreter that runs the tests (this one) has pytest-xdist."""
+    return importlib.util.find_spec("xdist") is not None
 
 
 @functools.cache

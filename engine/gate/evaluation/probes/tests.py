@@ -188,7 +188,7 @@ class TestsProbe:
             argv = [
                 sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
                 f"--source={work}", f"--omit={omit_patterns(work)}",
-                "-m", "pytest", *args, *command.plugin_args(work), *extra,
+                "-m", "pytest", *args, *command.plugin_args(work, one_process=True), *extra,
                 *(["-x"] if fail_fast and not stop.known else []),
                 f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *tests,
             ]  # fmt: skip
@@ -216,8 +216,9 @@ class TestsProbe:
             if self.flaky_reruns > 0 and rerun and not metrics.timed_out and summary:
                 # re-runs share the first run's copy, as they would have shared a worktree
                 flaky = self.rerun_failures(
-                    work, rerun, self.flaky_reruns, command=command, timeout=limit
-                )
+                    work, rerun, self.flaky_reruns, command=command, timeout=limit,
+                    one_process=True,
+                )  # fmt: skip
                 metrics = forgive_flaky(metrics, summary, flaky)
         return TestsReport(
             tests=metrics,
@@ -263,11 +264,13 @@ class TestsProbe:
         *,
         command: TestCommand | None = None,
         timeout: float | None = None,
+        one_process: bool = False,
     ) -> tuple[str, ...]:
         """Re-run only the failed node ids (without coverage) up to ``n`` times in
         ``checkout`` (a scratch copy: the re-runs write it); return those that passed on some
         re-run. Ids that are not ``path::name`` node ids are not re-run, and a re-run that
-        changed code or configuration in ``checkout`` forgives nothing."""
+        changed code or configuration in ``checkout`` forgives nothing. ``one_process``: as
+        the run that failed (:meth:`TestCommand.plugin_args`)."""
         checkout = Path(checkout).resolve()
         command = command or TestCommand.parse(self.resolved(checkout).command)
         limit = self.timeout if timeout is None else timeout
@@ -285,7 +288,7 @@ class TestsProbe:
                 before = tree_state(checkout)
                 argv = [
                     sys.executable, "-m", "pytest", *command.option_args(checkout),
-                    *command.plugin_args(checkout), *remaining,
+                    *command.plugin_args(checkout, one_process=one_process), *remaining,
                     f"--junitxml={junit}", "-p", "no:cacheprovider",
                 ]  # fmt: skip
                 self.runner.run(
