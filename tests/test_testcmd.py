@@ -138,6 +138,25 @@ TOX_CASES = [
     (tox("pytest --basetemp {envtmpdir} -q"), "python -m pytest -q", []),
     (tox("pytest {env:PYTEST_EXTRA:-q} tests"), "python -m pytest -q tests", []),
     (tox("pytest {unbalanced tests"), "python -m pytest", []),
+    # setenv comes along (python-dateutil 4.0.0: PYTEST_ADDOPTS starts xdist workers); an
+    # entry with a substitution ratchet cannot know, and the sandbox's own names, do not
+    (tox("pytest tests", "setenv =\n    COVERAGE_FILE={toxworkdir}/.coverage.{envname}\n"
+         "    PYTEST_ADDOPTS=-n auto --dist worksteal {env:PYTEST_ADDOPTS:}\n"
+         "    PATH = {env:PATH}:/opt\n    TZ = UTC\n"),
+     "PYTEST_ADDOPTS='-n auto --dist worksteal' TZ=UTC python -m pytest tests",
+     ["with setenv PYTEST_ADDOPTS, TZ"]),
+    # pluggy 1.7.0: a factor-conditional line is tox's business; a one-line setenv
+    (tox("pytest", "setenv=\n  _SKIP_DEP=1\n  coverage: _CMD=coverage run -m pytest\n"),
+     "_SKIP_DEP=1 python -m pytest", []),
+    (tox("pytest", "setenv = A=1\n"), "A=1 python -m pytest", []),
+    # an env's own setenv replaces [testenv]'s, which {[testenv]setenv} brings back
+    ({"tox.ini": "[tox]\nenvlist = lint\n[testenv]\nsetenv = A=1\n  B=2\n"
+                 "[testenv:lint]\nsetenv =\n  {[testenv]setenv}\n  B=3\n"
+                 "commands = pytest -q\n"},
+     "A=1 B=3 python -m pytest -q", []),
+    ({"tox.ini": "[tox]\nenvlist = lint\n[testenv]\nsetenv = A=1\n"
+                 "[testenv:lint]\ncommands = pytest -q\n"},
+     "A=1 python -m pytest -q", []),
 ]  # fmt: skip
 
 

@@ -11,7 +11,12 @@ ratchet runs plus the reason, in this order:
    has a clean environment), ``{envsitepackagesdir}/pkg`` (``{env_site_packages_dir}``) is
    the checkout's ``pkg`` or ``src/pkg`` (the installed package is the code under
    measurement); a word with any other substitution is dropped, with the option it was the
-   value of. A ``changedir`` is named in the reason: ratchet runs from the root.
+   value of. A ``changedir`` is named in the reason: ratchet runs from the root. The
+   env's ``setenv`` (``[testenv]``'s when it has none; ``{[section]setenv}`` expanded)
+   comes with it as leading ``NAME=value`` words — ``PYTEST_ADDOPTS=-n auto``, ``TZ=UTC``,
+   a settings module: the run the project's tests expect — with the same substitutions;
+   an entry ratchet cannot know, an env file (``file|``) and the names the sandbox sets
+   itself (``PATH``, ``HOME``, ``TMPDIR``, ``LANG``) are left out.
 2. nox: the first ``session.run("pytest", ...)`` / ``session.run("python", "-m",
    "pytest", ...)`` in ``noxfile.py`` whose arguments are all string literals.
 3. otherwise plain ``python -m pytest -q``: pytest itself applies ``addopts`` and
@@ -69,8 +74,12 @@ def discover(root: Path) -> ResolvedCommand:
     ini_file, addopts = pytest_addopts(root)
     found = _from_tox(root) or _from_nox(root)
     if found is not None:
-        args, source = found
+        args, source, env = found
         command = " ".join(["python", "-m", "pytest", *(shlex.quote(a) for a in args)])
+        if env:
+            pairs = (e.split("=", 1) for e in env)
+            command = " ".join([*(f"{n}={shlex.quote(v)}" for n, v in pairs), command])
+            source += " with setenv " + ", ".join(e.split("=", 1)[0] for e in env)
     else:
         args, source = [], ""
         command = PLAIN
@@ -147,15 +156,56 @@ def _ini(path: Path, text: str | None = None) -> configparser.RawConfigParser | 
     return parser
 
 
-def _from_tox(root: Path) -> tuple[list[str], str] | None:
+_TOX_SOURCES = ("tox.ini", "pyproject.toml [tool.tox]")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SANDBOX_SETS = frozenset({"PATH", "HOME", "TMPDIR", "LANG"})  # engine.gate.evaluation.sandbox
+_SETENV_REF = re.compile(r"\{\[([^\]]+)\]setenv\}")
+
+
+def _tox_parser(root: Path) -> tuple[configparser.RawConfigParser, str] | None:
     parser = _ini(root / "tox.ini")
-    source = "tox.ini"
+    source = _TOX_SOURCES[0]
     if parser is None or not parser.sections():
         legacy = _pyproject(root).get("tool", {}).get("tox", {}).get("legacy_tox_ini")
         parser = _ini(root, str(legacy)) if isinstance(legacy, str) else None
-        source = "pyproject.toml [tool.tox]"
-    if parser is None:
+        source = _TOX_SOURCES[1]
+    return None if parser is None else (parser, source)
+
+
+def _setenv(parser: configparser.RawConfigParser, section: str) -> list[str]:
+    """``NAME=value`` of the ``setenv`` tox gives ``section`` (module doc)."""
+    own = section if parser.has_option(section, "setenv") else "testenv"
+    values: dict[str, str] = {}
+    for line in _setenv_lines(parser, own, {own}):
+        name, eq, value = line.partition("=")
+        name, value = name.strip(), _substitute(value.strip()).strip()
+        if not eq or not _ENV_NAME.fullmatch(name) or name in _SANDBOX_SETS:
+            continue  # a comment, an env file, a factor-conditional line, the sandbox's own
+        if _DROP not in value and _SITE not in value:
+            values[name] = value
+    return [f"{name}={value}" for name, value in values.items()]
+
+
+def _setenv_lines(parser: configparser.RawConfigParser, section: str, seen: set[str]) -> list[str]:
+    """The ``setenv`` lines of ``section``, a ``{[other]setenv}`` line replaced by the
+    other section's lines (each section once)."""
+    if not parser.has_option(section, "setenv"):
+        return []
+    out: list[str] = []
+    for line in parser.get(section, "setenv").splitlines():
+        ref = _SETENV_REF.fullmatch(line.strip())
+        if ref is None:
+            out.append(line.strip())
+        elif ref.group(1) not in seen:
+            out += _setenv_lines(parser, ref.group(1), seen | {ref.group(1)})
+    return out
+
+
+def _from_tox(root: Path) -> tuple[list[str], str, list[str]] | None:
+    found = _tox_parser(root)
+    if found is None:
         return None
+    parser, source = found
     envs = re.split(r"[\s,]+", parser.get("tox", "envlist", fallback="").strip())
     sections = [f"testenv:{envs[0]}"] if envs and envs[0] else []
     for section in [*sections, "testenv"]:
@@ -169,7 +219,7 @@ def _from_tox(root: Path) -> tuple[list[str], str] | None:
                     changedir = parser.get(section, "changedir", fallback="").strip()
                     moved = changedir and _substitute(changedir) not in (".", "./")
                     note = f" (changedir {changedir} ignored: run from the root)" if moved else ""
-                    return args, f"{source} [{section}] commands{note}"
+                    return args, f"{source} [{section}] commands{note}", _setenv(parser, section)
     return None
 
 
@@ -247,7 +297,7 @@ def _in_checkout(rel: str, root: Path) -> str:
     return ""
 
 
-def _from_nox(root: Path) -> tuple[list[str], str] | None:
+def _from_nox(root: Path) -> tuple[list[str], str, list[str]] | None:
     try:
         tree = ast.parse((root / "noxfile.py").read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
@@ -263,7 +313,7 @@ def _from_nox(root: Path) -> tuple[list[str], str] | None:
         if len(words) != len(node.args) or not all(isinstance(w, str) for w in words):
             continue
         if words[:1] == ["pytest"]:
-            return [str(w) for w in words[1:]], "noxfile.py session.run"
+            return [str(w) for w in words[1:]], "noxfile.py session.run", []
         if words[:3] in (["python", "-m", "pytest"], ["python3", "-m", "pytest"]):
-            return [str(w) for w in words[3:]], "noxfile.py session.run"
+            return [str(w) for w in words[3:]], "noxfile.py session.run", []
     return None
