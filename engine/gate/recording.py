@@ -13,7 +13,6 @@ or the replay (its sandboxed run is killed) and removes the base's worktree.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from engine.gate.evaluation.generated import Generated
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.tests import TestsProbe
 from engine.gate.evaluation.recordings import RecordingCache, Stored
+from engine.gate.evaluation.scratchroot import scratch_dir
 from engine.gate.timing import step
 from engine.model import BehaviourMetrics
 from engine.vcs import Repository
@@ -50,7 +50,7 @@ class BehaviourSession:
     ) -> None:
         self._repo = repo
         self._cancel = threading.Event()
-        self._tmp = tempfile.TemporaryDirectory(prefix="ratchet-behaviour-")
+        self._tmp = scratch_dir("ratchet-behaviour-")
         self._worktree: Path | None = None
         tmp = Path(self._tmp.name)
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import ast
 import json
 import sys
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from engine.gate.evaluation.rewrites import RewriteCache, primed_copy
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.sandboxed import DIR, PLUGIN, REPLAY, SPEC_ENV
 from engine.gate.evaluation.scratch import scratch_copy
+from engine.gate.evaluation.scratchroot import scratch_dir
 from engine.gate.paths import is_test_file
 from engine.model import BehaviourMetrics
 
@@ -138,7 +138,7 @@ class BehaviourCheck:
     def run(
         self, baseline: Path, candidate: Path, functions: Sequence[FunctionRef]
     ) -> BehaviourMetrics:
-        with tempfile.TemporaryDirectory(prefix="ratchet-behaviour-") as tmp:
+        with scratch_dir("ratchet-behaviour-") as tmp:
             recorded = self.record(baseline, Path(tmp), functions)
             return self.replay(recorded, candidate)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import tempfile
 import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from engine.gate.evaluation.probes.junit import read_junit
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.probes.verdict import SESSION_FAILURE, forgive_flaky, pytest_metrics
 from engine.gate.evaluation.scratch import run_changes, tree_state
+from engine.gate.evaluation.scratchroot import scratch_dir
 
 STAGE = "selected"
 
@@ -54,7 +54,7 @@ def run_untraced(
     if not command.is_pytest:
         return None
     prefix = "ratchet-selected-" if selection else "ratchet-untraced-"
-    with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as tmp:
+    with scratch_dir(prefix) as tmp:
         out = Path(tmp) / "out"
         out.mkdir()
         work = probe.copy(checkout, Path(tmp) / "work")

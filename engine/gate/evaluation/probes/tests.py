@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +63,7 @@ from engine.gate.evaluation.sandboxed import (
     PLUGIN,
 )
 from engine.gate.evaluation.scratch import run_changes, scratch_copy, tree_state
+from engine.gate.evaluation.scratchroot import scratch_dir
 from engine.gate.evaluation.selection import TestMap, read_test_map
 from engine.gate.testcmd import AUTO, ResolvedCommand, resolve
 from engine.model import CoverageMetrics, TestMetrics
@@ -156,9 +156,7 @@ class TestsProbe:
         if not command.is_pytest:
             plain = self._run_plain(checkout, command, limit, resolved.command)
             return TestsReport(tests=said(plain))
-        with tempfile.TemporaryDirectory(
-            prefix="ratchet-tests-", ignore_cleanup_errors=True
-        ) as tmp:
+        with scratch_dir("ratchet-tests-") as tmp:
             out = Path(tmp) / "out"
             out.mkdir()
             work = self.copy(checkout, Path(tmp) / "work")
@@ -281,9 +279,7 @@ class TestsProbe:
         for _ in range(n):
             if not remaining:
                 break
-            with tempfile.TemporaryDirectory(
-                prefix="ratchet-rerun-", ignore_cleanup_errors=True
-            ) as tmp:
+            with scratch_dir("ratchet-rerun-") as tmp:
                 junit = Path(tmp) / "junit.xml"
                 before = tree_state(checkout)
                 argv = [
@@ -309,9 +305,7 @@ class TestsProbe:
     def _run_plain(
         self, checkout: Path, command: TestCommand, timeout: float, text: str
     ) -> TestMetrics:
-        with tempfile.TemporaryDirectory(
-            prefix="ratchet-tests-", ignore_cleanup_errors=True
-        ) as tmp:
+        with scratch_dir("ratchet-tests-") as tmp:
             work = scratch_copy(checkout, Path(tmp) / "work")
             before = tree_state(work)
             result = self.runner.run(
