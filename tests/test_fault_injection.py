@@ -153,8 +153,9 @@ def _listing(path: Path) -> list[str]:
         return []
 
 
-def _spawn(repo: Path, plan: Path, progress: Path) -> subprocess.Popen[str]:
+def _spawn(repo: Path, plan: Path, progress: Path, tmpdir: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RATCHET_PROGRESS_FILE": str(progress)}
+    env["TMPDIR"] = str(tmpdir)  # the case's own: what a killed run leaves there is seen
     env["PYTHONFAULTHANDLER"] = "1"  # a hung run, aborted, prints every thread's stack
     cmd = [sys.executable, "-m", "engine.cli", "run-once", "--repo", str(repo)]
     return subprocess.Popen(
@@ -166,13 +167,23 @@ def _spawn(repo: Path, plan: Path, progress: Path) -> subprocess.Popen[str]:
     )
 
 
-def _run(repo: Path, plan: Path, progress: Path, kill: Kill | None = None, at: float = 0.0):
-    """Run run-once, killing it as ``kill`` says (``at``: absolute delay for fractions).
-    Returns (returncode, stdout, stderr, timeline, killed)."""
+def _run(
+    repo: Path,
+    plan: Path,
+    progress: Path,
+    kill: Kill | None = None,
+    at: float = 0.0,
+    tmpdir: Path | None = None,
+):
+    """Run run-once, killing it as ``kill`` says (``at``: absolute delay for fractions),
+    with ``TMPDIR`` at ``tmpdir`` (made; default ``<progress>.tmpdir``). Returns (returncode,
+    stdout, stderr, timeline, killed)."""
     events = _probe(repo, progress, _tip(repo))
     timeline = Timeline()
     start = time.monotonic()
-    proc = _spawn(repo, plan, progress)
+    tmpdir = tmpdir or progress.with_suffix(".tmpdir")  # (.tmp: the progress writer's)
+    tmpdir.mkdir(exist_ok=True)
+    proc = _spawn(repo, plan, progress, tmpdir)
     fire: float | None = start + at if kill and kill.fraction is not None else None
     killed = False
     while proc.poll() is None:
@@ -283,7 +294,10 @@ def _case(world: World, kill: Kill, tmp: Path) -> list[str]:
     repo = _fresh_copy(world.cold if kill.cold else world.warm, tmp / kill.name)
     user = snapshot_of_user_state(repo)
     at = (kill.fraction or 0.0) * world.reference.exit
-    code, _, err, timeline, killed = _run(repo, world.plan, tmp / f"{kill.name}.p", kill, at)
+    scratch = tmp / f"{kill.name}.tmpdir"  # both runs': the next one sweeps what the kill left
+    code, _, err, timeline, killed = _run(
+        repo, world.plan, tmp / f"{kill.name}.p", kill, at, tmpdir=scratch
+    )
     problems = []
     if "hung" in timeline.seen:
         problems.append(f"the run hung ({HANG:g} s), aborted; its threads: {err[-4000:]}")
@@ -309,13 +323,16 @@ def _case(world: World, kill: Kill, tmp: Path) -> list[str]:
         if code in (EXIT_TERMINATED, 0) and _leftovers(repo):
             problems.append(f"SIGTERM did not unwind: {_leftovers(repo)}")
 
-    code2, out2, err2, timeline2, _ = _run(repo, world.plan, tmp / f"{kill.name}.p2")
+    code2, out2, err2, timeline2, _ = _run(
+        repo, world.plan, tmp / f"{kill.name}.p2", tmpdir=scratch
+    )
     if "hung" in timeline2.seen:
         problems.append(f"the next run hung ({HANG:g} s), aborted; its threads: {err2[-4000:]}")
     outcome = json.loads(out2.splitlines()[-1]).get("outcome") if code2 == 0 and out2 else None
     if outcome not in VALID_OUTCOMES:
         problems.append(f"next run: exit {code2}, outcome {outcome}: {err2[-1500:]}")
     problems += [f"left after the next run: {x}" for x in _leftovers(repo)]
+    problems += [f"left in TMPDIR after the next run: {p.name}" for p in scratch.iterdir()]
     problems += _journal_problems(repo)
     fsck = subprocess.run(["git", "fsck", "--full", "--no-dangling"], cwd=repo, capture_output=True)
     if fsck.returncode != 0:

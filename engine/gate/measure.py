@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 from engine import __version__
 from engine.errors import SandboxError
+from engine.gate.evaluation import scratchroot
 from engine.gate.evaluation.base_doctests import BaseDoctests
 from engine.gate.evaluation.behaviour import changed_functions
 from engine.gate.evaluation.cache import BaselineCache, baseline_key, measured_tree
@@ -181,6 +182,7 @@ class SandboxMeasurer:
         return find_generated(repo.root, repo.ignored)
 
     def baseline(self, repo: Repository, commit: str) -> Metrics:
+        scratchroot.root()  # every cycle: killed runs' copies go now, cached baseline or not
         key = self.key(repo, commit)
         with self._key_lock(key):
             metrics = self._baseline(repo, commit, key)
