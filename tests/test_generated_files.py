@@ -37,6 +37,28 @@ def test_the_version_files_a_build_declares(tmp_path: Path, text: str, paths: li
     assert declared(tmp_path) == paths
 
 
+PDM = '[tool.pdm.version]\nsource = "scm"\nwrite_to = "p/_version.py"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "src", "paths"),
+    [
+        (PDM, False, ["p/_version.py"]),
+        (PDM, True, ["src/p/_version.py"]),  # pdm's package-dir defaults to src/ when it exists
+        (PDM + '[tool.pdm.build]\npackage-dir = "lib"\n', True, ["lib/p/_version.py"]),
+        (PDM + '[tool.pdm.build]\npackage-dir = "."\n', True, ["p/_version.py"]),
+        ('[tool.pdm.version]\nsource = "scm"\nwrite_to = "../x.py"\n', False, []),
+    ],
+)
+def test_a_pdm_build_declares_its_version_file_under_its_package_dir(
+    tmp_path: Path, text: str, src: bool, paths: list[str]
+) -> None:
+    write(tmp_path / "pyproject.toml", text)
+    if src:
+        (tmp_path / "src").mkdir()
+    assert declared(tmp_path) == paths
+
+
 def test_a_setup_py_that_uses_setuptools_scm_declares_its_version_file(tmp_path: Path) -> None:
     write(
         tmp_path / "setup.py",

@@ -4,7 +4,9 @@ every checkout ratchet measures.
 A version file written by setuptools-scm (``[tool.setuptools_scm] version_file`` or
 ``write_to``, or ``use_scm_version={"write_to": ...}`` in ``setup.py``) or hatch-vcs
 (``[tool.hatch.build.hooks.vcs] version-file``, or under
-``[tool.hatch.build.targets.<name>.hooks.vcs]``) exists only where the project was built
+``[tool.hatch.build.targets.<name>.hooks.vcs]``) or pdm-backend (``[tool.pdm.version]
+write_to``, under the package directory: ``[tool.pdm.build] package-dir``, else ``src/``
+when there is one, as pdm's editable build writes it) exists only where the project was built
 (``pip install -e .``): a worktree of a commit lacks it, the package does not import and
 every test errors (humanize 4.17.0: "No module named 'humanize._version'"). Ratchet reads
 such a file from the user's working tree (never writes it) and writes it into each
@@ -85,6 +87,7 @@ def declared(root: Path) -> list[str]:
     for target in _table(build, "targets").values():
         if isinstance(target, dict):
             found.append(_table(_table(target, "hooks"), "vcs").get("version-file"))
+    found.append(_pdm(root, _table(tool, "pdm")))
     return list(dict.fromkeys(p for p in found if isinstance(p, str) and _relative(p)))
 
 
@@ -145,6 +148,17 @@ def _from_setup_py(root: Path) -> list[object]:
     except (OSError, UnicodeDecodeError):
         return []
     return list(_SETUP_PY.findall(text)) if "use_scm_version" in text else []
+
+
+def _pdm(root: Path, pdm: dict[str, Any]) -> str | None:
+    """pdm-backend's ``write_to`` as a path from the root (module doc)."""
+    write_to = _table(pdm, "version").get("write_to")
+    if not isinstance(write_to, str):
+        return None
+    package_dir = _table(pdm, "build").get("package-dir")
+    if not isinstance(package_dir, str):
+        package_dir = "src" if (root / "src").is_dir() else ""
+    return str(PurePosixPath(package_dir) / write_to) if package_dir.strip("./") else write_to
 
 
 def _table(data: Any, key: str) -> dict[str, Any]:
