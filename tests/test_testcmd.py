@@ -157,6 +157,21 @@ TOX_CASES = [
     ({"tox.ini": "[tox]\nenvlist = lint\n[testenv]\nsetenv = A=1\n"
                  "[testenv:lint]\ncommands = pytest -q\n"},
      "A=1 python -m pytest -q", []),
+    # natsort 8.4.0: an env runs every command; the suite is the widest pytest one, not
+    # the first (README doctests), nor the package's doctests
+    ({**tox("{envpython} -m doctest docs/howitworks.rst\n    pytest README.rst docs/x.rst\n"
+            "    pytest --doctest-modules {envsitepackagesdir}/natsort\n"
+            "    # Full test suite.\n"
+            "    pytest --hypothesis-profile=slow-tests --tb=short {posargs:}"),
+      "natsort/__init__.py": ""},
+     "python -m pytest --hypothesis-profile=slow-tests --tb=short",
+     ["the widest of its 3 pytest commands"]),
+    ({**tox("pytest README.rst\n    pytest tests/test_a.py"), "tests/test_a.py": ""},
+     "python -m pytest tests/test_a.py", []),
+    (tox("pytest README.rst\n    pytest docs/more.md"), "python -m pytest README.rst", []),
+    # tox's interpreter, and a command continued on the next line
+    (tox("{envpython} -m pytest -q \\\n        --strict-markers"),
+     "python -m pytest -q --strict-markers", []),
 ]  # fmt: skip
 
 

@@ -46,7 +46,9 @@ from typing import Any
 
 AUTO = "auto"
 PLAIN = "python -m pytest -q"
-_PYTEST_START = re.compile(r"^(?:python[0-9.]*\s+-m\s+)?(?:pytest|py\.test)(?:\s|$)")
+_PYTEST_START = re.compile(
+    r"^(?:(?:python[0-9.]*|\{env_?python\})\s+-m\s+)?(?:pytest|py\.test)(?:\s|$)"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,16 +213,55 @@ def _from_tox(root: Path) -> tuple[list[str], str, list[str]] | None:
     for section in [*sections, "testenv"]:
         if not parser.has_section(section) or not parser.has_option(section, "commands"):
             continue
-        for line in parser.get(section, "commands").splitlines():
-            line = line.strip()
-            if _PYTEST_START.match(line):
-                args = _tox_args(line, root)
-                if args is not None:
-                    changedir = parser.get(section, "changedir", fallback="").strip()
-                    moved = changedir and _substitute(changedir) not in (".", "./")
-                    note = f" (changedir {changedir} ignored: run from the root)" if moved else ""
-                    return args, f"{source} [{section}] commands{note}", _setenv(parser, section)
+        lines = _command_lines(parser.get(section, "commands"))
+        parsed = [_tox_args(line, root) for line in lines if _PYTEST_START.match(line)]
+        runs = [a for a in parsed if a is not None]
+        if not runs:
+            continue
+        chosen = max(runs, key=lambda a: _width(a, root))  # the first of the widest
+        changedir = parser.get(section, "changedir", fallback="").strip()
+        moved = changedir and _substitute(changedir) not in (".", "./")
+        note = f" (changedir {changedir} ignored: run from the root)" if moved else ""
+        if len(runs) > 1:
+            note += f" (the widest of its {len(runs)} pytest commands)"
+        return chosen, f"{source} [{section}] commands{note}", _setenv(parser, section)
     return None
+
+
+def _command_lines(text: str) -> list[str]:
+    """tox's command lines: a line ending in ``\\`` goes on on the next one."""
+    lines: list[str] = []
+    going_on = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if going_on and lines:
+            lines[-1] = lines[-1][:-1].rstrip() + " " + line
+        else:
+            lines.append(line)
+        going_on = line.endswith("\\")
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _width(args: list[str], root: Path) -> int:
+    """How much of the suite a pytest command of a tox env runs (its env may run several:
+    README doctests, the package's doctests, the suite): 2 when it names no path (the
+    configured collection, all of it), 1 when it names a directory or a test module, 0
+    when it names only other files (``README.rst``: doctests of documents)."""
+    from engine.gate.evaluation.probes.command import VALUE_OPTIONS  # the package imports us
+
+    paths, takes_value = [], False
+    for arg in args:
+        if takes_value:
+            takes_value = False
+        elif arg.startswith("-"):
+            takes_value = arg in VALUE_OPTIONS
+        else:
+            paths.append(arg.split("::", 1)[0])
+    if not paths:
+        return 2
+    name = re.compile(r"(test_.*|.*_test)\.py")
+    wide = any((root / p).is_dir() or name.fullmatch(Path(p).name) for p in paths)
+    return 1 if wide else 0
 
 
 _SITE = "\x00site\x00"  # {envsitepackagesdir}: resolved against the checkout per word
@@ -279,6 +320,8 @@ def _replacement(inner: str) -> str:
         return _substitute(rest)
     if name in ("toxinidir", "tox_root"):
         return "."
+    if name in ("envpython", "env_python") and not rest:
+        return "python"  # the env's interpreter: the sandbox's is the one ratchet runs
     if name == "env":
         return _substitute(rest.partition(":")[2])
     if name in ("envsitepackagesdir", "env_site_packages_dir") and not rest:
