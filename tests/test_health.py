@@ -33,6 +33,40 @@ def metrics(**tests: object) -> Metrics:
             "the tests fail on the target at 0123456789ab: 2 failed, first: t.py::a; ratchet "
             "cannot judge changes until they pass — fix them or set test_command",
         ),
+        # natsort 8.4.0: tests whose fixture needs a locale this machine lacks error in their
+        # setup, each by its id, on an otherwise working suite: quarantined like failures
+        (
+            metrics(passed=274, errors=2, failures=("t.py::a[0]", "t.py::b"), exit_code=1),
+            None,
+        ),
+        # ... but not an error without a test id, a crash, or errors of nothing that passed
+        (
+            metrics(
+                passed=5,
+                errors=1,
+                failures=("t.py",),
+                exit_code=1,
+                output_tail="ERROR t.py - locale.Error: unsupported locale setting",
+            ),
+            "the tests fail on the target at 0123456789ab: 1 error, first: ERROR t.py - "
+            "locale.Error: unsupported locale setting; ratchet cannot judge changes until "
+            "they pass — fix them or set test_command",
+        ),
+        (
+            metrics(passed=5, errors=1, failures=("t.py::a",), exit_code=2),
+            "the tests fail on the target at 0123456789ab: 1 error, first: t.py::a; ratchet "
+            "cannot judge changes until they pass — fix them or set test_command",
+        ),
+        (
+            metrics(passed=5, errors=2, failures=("t.py::a",), exit_code=1),  # one unnamed
+            "the tests fail on the target at 0123456789ab: 2 errors, first: t.py::a; ratchet "
+            "cannot judge changes until they pass — fix them or set test_command",
+        ),
+        (
+            metrics(errors=1, failures=("t.py::a",), exit_code=1),
+            "the tests fail on the target at 0123456789ab: 1 error, first: t.py::a; ratchet "
+            "cannot judge changes until they pass — fix them or set test_command",
+        ),
         (
             metrics(errors=1, timed_out=True, time_limit=900.0),
             "the tests hang on the target at 0123456789ab: killed after 900 s; ratchet cannot "

@@ -162,10 +162,11 @@ TOX_CASES = [
     ({**tox("{envpython} -m doctest docs/howitworks.rst\n    pytest README.rst docs/x.rst\n"
             "    pytest --doctest-modules {envsitepackagesdir}/natsort\n"
             "    # Full test suite.\n"
-            "    pytest --hypothesis-profile=slow-tests --tb=short {posargs:}"),
+            "    pytest --hypothesis-profile=slow-tests --tb=short --cov "
+            "{envsitepackagesdir}/natsort --cov-report term-missing {posargs:}"),
       "natsort/__init__.py": ""},
-     "python -m pytest --hypothesis-profile=slow-tests --tb=short",
-     ["the widest of its 3 pytest commands"]),
+     "python -m pytest --hypothesis-profile=slow-tests --tb=short --cov natsort --cov-report "
+     "term-missing", ["the widest of its 3 pytest commands"]),
     ({**tox("pytest README.rst\n    pytest tests/test_a.py"), "tests/test_a.py": ""},
      "python -m pytest tests/test_a.py", []),
     (tox("pytest README.rst\n    pytest docs/more.md"), "python -m pytest README.rst", []),

@@ -28,6 +28,9 @@ VALUE_OPTIONS = frozenset(
         "--rootdir", "--confcutdir", "--basetemp", "--junitxml", "--junit-xml", "--maxfail",
         "--tb", "--durations", "--import-mode", "--log-level", "--override-ini", "--config-file",
         "-n", "--numprocesses", "--maxprocesses", "--dist", "--tx",
+        # plugins' (pytest-cov's --cov takes an optional value, and takes the next word)
+        "--cov", "--cov-report", "--cov-config", "--cov-fail-under", "--hypothesis-profile",
+        "--hypothesis-seed", "--timeout", "--reruns",
     }
 )  # fmt: skip
 
