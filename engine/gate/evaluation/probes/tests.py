@@ -44,7 +44,9 @@ from engine.gate.evaluation.probes.coverage_report import (
     read_line_coverage,
 )
 from engine.gate.evaluation.probes.junit import JunitSummary, read_junit
+from engine.gate.evaluation.probes.uncollected import no_tests_note
 from engine.gate.evaluation.probes.verdict import (
+    NO_TESTS_EXIT,
     first_failure_of,
     forgive_flaky,
     output_tail,
@@ -203,7 +205,9 @@ class TestsProbe:
                 on_failure(metrics)
             problems: tuple[str, ...] = ()
             coverage, lines, test_map = CoverageMetrics(), None, None
-            if not (fail_fast and stop.stopped(metrics.failures)):  # a stopped run: no coverage
+            if metrics.exit_code == NO_TESTS_EXIT and not (tests or keep):  # nothing to cover
+                problems = (no_tests_note(work),)
+            elif not (fail_fast and stop.stopped(metrics.failures)):  # stopped: no coverage
                 coverage, lines, problems, test_map = self._coverage(
                     work, out, result, limit, contexts
                 )
