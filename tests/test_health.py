@@ -79,6 +79,36 @@ def test_broken_baseline(baseline: Metrics, message: str | None) -> None:
     assert broken_baseline(baseline) == message
 
 
+USAGE_TAIL = (
+    "ERROR: usage: __main__.py [options] [file_or_dir] [file_or_dir] [...]\n"
+    "__main__.py: error: unrecognized arguments: {option}\n"
+    "  inifile: /w/pyproject.toml\n  rootdir: /w"
+)
+
+
+@pytest.mark.parametrize(
+    ("option", "fix"),
+    [
+        # tqdm 4.67.1's addopts, pytest-asyncio not installed
+        ("--asyncio-mode=strict", "is an option of pytest-asyncio, which is not installed: "
+         "pip install pytest-asyncio"),
+        ("--cov-report=term", "pip install pytest-cov"),
+        ("-n", "pip install pytest-xdist"),
+        ("--frobnicate", "is an option of a pytest plugin that is not installed: install the "
+         "test dependencies"),
+    ],
+)  # fmt: skip
+def test_an_option_of_a_missing_plugin_is_named_with_its_package(option: str, fix: str) -> None:
+    tail = USAGE_TAIL.format(option=option)
+    session = f"<session>: exit 4: __main__.py: error: unrecognized arguments: {option}"
+    baseline = metrics(
+        errors=1, failures=("<session>",), exit_code=4, output_tail=tail, first_failure=session
+    )
+    message = broken_baseline(baseline) or ""
+    assert f"first: {session};" in message
+    assert fix in message, message
+
+
 @pytest.mark.parametrize(
     ("timeouts", "baseline", "limit"),
     [

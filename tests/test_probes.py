@@ -367,6 +367,23 @@ def test_pytest_metrics(
 
 
 @pytest.mark.parametrize(
+    ("stderr", "first"),
+    [
+        # tqdm 4.67.1: a usage error says what on its own line, not on the last one
+        ("ERROR: usage: __main__.py [options] [file_or_dir] [file_or_dir] [...]\n"
+         "__main__.py: error: unrecognized arguments: --asyncio-mode=strict\n"
+         "  inifile: /w/pyproject.toml\n  rootdir: /w\n",
+         "<session>: exit 4: __main__.py: error: unrecognized arguments: --asyncio-mode=strict"),
+        ("Traceback (most recent call last):\nImportError: while loading conftest '/w/c.py'\n",
+         "<session>: exit 4: ImportError: while loading conftest '/w/c.py'"),
+    ],
+)  # fmt: skip
+def test_a_run_without_a_verdict_says_why(stderr: str, first: str) -> None:
+    result = RunResult(returncode=4, stdout="", stderr=stderr)
+    assert pytest_metrics(result, JunitSummary()).first_failure == first
+
+
+@pytest.mark.parametrize(
     ("flaky", "expected"),
     [
         # flaky ids -> (passed, failed, errors, failures, exit code)

@@ -45,11 +45,14 @@ def broken_baseline(metrics: Metrics) -> str | None:
         counts.append(f"{tests.errors} error{'s' * (tests.errors != 1)}")
     if tests.failed:
         counts.append(f"{tests.failed} failed")
-    first = first_problem(tests.output_tail) or (tests.failures[0] if tests.failures else "")
+    first = first_problem(tests.output_tail) or tests.first_failure
+    first = first or (tests.failures[0] if tests.failures else "")
     shown = f", first: {first}" if first else ""
     # the measurement's notes that say how to fix this: a version file nobody built, a
     # coverage data file cut by the file size limit
     fixes = [n for n in metrics.notes if NOT_BUILT in n or FILE_SIZE_HINT in n][:2]
+    if (plugin := missing_plugin(tests.output_tail)) is not None:
+        fixes.insert(0, plugin)
     return f"the tests fail on the target at {sha}: {', '.join(counts)}{shown}; " + "; ".join(
         [*fixes, fix]
     )
@@ -66,6 +69,47 @@ def _by_id(tests: TestMetrics) -> bool:
         and len(ids) >= tests.failed + tests.errors
         and all("::" in f and f != SESSION for f in ids)
     )
+
+
+# options the project's configuration passes to pytest plugins, by the package to install
+_PLUGIN_OPTIONS = {
+    "--asyncio-mode": "pytest-asyncio",
+    "--timeout": "pytest-timeout",
+    "-n": "pytest-xdist",
+    "--numprocesses": "pytest-xdist",
+    "--dist": "pytest-xdist",
+    "--cov": "pytest-cov",
+    "--benchmark": "pytest-benchmark",
+    "--hypothesis": "hypothesis",
+    "--reruns": "pytest-rerunfailures",
+    "--mypy": "pytest-mypy",
+    "--doctest-plus": "pytest-doctestplus",
+    "--doctest-rst": "pytest-doctestplus",
+    "--mpl": "pytest-mpl",
+    "--ds": "pytest-django",
+    "--reuse-db": "pytest-django",
+    "--randomly": "pytest-randomly",
+    "--snapshot": "syrupy",
+    "--html": "pytest-html",
+    "--memray": "pytest-memray",
+    "--codspeed": "pytest-codspeed",
+}
+_UNRECOGNIZED = re.compile(r"unrecognized arguments: (\S+)")
+
+
+def missing_plugin(output: str) -> str | None:
+    """How to fix a pytest usage error over an option of a plugin that is not installed
+    (tqdm 4.67: ``--asyncio-mode=strict`` in ``addopts``, pytest-asyncio missing)."""
+    found = _UNRECOGNIZED.search(output)
+    if found is None:
+        return None
+    option = found.group(1).split("=", 1)[0]
+    package = next((p for o, p in _PLUGIN_OPTIONS.items() if option == o or (
+        option.startswith(o + "-") and o.startswith("--"))), None)  # fmt: skip
+    said = f"{option} (in the project's pytest configuration or test command) is an option of"
+    if package is None:
+        return f"{said} a pytest plugin that is not installed: install the test dependencies"
+    return f"{said} {package}, which is not installed: pip install {package}"
 
 
 def first_problem(output: str) -> str:

@@ -61,8 +61,14 @@ def first_failure_of(
         return f"{session}: the test command timed out"
     if result.returncode in (0, NO_TESTS_EXIT):
         return ""
-    last = next((ln.strip() for ln in reversed(output_tail(result).splitlines()) if ln.strip()), "")
-    return f"{session}: exit {result.returncode}" + (f": {last[:200]}" if last else "")
+    lines = [ln.strip() for ln in output_tail(result).splitlines() if ln.strip()]
+    # pytest's usage error says what on its own line ("__main__.py: error: unrecognized
+    # arguments: --asyncio-mode=strict"), not on the last one ("rootdir: ...")
+    said = next((ln for ln in lines if _USAGE.search(ln)), lines[-1] if lines else "")
+    return f"{session}: exit {result.returncode}" + (f": {said[:200]}" if said else "")
+
+
+_USAGE = re.compile(r"(?i)\berror: (?!usage:)")
 
 
 def forgive_flaky(tests: TestMetrics, summary: JunitSummary, flaky: Sequence[str]) -> TestMetrics:
