@@ -208,7 +208,7 @@ def tested_function(repo: Path, pick: str = "median") -> tuple[str, str, str]:
                     for i in ix
                 }
                 if ids:
-                    source = ast.get_source_segment(text, node) or ""
+                    source = function_source(text, node)
                     found.append((len(ids), rel, node.name, source))
     if not found:
         raise SystemExit(f"{repo}: no function is run by a test (no selection map?)")
@@ -297,7 +297,15 @@ def _src(repo: Path, rel: str, name: str) -> str:
     text = (repo / rel).read_text()
     defs = [n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef)]
     node = next(n for n in defs if n.name == name)
-    return ast.get_source_segment(text, node) or ""
+    return function_source(text, node)
+
+
+def function_source(text: str, node: ast.FunctionDef) -> str:
+    """A top-level function's source with its decorators: a plan replaces the whole
+    definition, and one without them would change what the name is (a @contextmanager
+    function turned into a plain generator function)."""
+    start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return "\n".join(text.splitlines()[start - 1 : node.end_lineno])
 
 
 def timed(argv: list[str], cwd: Path) -> float:

@@ -40,6 +40,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from cascade_project import function_source  # noqa: E402
 from scratch import git, ratchet  # noqa: E402
 
 SPIN = '''\
@@ -110,7 +111,7 @@ def functions_of(root: Path, count: int) -> list[tuple[str, str, str]]:
             continue
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and len(out) < count:
-                out.append((rel, node.name, ast.get_source_segment(text, node) or ""))
+                out.append((rel, node.name, function_source(text, node)))
     if len(out) < count:
         raise SystemExit(f"{root}: found {len(out)} top-level functions, need {count}")
     return out
