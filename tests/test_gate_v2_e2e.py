@@ -366,6 +366,27 @@ def test_a_doctest_already_failing_on_the_target_does_not_block_its_module(
     assert "doctests_on_base" not in second["timings"]
 
 
+def test_every_doctest_failing_on_the_target_is_forgiven_not_only_the_first_seen(
+    tmp_path: Path,
+) -> None:
+    """Found on tomlkit 0.13.3 (five doctests of api.py fail on the base): the fail-fast
+    reaching run stopped at the first, the base's run forgave that one only, and the run
+    again stopped at the second."""
+    double = HALF.replace("half", "double").replace("Half of", "Double").replace("/ 2", "* 3")
+    text = TEXT + HALF + double
+    shout_test = (
+        "from calc.text import shout\n\n\ndef test_shout():\n    assert shout('a') == 'A!'\n"
+    )
+    repo = project(tmp_path, {"calc/text.py": text, "tests/test_text.py": shout_test})
+    flipped = text.replace('return word.upper() + "!"', 'return f"{word.upper()}!"')
+    result = run_plan(
+        repo, tmp_path, "Format shout", [{"file": "calc/text.py", "op": "rewrite", "code": flipped}]
+    )
+    assert result["outcome"] == "merged", failed(result)
+    both = ["calc/text.py::calc.text.double", "calc/text.py::calc.text.half"]
+    assert sorted(result["candidate"]["tests"]["quarantined"]) == both
+
+
 def test_a_candidate_that_rewrites_a_failing_doctest_or_breaks_another_is_still_rejected(
     tmp_path: Path,
 ) -> None:
