@@ -107,11 +107,25 @@ def test_host_tools_never_import_from_the_checkout(tmp_path: Path) -> None:
             ("created: sub/conftest.py",),
         ),
         (lambda w: (w / "out.log").write_text("data\n"), ()),
+        (lambda w: (w / "output.toml").write_text("a = 1\n"), ()),  # tomlkit's doctests
+        (lambda w: (w / "sub" / "pyproject.toml").write_text(""), ("created: sub/pyproject.toml",)),
+        (lambda w: (w / "ruff.toml").write_text(""), ("created: ruff.toml",)),
         (lambda w: os.symlink("/", w / "root-link"), ("symlink: root-link -> /",)),
         (lambda w: os.mkfifo(w / "pipe"), ()),
         (lambda w: (w / ".git").write_text("gitdir: /elsewhere\n"), ()),
     ],
-    ids=["modified", "deleted", "created-code", "created-data", "symlink", "fifo", "dot-git"],
+    ids=[
+        "modified",
+        "deleted",
+        "created-code",
+        "created-data",
+        "created-toml-data",
+        "created-config",
+        "created-tool-config",
+        "symlink",
+        "fifo",
+        "dot-git",
+    ],  # fmt: skip
 )
 def test_scratch_copy_reports_what_a_run_changed(
     tmp_path: Path, change: object, expected: tuple[str, ...]

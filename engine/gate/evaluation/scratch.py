@@ -20,11 +20,17 @@ from pathlib import Path
 MAX_CHANGES = 100  # entries kept in a change list; one more entry says how many were dropped
 
 # A file created by a run is reported when it could change what a later import, test
-# collection or tool run does; plain data files (logs, outputs) are not.
-_CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".pth", ".so", ".ini", ".cfg", ".toml")
+# collection or tool run does: code by its suffix, configuration by the names the tools
+# read; plain data files (logs, outputs, a test's own ``output.toml`` or ``settings.ini``:
+# tomlkit's doctests write one) are not.
+_CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".pth", ".so")
 _CODE_NAMES = frozenset(
-    {"conftest.py", ".coveragerc", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg"}
-)
+    {
+        "conftest.py", ".coveragerc", "pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml",
+        "tox.ini", "tox.toml", "setup.cfg", "pyproject.toml", "ruff.toml", ".ruff.toml",
+        "mypy.ini", ".mypy.ini", ".bandit", "noxfile.py",
+    }
+)  # fmt: skip
 
 
 def scratch_copy(checkout: Path, dest: Path) -> Path:
