@@ -179,6 +179,35 @@ def whisper(word):
     )
 
 
+def test_added_doctests_earn_no_coverage_the_baseline_could_not_have(tmp_path: Path) -> None:
+    """Found on tomlkit 0.13.3: the doctests of api.py, which only the candidate runs,
+    covered two lines of items.py no test runs; the comment-only change showed a coverage
+    gain, a positive ROI, and merged. Their verdict counts; their coverage is not measured."""
+    text = TEXT.replace(
+        "    >>> shout(\"hi\")\n    'HI!'\n",
+        "    >>> shout(\"hi\")\n    'HI!'\n    >>> from calc.extra import only_doctests\n"
+        "    >>> only_doctests()\n    1\n",
+    )
+    ops = "def only_doctests():\n    return 1\n"
+    tests = "from calc.text import shout\n\n\ndef test_shout():\n    assert shout('a') == 'A!'\n"
+    repo = project(
+        tmp_path, {"calc/text.py": text, "calc/extra.py": ops, "tests/test_text.py": tests}
+    )
+    commented = text.replace("def shout(word):\n", "def shout(word):\n    # loud\n")
+    result = run_plan(
+        repo,
+        tmp_path,
+        "Comment shout",
+        [{"file": "calc/text.py", "op": "rewrite", "code": commented}],
+    )
+    base, cand = result["baseline"], result["candidate"]
+    assert cand["tests"]["doctests_added"] == 1 and cand["tests"]["failed"] == 0
+    assert cand["coverage"]["files"]["calc/extra.py"] == base["coverage"]["files"]["calc/extra.py"]
+    assert cand["coverage"]["covered_lines"] == base["coverage"]["covered_lines"]
+    assert cand["diff_coverage"]["gained"] == 0
+    assert result["outcome"] == "rejected" and "positive-roi" in failed(result), result
+
+
 def test_refactor_that_changes_what_only_recorded_calls_see_is_rejected(tmp_path: Path) -> None:
     repo = project(tmp_path, {"calc/buckets.py": BUCKETS, "tests/test_buckets.py": BUCKET_TESTS})
     before = git(repo, "rev-parse", "main")
@@ -329,6 +358,33 @@ def half(n):
 '''
 
 
+LOUD = 'return word.upper() + "!"'
+BRANCHY_LOUD = 'if word:\n        return word.upper() + "!"\n    else:\n        return "!"'
+WHISPER = '''
+
+def whisper(word):
+    """Lower-case."""
+    if word:
+        return word.lower()
+    else:
+        return ""
+'''
+TEXT_TESTS = (
+    "from calc.text import shout, whisper\n\n\ndef test_shout():\n    assert shout('a') == 'A!'\n"
+    "\n\ndef test_whisper():\n    assert whisper('A') == 'a'\n"
+)
+
+
+def flatten(text: str, function: str) -> str:
+    """``text`` with the if/else of ``shout`` or ``whisper`` flattened: the same behaviour,
+    lower complexity (a change with something to gain, so it may merge)."""
+    if function == "shout":
+        return text.replace(BRANCHY_LOUD, LOUD)
+    return text.replace(
+        'if word:\n        return word.lower()\n    else:\n        return ""', "return word.lower()"
+    )
+
+
 def test_a_doctest_already_failing_on_the_target_does_not_block_its_module(
     tmp_path: Path,
 ) -> None:
@@ -337,14 +393,11 @@ def test_a_doctest_already_failing_on_the_target_does_not_block_its_module(
     refuses touched files). Its doctests run on the base: the same failure there, from a
     docstring the candidate left alone, is quarantined; the reaching run that rejected the
     candidate for it is run again; the cycle after the merge knows the result."""
-    text = TEXT + HALF
-    shout_test = (
-        "from calc.text import shout\n\n\ndef test_shout():\n    assert shout('a') == 'A!'\n"
-    )
-    repo = project(tmp_path, {"calc/text.py": text, "tests/test_text.py": shout_test})
-    flipped = text.replace('return word.upper() + "!"', 'return f"{word.upper()}!"')
+    text = TEXT.replace(LOUD, BRANCHY_LOUD) + HALF + WHISPER
+    repo = project(tmp_path, {"calc/text.py": text, "tests/test_text.py": TEXT_TESTS})
+    flat = flatten(text, "shout")
     result = run_plan(
-        repo, tmp_path, "Format shout", [{"file": "calc/text.py", "op": "rewrite", "code": flipped}]
+        repo, tmp_path, "Flatten shout", [{"file": "calc/text.py", "op": "rewrite", "code": flat}]
     )
     assert result["outcome"] == "merged", failed(result)
     tests = result["candidate"]["tests"]
@@ -357,9 +410,12 @@ def test_a_doctest_already_failing_on_the_target_does_not_block_its_module(
     assert len(kept) == 2 and all(doctest in k.read_text() for k in kept)  # base, candidate
 
     # the next candidate on the merged tip (the candidate's content) knows them: no run
-    again = flipped.replace("Upper-case and exclaim.", "Upper-case, then exclaim.")
+    again = flatten(flat, "whisper")
     second = run_plan(
-        repo, tmp_path, "Reword shout", [{"file": "calc/text.py", "op": "rewrite", "code": again}]
+        repo,
+        tmp_path,
+        "Flatten whisper",
+        [{"file": "calc/text.py", "op": "rewrite", "code": again}],
     )
     assert second["outcome"] == "merged", failed(second)
     assert second["candidate"]["tests"]["quarantined"] == [doctest]
@@ -373,14 +429,11 @@ def test_every_doctest_failing_on_the_target_is_forgiven_not_only_the_first_seen
     reaching run stopped at the first, the base's run forgave that one only, and the run
     again stopped at the second."""
     double = HALF.replace("half", "double").replace("Half of", "Double").replace("/ 2", "* 3")
-    text = TEXT + HALF + double
-    shout_test = (
-        "from calc.text import shout\n\n\ndef test_shout():\n    assert shout('a') == 'A!'\n"
-    )
-    repo = project(tmp_path, {"calc/text.py": text, "tests/test_text.py": shout_test})
-    flipped = text.replace('return word.upper() + "!"', 'return f"{word.upper()}!"')
+    text = TEXT.replace(LOUD, BRANCHY_LOUD) + HALF + double + WHISPER
+    repo = project(tmp_path, {"calc/text.py": text, "tests/test_text.py": TEXT_TESTS})
+    flat = flatten(text, "shout")
     result = run_plan(
-        repo, tmp_path, "Format shout", [{"file": "calc/text.py", "op": "rewrite", "code": flipped}]
+        repo, tmp_path, "Flatten shout", [{"file": "calc/text.py", "op": "rewrite", "code": flat}]
     )
     assert result["outcome"] == "merged", failed(result)
     both = ["calc/text.py::calc.text.double", "calc/text.py::calc.text.half"]

@@ -12,8 +12,10 @@ it stops and saves coverage there and reports from the saved file, so the run ne
 second interpreter for its report. It does nothing when the running coverage is not the
 one writing ``DATA`` or writes parallel data files; a missing file tells the host to run
 the script instead. Code that runs after that hook (other plugins' ``pytest_unconfigure``,
-``atexit`` handlers) is not measured. With ``RATCHET_CONTEXTS_KEEP``, it deselects every
-collected test but the listed ones (the cascade's reaching run over the whole collection).
+``atexit`` handlers) is not measured. A doctest item ``ratchet_probe`` added
+(``ratchet_added``) runs with coverage paused: the baseline's run never had it. With
+``RATCHET_CONTEXTS_KEEP``, it deselects every collected test but the listed ones (the
+cascade's reaching run over the whole collection).
 With ``RATCHET_CONTEXTS_STOP`` (JSON ``{"known": [node ids], "marker": PATH}``), it is the
 fail-fast instead of ``-x``: the session stops at the first failing test whose node id is
 not listed (the baseline's own failures run on, traced), and ``PATH`` is written when it
@@ -170,11 +172,34 @@ def pytest_runtest_logreport(report: Any) -> None:
     _stop_at(report)
 
 
+ADDED = "ratchet_added"  # ratchet_probe.ADDED: a doctest the baseline's run never had
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: Any, nextitem: Any) -> Iterator[None]:
+    if getattr(item, ADDED, False):  # its verdict counts, its coverage does not
+        paused = _pause()
+        yield
+        if paused is not None:
+            with contextlib.suppress(Exception):
+                paused.start()
+        return
     _switch(item.nodeid)
     yield
     _switch("")
+
+
+def _pause() -> Any:
+    """The running coverage, stopped (None when none runs or it cannot stop)."""
+    try:
+        import coverage
+
+        cov = coverage.Coverage.current()
+        if cov is not None:
+            cov.stop()
+        return cov
+    except Exception:  # noqa: BLE001 - never break the observed run
+        return None
 
 
 def write_map(

@@ -6,8 +6,12 @@ It reads a JSON spec from the file named by ``RATCHET_PROBE_SPEC`` and does two 
   session unless the project's own collection already has them: at minimum, the doctests
   of every module a candidate touches run. Their node ids are written to ``added_out``:
   the host counts them apart (a baseline never ran them), and an added doctest whose every
-  example is ``+SKIP`` is left out rather than reported skipped. With ``only_doctests``
-  every other item is deselected (the base's doctests of touched modules, run alone).
+  example is ``+SKIP`` is left out rather than reported skipped. Each added item carries
+  ``ratchet_added`` (:data:`ADDED`): the contexts plugin does not measure their coverage,
+  which the baseline had no part of either (tomlkit 0.13.3: two lines of ``items.py`` only
+  ``api.py``'s doctests run made a comment-only change look like a coverage gain). With
+  ``only_doctests`` every other item is deselected (the base's doctests of touched
+  modules, run alone).
 - ``record``: wraps the named functions before test collection (and rebinds every loaded
   module's own name for them: ``from .utils import f`` ran before the recorder did) and
   records up to ``max_calls`` distinct calls each (pickled arguments; pickled result or the
@@ -157,6 +161,9 @@ def _type_name(exc: BaseException) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+ADDED = "ratchet_added"  # the attribute of an added doctest item (ratchet_contexts reads it)
+
+
 def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -> None:
     wanted = _spec().get("doctest_modules") or []
     if not wanted:
@@ -178,6 +185,8 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -
             _state["problems"].append(f"doctests of {rel} not collected: {exc}")
             continue
         found = [i for i in found if not _all_skipped(i)]  # pytest would report a skip
+        for item in found:
+            setattr(item, ADDED, True)
         items.extend(found)
         added += [i.nodeid for i in found]
     if _spec().get("only_doctests"):
