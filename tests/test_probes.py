@@ -376,6 +376,14 @@ def test_pytest_metrics(
          "<session>: exit 4: __main__.py: error: unrecognized arguments: --asyncio-mode=strict"),
         ("Traceback (most recent call last):\nImportError: while loading conftest '/w/c.py'\n",
          "<session>: exit 4: ImportError: while loading conftest '/w/c.py'"),
+        # bidict 0.23.1 (exit 3): the exception, not coverage's warning printed after it
+        ("INTERNALERROR> Traceback (most recent call last):\n"
+         "INTERNALERROR>     raise InvalidArgument(f'Profile {name!r} is not registered')\n"
+         "INTERNALERROR> hypothesis.errors.InvalidArgument: Profile 'less-examples' is not "
+         "registered\n/x/coverage/control.py:981: CoverageWarning: No data was collected.\n"
+         '  self._warn("No data was collected.", slug="no-data-collected")\n',
+         "<session>: exit 4: hypothesis.errors.InvalidArgument: Profile 'less-examples' is not "
+         "registered"),
     ],
 )  # fmt: skip
 def test_a_run_without_a_verdict_says_why(stderr: str, first: str) -> None:

@@ -63,12 +63,17 @@ def first_failure_of(
         return ""
     lines = [ln.strip() for ln in output_tail(result).splitlines() if ln.strip()]
     # pytest's usage error says what on its own line ("__main__.py: error: unrecognized
-    # arguments: --asyncio-mode=strict"), not on the last one ("rootdir: ...")
-    said = next((ln for ln in lines if _USAGE.search(ln)), lines[-1] if lines else "")
+    # arguments: --asyncio-mode=strict"), not on the last one ("rootdir: ..."); an internal
+    # error's exception is its traceback's last INTERNALERROR line (bidict 0.23: a
+    # hypothesis profile its missing conftest registers), whatever is printed after it
+    internal = [ln[len(_INTERNAL) :].strip() for ln in lines if ln.startswith(_INTERNAL)]
+    said = next((ln for ln in lines if _USAGE.search(ln)), "")
+    said = said or (internal[-1] if internal else lines[-1] if lines else "")
     return f"{session}: exit {result.returncode}" + (f": {said[:200]}" if said else "")
 
 
 _USAGE = re.compile(r"(?i)\berror: (?!usage:)")
+_INTERNAL = "INTERNALERROR>"
 
 
 def forgive_flaky(tests: TestMetrics, summary: JunitSummary, flaky: Sequence[str]) -> TestMetrics:
