@@ -232,3 +232,37 @@ def snapshot_of_user_state(repo: Path) -> dict[str, str]:
     state["HEAD"] = (repo / ".git" / "HEAD").read_text()
     state["status"] = git(repo, "status", "--porcelain", "--untracked-files=all")
     return state
+
+
+ADDOPTS_CALC = """\
+def add(a, b):
+    return a + b
+
+
+def unused(a):
+    if a:
+        return 1
+    return 2
+"""
+ADDOPTS_TESTS = "from pkg.calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+
+def addopts_project(root: Path, addopts: str) -> Path:
+    """``root/repo``: one module (``pkg/calc.py``: 6 statements, 3 run by its one test),
+    one test, and ``addopts`` in ``[tool.pytest.ini_options]``; committed, not configured
+    for ratchet (for probes run on a project's own pytest configuration)."""
+    from tests.git_testing import IDENTITY_ENV
+
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/calc.py": ADDOPTS_CALC,
+        "tests/test_calc.py": ADDOPTS_TESTS,
+        "pyproject.toml": f'[tool.pytest.ini_options]\naddopts = "{addopts}"\n',
+    }
+    repo = root / "repo"
+    for rel, text in files.items():
+        write(repo / rel, text)
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "init", env=IDENTITY_ENV)
+    return repo

@@ -11,7 +11,6 @@ These tests need pytest-cov (a dev dependency); without it they are skipped.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -20,37 +19,7 @@ from engine.gate.evaluation import SandboxRunner
 from engine.gate.evaluation.probes.command import TestCommand, coverage_plugin_off
 from engine.gate.evaluation.probes.selected import run_untraced
 from engine.gate.evaluation.probes.tests import TestsProbe
-from tests.git_testing import IDENTITY_ENV
-from tests.repo_helpers import git
-
-CALC = """\
-def add(a, b):
-    return a + b
-
-
-def unused(a):
-    if a:
-        return 1
-    return 2
-"""
-TESTS = "from pkg.calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
-
-
-def project(root: Path, addopts: str) -> Path:
-    files = {
-        "pkg/__init__.py": "",
-        "pkg/calc.py": CALC,
-        "tests/test_calc.py": TESTS,
-        "pyproject.toml": f'[tool.pytest.ini_options]\naddopts = "{addopts}"\n',
-    }
-    repo = root / "repo"
-    for rel, text in files.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(textwrap.dedent(text))
-    git(repo, "init", "-q")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "init", env=IDENTITY_ENV)
-    return repo
+from tests.repo_helpers import addopts_project
 
 
 @pytest.mark.parametrize(
@@ -65,7 +34,7 @@ def test_the_projects_pytest_cov_does_not_take_over_ratchets_coverage(
     tmp_path: Path, addopts: str
 ) -> None:
     pytest.importorskip("pytest_cov")
-    repo = project(tmp_path, addopts)
+    repo = addopts_project(tmp_path, addopts)
     probe = TestsProbe(runner=SandboxRunner(), timeout=60)
     report = probe.run(repo, contexts=True)
     assert (report.tests.passed, report.tests.failed, report.tests.errors) == (1, 0, 0), (
@@ -87,7 +56,7 @@ def test_the_projects_pytest_cov_does_not_take_over_ratchets_coverage(
 def test_a_project_that_blocks_pytest_cov_gets_no_no_cov(tmp_path: Path) -> None:
     """``--no-cov`` is an option of the plugin: where it does not load it would be a usage
     error (exit 4) on every run."""
-    repo = project(tmp_path, "-p no:cov -q")
+    repo = addopts_project(tmp_path, "-p no:cov -q")
     report = TestsProbe(runner=SandboxRunner(), timeout=60).run(repo, contexts=True)
     assert (report.tests.passed, report.tests.exit_code) == (1, 0), report.tests.output_tail
     assert report.coverage.files.get("pkg/calc.py") == pytest.approx(50.0)
@@ -115,6 +84,6 @@ def test_when_no_cov_is_added(
 
 
 def test_the_command_reads_its_configurations_addopts(tmp_path: Path) -> None:
-    repo = project(tmp_path, "-p no:cov")
+    repo = addopts_project(tmp_path, "-p no:cov")
     command = TestCommand.parse("python -m pytest -q")
     assert "--no-cov" not in command.plugin_args(repo)

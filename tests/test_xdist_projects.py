@@ -11,7 +11,6 @@ review at best, silently. Real xdist, real bubblewrap, real cycles.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -20,40 +19,11 @@ from engine.gate.evaluation import SandboxRunner
 from engine.gate.evaluation.probes.command import TestCommand, distribution_off
 from engine.gate.evaluation.probes.selected import run_untraced
 from engine.gate.evaluation.probes.tests import TestsProbe
-from tests.git_testing import IDENTITY_ENV
-from tests.repo_helpers import FLAT_CLASSIFY, git, make_repo, plan_file, ratchet
+from tests.repo_helpers import FLAT_CLASSIFY, addopts_project, make_repo, plan_file, ratchet
 
 pytest.importorskip("xdist")  # a dev dependency: CI has it
 
-CALC = """\
-def add(a, b):
-    return a + b
-
-
-def unused(a):
-    if a:
-        return 1
-    return 2
-"""
-TESTS = "from pkg.calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 WORKERS = "bringing up nodes"  # what xdist prints (with -q) when it starts workers
-
-
-def project(root: Path, addopts: str) -> Path:
-    files = {
-        "pkg/__init__.py": "",
-        "pkg/calc.py": CALC,
-        "tests/test_calc.py": TESTS,
-        "pyproject.toml": f'[tool.pytest.ini_options]\naddopts = "{addopts}"\n',
-    }
-    repo = root / "repo"
-    for rel, text in files.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(textwrap.dedent(text))
-    git(repo, "init", "-q")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "init", env=IDENTITY_ENV)
-    return repo
 
 
 @pytest.mark.sandbox  # bubblewrap cannot nest inside ratchet's own sandbox
@@ -61,7 +31,7 @@ def project(root: Path, addopts: str) -> Path:
 def test_the_measuring_run_is_one_process_and_the_verdict_keeps_its_workers(
     tmp_path: Path, addopts: str
 ) -> None:
-    repo = project(tmp_path, addopts)
+    repo = addopts_project(tmp_path, addopts)
     probe = TestsProbe(runner=SandboxRunner(), timeout=120)
 
     report = probe.run(repo, contexts=True)
@@ -132,7 +102,7 @@ def test_when_one_process_is_asked_for(
 
 
 def test_only_measuring_runs_switch_the_workers_off(tmp_path: Path) -> None:
-    repo = project(tmp_path, "-n 2")
+    repo = addopts_project(tmp_path, "-n 2")
     command = TestCommand.parse("python -m pytest -q -p no:cov")
     assert command.plugin_args(repo, one_process=True) == ("-n", "0")
     assert command.plugin_args(repo) == ()
