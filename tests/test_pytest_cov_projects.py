@@ -22,6 +22,7 @@ from engine.gate.evaluation.probes.tests import TestsProbe
 from tests.repo_helpers import addopts_project
 
 
+@pytest.mark.sandbox  # bubblewrap cannot nest inside ratchet's own sandbox
 @pytest.mark.parametrize(
     "addopts",
     [
@@ -53,6 +54,7 @@ def test_the_projects_pytest_cov_does_not_take_over_ratchets_coverage(
         )
 
 
+@pytest.mark.sandbox
 def test_a_project_that_blocks_pytest_cov_gets_no_no_cov(tmp_path: Path) -> None:
     """``--no-cov`` is an option of the plugin: where it does not load it would be a usage
     error (exit 4) on every run."""
