@@ -333,6 +333,7 @@ def test_baseline_key_names_tool_versions_and_extras() -> None:
     assert '"sandbox":"bwrap"' in key
 
 
+@pytest.mark.sandbox  # starts bubblewrap: cannot run inside ratchet's own sandbox
 def test_the_contexts_report_is_written_by_the_test_run_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -351,6 +352,7 @@ def test_the_contexts_report_is_written_by_the_test_run_itself(
     assert report.test_map.covering("pkg/calc.py", {10}) == set()  # mul: no test runs it
 
 
+@pytest.mark.sandbox  # starts bubblewrap: cannot run inside ratchet's own sandbox
 def test_parallel_coverage_data_is_combined_and_reported_by_the_script(tmp_path: Path) -> None:
     """A project whose coverage config writes parallel data files: the run's own report
     steps aside, the data are combined and the script writes the report and the map."""
@@ -363,6 +365,7 @@ def test_parallel_coverage_data_is_combined_and_reported_by_the_script(tmp_path:
     assert report.test_map.covering("pkg/calc.py", {6}) == {"tests/test_calc.py::test_sub"}
 
 
+@pytest.mark.sandbox  # starts bubblewrap: cannot run inside ratchet's own sandbox
 def test_a_src_layout_is_measured_from_the_checkout_not_an_installed_copy(
     tmp_path: Path,
 ) -> None:

@@ -152,6 +152,7 @@ def test_a_missing_fleet_file_says_how_to_write_one(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.sandbox  # starts bubblewrap: cannot run inside ratchet's own sandbox
 def test_a_bad_member_is_reported_and_skipped_the_others_stay_usable(tmp_path: Path) -> None:
     good = make_repo(tmp_path / "good")
     bad = make_repo(tmp_path / "bad")

@@ -22,6 +22,9 @@ from engine.gate.evaluation.selection import TestMap
 from tests.git_testing import IDENTITY_ENV
 from tests.repo_helpers import PYTEST_FIXTURE_COMMAND, git
 
+# every test runs the suites in bubblewrap, which cannot nest inside ratchet's own sandbox
+pytestmark = pytest.mark.sandbox
+
 UTIL = """\
 def sign(n):
     if n < 0:

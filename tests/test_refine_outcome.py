@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.repo_helpers import BROKEN_CLASSIFY, git, make_repo, plan_file, ratchet
 
 
+@pytest.mark.sandbox  # starts bubblewrap: cannot run inside ratchet's own sandbox
 def test_a_rejection_followed_by_a_duplicate_refine_attempt_is_the_outcome(
     tmp_path: Path,
 ) -> None:

@@ -104,6 +104,7 @@ def test_open_refuses_unusable_paths(tmp_path: Path, setup: str, complaint: str)
     assert isinstance(info.value, InputError) and isinstance(info.value, GitError)
 
 
+@pytest.mark.sandbox  # chowns to another uid: needs real root, not the sandbox's
 def test_a_repository_of_another_user_is_refused_with_git_s_own_fix(tmp_path: Path) -> None:
     """Found on sdists extracted with their archive's owner (pluggy 1.7.0): git's
     "dubious ownership" refusal was reported as "not inside a git repository ... run `git
