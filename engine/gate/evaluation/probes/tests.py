@@ -360,14 +360,14 @@ class TestsProbe:
         self, checkout: Path, out: Path, contexts: bool, timeout: float
     ) -> RunResult | None:
         """``coverage json`` (with ``contexts``, the map too) of ``out``'s data in the
-        sandbox, after ``coverage combine`` when the repo's config asked for parallel data
-        files; None: no data was collected."""
+        sandbox, after combining the parallel data files the repo's config asked for
+        (without its ``[paths]``: ``ratchet_contexts.combine``); None: no data was
+        collected."""
         data, report = out / ".coverage", out / "coverage.json"
-        python = [sys.executable, "-P", "-m", "coverage"]  # -P: the checkout cannot shadow it
-        if any(out.glob(".coverage.*")):
+        if any(out.glob(".coverage.*")):  # (-P: the checkout cannot shadow coverage)
             self.runner.run(
-                [*python, "combine", f"--data-file={data}"],
-                cwd=checkout, writable=[out], timeout=timeout,
+                [sys.executable, "-P", str(CONTEXTS), "--combine", str(data)],
+                cwd=checkout, writable=[out], readable=[DIR], timeout=timeout,
             )  # fmt: skip
         if not data.exists():
             return None
@@ -378,8 +378,8 @@ class TestsProbe:
                 cwd=checkout, writable=[out], readable=[DIR], timeout=timeout,
             )  # fmt: skip
         return self.runner.run(
-            [*python, "json", "-i", f"--data-file={data}", "-o", str(report)],
-            cwd=checkout, writable=[out], timeout=timeout,
+            [sys.executable, "-P", str(CONTEXTS), "--json", str(data), str(report)],
+            cwd=checkout, writable=[out], readable=[DIR], timeout=timeout,
         )  # fmt: skip
 
 

@@ -21,6 +21,11 @@ fail-fast instead of ``-x``: the session stops at the first failing test whose n
 not listed (the baseline's own failures run on, traced), and ``PATH`` is written when it
 stopped — the host then knows the tests after it were not traced.
 
+As ``python ratchet_contexts.py --combine DATA``: the parallel data files of a run
+(``[run] parallel = true`` in the project's configuration) merged into ``DATA``; as
+``--json DATA REPORT``: the ``coverage json`` report only. Reports leave the project's
+``[paths]`` out (:func:`_coverage`).
+
 As a script (``python ratchet_contexts.py DATA ROOT OUT [REPORT]``): the data file's
 contexts per line (``CoverageData.contexts_by_lineno``) as JSON ``{"tests": [node ids],
 "lines": {path: {line: [index, ...]}}, "outside": {path: [line, ...]}}``, paths relative
@@ -250,10 +255,9 @@ def _branch_map(data_file: str, names: dict[str, str], tests: dict[str, int]) ->
     can call missing)."""
     import sqlite3
 
-    import coverage
     from coverage.python import PythonFileReporter
 
-    cov = coverage.Coverage(data_file=data_file)  # the project's configuration (cwd: root)
+    cov = _coverage(data_file)  # the project's configuration (cwd: root)
     raw: dict[str, dict[str, set[tuple[int, int]]]] = {}
     db = sqlite3.connect(Path(os.path.abspath(data_file)).as_uri() + "?mode=ro", uri=True)
     try:
@@ -310,16 +314,50 @@ def _counter(reporter: Any) -> Any:
 
 def write_json(data_file: str, out: str) -> None:
     """``coverage json`` for the data file, through the API (one process for both)."""
-    import coverage
-
-    cov = coverage.Coverage(data_file=data_file)
+    cov = _coverage(data_file)
     cov.load()
     # code compiled from a string under a made-up file name (attrs' tests compile with
     # filename="__init__") was measured but has no source: left out, as `coverage json -i`
     cov.json_report(outfile=out, ignore_errors=True)
 
 
+def _coverage(data_file: str) -> Any:
+    """A ``Coverage`` for the data file with the project's configuration, less its
+    ``[paths]``: the data were measured here, at the paths they name, and reporting remaps
+    through ``[paths]`` first (pyjwt 2.10.1's starts with ``*/site-packages``, which
+    coverage refuses: "Result path must not contain wildcards")."""
+    import coverage
+
+    cov = coverage.Coverage(data_file=data_file)
+    cov.config.paths = {}
+    return cov
+
+
+def combine(data_file: str) -> None:
+    """Merge the parallel data files ``DATA.*`` of one run into ``DATA``, as ``coverage
+    combine`` does but without the project's ``[paths]`` remapping: every file was written
+    here, at the paths it names (pyjwt 2.10.1's ``[tool.coverage.paths]`` starts with
+    ``*/site-packages``, and ``coverage combine`` refuses it: "Result path must not contain
+    wildcards", so nothing was measured)."""
+    import glob
+
+    from coverage import CoverageData
+
+    combined = CoverageData(basename=data_file)
+    for name in sorted(glob.glob(glob.escape(data_file) + ".*")):
+        part = CoverageData(basename=name)
+        part.read()
+        combined.update(part)
+    combined.write()
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--combine"]:
+        combine(sys.argv[2])
+        sys.exit(0)
+    if sys.argv[1:2] == ["--json"]:
+        write_json(sys.argv[2], sys.argv[3])
+        sys.exit(0)
     if len(sys.argv) > 4:  # the JSON report first: the metrics need it, the map is extra
         write_json(sys.argv[1], sys.argv[4])
     write_map(sys.argv[1], sys.argv[2], sys.argv[3])
