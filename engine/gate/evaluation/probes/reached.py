@@ -100,7 +100,10 @@ def run_by_reach(
             return dataclasses.replace(
                 traced, tests=tests, lines=None, test_map=None, problems=problems
             )
-        lines = carry_lines(reach, traced.lines, sources) if traced.lines is not None else None
+        # the files coverage reports: the sources, and what the baseline measured beside
+        # them that is still there (setup.py: protected, so not a source, but counted)
+        present = {*sources, *(p for p in reach.base_lines if (checkout / p).is_file())}
+        lines = carry_lines(reach, traced.lines, present) if traced.lines is not None else None
         unknown = any(f not in known_failures for f in traced.tests.failures)
         if traced.flaky or lines is None or unknown:
             handed = True
