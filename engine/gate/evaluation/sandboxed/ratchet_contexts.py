@@ -354,10 +354,9 @@ def combine(data_file: str) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--combine"]:
         combine(sys.argv[2])
-        sys.exit(0)
-    if sys.argv[1:2] == ["--json"]:
+    elif sys.argv[1:2] == ["--json"]:
         write_json(sys.argv[2], sys.argv[3])
-        sys.exit(0)
-    if len(sys.argv) > 4:  # the JSON report first: the metrics need it, the map is extra
-        write_json(sys.argv[1], sys.argv[4])
-    write_map(sys.argv[1], sys.argv[2], sys.argv[3])
+    else:
+        if len(sys.argv) > 4:  # the JSON report first: the metrics need it, the map is extra
+            write_json(sys.argv[1], sys.argv[4])
+        write_map(sys.argv[1], sys.argv[2], sys.argv[3])
