@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from engine.gate.evaluation.generated import NOT_BUILT
+from engine.gate.evaluation.probes.coverage_plugins import HINT as COVERAGE_PLUGIN
 from engine.gate.evaluation.probes.tests import FILE_SIZE_HINT
 from engine.gate.guards.quarantine import SESSION
 from engine.model import Metrics, TestMetrics, Timeouts
@@ -49,8 +50,9 @@ def broken_baseline(metrics: Metrics) -> str | None:
     first = first or (tests.failures[0] if tests.failures else "")
     shown = f", first: {first}" if first else ""
     # the measurement's notes that say how to fix this: a version file nobody built, a
-    # coverage data file cut by the file size limit
-    fixes = [n for n in metrics.notes if NOT_BUILT in n or FILE_SIZE_HINT in n][:2]
+    # coverage data file cut by the file size limit, a coverage plugin not installed
+    hints = (NOT_BUILT, FILE_SIZE_HINT, COVERAGE_PLUGIN)
+    fixes = [n for n in metrics.notes if any(h in n for h in hints)][:2]
     if (plugin := missing_plugin(tests.output_tail)) is not None:
         fixes.insert(0, plugin)
     return f"the tests fail on the target at {sha}: {', '.join(counts)}{shown}; " + "; ".join(

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.gate.evaluation.probes.command import DEFAULT_TEST_COMMAND, TestCommand
+from engine.gate.evaluation.probes.coverage_plugins import missing_plugin
 from engine.gate.evaluation.probes.coverage_report import (
     LineCoverage,
     read_coverage_json,
@@ -47,6 +48,7 @@ from engine.gate.evaluation.probes.junit import JunitSummary, read_junit
 from engine.gate.evaluation.probes.uncollected import no_tests_note
 from engine.gate.evaluation.probes.verdict import (
     NO_TESTS_EXIT,
+    SESSION_FAILURE,
     first_failure_of,
     forgive_flaky,
     output_tail,
@@ -212,6 +214,8 @@ class TestsProbe:
                     work, out, result, limit, contexts
                 )
             problems += _file_size_hit(out / ".coverage", self.runner.limits.file_size_mb)
+            if SESSION_FAILURE in metrics.failures:  # coverage may not have started at all
+                problems += missing_plugin(work, metrics.output_tail)
             flaky: tuple[str, ...] = ()
             # a known failure the run went on past is known: only the others are re-run
             rerun = [f for f in metrics.failures if f not in stop.known]
