@@ -98,8 +98,12 @@ def failed(result: dict[str, Any]) -> dict[str, str]:
 def break_shout(repo: Path, tmp: Path, text: str) -> dict[str, Any]:
     """A cycle whose candidate drops shout's "!" (its doctest fails)."""
     broken = text.replace('return word.upper() + "!"', "return word.upper()")
-    edits = [{"file": "calc/text.py", "op": "rewrite", "code": broken}]
-    return run_plan(repo, tmp, "Simplify shout", edits)
+    return rewrite_text(repo, tmp, "Simplify shout", broken)
+
+
+def rewrite_text(repo: Path, tmp: Path, summary: str, code: str) -> dict[str, Any]:
+    """A cycle whose plan rewrites calc/text.py as ``code``."""
+    return run_plan(repo, tmp, summary, [{"file": "calc/text.py", "op": "rewrite", "code": code}])
 
 
 def project(tmp: Path, files: dict[str, str], **directives: Any) -> Path:
@@ -117,12 +121,7 @@ def test_doctest_only_break_is_rejected_because_auto_runs_the_touched_module_doc
     repo = project(tmp_path, {"calc/text.py": TEXT})
     before, user = git(repo, "rev-parse", "main"), snapshot_of_user_state(repo)
     broken = TEXT.replace('return word.upper() + "!"', "return word.upper()")
-    result = run_plan(
-        repo,
-        tmp_path,
-        "Simplify shout",
-        [{"file": "calc/text.py", "op": "rewrite", "code": broken}],
-    )
+    result = rewrite_text(repo, tmp_path, "Simplify shout", broken)
     assert result["outcome"] == "rejected", result
     assert "tests-pass" in failed(result)
     tests = result["candidate"]["tests"]
@@ -163,12 +162,7 @@ def whisper(word):
     )
     tests = "from calc.text import shout\n\n\ndef test_shout():\n    assert shout('a') == 'A!'\n"
     repo = project(tmp_path, {"calc/text.py": skipping, "tests/test_text.py": tests})
-    result = run_plan(
-        repo,
-        tmp_path,
-        "Flatten shout",
-        [{"file": "calc/text.py", "op": "rewrite", "code": TEXT + skipping[len(branchy) :]}],
-    )
+    result = rewrite_text(repo, tmp_path, "Flatten shout", TEXT + skipping[len(branchy) :])
     assert result["outcome"] == "merged", failed(result)
     base, cand = result["baseline"]["tests"], result["candidate"]["tests"]
     assert cand["doctests_added"] == 1  # shout's; whisper's is all +SKIP: left out
@@ -194,12 +188,7 @@ def test_added_doctests_earn_no_coverage_the_baseline_could_not_have(tmp_path: P
         tmp_path, {"calc/text.py": text, "calc/extra.py": ops, "tests/test_text.py": tests}
     )
     commented = text.replace("def shout(word):\n", "def shout(word):\n    # loud\n")
-    result = run_plan(
-        repo,
-        tmp_path,
-        "Comment shout",
-        [{"file": "calc/text.py", "op": "rewrite", "code": commented}],
-    )
+    result = rewrite_text(repo, tmp_path, "Comment shout", commented)
     base, cand = result["baseline"], result["candidate"]
     assert cand["tests"]["doctests_added"] == 1 and cand["tests"]["failed"] == 0
     assert cand["coverage"]["files"]["calc/extra.py"] == base["coverage"]["files"]["calc/extra.py"]
@@ -396,9 +385,7 @@ def test_a_doctest_already_failing_on_the_target_does_not_block_its_module(
     text = TEXT.replace(LOUD, BRANCHY_LOUD) + HALF + WHISPER
     repo = project(tmp_path, {"calc/text.py": text, "tests/test_text.py": TEXT_TESTS})
     flat = flatten(text, "shout")
-    result = run_plan(
-        repo, tmp_path, "Flatten shout", [{"file": "calc/text.py", "op": "rewrite", "code": flat}]
-    )
+    result = rewrite_text(repo, tmp_path, "Flatten shout", flat)
     assert result["outcome"] == "merged", failed(result)
     tests = result["candidate"]["tests"]
     doctest = "calc/text.py::calc.text.half"
@@ -411,12 +398,7 @@ def test_a_doctest_already_failing_on_the_target_does_not_block_its_module(
 
     # the next candidate on the merged tip (the candidate's content) knows them: no run
     again = flatten(flat, "whisper")
-    second = run_plan(
-        repo,
-        tmp_path,
-        "Flatten whisper",
-        [{"file": "calc/text.py", "op": "rewrite", "code": again}],
-    )
+    second = rewrite_text(repo, tmp_path, "Flatten whisper", again)
     assert second["outcome"] == "merged", failed(second)
     assert second["candidate"]["tests"]["quarantined"] == [doctest]
     assert "doctests_on_base" not in second["timings"]
@@ -432,9 +414,7 @@ def test_every_doctest_failing_on_the_target_is_forgiven_not_only_the_first_seen
     text = TEXT.replace(LOUD, BRANCHY_LOUD) + HALF + double + WHISPER
     repo = project(tmp_path, {"calc/text.py": text, "tests/test_text.py": TEXT_TESTS})
     flat = flatten(text, "shout")
-    result = run_plan(
-        repo, tmp_path, "Flatten shout", [{"file": "calc/text.py", "op": "rewrite", "code": flat}]
-    )
+    result = rewrite_text(repo, tmp_path, "Flatten shout", flat)
     assert result["outcome"] == "merged", failed(result)
     both = ["calc/text.py::calc.text.double", "calc/text.py::calc.text.half"]
     assert sorted(result["candidate"]["tests"]["quarantined"]) == both
@@ -448,9 +428,7 @@ def test_a_candidate_that_rewrites_a_failing_doctest_or_breaks_another_is_still_
     before = git(repo, "rev-parse", "main")
     # the failing doctest's docstring rewritten (to fail another way): not forgiven
     rewritten = text.replace("    >>> half(3)\n    1\n", "    >>> half(3)\n    2\n")
-    result = run_plan(
-        repo, tmp_path, "Fix docs", [{"file": "calc/text.py", "op": "rewrite", "code": rewritten}]
-    )
+    result = rewrite_text(repo, tmp_path, "Fix docs", rewritten)
     assert result["outcome"] == "rejected", result
     tests = result["candidate"]["tests"]
     assert tests["doctests_failing_on_base"] == []

@@ -22,7 +22,7 @@ import re
 from engine.gate.evaluation.generated import NOT_BUILT
 from engine.gate.evaluation.probes.coverage_plugins import HINT as COVERAGE_PLUGIN
 from engine.gate.evaluation.probes.tests import FILE_SIZE_HINT
-from engine.gate.guards.quarantine import SESSION
+from engine.gate.evaluation.probes.verdict import SESSION_FAILURE
 from engine.model import Metrics, TestMetrics, Timeouts
 
 _FIRST_LINE = 160
@@ -53,7 +53,7 @@ def broken_baseline(metrics: Metrics) -> str | None:
     # coverage data file cut by the file size limit, a coverage plugin not installed
     hints = (NOT_BUILT, FILE_SIZE_HINT, COVERAGE_PLUGIN)
     fixes = [n for n in metrics.notes if any(h in n for h in hints)][:2]
-    if (plugin := missing_plugin(tests.output_tail)) is not None:
+    if (plugin := missing_pytest_plugin(tests.output_tail)) is not None:
         fixes.insert(0, plugin)
     return f"the tests fail on the target at {sha}: {', '.join(counts)}{shown}; " + "; ".join(
         [*fixes, fix]
@@ -69,7 +69,7 @@ def _by_id(tests: TestMetrics) -> bool:
     return (
         tests.exit_code == 1  # "some tests failed": no collection error, no crash
         and len(ids) >= tests.failed + tests.errors
-        and all("::" in f and f != SESSION for f in ids)
+        and all("::" in f and f != SESSION_FAILURE for f in ids)
     )
 
 
@@ -99,7 +99,7 @@ _PLUGIN_OPTIONS = {
 _UNRECOGNIZED = re.compile(r"unrecognized arguments: (\S+)")
 
 
-def missing_plugin(output: str) -> str | None:
+def missing_pytest_plugin(output: str) -> str | None:
     """How to fix a pytest usage error over an option of a plugin that is not installed
     (tqdm 4.67: ``--asyncio-mode=strict`` in ``addopts``, pytest-asyncio missing)."""
     found = _UNRECOGNIZED.search(output)

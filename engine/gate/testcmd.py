@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import fnmatch
 import re
 import shlex
 import tomllib
@@ -79,9 +80,8 @@ def discover(root: Path) -> ResolvedCommand:
         args, source, env = found
         command = " ".join(["python", "-m", "pytest", *(shlex.quote(a) for a in args)])
         if env:
-            pairs = (e.split("=", 1) for e in env)
-            command = " ".join([*(f"{n}={shlex.quote(v)}" for n, v in pairs), command])
-            source += " with setenv " + ", ".join(e.split("=", 1)[0] for e in env)
+            command = " ".join([*(f"{n}={shlex.quote(v)}" for n, v in env.items()), command])
+            source += " with setenv " + ", ".join(env)
     else:
         args, source = [], ""
         command = PLAIN
@@ -111,11 +111,11 @@ def pytest_addopts(root: Path) -> tuple[str, list[str]]:
             return name, _words(table.get("addopts", "")) if isinstance(table, dict) else []
     for name in ("pytest.ini", ".pytest.ini"):
         if (root / name).is_file():
-            parser = _ini(root / name)
+            parser = read_ini(root / name)
             if parser is None or not parser.has_section("pytest"):
                 return name, []
             return name, _words(parser.get("pytest", "addopts", fallback=""))
-    options = _pyproject(root).get("tool", {}).get("pytest", {})
+    options = read_pyproject(root).get("tool", {}).get("pytest", {})
     if isinstance(options, dict):
         native = {k: v for k, v in options.items() if k != "ini_options"}
         ini = options.get("ini_options")
@@ -123,7 +123,7 @@ def pytest_addopts(root: Path) -> tuple[str, list[str]]:
         if table is not None:
             return "pyproject.toml", _words(table.get("addopts", ""))
     for name, section in (("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
-        parser = _ini(root / name)
+        parser = read_ini(root / name)
         if parser is not None and parser.has_section(section):
             return name, _words(parser.get(section, "addopts", fallback=""))
     return "", []
@@ -138,7 +138,8 @@ def _words(value: Any) -> list[str]:
         return str(value).split()
 
 
-def _pyproject(root: Path) -> dict[str, Any]:
+def read_pyproject(root: Path) -> dict[str, Any]:
+    """``root/pyproject.toml`` as a dict; ``{}`` when it is missing or does not parse."""
     return _toml(root / "pyproject.toml")
 
 
@@ -149,7 +150,9 @@ def _toml(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _ini(path: Path, text: str | None = None) -> configparser.RawConfigParser | None:
+def read_ini(path: Path, text: str | None = None) -> configparser.RawConfigParser | None:
+    """The ini file at ``path`` (or ``text``), duplicate keys allowed; None when it cannot
+    be read or does not parse."""
     parser = configparser.RawConfigParser(strict=False)
     try:
         parser.read_string(text if text is not None else path.read_text(encoding="utf-8"))
@@ -158,24 +161,24 @@ def _ini(path: Path, text: str | None = None) -> configparser.RawConfigParser | 
     return parser
 
 
-_TOX_SOURCES = ("tox.ini", "pyproject.toml [tool.tox]")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SANDBOX_SETS = frozenset({"PATH", "HOME", "TMPDIR", "LANG"})  # engine.gate.evaluation.sandbox
 _SETENV_REF = re.compile(r"\{\[([^\]]+)\]setenv\}")
+PYTHON_FILES = ("test_*.py", "*_test.py")  # pytest's default python_files
 
 
 def _tox_parser(root: Path) -> tuple[configparser.RawConfigParser, str] | None:
-    parser = _ini(root / "tox.ini")
-    source = _TOX_SOURCES[0]
+    parser = read_ini(root / "tox.ini")
+    source = "tox.ini"
     if parser is None or not parser.sections():
-        legacy = _pyproject(root).get("tool", {}).get("tox", {}).get("legacy_tox_ini")
-        parser = _ini(root, str(legacy)) if isinstance(legacy, str) else None
-        source = _TOX_SOURCES[1]
+        legacy = read_pyproject(root).get("tool", {}).get("tox", {}).get("legacy_tox_ini")
+        parser = read_ini(root, str(legacy)) if isinstance(legacy, str) else None
+        source = "pyproject.toml [tool.tox]"
     return None if parser is None else (parser, source)
 
 
-def _setenv(parser: configparser.RawConfigParser, section: str) -> list[str]:
-    """``NAME=value`` of the ``setenv`` tox gives ``section`` (module doc)."""
+def _setenv(parser: configparser.RawConfigParser, section: str) -> dict[str, str]:
+    """The ``setenv`` tox gives ``section``, name -> value (module doc)."""
     own = section if parser.has_option(section, "setenv") else "testenv"
     values: dict[str, str] = {}
     for line in _setenv_lines(parser, own, {own}):
@@ -185,7 +188,7 @@ def _setenv(parser: configparser.RawConfigParser, section: str) -> list[str]:
             continue  # a comment, an env file, a factor-conditional line, the sandbox's own
         if _DROP not in value and _SITE not in value:
             values[name] = value
-    return [f"{name}={value}" for name, value in values.items()]
+    return values
 
 
 def _setenv_lines(parser: configparser.RawConfigParser, section: str, seen: set[str]) -> list[str]:
@@ -203,7 +206,7 @@ def _setenv_lines(parser: configparser.RawConfigParser, section: str, seen: set[
     return out
 
 
-def _from_tox(root: Path) -> tuple[list[str], str, list[str]] | None:
+def _from_tox(root: Path) -> tuple[list[str], str, dict[str, str]] | None:
     found = _tox_parser(root)
     if found is None:
         return None
@@ -259,9 +262,13 @@ def _width(args: list[str], root: Path) -> int:
             paths.append(arg.split("::", 1)[0])
     if not paths:
         return 2
-    name = re.compile(r"(test_.*|.*_test)\.py")
-    wide = any((root / p).is_dir() or name.fullmatch(Path(p).name) for p in paths)
+    wide = any((root / p).is_dir() or default_test_module(Path(p).name) for p in paths)
     return 1 if wide else 0
+
+
+def default_test_module(name: str) -> bool:
+    """Does pytest's default ``python_files`` collect a file of this name?"""
+    return any(fnmatch.fnmatch(name, pattern) for pattern in PYTHON_FILES)
 
 
 _SITE = "\x00site\x00"  # {envsitepackagesdir}: resolved against the checkout per word
@@ -340,7 +347,7 @@ def _in_checkout(rel: str, root: Path) -> str:
     return ""
 
 
-def _from_nox(root: Path) -> tuple[list[str], str, list[str]] | None:
+def _from_nox(root: Path) -> tuple[list[str], str, dict[str, str]] | None:
     try:
         tree = ast.parse((root / "noxfile.py").read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
@@ -356,7 +363,7 @@ def _from_nox(root: Path) -> tuple[list[str], str, list[str]] | None:
         if len(words) != len(node.args) or not all(isinstance(w, str) for w in words):
             continue
         if words[:1] == ["pytest"]:
-            return [str(w) for w in words[1:]], "noxfile.py session.run", []
+            return [str(w) for w in words[1:]], "noxfile.py session.run", {}
         if words[:3] in (["python", "-m", "pytest"], ["python3", "-m", "pytest"]):
-            return [str(w) for w in words[3:]], "noxfile.py session.run", []
+            return [str(w) for w in words[3:]], "noxfile.py session.run", {}
     return None

@@ -33,7 +33,6 @@ _NEW = ".ratchet-new-"
 _lock = threading.Lock()
 _root: Path | None = None
 _owner = 0  # the pid that made ``_root`` (a forked child makes its own)
-_held: int | None = None  # the lock's descriptor, open for the process's lifetime
 
 
 def scratch_dir(prefix: str) -> tempfile.TemporaryDirectory[str]:
@@ -43,17 +42,17 @@ def scratch_dir(prefix: str) -> tempfile.TemporaryDirectory[str]:
 
 def root() -> Path:
     """This process's root, made (and the roots of dead processes swept) on first use."""
-    global _root, _owner, _held
+    global _root, _owner
     with _lock:
         if _root is not None and _owner == os.getpid() and _root.is_dir():
             return _root
         base = Path(tempfile.gettempdir())
         new = Path(tempfile.mkdtemp(prefix=_NEW, dir=base))
-        fd = os.open(new / LOCK, os.O_WRONLY | os.O_CREAT, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = os.open(new / LOCK, os.O_WRONLY | os.O_CREAT, 0o600)  # never closed: the lock
+        fcntl.flock(fd, fcntl.LOCK_EX)  # lasts as long as this process
         final = base / (PREFIX + new.name[len(_NEW) :])
         os.rename(new, final)
-        _root, _owner, _held = final, os.getpid(), fd
+        _root, _owner = final, os.getpid()
         sweep(base, keep=final)
         return final
 

@@ -140,13 +140,7 @@ def coverage_plugin_off(
     (``-p no:cov``, ``-p no:pytest_cov``), not loaded because plugin autoloading is off
     (``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` without ``-p pytest_cov``), or already given."""
     words = [*words, *_split(env.get("PYTEST_ADDOPTS", ""))]
-    plugins = _plugins(words)
-    if not installed or _NO_COV in words or plugins & {"no:cov", "no:pytest_cov"}:
-        return ()
-    if env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") and not plugins & {
-        "pytest_cov",
-        "pytest_cov.plugin",
-    }:
+    if _NO_COV in words or not _loads(words, env, installed, _COV_NAMES):
         return ()
     return (_NO_COV,)
 
@@ -163,12 +157,30 @@ def distribution_off(
     (given last, it wins over ``addopts``) is xdist's own "run in this process". Only the
     runs that measure get it: the verdict run stays as the user configured it."""
     words = [*words, *_split(env.get("PYTEST_ADDOPTS", ""))]
+    if not any(_DISTRIBUTING.fullmatch(w) for w in words):
+        return ()
+    return _ONE_PROCESS if _loads(words, env, installed, _XDIST_NAMES) else ()
+
+
+# (names ``-p no:NAME`` blocks, names ``-p NAME`` loads with autoloading off)
+_COV_NAMES = ({"cov", "pytest_cov"}, {"pytest_cov", "pytest_cov.plugin"})
+_XDIST_NAMES = ({"xdist"}, {"xdist", "xdist.plugin"})
+
+
+def _loads(
+    words: Sequence[str],
+    env: Mapping[str, str],
+    installed: bool,
+    names: tuple[set[str], set[str]],
+) -> bool:
+    """Will an installed plugin known by ``names`` load in a run with ``words`` (their
+    ``PYTEST_ADDOPTS`` included) and ``env``: not blocked, and not left out because plugin
+    autoloading is off (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) unless named with ``-p``?"""
+    blocked, explicit = names
     plugins = _plugins(words)
-    if not installed or "no:xdist" in plugins or not any(_DISTRIBUTING.fullmatch(w) for w in words):
-        return ()
-    if env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") and not plugins & {"xdist", "xdist.plugin"}:
-        return ()
-    return _ONE_PROCESS
+    if not installed or plugins & {f"no:{name}" for name in blocked}:
+        return False
+    return not env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") or bool(plugins & explicit)
 
 
 def _plugins(words: Sequence[str]) -> set[str]:

@@ -10,10 +10,10 @@ which configuration names the plugin and what to install.
 
 from __future__ import annotations
 
-import configparser
 import re
-import tomllib
 from pathlib import Path
+
+from engine.gate.testcmd import read_ini, read_pyproject
 
 HINT = "a coverage plugin"  # in the note health.broken_baseline repeats
 _MISSING = re.compile(r"No module named '([\w.]+)'")
@@ -41,19 +41,11 @@ def configured(work: Path) -> list[tuple[str, list[str]]]:
     """(where, plugin module names) for each coverage configuration in ``work``."""
     out = []
     for name, section in _INI:
-        parser = configparser.RawConfigParser()
-        try:
-            parser.read(work / name, encoding="utf-8")
-        except (configparser.Error, UnicodeDecodeError):
-            continue
-        if parser.has_option(section, "plugins"):
+        parser = read_ini(work / name)
+        if parser is not None and parser.has_option(section, "plugins"):
             words = parser.get(section, "plugins").replace(",", " ").split()
             out.append((f"{name} [{section}]", words))
-    try:
-        data = tomllib.loads((work / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = {}
-    run = data.get("tool", {}).get("coverage", {}).get("run", {})
+    run = read_pyproject(work).get("tool", {}).get("coverage", {}).get("run", {})
     plugins = run.get("plugins") if isinstance(run, dict) else None
     if isinstance(plugins, list):
         out.append(("pyproject.toml [tool.coverage.run]", [str(p) for p in plugins]))

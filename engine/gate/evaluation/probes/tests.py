@@ -368,7 +368,8 @@ class TestsProbe:
         (without its ``[paths]``: ``ratchet_contexts.combine``); None: no data was
         collected."""
         data, report = out / ".coverage", out / "coverage.json"
-        if any(out.glob(".coverage.*")):  # (-P: the checkout cannot shadow coverage)
+        # -P in each: the checkout's own modules cannot shadow coverage
+        if any(out.glob(".coverage.*")):
             self.runner.run(
                 [sys.executable, "-P", str(CONTEXTS), "--combine", str(data)],
                 cwd=checkout, writable=[out], readable=[DIR], timeout=timeout,

@@ -11,14 +11,12 @@ how to run them: named on the command line, pytest collects a file whatever its 
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from pathlib import Path
 
-from engine.gate.testcmd import pytest_addopts
+from engine.gate.testcmd import PYTHON_FILES, default_test_module, pytest_addopts
 
 TEST_DIRS = ("tests", "test", "testing")
-DEFAULT_FILES = ("test_*.py", "*_test.py")  # pytest's python_files
 SHOWN = 3
 
 NO_TESTS = (
@@ -39,7 +37,7 @@ def no_tests_note(work: Path) -> str:
     command = "python -m pytest -q " + " ".join(missed)
     return (
         f"{NO_TESTS}; {shown} look like tests that pytest's python_files "
-        f"({' '.join(DEFAULT_FILES)}) does not collect: set test_command: {command} "
+        f"({' '.join(PYTHON_FILES)}) does not collect: set test_command: {command} "
         "(or python_files in the pytest config)"
     )
 
@@ -61,6 +59,6 @@ def passed_over(work: Path) -> list[str]:
             for name in sorted(filenames):
                 if not name.endswith(".py") or name in ("conftest.py", "__init__.py"):
                     continue
-                if not any(fnmatch.fnmatch(name, p) for p in DEFAULT_FILES):
+                if not default_test_module(name):
                     found.append((Path(directory) / name).relative_to(work).as_posix())
     return found

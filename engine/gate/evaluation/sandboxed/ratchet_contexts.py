@@ -51,16 +51,22 @@ from typing import Any
 import pytest
 
 
-def _switch(name: str) -> None:
+def _running() -> Any:
+    """The coverage measuring this process, or None."""
     try:
         import coverage
 
-        cov = coverage.Coverage.current()
-        if cov is None or cov.config.dynamic_context:
-            return
+        return coverage.Coverage.current()
+    except Exception:  # noqa: BLE001 - never break the observed run
+        return None
+
+
+def _switch(name: str) -> None:
+    cov = _running()
+    if cov is None or cov.config.dynamic_context:
+        return
+    with contextlib.suppress(Exception):  # never break the observed run
         cov.switch_context(name)
-    except Exception:  # noqa: BLE001, S110 - never break the observed run
-        pass
 
 
 REPORT_ENV = "RATCHET_CONTEXTS_REPORT"
@@ -183,28 +189,18 @@ ADDED = "ratchet_added"  # ratchet_probe.ADDED: a doctest the baseline's run nev
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: Any, nextitem: Any) -> Iterator[None]:
     if getattr(item, ADDED, False):  # its verdict counts, its coverage does not
-        paused = _pause()
-        yield
-        if paused is not None:
+        cov = _running()
+        if cov is not None:
             with contextlib.suppress(Exception):
-                paused.start()
+                cov.stop()
+        yield
+        if cov is not None:
+            with contextlib.suppress(Exception):
+                cov.start()
         return
     _switch(item.nodeid)
     yield
     _switch("")
-
-
-def _pause() -> Any:
-    """The running coverage, stopped (None when none runs or it cannot stop)."""
-    try:
-        import coverage
-
-        cov = coverage.Coverage.current()
-        if cov is not None:
-            cov.stop()
-        return cov
-    except Exception:  # noqa: BLE001 - never break the observed run
-        return None
 
 
 def write_map(
