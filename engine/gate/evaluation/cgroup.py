@@ -46,6 +46,7 @@ class PidsGroup:
         are not reaped in time is left behind and swept by a later :func:`create_pids_group`
         once its owner has exited."""
         deadline = time.monotonic() + _REMOVE_WAIT
+        pause = 0.001  # killed members are usually reaped within milliseconds
         while True:
             members = self.members()
             for pid in members:
@@ -56,7 +57,8 @@ class PidsGroup:
                 return
             if time.monotonic() > deadline:
                 return
-            time.sleep(0.02)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
 
 
 def create_pids_group(max_pids: int) -> PidsGroup | None:

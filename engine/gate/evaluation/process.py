@@ -34,6 +34,8 @@ from engine.gate.timing import observe_output
 TAIL_BYTES = 200_000  # per stream
 DRAIN_GRACE = 1.0  # seconds to keep reading after the child exited or was killed
 _READ_CHUNK = 65536
+_POLL = 0.25  # seconds between checks of the deadline while the run is silent
+_CANCEL_POLL = 0.005  # the same for a run that may be cancelled: a rejection waits for it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,7 +170,8 @@ def _wait(
                 return False
         elif now >= deadline or (cancel is not None and cancel.is_set()):
             return True
-        step = min(deadline - now, 0.25) if exited_at is None else 0.05
+        poll = _POLL if cancel is None else _CANCEL_POLL
+        step = min(deadline - now, poll) if exited_at is None else 0.05
         if sel.get_map():
             _pump(sel, tails, until=now + max(step, 0.0), once=True)
         else:
