@@ -17,10 +17,12 @@ import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from engine.gate.evaluation.probes import reruns
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.junit import read_junit
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.probes.verdict import SESSION_FAILURE, forgive_flaky, pytest_metrics
+from engine.gate.evaluation.sandboxed import DIR
 from engine.gate.evaluation.scratch import run_changes, tree_state
 from engine.gate.evaluation.scratchroot import scratch_dir
 
@@ -61,22 +63,26 @@ def run_untraced(
         before = tree_state(work)
         whole = list(command.pytest_args or ())
         args = [*command.option_args(work), "-x"] if selection else whole
+        forking, env = probe.forked_reruns(out, command.env_in(work), timeout)
         argv = [
-            sys.executable, "-m", "pytest", *args, *command.plugin_args(work),
+            sys.executable, "-m", "pytest", *args, *command.plugin_args(work), *forking,
             f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *selection,
         ]  # fmt: skip
         result = probe.runner.run(
             argv,
             cwd=work,
             writable=[out],
-            env=command.env_in(work),
+            readable=[DIR] if forking else [],
+            env=env,
             timeout=timeout,
             cancel=cancel,
         )
-        summary = read_junit(out / "junit.xml", work)
+        summary = None if result.cancelled else read_junit(out / "junit.xml", work)
+        # a cancelled run is nobody's verdict: what it changed in its copy is not read
+        tampered = () if result.cancelled else run_changes(before, tree_state(work))
         tests = dataclasses.replace(
             pytest_metrics(result, summary),
-            tampered=run_changes(before, tree_state(work)),
+            tampered=tampered,
             time_limit=timeout,
             command=resolved.command,
             command_reason=resolved.reason,
@@ -88,8 +94,9 @@ def run_untraced(
         flaky: tuple[str, ...] = ()
         if probe.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
             flaky = probe.rerun_failures(
-                work, tests.failures, probe.flaky_reruns, command=command, timeout=timeout
-            )
+                work, tests.failures, probe.flaky_reruns, command=command, timeout=timeout,
+                forked=None if tampered else reruns.read(out, work),
+            )  # fmt: skip
             tests = forgive_flaky(tests, summary, flaky)
     return TestsReport(tests=tests, flaky=flaky)
 

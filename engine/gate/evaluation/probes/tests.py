@@ -37,6 +37,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.gate.evaluation.probes import reruns
 from engine.gate.evaluation.probes.command import DEFAULT_TEST_COMMAND, TestCommand
 from engine.gate.evaluation.probes.coverage_plugins import missing_plugin
 from engine.gate.evaluation.probes.coverage_report import (
@@ -180,6 +181,10 @@ class TestsProbe:
             stop = _StopPast(out, frozenset(known_failures if fail_fast and contexts else ()))
             if stop.known:
                 env = {**env, CONTEXTS_STOP_ENV: str(stop.spec())}
+            forking, env = self.forked_reruns(out, env, limit, stop.known)
+            if forking:
+                extra += forking
+                readable = [DIR]
             keep = bool(tests) and collect_all and contexts
             if keep:
                 listed = out / "keep.json"
@@ -198,11 +203,11 @@ class TestsProbe:
                 argv, cwd=work, writable=[out], readable=readable, env=env, timeout=limit,
                 cancel=cancel,
             )  # fmt: skip
+            if result.cancelled:  # nobody's verdict: neither its JUnit file nor its copy read
+                return TestsReport.of_cancelled(said(pytest_metrics(result, None)))
             tampered = run_changes(before, tree_state(work))
             summary = read_junit(out / "junit.xml", work, added=_added(out))
             metrics = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
-            if result.cancelled:
-                return TestsReport.of_cancelled(metrics)
             if metrics.failures and on_failure is not None:
                 on_failure(metrics)
             problems: tuple[str, ...] = ()
@@ -223,7 +228,7 @@ class TestsProbe:
                 # re-runs share the first run's copy, as they would have shared a worktree
                 flaky = self.rerun_failures(
                     work, rerun, self.flaky_reruns, command=command, timeout=limit,
-                    one_process=True,
+                    one_process=True, forked=None if tampered else reruns.read(out, work),
                 )  # fmt: skip
                 metrics = forgive_flaky(metrics, summary, flaky)
         return TestsReport(
@@ -262,6 +267,16 @@ class TestsProbe:
         spec.write_text(json.dumps(wanted), encoding="utf-8")
         return ["-p", PLUGIN], {**env, **plugin_env(env, spec)}, [DIR]
 
+    def forked_reruns(
+        self, out: Path, env: dict[str, str], limit: float, known: Collection[str] = ()
+    ) -> tuple[list[str], dict[str, str]]:
+        """The arguments and environment that make a pytest run's flaky re-runs fork
+        (:mod:`engine.gate.evaluation.probes.reruns`); ``known`` failures are not re-run."""
+        return reruns.forked_reruns(
+            out, env, rounds=self.flaky_reruns, seconds=limit,
+            memory_mb=self.runner.limits.memory_mb, known=known,
+        )  # fmt: skip
+
     def rerun_failures(
         self,
         checkout: Path,
@@ -271,19 +286,25 @@ class TestsProbe:
         command: TestCommand | None = None,
         timeout: float | None = None,
         one_process: bool = False,
+        forked: reruns.Forked | None = None,
     ) -> tuple[str, ...]:
         """Re-run only the failed node ids (without coverage) up to ``n`` times in
         ``checkout`` (a scratch copy: the re-runs write it); return those that passed on some
         re-run. Ids that are not ``path::name`` node ids are not re-run, and a re-run that
         changed code or configuration in ``checkout`` forgives nothing. ``one_process``: as
-        the run that failed (:meth:`TestCommand.plugin_args`)."""
+        the run that failed (:meth:`TestCommand.plugin_args`). ``forked``: what the run's
+        own forks re-ran (:mod:`engine.gate.evaluation.probes.reruns`), taken as it is:
+        only the other failures run again, in new processes."""
         checkout = Path(checkout).resolve()
         command = command or TestCommand.parse(self.resolved(checkout).command)
         limit = self.timeout if timeout is None else timeout
+        recovered: list[str] = []
+        if forked is not None:
+            recovered = [f for f in failures if f in forked.passed]
+            failures = [f for f in failures if f not in forked.ran]
         remaining = [f for f in failures if "::" in f and (checkout / f.split("::")[0]).is_file()]
         if not command.is_pytest:
-            return ()
-        recovered: list[str] = []
+            return tuple(recovered)
         for _ in range(n):
             if not remaining:
                 break

@@ -1,6 +1,7 @@
 """Code that runs *inside* the sandbox, next to candidate code: a pytest plugin
-(:mod:`ratchet_probe`), the replay script (:mod:`ratchet_replay`) and the per-test
-coverage contexts (:mod:`ratchet_contexts`, plugin and script).
+(:mod:`ratchet_probe`), the replay script (:mod:`ratchet_replay`), the per-test
+coverage contexts (:mod:`ratchet_contexts`, plugin and script) and the flaky re-runs in a
+fork of the session (:mod:`ratchet_rerun`).
 
 These modules import nothing from ``engine``: the directory is put on the sandboxed
 ``PYTHONPATH`` (read-only) and they are imported as top-level modules there. They are part
@@ -16,5 +17,7 @@ CONTEXTS = DIR / "ratchet_contexts.py"
 CONTEXTS_REPORT_ENV = "RATCHET_CONTEXTS_REPORT"  # the plugin writes the report and map too
 CONTEXTS_KEEP_ENV = "RATCHET_CONTEXTS_KEEP"  # the plugin runs only these of the collection
 CONTEXTS_STOP_ENV = "RATCHET_CONTEXTS_STOP"  # the plugin's fail-fast, past known failures
+RERUN_PLUGIN = "ratchet_rerun"  # pytest -p name: flaky re-runs in a fork of the session
+RERUN_ENV = "RATCHET_RERUN"  # its spec
 REPLAY = DIR / "ratchet_replay.py"
 SPEC_ENV = "RATCHET_PROBE_SPEC"
