@@ -285,3 +285,38 @@ def test_a_hanging_reaching_test_is_killed_at_its_own_limit(tmp_path: Path) -> N
     assert result["timings"]["tests_reach"] < 5 * whole - 5, result["timings"]
     note = note_of(repo, "refs/ratchet/rejected/simplify/1")
     assert any("reaching the change were killed after" in n for n in note["notes"]), note
+
+
+# classify runs when calc is imported; a conftest stands in for a traced run that takes
+# far longer than the untraced one (a big suite collected under coverage): once a session
+# under ratchet's contexts plugin has failed, it does not end for ten minutes
+IMPORT_TIME = {
+    "calc/__init__.py": "from calc.ops import classify\n\nZERO = classify(0)\n",
+    "tests/conftest.py": """\
+import time
+
+
+def pytest_sessionfinish(session):
+    if session.testsfailed and session.config.pluginmanager.has_plugin("ratchet_contexts"):
+        time.sleep(600)
+""",
+}
+
+RAISING_CLASSIFY = """\
+def classify(n):
+    raise ValueError(n)
+"""
+
+
+def test_a_break_at_import_time_is_rejected_by_the_untraced_run_without_the_traced_one(
+    tmp_path: Path,
+) -> None:
+    result = rejected(tmp_path, RAISING_CLASSIFY, files=IMPORT_TIME)
+    timings = result["timings"]
+    tests = result["candidate"]["tests"]
+    # the untraced whole suite ends at its collection errors and rejects; the traced run
+    # beside it is cancelled (not waited for: it would take 600 s, or its own time limit)
+    assert tests["stage"] == "untraced", tests
+    assert tests["failures"], tests
+    assert timings["tests_reach"] < 60, timings
+    assert "tests_coverage" not in timings, timings  # no whole suite under coverage started

@@ -13,7 +13,11 @@ Two sandboxed runs at once, each in its own throwaway copy of the checkout:
 A new failure or a timeout of the traced run rejects at once (its limit: the reaching
 tests' own, :mod:`~engine.gate.evaluation.reach_limit`, when the map knows what they
 took on the baseline): the untraced run is cancelled and the result is a
-``"selected"``-stage rejection, like the cascade's early stage. Otherwise ``beside``
+``"selected"``-stage rejection, like the cascade's early stage. The other way round, an
+untraced run that ends first in a failure the traced run does not run (a change that breaks
+the package at import time ends its collection at once, while the traced run collects under
+coverage; a failing reaching test is left to the traced run) cancels the traced run, and
+its rejection (stage ``"untraced"``) is the result. Otherwise ``beside``
 (the caller's other checks) runs while the untraced run goes on, and the result is the
 untraced verdict (stage ``"full"``) with the coverage and the next selection map carried
 over from the baseline for every test that did not reach the change
@@ -67,10 +71,16 @@ def run_by_reach(
     if not TestCommand.parse(probe.resolved(checkout).command).is_pytest:
         return None  # decided before anything runs: ``beside`` runs once, here or later
     cancel = threading.Event()
+    stop_traced = threading.Event()
 
     def untraced() -> TestsReport | None:
         with step("tests"):
-            return run_untraced(probe, checkout, (), timeout=timeout, cancel=cancel)
+            plain = run_untraced(probe, checkout, (), timeout=timeout, cancel=cancel)
+        if plain is not None and _beyond(plain, reach.args, known_failures):
+            # it rejects for what the traced run does not run (a collection broken at
+            # import time ends it at once): the traced run is nobody's verdict any more
+            stop_traced.set()
+        return plain
 
     def failed(tests: TestMetrics) -> None:
         # a failure that rejects ends the untraced run; no verdict (``<session>``) or a
@@ -87,7 +97,12 @@ def run_by_reach(
                 checkout, timeout=limit, contexts=True, tests=reach.args, fail_fast=True,
                 on_failure=failed, doctest_modules=doctest_modules,
                 collect_all=bool(reach.collect), known_failures=known_failures,
+                cancel=stop_traced,
             )  # fmt: skip
+        if traced.cancelled:  # the untraced run rejected first: its report is ready
+            handed = True
+            job.join()
+            return Untraced(job=job, cancel=cancel)
         if rejects(traced, known_failures):
             cancel.set()
             tests = dataclasses.replace(traced.tests, stage=STAGE, selected=len(reach.args))
@@ -196,6 +211,18 @@ class Untraced:
 
 def _untraced(plain: TestsReport) -> TestsReport:
     return dataclasses.replace(plain, tests=dataclasses.replace(plain.tests, stage=UNTRACED))
+
+
+def _beyond(plain: TestsReport, reaching: Sequence[str], known_failures: Collection[str]) -> bool:
+    """Does the untraced run reject for a failure outside the ``reaching`` node ids and test
+    files (``<session>``, a collection error, a test that does not reach the change)? A
+    failure of a reaching test is left to the traced run, which rejects with it itself."""
+    if not fails(plain, known_failures):
+        return False
+    new = [f for f in plain.tests.failures if f not in known_failures]
+    return plain.tests.timed_out or any(
+        not any(f == r or f.startswith(f"{r}::") for r in reaching) for f in new
+    )
 
 
 def fails(report: TestsReport, known_failures: Collection[str]) -> bool:
