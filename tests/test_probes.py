@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.gate.evaluation.filecache import FileCache
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.complexity import measure_complexity
 from engine.gate.evaluation.probes.coverage_report import read_coverage_json
@@ -117,13 +118,42 @@ def test_is_test_file(path: str, is_test: bool) -> None:
         ("x = 1\0\n", "mod.py:0: "),
     ],
 )
-def test_syntax_problems(tmp_path: Path, source: str, problem: str | None) -> None:
-    (tmp_path / "mod.py").write_bytes(source.encode("latin-1"))
-    found = syntax_problems(tmp_path, ["mod.py", "deleted.py"])
-    if problem is None:
-        assert found == ()
-    else:
-        assert len(found) == 1 and found[0].startswith(problem), found
+@pytest.mark.parametrize("cached", [False, True], ids=["no-cache", "cache"])
+def test_syntax_problems(tmp_path: Path, source: str, problem: str | None, cached: bool) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "mod.py").write_bytes(source.encode("latin-1"))
+    cache = FileCache(tmp_path / "cache") if cached else None
+    for _ in range(2):  # with a cache: the second answer is the stored one, the same
+        found = syntax_problems(root, ["mod.py", "deleted.py"], cache)
+        if problem is None:
+            assert found == ()
+        else:
+            assert len(found) == 1 and found[0].startswith(problem), found
+
+
+def test_syntax_answers_are_kept_by_content_and_name_the_file_they_are_in(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "root"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "a.py").write_text("def f(:\n")
+    (root / "pkg" / "ok.py").write_text("x = 1\n")
+    cache = FileCache(tmp_path / "cache")
+    assert syntax_problems(root, ["pkg/a.py", "pkg/ok.py"], cache) == (
+        "pkg/a.py:1: SyntaxError: invalid syntax",
+    )
+    assert cache.entries("compile") == 2
+    # the same bytes elsewhere: answered from the cache, under its own name
+    (root / "pkg" / "b.py").write_text("def f(:\n")
+    assert syntax_problems(root, ["pkg/b.py"], cache) == (
+        "pkg/b.py:1: SyntaxError: invalid syntax",
+    )
+    assert cache.entries("compile") == 2
+    # changed content is compiled again: a fixed file is not held to its old answer
+    (root / "pkg" / "a.py").write_text("def f():\n    pass\n")
+    assert syntax_problems(root, ["pkg/a.py", "pkg/ok.py"], cache) == ()
+    assert cache.entries("compile") == 3
 
 
 # --------------------------------------------------------------------------- radon

@@ -135,7 +135,8 @@ class Evaluator:
         )
 
         with step("syntax"):
-            broken = syntax_problems(checkout, py_files)
+            cache = FileCache(self.static_cache) if self.static_cache is not None else None
+            broken = syntax_problems(checkout, py_files, cache)
         if broken:
             probe = self.tests_probe()
             resolved = probe.resolved(checkout)
