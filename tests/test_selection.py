@@ -73,6 +73,8 @@ def test_map_round_trips_and_refuses_malformed_data() -> None:
     assert map_from_json({"tests": ["t::a"], "lines": {"m.py": {"1": [3]}}}) is None
     assert map_from_json({"tests": "x"}) is None
     assert map_from_json([1]) is None
+    for bad in ([-1], ["0"], [True], [0.0], "0", [[0]]):  # an index names one test, by number
+        assert map_from_json({"tests": ["t::a"], "lines": {"m.py": {"1": bad}}}) is None, bad
     # contexts that are not node ids (a project's own dynamic_context) select nothing
     named = map_from_json({"tests": ["pkg.test_m.test_f"], "lines": {"m.py": {"5": [0]}}})
     assert named is not None and named.covering("m.py", {5}) == set()
