@@ -14,6 +14,7 @@ to differ between the commit the gate evaluated and the commit that lands
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -178,7 +179,11 @@ def _lines(text: str) -> list[str]:
     return [f"{part}\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
-def _sources(text: str | None) -> dict[str, list[str]]:
+@functools.lru_cache(maxsize=32)
+def _sources(text: str | None) -> Mapping[str, list[str]]:
+    """:func:`symbol_sources` of ``text`` (nothing when it does not parse), kept for the
+    last texts seen: the patcher's check of its own edit and the gate's recount read the
+    same two texts, and libcst parses a 3800-line module (click's core.py) in ~0.1 s."""
     if not text:
         return {}
     try:
