@@ -22,8 +22,14 @@ def main() -> None:
 
     install_early()  # before the app and its libraries are imported: see engine.cli.signals
     from engine.cli.app import main as run
+    from engine.cli.quickexit import exit_now
 
-    run()
+    try:
+        run()
+    except SystemExit as done:  # typer ends every command with one
+        exit_now(done.code)
+        raise
+    exit_now(0)
 
 
 def __getattr__(name: str) -> Any:
