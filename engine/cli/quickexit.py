@@ -21,18 +21,12 @@ import threading
 
 
 def exit_now(code: object) -> None:
-    """End the process with ``code`` (a ``SystemExit`` code: None, an int or a message
-    printed to stderr, exit 1) after the ``atexit`` handlers and a flush; returns without
-    doing anything when another thread is alive."""
-    if threading.active_count() > 1:
+    """End the process with ``code`` (a ``SystemExit`` code: None or an int) after the
+    ``atexit`` handlers and a flush; returns without doing anything when another thread is
+    alive or ``code`` is a message (the usual exit prints it)."""
+    if threading.active_count() > 1 or not (code is None or isinstance(code, int)):
         return
-    if code is None:
-        status = 0
-    elif isinstance(code, int):
-        status = code
-    else:
-        print(code, file=sys.stderr)
-        status = 1
+    status = code or 0
     atexit._run_exitfuncs()
     try:
         sys.stdout.flush()
