@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from engine.gate.change import parse_module
 from engine.model import Edit
 from engine.patching import layout
 from engine.patching.imports import add_imports
@@ -288,7 +289,7 @@ def _parse_snippet(code: str, op: str) -> cst.Module | EditFailed:
 
 def _parse(text: str, label: str) -> cst.Module | EditFailed:
     try:
-        return cst.parse_module(text)
+        return parse_module(text)
     except cst.ParserSyntaxError as exc:
         # Python's own message and line are more precise and familiar; use them if it agrees.
         return _compile_error(text, label) or EditFailed(
