@@ -119,9 +119,70 @@ def test_hangs_when_re_run():
 
 
 def test_a_re_run_that_hangs_is_killed_within_the_run_s_limit(tmp_path: Path) -> None:
-    """The fork's round is killed a second before the run's limit: the failure stands and
+    """The fork's round is killed 2 s before the run's limit: the failure stands and
     the run is not a timeout (whose rejection would name no failing test)."""
     report = probe(timeout=8).run(project(tmp_path, HANGS_ON_RERUN))
     assert report.tests.failures == ("tests/test_flaky.py::test_hangs_when_re_run",)
     assert not report.tests.timed_out
     assert report.flaky == ()
+
+
+# the first test fails once and passes when re-run; the second is the only one to run g
+GOES_ON = """\
+from pathlib import Path
+
+from pkg.mod import f, g
+
+
+def test_first_flaky():
+    marker = Path("first.marker")
+    first = not marker.exists()
+    marker.write_text("failed once")
+    assert f() == 1
+    assert not first, "first run fails"
+
+
+def test_second_runs_g():
+    assert g() == 2
+"""
+
+MOD = "def f():\n    return 1\n\n\ndef g():\n    return 2\n"
+FIRST = "tests/test_flaky.py::test_first_flaky"
+SECOND = "tests/test_flaky.py::test_second_runs_g"
+
+
+def fail_fast_project(root: Path) -> Path:
+    project(root, GOES_ON)
+    (root / "pkg").mkdir()
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "mod.py").write_text(MOD)
+    return root
+
+
+def test_a_fail_fast_traced_run_goes_on_past_a_test_that_passes_when_re_run_at_once(
+    tmp_path: Path,
+) -> None:
+    """The reaching run's fail-fast re-runs a new failure in a fork before it stops: a test
+    that passes then is forgiven and the run goes on, so the tests after it are traced
+    (no fallback to the whole suite under coverage)."""
+    told: list[tuple[str, ...]] = []
+    report = probe().run(
+        fail_fast_project(tmp_path), contexts=True, fail_fast=True, tests=["tests"],
+        on_failure=lambda tests: told.append(tests.failures),
+    )  # fmt: skip
+    assert report.flaky == (FIRST,) and report.went_on == (FIRST,), report.tests.output_tail
+    assert report.tests.failures == () and report.tests.passed == 2
+    assert told == []  # nobody was told of a failure: the verdict run beside it goes on
+    assert report.lines is not None and report.test_map is not None, report.problems
+    assert SECOND in report.test_map.covering("pkg/mod.py", {6})  # g's body, traced
+
+
+def test_without_re_runs_a_fail_fast_traced_run_stops_at_its_first_failure(
+    tmp_path: Path,
+) -> None:
+    report = probe(reruns=0).run(
+        fail_fast_project(tmp_path), contexts=True, fail_fast=True, tests=["tests"]
+    )
+    assert report.tests.failures == (FIRST,) and report.went_on == ()
+    assert report.tests.passed == 0  # stopped: the second test did not run
+    assert report.lines is None  # a stopped run measures no coverage

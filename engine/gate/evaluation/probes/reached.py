@@ -27,7 +27,8 @@ None means "measure the whole suite under coverage instead": the test command is
 pytest. :class:`Untraced` means the same, with the untraced run still going: the traced
 run produced no coverage (a collection error, a conftest that no longer imports) or none
 of a file changed inside functions (whose statements it must name), or a failure in it was
-forgiven as flaky (fail-fast stopped it, so the tests after it were not traced). A failure
+forgiven as flaky after fail-fast stopped it (so the tests after it were not traced; one
+that passed when re-run at once, in a fork of the session, did not stop it). A failure
 the baseline had too does not stop the traced run (``TestsProbe.run(known_failures=)``):
 its coverage stands. :meth:`Untraced.race` then runs the whole suite under coverage beside it, and
 a new failure of the untraced run cancels that run and rejects (stage ``"untraced"``): a
@@ -120,7 +121,9 @@ def run_by_reach(
         present = {*sources, *(p for p in reach.base_lines if (checkout / p).is_file())}
         lines = carry_lines(reach, traced.lines, present) if traced.lines is not None else None
         unknown = any(f not in known_failures for f in traced.tests.failures)
-        if traced.flaky or lines is None or unknown:
+        # a flaky failure it went on past (re-run at once) leaves the tests after it traced
+        stopped_flaky = set(traced.flaky) - set(traced.went_on)
+        if stopped_flaky or lines is None or unknown:
             handed = True
             return Untraced(job=job, cancel=cancel)
         if beside is not None:
@@ -141,7 +144,7 @@ def run_by_reach(
     return TestsReport(
         tests=tests,
         coverage=line_totals(lines),
-        flaky=plain.flaky,
+        flaky=tuple(dict.fromkeys(plain.flaky + traced.flaky)),
         problems=plain.problems + traced.problems,
         lines=lines,
         test_map=carry_map(reach, traced.test_map),

@@ -35,6 +35,7 @@ class Forked:
 
     ran: frozenset[str]
     passed: frozenset[str]
+    went_on: frozenset[str] = frozenset()  # passed again at once: the fail-fast run went on
 
 
 def forked_reruns(
@@ -86,4 +87,6 @@ def read(out: Path, root: Path) -> Forked | None:
         )
 
     got = ids(ran)
-    return Forked(ran=got, passed=ids(passed) & got)
+    went_on = data.get("went_on", [])
+    on = ids(went_on) if isinstance(went_on, list) else frozenset()
+    return Forked(ran=got, passed=ids(passed) & got, went_on=on & ids(passed) & got)

@@ -84,6 +84,7 @@ class TestsReport:
     tests: TestMetrics = field(default_factory=TestMetrics)
     coverage: CoverageMetrics = field(default_factory=CoverageMetrics)
     flaky: tuple[str, ...] = ()  # failed, then passed on a re-run (already forgiven in tests)
+    went_on: tuple[str, ...] = ()  # of those, passed at once: the fail-fast run went on past
     problems: tuple[str, ...] = ()  # e.g. the coverage report could not be produced
     lines: LineCoverage | None = None  # per-line coverage (None: not measured)
     test_map: TestMap | None = None  # file:line -> tests (None: not recorded)
@@ -177,14 +178,16 @@ class TestsProbe:
                     path = env.get("PYTHONPATH", "")
                     env = {**env, "PYTHONPATH": f"{DIR}:{path}" if path else str(DIR)}
                     readable = [DIR]
-            # fail-fast past known failures needs the contexts plugin; else plain ``-x``
-            stop = _StopPast(out, frozenset(known_failures if fail_fast and contexts else ()))
-            if stop.known:
-                env = {**env, CONTEXTS_STOP_ENV: str(stop.spec())}
-            forking, env = self.forked_reruns(out, env, limit, stop.known)
+            # fail-fast past known failures, or past a failure that passes when re-run at
+            # once in a fork, is the contexts plugin's; else plain ``-x``
+            known = frozenset(known_failures if fail_fast and contexts else ())
+            forking, env = self.forked_reruns(out, env, limit, known)
             if forking:
                 extra += forking
                 readable = [DIR]
+            stop = _StopPast(out, known, plugin=bool(known or (forking and fail_fast and contexts)))
+            if stop.plugin:
+                env = {**env, CONTEXTS_STOP_ENV: str(stop.spec())}
             keep = bool(tests) and collect_all and contexts
             if keep:
                 listed = out / "keep.json"
@@ -196,7 +199,7 @@ class TestsProbe:
                 sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
                 f"--source={work}", f"--omit={omit_patterns(work)}",
                 "-m", "pytest", *args, *command.plugin_args(work, one_process=True), *extra,
-                *(["-x"] if fail_fast and not stop.known else []),
+                *(["-x"] if fail_fast and not stop.plugin else []),
                 f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *tests,
             ]  # fmt: skip
             result = self.runner.run(
@@ -208,13 +211,16 @@ class TestsProbe:
             tampered = run_changes(before, tree_state(work))
             summary = read_junit(out / "junit.xml", work, added=_added(out))
             metrics = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
-            if metrics.failures and on_failure is not None:
-                on_failure(metrics)
+            forked = None if tampered else reruns.read(out, work)
+            went_on = forked.went_on if forked is not None and stop.plugin else frozenset()
+            told = tuple(f for f in metrics.failures if f not in went_on)
+            if told and on_failure is not None:  # not the flaky ones it went on past
+                on_failure(dataclasses.replace(metrics, failures=told))
             problems: tuple[str, ...] = ()
             coverage, lines, test_map = CoverageMetrics(), None, None
             if metrics.exit_code == NO_TESTS_EXIT and not (tests or keep):  # nothing to cover
                 problems = (no_tests_note(work),)
-            elif not (fail_fast and stop.stopped(metrics.failures)):  # stopped: no coverage
+            elif not (fail_fast and stop.stopped(told)):  # stopped: no coverage
                 coverage, lines, problems, test_map = self._coverage(
                     work, out, result, limit, contexts
                 )
@@ -228,13 +234,14 @@ class TestsProbe:
                 # re-runs share the first run's copy, as they would have shared a worktree
                 flaky = self.rerun_failures(
                     work, rerun, self.flaky_reruns, command=command, timeout=limit,
-                    one_process=True, forked=None if tampered else reruns.read(out, work),
+                    one_process=True, forked=forked,
                 )  # fmt: skip
                 metrics = forgive_flaky(metrics, summary, flaky)
         return TestsReport(
             tests=metrics,
             coverage=coverage,
             flaky=flaky,
+            went_on=tuple(f for f in flaky if f in went_on),
             problems=problems,
             lines=lines,
             test_map=test_map,
@@ -449,11 +456,13 @@ def omit_patterns(checkout: Path) -> str:
 
 @dataclass(frozen=True)
 class _StopPast:
-    """A fail-fast run that goes on past ``known`` failures (the contexts plugin's
-    ``RATCHET_CONTEXTS_STOP``); without any, ``-x``."""
+    """A fail-fast run that goes on past ``known`` failures and past a failure that passes
+    when re-run at once (the contexts plugin's ``RATCHET_CONTEXTS_STOP``, ``plugin``);
+    without either, ``-x``."""
 
     out: Path
-    known: frozenset[str]  # empty: ``-x``, stopped by any failure
+    known: frozenset[str]
+    plugin: bool = False  # False: ``-x``, stopped by any failure
 
     def spec(self) -> Path:
         path = self.out / "stop.json"

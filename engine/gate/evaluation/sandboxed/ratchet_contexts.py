@@ -101,11 +101,25 @@ def pytest_sessionstart(session: Any) -> None:
 
 
 def _stop_at(report: Any) -> None:
-    """This plugin's fail-fast: a failure the baseline did not have ends the session."""
+    """This plugin's fail-fast: a failure the baseline did not have ends the session,
+    unless it passes when re-run at once (``ratchet_rerun.rerun_now``: flaky, forgiven by
+    the host, and the tests after it still run and are traced)."""
     if not _stop or not report.failed or report.nodeid in _stop["known"]:
+        return
+    if _passes_again(report.nodeid):
         return
     _stop["session"].shouldfail = f"ratchet: stopping at {report.nodeid} (a new failure)"
     _stopped_at(report.nodeid)
+
+
+def _passes_again(nodeid: str) -> bool:
+    rerun = getattr(sys.modules.get("ratchet_rerun"), "rerun_now", None)
+    if rerun is None:  # the plugin is not loaded: stop, as before
+        return False
+    try:
+        return bool(rerun(nodeid))
+    except Exception:  # noqa: BLE001 - no answer: stop
+        return False
 
 
 def _stopped_at(why: str) -> None:

@@ -10,15 +10,18 @@ untraced (coverage stopped in the zygote), with pytest's own runner protocol: th
 new ``pytest <ids>`` process would run them from, with every test module already imported
 — without that process's interpreter start, plugin loading and collection (0.25 to 0.5 s
 of every re-run measured here). ``PATH`` then gets ``{"ran": [[classname, name], ...],
-"passed": [[classname, name], ...]}``, each test named as ``--junitxml`` names it, so the
-host maps them to the node ids it reads from the JUnit file.
+"passed": [...], "went_on": [...]}``, each test named as ``--junitxml`` names it, so the
+host maps them to the node ids it reads from the JUnit file. A fail-fast session asks
+:func:`rerun_now` at its first new failure instead: a test that passes again there does
+not stop it (``went_on``: the tests after it ran, traced).
 
 Nothing is forked, and ``PATH`` is not written (the host re-runs in a new process then),
 where a fork would not be a clean copy or not worth it: other threads running at that
 moment, a process larger than ``M`` MB (the zygote keeps that memory while the session
 changes its own), no ``os.fork``, an xdist controller (its items run in the workers) or
 worker, a nested (pytester) session. A round that does not answer within what is left of
-``S`` seconds (counted from this module's import) is killed; its tests count as failed.
+``S`` seconds (counted from this module's import) less a tenth (at least 2 s: the session
+still ends inside the run's limit) is killed; its tests count as failed.
 
 The zygote ends when the session does: it reads its requests from a pipe whose only
 writer is the session, so the end of the session is the end of its input.
@@ -42,6 +45,7 @@ SPEC_ENV = "RATCHET_RERUN"
 _STARTED = time.monotonic()
 _spec: dict[str, Any] = {}
 _failed: dict[str, None] = {}  # node ids of failed tests, in order
+_now: dict[str, bool] = {}  # node ids re-run while the session ran (rerun_now): passed?
 _zygote: dict[str, Any] = {}  # pid, request writer, answer reader
 
 
@@ -93,6 +97,22 @@ def pytest_runtest_logreport(report: Any) -> None:
         _failed[report.nodeid] = None
 
 
+def rerun_now(nodeid: str) -> bool:
+    """Re-run one failed test at once, in a fork of the zygote, while the session goes on:
+    did it pass? The contexts plugin's fail-fast asks before it stops the session at a new
+    failure, and goes on past a test that passes again (it is forgiven as flaky, and the
+    tests after it still run). False without a zygote or for a ``known`` failure; asked
+    once per test (a failed call and teardown are one question), and that answer is the
+    test's first round at the end."""
+    if nodeid in _now:
+        return _now[nodeid]
+    if not _zygote or "dead" in _zygote or nodeid in _spec.get("known", ()):
+        return False
+    passed = nodeid in set(_ask([nodeid]))
+    _now[nodeid] = passed
+    return passed
+
+
 def pytest_sessionfinish(session: Any) -> None:
     if not _zygote or session.config is not _spec["config"]:
         return
@@ -108,14 +128,21 @@ def pytest_sessionfinish(session: Any) -> None:
 def _rounds(session: Any, failed: list[str]) -> dict[str, list[list[str]]]:
     known = {item.nodeid for item in session.items}
     ran = [n for n in failed if n in known]
-    remaining, passed = list(ran), []
-    for _ in range(_spec["rounds"]):
+    passed = [n for n in ran if _now.get(n)]
+    remaining = [n for n in ran if not _now.get(n)]
+    for round_ in range(_spec["rounds"]):
         if not remaining or "dead" in _zygote:
             break
-        back = set(_ask(remaining))
+        batch = [n for n in remaining if round_ > 0 or n not in _now]  # asked: its round 1
+        back = set(_ask(batch)) if batch else set()
         passed += [n for n in remaining if n in back]
         remaining = [n for n in remaining if n not in back]
-    return {"ran": [_junit_name(n) for n in ran], "passed": [_junit_name(n) for n in passed]}
+    went_on = [n for n in ran if _now.get(n)]
+    return {
+        "ran": [_junit_name(n) for n in ran],
+        "passed": [_junit_name(n) for n in passed],
+        "went_on": [_junit_name(n) for n in went_on],
+    }
 
 
 def _junit_name(nodeid: str) -> list[str]:
@@ -205,7 +232,8 @@ def _ask(nodeids: list[str]) -> list[str]:
     os.write(_zygote["to"], (json.dumps(nodeids) + "\n").encode())
     lines: list[str] = []
     buffer = b""
-    deadline = _STARTED + _spec["seconds"] - 1.0
+    # the session still has to end (its JUnit file, coverage's data) inside the run's limit
+    deadline = _STARTED + _spec["seconds"] - max(2.0, _spec["seconds"] / 10)
     while True:
         left = deadline - time.monotonic()
         ready = select.select([_zygote["back"]], [], [], max(left, 0.0))[0] if left > 0 else []
