@@ -34,7 +34,7 @@ from engine.gate.evaluation.diffcov import FileChange
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.rewrites import RewriteCache, primed_copy
 from engine.gate.evaluation.sandbox import SandboxRunner
-from engine.gate.evaluation.sandboxed import DIR, PLUGIN, REPLAY, SPEC_ENV
+from engine.gate.evaluation.sandboxed import DIR, PLUGIN, REPLAY, SPEC_ENV, on_path
 from engine.gate.evaluation.scratch import scratch_copy
 from engine.gate.evaluation.scratchroot import scratch_dir
 from engine.gate.paths import is_test_file
@@ -234,7 +234,7 @@ class BehaviourCheck:
             "-p", PLUGIN, "-p", "no:cacheprovider", "-q", *self.tests,
         ]  # fmt: skip
         env = self.command.env_in(work)
-        env = {**env, **plugin_env(env, spec)}
+        env = plugin_env(env, spec)
         result = self.runner.run(
             argv, cwd=work, writable=[out], readable=[DIR], env=env, timeout=self.timeout,
             cancel=cancel,
@@ -280,6 +280,6 @@ class BehaviourCheck:
 
 
 def plugin_env(env: dict[str, str], spec: Path) -> dict[str, str]:
-    """PYTHONPATH with ratchet's sandboxed plugin directory first, and the spec's path."""
-    existing = env.get("PYTHONPATH", "")
-    return {SPEC_ENV: str(spec), "PYTHONPATH": f"{DIR}:{existing}" if existing else str(DIR)}
+    """``env`` with ratchet's sandboxed plugin directory first on PYTHONPATH, and the
+    spec's path."""
+    return {**on_path(env), SPEC_ENV: str(spec)}

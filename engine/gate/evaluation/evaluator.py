@@ -128,14 +128,14 @@ class Evaluator:
         sources = [f for f in py_files if not is_test_file(f)]
         notes: list[str] = []
 
+        cache = FileCache(self.static_cache) if self.static_cache is not None else None
         static = Background(  # beside everything: they run even when the tests fail
-            lambda: _static_probes(checkout, sources, py_files, self.static_cache),
+            lambda: _static_probes(checkout, sources, py_files, cache),
             name="ratchet-static",
             nice=BEHIND,  # the tests' verdict (a fail-fast rejection first) comes first
         )
 
         with step("syntax"):
-            cache = FileCache(self.static_cache) if self.static_cache is not None else None
             broken = syntax_problems(checkout, py_files, cache)
         if broken:
             probe = self.tests_probe()
@@ -253,12 +253,11 @@ class Evaluator:
 
 
 def _static_probes(
-    checkout: Path, sources: list[str], py_files: list[str], cache_dir: Path | None
+    checkout: Path, sources: list[str], py_files: list[str], cache: FileCache | None
 ) -> tuple[ComplexityReport, LintReport, SecurityReport]:
-    """radon, ruff and bandit on the files ``cache_dir`` has no result for; bandit (the
+    """radon, ruff and bandit on the files ``cache`` has no result for; bandit (the
     slowest to start: ~0.5 s of imports for one file) in a thread of its own from the
     start, so a fail-fast rejection waits for the longest of them, not their sum."""
-    cache = FileCache(cache_dir) if cache_dir is not None else None
 
     def security() -> SecurityReport:
         with step("security"):

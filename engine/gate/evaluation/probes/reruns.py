@@ -6,7 +6,7 @@ of itself before its first test, and re-runs its failed tests in a fresh fork of
 as it ends — the state a new ``pytest <ids>`` process would start from, without paying for
 that process (an interpreter, pytest's plugins and a collection: 0.25-0.5 s per re-run on
 the machines here, most of a fail-fast rejection's time after the failing test). What the
-plugin says is read back with :meth:`ForkedReruns.read` (untrusted: strings only) and taken
+plugin says is read back with :func:`read` (untrusted: strings only) and taken
 by :meth:`~engine.gate.evaluation.probes.tests.TestsProbe.rerun_failures`, which re-runs in
 a new process only the failures the plugin did not run (no file: it did not fork —
 threads running, a large process, xdist workers — or the run died; a test it could not
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.gate.evaluation.probes.junit import node_id
-from engine.gate.evaluation.sandboxed import DIR, RERUN_ENV, RERUN_PLUGIN
+from engine.gate.evaluation.sandboxed import RERUN_ENV, RERUN_PLUGIN, on_path
 
 RSS_SHARE = 4  # a session forks only while it holds under memory_mb / RSS_SHARE
 RESULT = "reruns.json"
@@ -62,10 +62,7 @@ def forked_reruns(
         "known": sorted(known),
     }
     spec.write_text(json.dumps(wanted), encoding="utf-8")
-    path = env.get("PYTHONPATH", "")
-    if str(DIR) not in path.split(":"):
-        path = f"{DIR}:{path}" if path else str(DIR)
-    return ["-p", RERUN_PLUGIN], {**env, RERUN_ENV: str(spec), "PYTHONPATH": path}
+    return ["-p", RERUN_PLUGIN], {**on_path(env), RERUN_ENV: str(spec)}
 
 
 def read(out: Path, root: Path) -> Forked | None:
@@ -87,6 +84,8 @@ def read(out: Path, root: Path) -> Forked | None:
         )
 
     got = ids(ran)
+    ok = ids(passed) & got
     went_on = data.get("went_on", [])
-    on = ids(went_on) if isinstance(went_on, list) else frozenset()
-    return Forked(ran=got, passed=ids(passed) & got, went_on=on & ids(passed) & got)
+    return Forked(
+        ran=got, passed=ok, went_on=ids(went_on) & ok if isinstance(went_on, list) else frozenset()
+    )

@@ -22,7 +22,6 @@ from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.junit import read_junit
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.probes.verdict import SESSION_FAILURE, forgive_flaky, pytest_metrics
-from engine.gate.evaluation.sandboxed import DIR
 from engine.gate.evaluation.scratch import run_changes, tree_state
 from engine.gate.evaluation.scratchroot import scratch_dir
 
@@ -63,7 +62,7 @@ def run_untraced(
         before = tree_state(work)
         whole = list(command.pytest_args or ())
         args = [*command.option_args(work), "-x"] if selection else whole
-        forking, env = probe.forked_reruns(out, command.env_in(work), timeout)
+        forking, env, readable = probe.forked_reruns(out, command.env_in(work), timeout)
         argv = [
             sys.executable, "-m", "pytest", *args, *command.plugin_args(work), *forking,
             f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *selection,
@@ -72,7 +71,7 @@ def run_untraced(
             argv,
             cwd=work,
             writable=[out],
-            readable=[DIR] if forking else [],
+            readable=readable,
             env=env,
             timeout=timeout,
             cancel=cancel,

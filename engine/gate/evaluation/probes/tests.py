@@ -66,6 +66,7 @@ from engine.gate.evaluation.sandboxed import (
     CONTEXTS_STOP_ENV,
     DIR,
     PLUGIN,
+    on_path,
 )
 from engine.gate.evaluation.scratch import run_changes, scratch_copy, tree_state
 from engine.gate.evaluation.scratchroot import scratch_dir
@@ -173,18 +174,14 @@ class TestsProbe:
             if contexts:
                 extra += ["-p", CONTEXTS_PLUGIN]
                 outputs = [out / ".coverage", work, out / "map.json", out / "coverage.json"]
-                env = {**env, CONTEXTS_REPORT_ENV: json.dumps([str(o) for o in outputs])}
-                if not readable:
-                    path = env.get("PYTHONPATH", "")
-                    env = {**env, "PYTHONPATH": f"{DIR}:{path}" if path else str(DIR)}
-                    readable = [DIR]
+                env = on_path({**env, CONTEXTS_REPORT_ENV: json.dumps([str(o) for o in outputs])})
+                readable = [DIR]
             # fail-fast past known failures, or past a failure that passes when re-run at
             # once in a fork, is the contexts plugin's; else plain ``-x``
             known = frozenset(known_failures if fail_fast and contexts else ())
-            forking, env = self.forked_reruns(out, env, limit, known)
-            if forking:
-                extra += forking
-                readable = [DIR]
+            forking, env, more = self.forked_reruns(out, env, limit, known)
+            extra += forking
+            readable = readable or more
             stop = _StopPast(out, known, plugin=bool(known or (forking and fail_fast and contexts)))
             if stop.plugin:
                 env = {**env, CONTEXTS_STOP_ENV: str(stop.spec())}
@@ -272,17 +269,19 @@ class TestsProbe:
             "only_doctests": only,
         }
         spec.write_text(json.dumps(wanted), encoding="utf-8")
-        return ["-p", PLUGIN], {**env, **plugin_env(env, spec)}, [DIR]
+        return ["-p", PLUGIN], plugin_env(env, spec), [DIR]
 
     def forked_reruns(
         self, out: Path, env: dict[str, str], limit: float, known: Collection[str] = ()
-    ) -> tuple[list[str], dict[str, str]]:
-        """The arguments and environment that make a pytest run's flaky re-runs fork
-        (:mod:`engine.gate.evaluation.probes.reruns`); ``known`` failures are not re-run."""
-        return reruns.forked_reruns(
+    ) -> tuple[list[str], dict[str, str], list[Path]]:
+        """Extra pytest args, environment and readable paths that make a pytest run's flaky
+        re-runs fork (:mod:`engine.gate.evaluation.probes.reruns`), as
+        :meth:`_doctest_plugin` gives its plugin's; ``known`` failures are not re-run."""
+        args, env = reruns.forked_reruns(
             out, env, rounds=self.flaky_reruns, seconds=limit,
             memory_mb=self.runner.limits.memory_mb, known=known,
         )  # fmt: skip
+        return args, env, [DIR] if args else []
 
     def rerun_failures(
         self,

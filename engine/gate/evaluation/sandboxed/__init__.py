@@ -8,6 +8,7 @@ These modules import nothing from ``engine``: the directory is put on the sandbo
 of the gate (protected paths); their results are read back as untrusted data.
 """
 
+from collections.abc import Mapping
 from pathlib import Path
 
 DIR = Path(__file__).resolve().parent
@@ -21,3 +22,12 @@ RERUN_PLUGIN = "ratchet_rerun"  # pytest -p name: flaky re-runs in a fork of the
 RERUN_ENV = "RATCHET_RERUN"  # its spec
 REPLAY = DIR / "ratchet_replay.py"
 SPEC_ENV = "RATCHET_PROBE_SPEC"
+
+
+def on_path(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with :data:`DIR` first on ``PYTHONPATH`` (once, however many plugins of
+    this directory a run loads); the sandbox must also be given ``DIR`` to read."""
+    path = env.get("PYTHONPATH", "")
+    if str(DIR) in path.split(":"):
+        return dict(env)
+    return {**env, "PYTHONPATH": f"{DIR}:{path}" if path else str(DIR)}
