@@ -85,6 +85,8 @@ def test_breaking_a_covered_line_is_rejected_by_the_selected_tests(
         assert "tests" not in timings and "tests_reach" not in timings, timings
     assert timings["baseline.tests"] > 0
     assert "behaviour" not in timings  # nothing is replayed for a rejected candidate
+    if step == "tests_reach":  # nor recorded: the recording waits for a run that passed
+        assert "behaviour_record" not in timings, timings
     tests = result["candidate"]["tests"]
     assert tests["stage"] == "selected" and tests["selected"] == 1
     assert tests["failures"] == ["tests/test_ops.py::test_classify"]
@@ -121,6 +123,9 @@ def test_good_candidate_passes_every_stage_merges_and_the_next_baseline_is_cache
     assert any("coverage measured on the 1 test(s)" in n for n in notes), notes
     tests = merged["candidate"]["tests"]
     assert tests["stage"] == "full" and tests["selected"] == 1 and tests["passed"] == 2
+    # classify's calls recorded on the base (started once a run had passed) and replayed
+    assert timings["behaviour_record"] > 0, timings
+    assert merged["candidate"]["behaviour"]["checked"], merged["candidate"]["behaviour"]
     tip = git(repo, "rev-parse", "main")
     assert tip != merged["candidate"]["commit"]  # the candidate amended with its records
 
@@ -183,6 +188,7 @@ def test_a_crash_without_a_verdict_is_rejected_by_the_untraced_whole_suite(
     # cancelling the whole suite under coverage started beside it
     assert timings["tests_reach"] > 0 and timings["tests"] > 0, timings
     assert "behaviour" not in timings  # nothing is replayed for a rejected candidate
+    assert "behaviour_record" not in timings, timings  # nor recorded: no run passed
     tests = result["candidate"]["tests"]
     assert tests["stage"] == "untraced", tests
     assert tests["failures"] == ["<session>"], tests

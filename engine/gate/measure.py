@@ -309,6 +309,7 @@ class SandboxMeasurer:
                 contexts=True,
                 reach=reach,
                 beside=check_behaviour if session is not None else None,
+                free=session.start if session is not None else None,
             )
 
         try:

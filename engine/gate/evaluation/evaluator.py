@@ -17,7 +17,9 @@
    run, whose new failure rejects at once: stage ``"untraced"``) — both with flaky re-runs
    and, with ``contexts``, the per-test contexts that make the next selection map; only this stage
    (``stage`` ``"full"``) can justify a merge (:func:`engine.gate.decision.judge` rejects
-   any other). ``beside`` (the caller's behaviour replay) runs during this stage;
+   any other). ``beside`` (the caller's behaviour replay) runs during this stage; by
+   reach, ``free`` (the caller's start of it) is told as soon as one of the two runs has
+   ended without rejecting, so that work starts on the core that run leaves free;
 4. static probes on the host: radon (complexity), ruff (lint), bandit (security), each on
    the files ``static_cache`` has no result for (:mod:`engine.gate.evaluation.filecache`),
    in a thread from the start.
@@ -114,13 +116,16 @@ class Evaluator:
         contexts: bool = False,
         reach: Reach | None = None,
         beside: Callable[[], None] | None = None,
+        free: Callable[[], None] | None = None,
     ) -> Measurement:
         """Like :meth:`measure`, keeping the notes, flaky test ids and per-line coverage.
         ``timeout`` replaces ``timeouts.tests`` for the test runs; ``doctest_modules`` and
         ``contexts`` are passed to :meth:`TestsProbe.run`; ``selection`` and
         ``known_failures`` drive the cascade's second stage, ``reach`` its third (module
         doc). ``beside``: the caller's other checks, run once the change's own tests have
-        passed, at the same time as the rest of the full stage (not after a rejection)."""
+        passed, at the same time as the rest of the full stage (not after a rejection);
+        ``free``: told when a run of the full stage by reach has ended without rejecting
+        (module doc)."""
         start = time.monotonic()
         checkout = Path(checkout).resolve()
         # a listed file may be gone in this checkout (deleted by the candidate)
@@ -149,7 +154,7 @@ class Evaluator:
             report = TestsReport(tests=failure)
             notes.append(f"syntax check failed in {len(broken)} file(s): tests not run")
         else:
-            stages = _Stages(selection, known_failures, reach, beside, sources)
+            stages = _Stages(selection, known_failures, reach, beside, sources, free)
             report = self._tests(checkout, timeout, doctest_modules, stages, contexts, notes)
             # an early rejection is said once, by the decision (engine.gate.decision.judge:
             # the stage and the failing ids), which the record takes these notes beside
@@ -196,7 +201,7 @@ class Evaluator:
         if reach is not None and reach.usable:
             report = run_by_reach(
                 probe, checkout, reach, timeout=limit, sources=stages.sources,
-                known_failures=stages.known_failures, beside=stages.beside,
+                known_failures=stages.known_failures, beside=stages.beside, free=stages.free,
                 doctest_modules=doctest_modules,
             )  # fmt: skip
             if isinstance(report, TestsReport):
@@ -278,6 +283,7 @@ class _Stages:
     reach: Reach | None
     beside: Callable[[], None] | None
     sources: Sequence[str]
+    free: Callable[[], None] | None = None
 
 
 @contextmanager

@@ -64,11 +64,14 @@ def run_by_reach(
     known_failures: Collection[str] = (),
     beside: Callable[[], None] | None = None,
     doctest_modules: Sequence[str] = (),
+    free: Callable[[], None] | None = None,
 ) -> TestsReport | Untraced | None:
     """The full stage of ``checkout`` by ``reach`` (module doc); ``sources``: the
     candidate's non-test Python files (the files its coverage is reported for);
     ``doctest_modules``: modules whose doctests the traced run adds (they reach the change
-    by definition: the untraced run, as the user runs it, does not have them)."""
+    by definition: the untraced run, as the user runs it, does not have them); ``free``:
+    told once either run has ended without rejecting (a core left free for the caller's
+    work that only a passing candidate needs: not while a breaking one's tests race)."""
     if not TestCommand.parse(probe.resolved(checkout).command).is_pytest:
         return None  # decided before anything runs: ``beside`` runs once, here or later
     cancel = threading.Event()
@@ -81,6 +84,8 @@ def run_by_reach(
             # it rejects for what the traced run does not run (a collection broken at
             # import time ends it at once): the traced run is nobody's verdict any more
             stop_traced.set()
+        elif free is not None and plain is not None and not fails(plain, known_failures):
+            free()
         return plain
 
     def failed(tests: TestMetrics) -> None:
@@ -123,6 +128,8 @@ def run_by_reach(
         unknown = any(f not in known_failures for f in traced.tests.failures)
         # a flaky failure it went on past (re-run at once) leaves the tests after it traced
         stopped_flaky = set(traced.flaky) - set(traced.went_on)
+        if free is not None:
+            free()  # its core is free: the caller's work starts beside the untraced run
         if stopped_flaky or lines is None or unknown:
             handed = True
             return Untraced(job=job, cancel=cancel)
