@@ -413,3 +413,48 @@ def test_code_compiled_under_a_made_up_file_name_leaves_the_report_and_map_whole
     assert reach.usable, reach.fallback
     by_reach, whole = candidate(repo, reach, new)
     assert by_reach.coverage == whole.coverage and not whole.problems
+
+
+SLOW_ELSEWHERE = {
+    "tests/test_slow.py": """\
+        import time
+
+        from pkg.m import clamp
+
+
+        def test_slow():
+            time.sleep(4)
+            assert clamp(1, 0, 9) == 1
+        """,
+}
+
+
+def test_the_core_a_run_leaves_is_told_free_only_when_that_run_passed(tmp_path: Path) -> None:
+    """``free`` (the caller's work for a passing candidate: the behaviour recording) is
+    told once the traced reaching run has passed, before ``beside``; a candidate the
+    traced run rejects never tells it, though the untraced run beside it then ends too
+    (cancelled: no verdict, so no pass) — test_slow keeps it going past the rejection."""
+    repo, base = project(tmp_path, SLOW_ELSEWHERE)
+    new = {"pkg/m.py": M_NEW}
+    reach = plan(repo, base, new)
+    assert reach.usable, reach.fallback
+    assert "tests/test_slow.py" not in " ".join(reach.args)
+    sources = sorted(p.relative_to(repo).as_posix() for p in repo.glob("pkg/*.py"))
+    told: list[str] = []
+
+    def run() -> TestsReport:
+        report = run_by_reach(
+            PROBE, repo, reach, timeout=120, sources=sources,
+            free=lambda: told.append("free"), beside=lambda: told.append("beside"),
+        )  # fmt: skip
+        assert isinstance(report, TestsReport)
+        return report
+
+    commit(repo, new)
+    assert run().tests.stage == "full"
+    assert told == ["free", "beside"]  # the untraced run passes later: told once
+    told.clear()
+    commit(repo, {"pkg/m.py": M_NEW.replace('return "negative"', 'return "neg"')})
+    broken = run()
+    assert broken.tests.stage == "selected", broken.tests
+    assert told == []

@@ -70,12 +70,13 @@ def run_by_reach(
     candidate's non-test Python files (the files its coverage is reported for);
     ``doctest_modules``: modules whose doctests the traced run adds (they reach the change
     by definition: the untraced run, as the user runs it, does not have them); ``free``:
-    told once either run has ended without rejecting (a core left free for the caller's
+    told (once) when either run has ended without rejecting (a core left free for the caller's
     work that only a passing candidate needs: not while a breaking one's tests race)."""
     if not TestCommand.parse(probe.resolved(checkout).command).is_pytest:
         return None  # decided before anything runs: ``beside`` runs once, here or later
     cancel = threading.Event()
     stop_traced = threading.Event()
+    free = _once(free)
 
     def untraced() -> TestsReport | None:
         with step("tests"):
@@ -84,7 +85,7 @@ def run_by_reach(
             # it rejects for what the traced run does not run (a collection broken at
             # import time ends it at once): the traced run is nobody's verdict any more
             stop_traced.set()
-        elif free is not None and plain is not None and not fails(plain, known_failures):
+        elif free is not None and plain is not None and passed(plain, known_failures):
             free()
         return plain
 
@@ -233,6 +234,28 @@ def _beyond(plain: TestsReport, reaching: Sequence[str], known_failures: Collect
     return plain.tests.timed_out or any(
         not any(f == r or f.startswith(f"{r}::") for r in reaching) for f in new
     )
+
+
+def _once(fn: Callable[[], None] | None) -> Callable[[], None] | None:
+    """``fn``, called at most once from any thread."""
+    if fn is None:
+        return None
+    lock = threading.Lock()
+    called: list[bool] = []
+
+    def once() -> None:
+        with lock:
+            if called:
+                return
+            called.append(True)
+        fn()
+
+    return once
+
+
+def passed(report: TestsReport, known_failures: Collection[str]) -> bool:
+    """Did a whole-suite run end with a verdict that does not reject (not cancelled)?"""
+    return not report.cancelled and not fails(report, known_failures)
 
 
 def fails(report: TestsReport, known_failures: Collection[str]) -> bool:
