@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.errors import DaemonError
-from engine.gate.measure import make_measurer
+from engine.gate.measure import SandboxMeasurer, make_measurer
 from engine.model import CycleReport, Directives, Goal, Proposal
 from engine.providers.base import Provider
 from engine.vcs import Repository
@@ -58,6 +58,8 @@ def run_one_cycle(
         if not plan.provider:
             plan = replace(plan, provider="scripted", model=f"plan:{plan_file.name}")
     measurer = make_measurer(config.directives)
+    if isinstance(measurer, SandboxMeasurer):  # its first test runs start warm from here:
+        measurer.warm_up()  # beside the lock, recovery, worktree and plan (...evaluation.warm)
     with cycle_lock(repo):
         recover(repo, config)
         cycle = Cycle(

@@ -158,6 +158,13 @@ class SandboxMeasurer:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
+    def warm_up(self) -> None:
+        """Start the sandboxes the cycle's first test runs will take
+        (:mod:`engine.gate.evaluation.warm`)."""
+        from engine.gate.evaluation.warm import warm_up
+
+        warm_up(self.evaluator.tests_probe().runner)
+
     def _key_lock(self, key: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())

@@ -92,12 +92,30 @@ def run_captured(
     ``nice_session``: the run's new session group gets the calling thread's niceness
     (:mod:`engine.gate.evaluation.autogroup`; off where the caller sets it inside)."""
     start = time.monotonic()
+    proc = started(argv, cwd=cwd, env=env, nice_session=nice_session)
+    if isinstance(proc, RunResult):
+        return proc
+    return collect(proc, start=start, timeout=timeout, tail_bytes=tail_bytes, cancel=cancel)
+
+
+def started(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    nice_session: bool = True,
+    stdin_pipe: bool = False,
+) -> subprocess.Popen[bytes] | RunResult:
+    """``argv`` started as :func:`run_captured` starts it (its result when it cannot
+    start); ``stdin_pipe``: stdin is a pipe the caller writes (a warm start's command,
+    :mod:`engine.gate.evaluation.warm`), not /dev/null."""
+    start = time.monotonic()
     try:
         proc = subprocess.Popen(
             list(argv),
             cwd=cwd,
             env=dict(env),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
@@ -112,6 +130,19 @@ def run_captured(
         )
     if nice_session:
         follow_thread(proc.pid)
+    return proc
+
+
+def collect(
+    proc: subprocess.Popen[bytes],
+    *,
+    start: float,
+    timeout: float,
+    tail_bytes: int = TAIL_BYTES,
+    cancel: threading.Event | None = None,
+) -> RunResult:
+    """Wait for a :func:`started` process as :func:`run_captured` does, its deadline
+    ``timeout`` after ``start`` (a monotonic time); its output is read from now on."""
     assert proc.stdout is not None and proc.stderr is not None
     out, err = _Tail(tail_bytes), _Tail(tail_bytes)
     tails = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
@@ -146,6 +177,18 @@ def run_captured(
         killed_by_signal=-rc if rc < 0 else None,
         cancelled=cancelled,
     )
+
+
+def discard(proc: subprocess.Popen[bytes]) -> None:
+    """End a :func:`started` process nobody will :func:`collect`: its whole tree killed,
+    reaped, its pipes closed."""
+    _kill_tree(proc.pid)
+    _kill_group(proc.pid)
+    proc.wait()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
 def _wait(

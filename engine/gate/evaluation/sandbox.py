@@ -31,18 +31,19 @@ import dataclasses
 import functools
 import shutil
 import site
+import subprocess
 import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from engine.errors import SandboxError
 from engine.gate.evaluation.autogroup import inside
-from engine.gate.evaluation.cgroup import create_pids_group
+from engine.gate.evaluation.cgroup import PidsGroup, create_pids_group
 from engine.gate.evaluation.launcher import launched
-from engine.gate.evaluation.process import RunResult, run_captured
+from engine.gate.evaluation.process import RunResult, run_captured, started
 from engine.model import Limits
 
 __all__ = ["RunResult", "SandboxRunner", "probe_sandbox", "sandbox_env", "SandboxMode"]
@@ -83,6 +84,7 @@ class SandboxRunner:
         env: Mapping[str, str] | None = None,
         timeout: float,
         cancel: threading.Event | None = None,
+        warm: WarmStart | None = None,
     ) -> RunResult:
         """Run ``argv`` in ``cwd``; only ``cwd`` and ``writable`` can be written; killed at
         ``timeout`` or once ``cancel`` is set.
@@ -91,18 +93,56 @@ class SandboxRunner:
         directory). In ``unsafe-none`` mode ``writable``/``readable`` are not enforced.
         Raises :class:`SandboxError` in ``bwrap`` mode when bubblewrap does not work here;
         everything the command itself does is reported in the :class:`RunResult`.
+        ``warm``: a sandbox started ahead (:meth:`prestart`) that runs ``argv`` when it was
+        started for exactly this run (same runner, directories and environment), else it
+        is ended and ``argv`` starts as usual (:mod:`engine.gate.evaluation.warm`).
         """
         cwd = Path(cwd).resolve()
         full_env = {**sandbox_env(), **(env or {})}
+        if warm is not None:
+            result = warm.go(self, argv, cwd, writable, readable, full_env, timeout, cancel)
+            if result is not None:
+                return self._said(result)
         group = create_pids_group(self.limits.processes)
         try:
             where = str(group.path) if group is not None else None
-            return self._run(argv, cwd, full_env, where, writable, readable, timeout, cancel)
+            launch, launch_env, nice = self._launch(argv, cwd, full_env, where, writable, readable)
+            result = run_captured(
+                launch, cwd=cwd, env=launch_env, timeout=timeout, cancel=cancel,
+                nice_session=nice,
+            )  # fmt: skip
+            return self._said(result)
         finally:
             if group is not None:
                 group.remove()
 
-    def _run(
+    def prestart(
+        self,
+        command: Sequence[str],
+        *,
+        cwd: Path,
+        writable: Sequence[Path] = (),
+        readable: Sequence[Path] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> Prestarted | None:
+        """``command`` started now as :meth:`run` would start it, stdin a pipe, its pids
+        group made (the caller removes it); None where the sandbox cannot start here (the
+        run itself then says why)."""
+        cwd = Path(cwd).resolve()
+        full_env = {**sandbox_env(), **(env or {})}
+        if self.mode == "bwrap" and _bwrap_setup(self.bwrap).reason is not None:
+            return None
+        group = create_pids_group(self.limits.processes)
+        where = str(group.path) if group is not None else None
+        launch, launch_env, nice = self._launch(command, cwd, full_env, where, writable, readable)
+        proc = started(launch, cwd=cwd, env=launch_env, nice_session=nice, stdin_pipe=True)
+        if isinstance(proc, RunResult):
+            if group is not None:
+                group.remove()
+            return None
+        return Prestarted(proc=proc, group=group, env=full_env)
+
+    def _launch(
         self,
         argv: Sequence[str],
         cwd: Path,
@@ -110,14 +150,11 @@ class SandboxRunner:
         group: str | None,
         writable: Sequence[Path],
         readable: Sequence[Path],
-        timeout: float,
-        cancel: threading.Event | None,
-    ) -> RunResult:
+    ) -> tuple[list[str], dict[str, str], bool]:
+        """The host command that runs ``argv`` in this sandbox, its environment, and
+        whether the caller gives its session the thread's niceness."""
         if self.mode == "unsafe-none":
-            return run_captured(
-                launched(argv, self.limits, group), cwd=cwd, env=full_env, timeout=timeout,
-                cancel=cancel,
-            )  # fmt: skip
+            return launched(argv, self.limits, group), full_env, True
         setup = _bwrap_setup(self.bwrap)
         if setup.reason is not None:
             raise SandboxError(f"{setup.reason}; install bubblewrap or set `sandbox: unsafe-none`")
@@ -132,14 +169,40 @@ class SandboxRunner:
             tmp_bytes=self.limits.memory_mb * _MB,
         )
         # bwrap itself gets no environment: the sandboxed one is passed with --setenv
-        result = run_captured(
-            launched(wrapped, self.limits, group), cwd=cwd, env={}, timeout=timeout,
-            cancel=cancel, nice_session=False,
-        )  # fmt: skip
-        if result.killed_by_signal is None and result.returncode > 128:
+        return launched(wrapped, self.limits, group), {}, False
+
+    def _said(self, result: RunResult) -> RunResult:
+        if self.mode == "bwrap" and result.killed_by_signal is None and result.returncode > 128:
             # bwrap reports a child killed by signal N as exit status 128 + N
             result = dataclasses.replace(result, killed_by_signal=result.returncode - 128)
         return result
+
+
+@dataclass(frozen=True)
+class Prestarted:
+    """A sandboxed process started ahead of its run (:meth:`SandboxRunner.prestart`)."""
+
+    proc: subprocess.Popen[bytes]
+    group: PidsGroup | None
+    env: dict[str, str]  # the whole environment it started with
+
+
+class WarmStart(Protocol):
+    """What :meth:`SandboxRunner.run` asks of a warm start (:mod:`engine.gate.evaluation.warm`)."""
+
+    def go(
+        self,
+        runner: SandboxRunner,
+        argv: Sequence[str],
+        cwd: Path,
+        writable: Sequence[Path],
+        readable: Sequence[Path],
+        full_env: dict[str, str],
+        timeout: float,
+        cancel: threading.Event | None,
+    ) -> RunResult | None:
+        """The run's result, or None (ended unused) when it was not started for this run."""
+        ...
 
 
 def sandbox_env() -> dict[str, str]:

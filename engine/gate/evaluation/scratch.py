@@ -34,8 +34,12 @@ _CODE_NAMES = frozenset(
 
 
 def scratch_copy(checkout: Path, dest: Path) -> Path:
-    """Copy ``checkout`` to ``dest`` (which must not exist); returns ``dest``."""
-    shutil.copytree(checkout, dest, symlinks=True)
+    """Copy ``checkout`` to ``dest`` (which must not exist, or be an empty directory: a
+    warm start's, bound into its sandbox before the copy); returns ``dest``."""
+    if dest.is_dir() and not dest.is_symlink() and next(dest.iterdir(), None) is None:
+        shutil.copytree(checkout, dest, symlinks=True, dirs_exist_ok=True)
+    else:
+        shutil.copytree(checkout, dest, symlinks=True)
     return dest
 
 

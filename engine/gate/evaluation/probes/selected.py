@@ -17,13 +17,13 @@ import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from engine.gate.evaluation import warm
 from engine.gate.evaluation.probes import reruns
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.junit import read_junit
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.probes.verdict import SESSION_FAILURE, forgive_flaky, pytest_metrics
 from engine.gate.evaluation.scratch import run_changes, tree_state
-from engine.gate.evaluation.scratchroot import scratch_dir
 
 STAGE = "selected"
 
@@ -55,10 +55,10 @@ def run_untraced(
     if not command.is_pytest:
         return None
     prefix = "ratchet-selected-" if selection else "ratchet-untraced-"
-    with scratch_dir(prefix) as tmp:
-        out = Path(tmp) / "out"
-        out.mkdir()
-        work = probe.copy(checkout, Path(tmp) / "work")
+    with warm.scratch(probe.runner, prefix) as (tmp, ahead):
+        out = tmp / "out"
+        out.mkdir(exist_ok=True)
+        work = probe.copy(checkout, tmp / "work")
         before = tree_state(work)
         whole = list(command.pytest_args or ())
         args = [*command.option_args(work), "-x"] if selection else whole
@@ -75,6 +75,7 @@ def run_untraced(
             env=env,
             timeout=timeout,
             cancel=cancel,
+            warm=ahead,
         )
         summary = None if result.cancelled else read_junit(out / "junit.xml", work)
         # a cancelled run is nobody's verdict: what it changed in its copy is not read

@@ -37,6 +37,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.gate.evaluation import warm
 from engine.gate.evaluation.probes import reruns
 from engine.gate.evaluation.probes.command import DEFAULT_TEST_COMMAND, TestCommand
 from engine.gate.evaluation.probes.coverage_plugins import missing_plugin
@@ -163,10 +164,10 @@ class TestsProbe:
         if not command.is_pytest:
             plain = self._run_plain(checkout, command, limit, resolved.command)
             return TestsReport(tests=said(plain))
-        with scratch_dir("ratchet-tests-") as tmp:
-            out = Path(tmp) / "out"
-            out.mkdir()
-            work = self.copy(checkout, Path(tmp) / "work")
+        with warm.scratch(self.runner, "ratchet-tests-") as (tmp, ahead):
+            out = tmp / "out"
+            out.mkdir(exist_ok=True)
+            work = self.copy(checkout, tmp / "work")
             before = tree_state(work)
             extra, env, readable = self._doctest_plugin(
                 out, doctest_modules, command, work, only=only_doctests
@@ -201,7 +202,7 @@ class TestsProbe:
             ]  # fmt: skip
             result = self.runner.run(
                 argv, cwd=work, writable=[out], readable=readable, env=env, timeout=limit,
-                cancel=cancel,
+                cancel=cancel, warm=ahead,
             )  # fmt: skip
             if result.cancelled:  # nobody's verdict: neither its JUnit file nor its copy read
                 return TestsReport.of_cancelled(said(pytest_metrics(result, None)))
