@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine.gate.evaluation.diffcov import FileChange
-from engine.gate.evaluation.probes.reached import run_by_reach
+from engine.gate.evaluation.probes.reached import Untraced, run_by_reach
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.reach import Reach, plan_reach
 from engine.gate.evaluation.sandbox import SandboxRunner
@@ -457,4 +457,29 @@ def test_the_core_a_run_leaves_is_told_free_only_when_that_run_passed(tmp_path: 
     commit(repo, {"pkg/m.py": M_NEW.replace('return "negative"', 'return "neg"')})
     broken = run()
     assert broken.tests.stage == "selected", broken.tests
+    assert told == []
+
+
+SLOW_FIRST = {"tests/test_a_slow.py": SLOW_ELSEWHERE["tests/test_slow.py"]}
+
+
+def test_a_traced_run_without_a_verdict_does_not_tell_free(tmp_path: Path) -> None:
+    """A reaching test that ends the interpreter leaves the traced run no verdict: not a
+    pass, so ``free`` waits for the untraced run, which test_a_slow (collected first) keeps
+    going past the traced run's end — and which crashes too, so nobody tells it."""
+    repo, base = project(tmp_path, SLOW_FIRST)
+    new = {"pkg/m.py": M_NEW.replace('return "negative"', '__import__("os")._exit(3)')}
+    reach = plan(repo, base, new)
+    assert reach.usable, reach.fallback
+    assert "tests/test_a_slow.py" not in " ".join(reach.args)
+    sources = sorted(p.relative_to(repo).as_posix() for p in repo.glob("pkg/*.py"))
+    commit(repo, new)
+    told: list[str] = []
+    report = run_by_reach(
+        PROBE, repo, reach, timeout=120, sources=sources, free=lambda: told.append("free")
+    )
+    assert isinstance(report, Untraced), report  # fell back: the untraced run goes on
+    assert told == []
+    plain = report.job.join()
+    assert plain is not None and plain.tests.failures == ("<session>",), plain
     assert told == []

@@ -4,7 +4,7 @@ Recording the changed functions' calls needs only the base commit, the functions
 tests that reach them — nothing of the candidate's results — but only a candidate whose
 tests pass needs it. So it does not start with the candidate's tests: it starts
 (:meth:`BehaviourSession.start`) once one of the two runs of the full stage by reach has
-ended without rejecting — the untraced whole suite, or the traced reaching tests — and so
+passed — the untraced whole suite, or the traced reaching tests with a verdict — and so
 left its core free; when the evaluation asks for its result (:meth:`BehaviourSession.
 finish`, the evaluation's ``beside``: once the tests that reach the change have passed, or
 from the start of a whole suite under coverage) at the latest. A breaking candidate's

@@ -19,7 +19,7 @@
    (``stage`` ``"full"``) can justify a merge (:func:`engine.gate.decision.judge` rejects
    any other). ``beside`` (the caller's behaviour replay) runs during this stage; by
    reach, ``free`` (the caller's start of it) is told as soon as one of the two runs has
-   ended without rejecting, so that work starts on the core that run leaves free;
+   passed, so that work starts on the core that run leaves free;
 4. static probes on the host: radon (complexity), ruff (lint), bandit (security), each on
    the files ``static_cache`` has no result for (:mod:`engine.gate.evaluation.filecache`),
    in a thread from the start.
@@ -124,8 +124,7 @@ class Evaluator:
         ``known_failures`` drive the cascade's second stage, ``reach`` its third (module
         doc). ``beside``: the caller's other checks, run once the change's own tests have
         passed, at the same time as the rest of the full stage (not after a rejection);
-        ``free``: told when a run of the full stage by reach has ended without rejecting
-        (module doc)."""
+        ``free``: told when a run of the full stage by reach has passed (module doc)."""
         start = time.monotonic()
         checkout = Path(checkout).resolve()
         # a listed file may be gone in this checkout (deleted by the candidate)

@@ -70,8 +70,9 @@ def run_by_reach(
     candidate's non-test Python files (the files its coverage is reported for);
     ``doctest_modules``: modules whose doctests the traced run adds (they reach the change
     by definition: the untraced run, as the user runs it, does not have them); ``free``:
-    told (once) when either run has ended without rejecting (a core left free for the caller's
-    work that only a passing candidate needs: not while a breaking one's tests race)."""
+    told (once) when either run has passed (a core left free for the caller's work that only
+    a passing candidate needs: not while a breaking one's tests race, nor after a traced run
+    that left no verdict)."""
     if not TestCommand.parse(probe.resolved(checkout).command).is_pytest:
         return None  # decided before anything runs: ``beside`` runs once, here or later
     cancel = threading.Event()
@@ -129,11 +130,13 @@ def run_by_reach(
         unknown = any(f not in known_failures for f in traced.tests.failures)
         # a flaky failure it went on past (re-run at once) leaves the tests after it traced
         stopped_flaky = set(traced.flaky) - set(traced.went_on)
-        if free is not None:
-            free()  # its core is free: the caller's work starts beside the untraced run
         if stopped_flaky or lines is None or unknown:
+            # no pass to go on (no verdict, a flaky stop, no coverage): the untraced run
+            # tells ``free`` if it passes
             handed = True
             return Untraced(job=job, cancel=cancel)
+        if free is not None:
+            free()  # its core is free: the caller's work starts beside the untraced run
         if beside is not None:
             beside()
     except BaseException:
