@@ -164,7 +164,29 @@ def _spawn(repo: Path, plan: Path, progress: Path, tmpdir: Path) -> subprocess.P
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group: what it started is found after a kill
     )
+
+
+def _await_group(pgid: int, limit: float = 60.0) -> None:
+    """Wait until no live process is left in process group ``pgid``. A SIGKILL ends
+    run-once alone: a ``git commit`` it started goes on as an orphan and writes its object,
+    ref and reflog a moment later (git's own order, crash-safe) — an fsck that ran beside it
+    would see the reflog entry but not the object its scan had already passed."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and _live_in_group(pgid):
+        time.sleep(0.01)
+
+
+def _live_in_group(pgid: int) -> bool:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended while we looked
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
 
 
 def _run(
@@ -202,6 +224,7 @@ def _run(
         time.sleep(0.001)
     out, err = proc.communicate()
     timeline.exit = time.monotonic() - start
+    _await_group(proc.pid)
     return proc.returncode, out, err, timeline, killed
 
 
