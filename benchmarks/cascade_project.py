@@ -187,12 +187,16 @@ def tested_function(repo: Path, pick: str = "median") -> tuple[str, str, str]:
     of the repository's baseline: the one the most tests ran (``pick="most"``: the worst
     case for coverage by reach) or the median of those (``"median"``: a typical function);
     says which on stderr, with how many of the map's tests ran it."""
+    from engine.gate.evaluation.cache import read_map_file
+
     found: list[tuple[int, str, str, str]] = []
     total = 0
-    for path in (repo / ".ratchet").rglob("*.map.json"):
-        data = json.loads(path.read_text())["map"]
-        total = max(total, len(data["tests"]))
-        for rel, by_line in data["lines"].items():
+    for path in (repo / ".ratchet").rglob("*.map.*"):
+        test_map = read_map_file(path)
+        if test_map is None:
+            continue
+        total = max(total, len(test_map.tests))
+        for rel, by_line in test_map.lines.items():
             try:
                 text = (repo / rel).read_text()
                 tree = ast.parse(text)
@@ -204,7 +208,7 @@ def tested_function(repo: Path, pick: str = "median") -> tuple[str, str, str]:
                 ids = {
                     i
                     for n, ix in by_line.items()
-                    if node.lineno < int(n) <= (node.end_lineno or 0)
+                    if node.lineno < n <= (node.end_lineno or 0)
                     for i in ix
                 }
                 if ids:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -146,6 +148,23 @@ def test_cache_keeps_the_map_beside_the_metrics(tmp_path: Path) -> None:
     assert cache.test_map("other") is None
     cache.put("plain", Metrics(commit="c"))
     assert cache.test_map("plain") is None
+
+
+def test_the_cached_map_is_binary_and_one_stored_as_json_before_is_still_read(
+    tmp_path: Path,
+) -> None:
+    cache = BaselineCache(tmp_path)
+    timed = dataclasses.replace(BRANCH_MAP, durations={"tests/test_m.py::test_f": 0.25})
+    cache.put("k", Metrics(commit="c"), None, timed)
+    (stored,) = tmp_path.glob("*.map.*")
+    assert stored.suffix == ".bin" and cache.test_map("k") == timed
+    stored.write_bytes(stored.read_bytes()[:-9])  # cut short: unreadable, never an error
+    assert cache.test_map("k") is None
+    stored.unlink()
+    # a cache written before the binary form: the JSON beside the metrics
+    old = stored.with_suffix(".json")
+    old.write_text(json.dumps({"key": "k", "map": timed.to_json()}))
+    assert cache.test_map("k") == timed and cache.test_map("other") is None
 
 
 def test_cache_keeps_the_lines_and_branches_of_each_file(tmp_path: Path) -> None:
