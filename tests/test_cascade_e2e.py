@@ -13,6 +13,7 @@ import pytest
 
 from tests.repo_helpers import (
     BROKEN_CLASSIFY,
+    DEFAULT_GOALS,
     FLAT_CLASSIFY,
     git,
     make_repo,
@@ -270,6 +271,16 @@ def classify(n):
 """
 
 
+# stuck in C code that holds the GIL: no thread of the test's process runs again, so the
+# per-test watchdog cannot fire; only the run's own limit ends it
+HOLDING_CLASSIFY = """\
+def classify(n):
+    import itertools
+
+    return sum(itertools.repeat(n))
+"""
+
+
 def test_a_hanging_reaching_test_is_killed_at_its_own_limit(tmp_path: Path) -> None:
     # the whole suite's limit: max(floor 5, 5 x ~5 s); the reaching run's: max(floor 5,
     # 5 x (test_classify's baseline time + the session's own)), from the map's durations
@@ -280,7 +291,7 @@ def test_a_hanging_reaching_test_is_killed_at_its_own_limit(tmp_path: Path) -> N
     )
     before = git(repo, "rev-parse", "main")
 
-    result = run_plan(repo, tmp_path, classify(HANGING_CLASSIFY))
+    result = run_plan(repo, tmp_path, classify(HOLDING_CLASSIFY))
 
     assert result["outcome"] == "rejected" and git(repo, "rev-parse", "main") == before
     whole = result["baseline"]["tests"]["duration"]
@@ -291,6 +302,38 @@ def test_a_hanging_reaching_test_is_killed_at_its_own_limit(tmp_path: Path) -> N
     assert result["timings"]["tests_reach"] < 5 * whole - 5, result["timings"]
     note = note_of(repo, "refs/ratchet/rejected/simplify/1")
     assert any("reaching the change were killed after" in n for n in note["notes"]), note
+
+
+def test_a_covering_test_that_hangs_is_stopped_at_its_own_limit(tmp_path: Path) -> None:
+    """The candidate also edits the test file: every test reaches the change, so the
+    selected tests run (fail-fast, untraced) within the whole run's limit, max(floor 3,
+    5 x ~4.5 s); test_classify took milliseconds on the baseline, so its body may run
+    max(floor, 5 x that) = 3 s: the watchdog ends the run there, failing that test."""
+    repo = make_repo(
+        tmp_path / "repo",
+        goals=[{**DEFAULT_GOALS[0], "scope": ["calc/**/*.py", "tests/**/*.py"]}],
+        files={"tests/test_slow.py": SLOW_OTHER},
+        directives={"timeouts": {"tests": 120, "floor": 3}},
+    )
+    before = git(repo, "rev-parse", "main")
+    same_test = "def test_add():\n    assert add(2, 3) == 5, 'still five'\n"
+    edits = [
+        *classify(HANGING_CLASSIFY),
+        {"file": "tests/test_ops.py", "op": "replace", "symbol": "test_add", "code": same_test},
+    ]
+
+    result = run_plan(repo, tmp_path, edits)
+
+    assert result["outcome"] == "rejected" and git(repo, "rev-parse", "main") == before
+    whole = result["baseline"]["tests"]["duration"]
+    tests = result["candidate"]["tests"]
+    assert tests["stage"] == "selected" and not tests["timed_out"], tests
+    assert tests["failures"] == ["tests/test_ops.py::test_classify"], tests
+    assert tests["time_limit"] >= 5 * whole > 20, (tests["time_limit"], whole)  # not its end
+    assert tests["first_failure"].endswith("ran past its limit of 3 s"), tests
+    assert result["timings"]["tests_selected"] < 3 + 8, result["timings"]
+    note = note_of(repo, "refs/ratchet/rejected/simplify/1")
+    assert any("ran past its own limit of 3 s" in n for n in note["notes"]), note
 
 
 # classify runs when calc is imported; a conftest stands in for a traced run that takes

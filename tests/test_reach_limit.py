@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from engine.gate.evaluation.reach import Reach
-from engine.gate.evaluation.reach_limit import reach_limit, reaching_seconds
+from engine.gate.evaluation.reach_limit import per_test_limits, reach_limit, reaching_seconds
 from engine.gate.evaluation.selection import TestMap, map_from_json
 from engine.model import Metrics, TestMetrics, Timeouts
 
@@ -83,3 +83,16 @@ def test_durations_survive_the_cache_and_bad_ones_are_dropped() -> None:
     read = map_from_json(data)
     assert read is not None and read.durations == {} and read.tests == MAP.tests
     assert map_from_json({**data, "durations": "soon"}) == dataclasses.replace(MAP, durations={})
+
+
+def test_each_test_of_an_early_run_gets_its_own_limit() -> None:
+    timeouts = Timeouts(factor=5, floor=20)
+    limits = per_test_limits(timeouts, MAP, ["tests/test_a.py::test_one"])
+    assert limits is not None
+    # every timed test of the run's files: max(floor, 5 x its time); others: 5 x the slowest
+    assert limits.tests == {"tests/test_a.py::test_one": 20.0, "tests/test_a.py::test_two": 20.0}
+    assert limits.default == 150.0
+    whole = per_test_limits(timeouts, MAP, ["tests/test_b.py", "tests/test_a.py"])
+    assert whole is not None and whole.tests["tests/test_b.py::test_slow"] == 150.0
+    assert per_test_limits(timeouts, TestMap(tests=MAP.tests), ["tests/test_a.py"]) is None
+    assert per_test_limits(timeouts, None, ["tests/test_a.py"]) is None

@@ -17,6 +17,7 @@ from engine.gate.evaluation.diffcov import FileChange
 from engine.gate.evaluation.probes.reached import Untraced, run_by_reach
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.reach import Reach, plan_reach
+from engine.gate.evaluation.reach_limit import TestLimits
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.selection import TestMap
 from tests.git_testing import IDENTITY_ENV
@@ -483,3 +484,26 @@ def test_a_traced_run_without_a_verdict_does_not_tell_free(tmp_path: Path) -> No
     plain = report.job.join()
     assert plain is not None and plain.tests.failures == ("<session>",), plain
     assert told == []
+
+
+def test_a_reaching_test_past_its_own_limit_fails_the_traced_run(tmp_path: Path) -> None:
+    """The watchdog in the traced run: a reaching test whose body loops is stopped at its
+    limit (here 2 s for any test) and is the run's failure; the untraced run beside it
+    (test_a_slow first, 4 s) is cancelled, so the rejection comes well before either
+    run could have ended by itself."""
+    repo, base = project(tmp_path, SLOW_FIRST)
+    new = {"pkg/m.py": M_NEW.replace('return "negative"', "while True:\n            n += 1")}
+    reach = plan(repo, base, new)
+    assert reach.usable, reach.fallback
+    sources = sorted(p.relative_to(repo).as_posix() for p in repo.glob("pkg/*.py"))
+    commit(repo, new)
+    report = run_by_reach(
+        PROBE, repo, reach, timeout=120, sources=sources,
+        test_limits=TestLimits(tests={}, default=2.0),
+    )  # fmt: skip
+    assert isinstance(report, TestsReport), report
+    tests = report.tests
+    assert tests.stage == "selected" and not tests.timed_out, tests
+    assert tests.failures == ("tests/test_classify.py::test_negative",), tests
+    assert tests.first_failure.endswith("ran past its limit of 2 s"), tests
+    assert any("ran past its own limit of 2 s" in p for p in report.problems), report.problems

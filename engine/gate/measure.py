@@ -52,7 +52,7 @@ from engine.gate.evaluation.evaluator import Evaluator, Measurement
 from engine.gate.evaluation.generated import Generated, find_generated
 from engine.gate.evaluation.probes.coverage_report import LineCoverage
 from engine.gate.evaluation.reach import plan_reach
-from engine.gate.evaluation.reach_limit import reach_limit
+from engine.gate.evaluation.reach_limit import per_test_limits, reach_limit
 from engine.gate.evaluation.recordings import RecordingCache, recording_key
 from engine.gate.evaluation.sampling import recording_tests
 from engine.gate.evaluation.selection import TestMap, select_tests
@@ -285,6 +285,9 @@ class SandboxMeasurer:
             self.evaluator.timeouts, known.metrics, reach, whole=timeout, doctest_modules=touched
         )
         reach = dataclasses.replace(reach, limit=limit)
+        test_limits = per_test_limits(
+            self.evaluator.timeouts, known.test_map, {*selection, *reach.args}
+        )
         behaviour: list[BehaviourMetrics] = []
         replay = bool(base) and preserves_behaviour(goal, self.default_provider)
         functions = changed_functions(changes, Path(checkout)) if replay else []
@@ -317,6 +320,7 @@ class SandboxMeasurer:
                 reach=reach,
                 beside=check_behaviour if session is not None else None,
                 free=session.start if session is not None else None,
+                test_limits=test_limits,
             )
 
         try:

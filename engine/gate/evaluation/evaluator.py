@@ -51,6 +51,7 @@ from engine.gate.evaluation.probes.selected import rejects, run_selected
 from engine.gate.evaluation.probes.syntax import syntax_problems
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.reach import Reach
+from engine.gate.evaluation.reach_limit import TestLimits
 from engine.gate.evaluation.rewrites import RewriteCache
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.selection import TestMap
@@ -117,6 +118,7 @@ class Evaluator:
         reach: Reach | None = None,
         beside: Callable[[], None] | None = None,
         free: Callable[[], None] | None = None,
+        test_limits: TestLimits | None = None,
     ) -> Measurement:
         """Like :meth:`measure`, keeping the notes, flaky test ids and per-line coverage.
         ``timeout`` replaces ``timeouts.tests`` for the test runs; ``doctest_modules`` and
@@ -124,7 +126,9 @@ class Evaluator:
         ``known_failures`` drive the cascade's second stage, ``reach`` its third (module
         doc). ``beside``: the caller's other checks, run once the change's own tests have
         passed, at the same time as the rest of the full stage (not after a rejection);
-        ``free``: told when a run of the full stage by reach has passed (module doc)."""
+        ``free``: told when a run of the full stage by reach has passed (module doc);
+        ``test_limits``: how long each test of the early runs (the selected tests, the
+        traced reaching run) may take (``ratchet_watchdog``)."""
         start = time.monotonic()
         checkout = Path(checkout).resolve()
         # a listed file may be gone in this checkout (deleted by the candidate)
@@ -153,7 +157,7 @@ class Evaluator:
             report = TestsReport(tests=failure)
             notes.append(f"syntax check failed in {len(broken)} file(s): tests not run")
         else:
-            stages = _Stages(selection, known_failures, reach, beside, sources, free)
+            stages = _Stages(selection, known_failures, reach, beside, sources, free, test_limits)
             report = self._tests(checkout, timeout, doctest_modules, stages, contexts, notes)
             # an early rejection is said once, by the decision (engine.gate.decision.judge:
             # the stage and the failing ids), which the record takes these notes beside
@@ -201,7 +205,7 @@ class Evaluator:
             report = run_by_reach(
                 probe, checkout, reach, timeout=limit, sources=stages.sources,
                 known_failures=stages.known_failures, beside=stages.beside, free=stages.free,
-                doctest_modules=doctest_modules,
+                doctest_modules=doctest_modules, test_limits=stages.test_limits,
             )  # fmt: skip
             if isinstance(report, TestsReport):
                 if report.tests.stage == "full":
@@ -231,7 +235,10 @@ class Evaluator:
         early = None
         if stages.selection:
             with step("tests_selected"):
-                early = run_selected(probe, checkout, stages.selection, timeout=limit)
+                early = run_selected(
+                    probe, checkout, stages.selection, timeout=limit,
+                    test_limits=stages.test_limits,
+                )  # fmt: skip
             if early is not None and rejects(early, stages.known_failures):
                 return early
         with step("tests"), _beside(stages.beside):
@@ -283,6 +290,7 @@ class _Stages:
     beside: Callable[[], None] | None
     sources: Sequence[str]
     free: Callable[[], None] | None = None
+    test_limits: TestLimits | None = None
 
 
 @contextmanager

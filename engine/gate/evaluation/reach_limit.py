@@ -14,17 +14,40 @@ whole suite's limit.
 No limit of its own (None: the whole suite's applies) when the map has no durations (an
 old map, one its script mode wrote) or lacks one the run needs: a test or a test file
 the baseline did not run, a test file the candidate changed (its tests may be new), or
-doctests the run adds. Pure: no I/O.
+doctests the run adds.
+
+Each test of a candidate's early runs (the selected stage, the reaching run) also has a
+limit of its own (:func:`per_test_limits`, enforced inside the sandbox by
+``ratchet_watchdog``): its body may run ``max(floor, factor x`` the test's baseline
+duration ``)``; a test the baseline did not time (a new one, an added doctest)
+``max(floor, factor x`` the slowest test the baseline timed ``)``. So a test that now loops
+is stopped after about ``floor`` seconds, whatever the run's own limit — also where the
+run has none of its own. The body only: fixtures set up once and shared (their time
+counted in whichever test the baseline ran first) are not limited by it.
+Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 from engine.gate.evaluation.reach import Reach
+from engine.gate.evaluation.selection import TestMap
 from engine.model import Metrics, Timeouts
 
-__all__ = ["reach_limit", "reaching_seconds"]
+__all__ = ["TestLimits", "per_test_limits", "reach_limit", "reaching_seconds"]
+
+
+@dataclass(frozen=True)
+class TestLimits:
+    """Seconds the body of each test of a run may take (``tests``: by node id; ``default``:
+    any other): :func:`per_test_limits`."""
+
+    __test__ = False  # not a pytest class
+
+    tests: Mapping[str, float]
+    default: float
 
 
 def reaching_seconds(reach: Reach, whole: float) -> float | None:
@@ -70,3 +93,21 @@ def reach_limit(
     if seconds is None:
         return None
     return min(whole, max(timeouts.floor, timeouts.factor * seconds))
+
+
+def per_test_limits(
+    timeouts: Timeouts, test_map: TestMap | None, runs: Collection[str]
+) -> TestLimits | None:
+    """The limit of each test of a candidate's early run of ``runs`` (node ids, test files:
+    the selection or the reach; module doc); None when the baseline's map timed no test."""
+    durations = test_map.durations if test_map is not None else {}
+    if not durations:
+        return None
+    files = {arg.split("::", 1)[0] for arg in runs}
+    tests = {
+        test: max(timeouts.floor, timeouts.factor * seconds)
+        for test, seconds in durations.items()
+        if test.split("::", 1)[0] in files
+    }
+    default = max(timeouts.floor, timeouts.factor * max(durations.values()))
+    return TestLimits(tests=tests, default=default)

@@ -48,6 +48,7 @@ from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.selected import STAGE, rejects, run_untraced
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.reach import Reach, carry_lines, carry_map, line_totals
+from engine.gate.evaluation.reach_limit import TestLimits
 from engine.gate.timing import step
 from engine.model import TestMetrics
 
@@ -65,6 +66,7 @@ def run_by_reach(
     beside: Callable[[], None] | None = None,
     doctest_modules: Sequence[str] = (),
     free: Callable[[], None] | None = None,
+    test_limits: TestLimits | None = None,
 ) -> TestsReport | Untraced | None:
     """The full stage of ``checkout`` by ``reach`` (module doc); ``sources``: the
     candidate's non-test Python files (the files its coverage is reported for);
@@ -72,7 +74,8 @@ def run_by_reach(
     by definition: the untraced run, as the user runs it, does not have them); ``free``:
     told (once) when either run has passed (a core left free for the caller's work that only
     a passing candidate needs: not while a breaking one's tests race, nor after a traced run
-    that left no verdict)."""
+    that left no verdict); ``test_limits``: how long each test of the traced run may take
+    (:func:`engine.gate.evaluation.reach_limit.per_test_limits`)."""
     if not TestCommand.parse(probe.resolved(checkout).command).is_pytest:
         return None  # decided before anything runs: ``beside`` runs once, here or later
     cancel = threading.Event()
@@ -105,7 +108,7 @@ def run_by_reach(
                 checkout, timeout=limit, contexts=True, tests=reach.args, fail_fast=True,
                 on_failure=failed, doctest_modules=doctest_modules,
                 collect_all=bool(reach.collect), known_failures=known_failures,
-                cancel=stop_traced,
+                cancel=stop_traced, test_limits=test_limits,
             )  # fmt: skip
         if traced.cancelled:  # the untraced run rejected first: its report is ready
             handed = True

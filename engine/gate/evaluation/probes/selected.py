@@ -18,24 +18,31 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from engine.gate.evaluation import warm
-from engine.gate.evaluation.probes import reruns
+from engine.gate.evaluation.probes import reruns, watchdog
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.junit import read_junit
 from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.probes.verdict import SESSION_FAILURE, forgive_flaky, pytest_metrics
+from engine.gate.evaluation.reach_limit import TestLimits
+from engine.gate.evaluation.sandboxed import DIR
 from engine.gate.evaluation.scratch import run_changes, tree_state
 
 STAGE = "selected"
 
 
 def run_selected(
-    probe: TestsProbe, checkout: Path, selection: Sequence[str], *, timeout: float
+    probe: TestsProbe,
+    checkout: Path,
+    selection: Sequence[str],
+    *,
+    timeout: float,
+    test_limits: TestLimits | None = None,
 ) -> TestsReport | None:
-    """Run the selected tests (node ids or test files) of ``checkout``; None when the test
-    command is not pytest (nothing can be selected)."""
+    """Run the selected tests (node ids or test files) of ``checkout``, each within its
+    ``test_limits``; None when the test command is not pytest (nothing can be selected)."""
     if not selection:
         return None
-    return run_untraced(probe, checkout, selection, timeout=timeout)
+    return run_untraced(probe, checkout, selection, timeout=timeout, test_limits=test_limits)
 
 
 def run_untraced(
@@ -45,6 +52,7 @@ def run_untraced(
     *,
     timeout: float,
     cancel: threading.Event | None = None,
+    test_limits: TestLimits | None = None,
 ) -> TestsReport | None:
     """pytest without coverage in the sandbox, with flaky re-runs: the ``selection`` (node
     ids or test files) fail-fast, stage ``"selected"``; no selection: the whole command as
@@ -63,6 +71,9 @@ def run_untraced(
         whole = list(command.pytest_args or ())
         args = [*command.option_args(work), "-x"] if selection else whole
         forking, env, readable = probe.forked_reruns(out, command.env_in(work), timeout)
+        if test_limits is not None:
+            watching, env = watchdog.plugin(out, env, test_limits)
+            forking, readable = [*forking, *watching], [DIR]
         argv = [
             sys.executable, "-m", "pytest", *args, *command.plugin_args(work), *forking,
             f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *selection,
@@ -91,6 +102,7 @@ def run_untraced(
         )
         if result.cancelled:
             return TestsReport.of_cancelled(tests)
+        tests, stopped = watchdog.verdict(out, tests) if test_limits else (tests, ())
         flaky: tuple[str, ...] = ()
         if probe.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
             flaky = probe.rerun_failures(
@@ -98,7 +110,7 @@ def run_untraced(
                 forked=None if tampered else reruns.read(out, work),
             )  # fmt: skip
             tests = forgive_flaky(tests, summary, flaky)
-    return TestsReport(tests=tests, flaky=flaky)
+    return TestsReport(tests=tests, flaky=flaky, problems=stopped)
 
 
 def rejects(report: TestsReport | None, known_failures: Collection[str]) -> tuple[str, ...]:

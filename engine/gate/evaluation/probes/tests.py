@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.gate.evaluation import warm
-from engine.gate.evaluation.probes import reruns
+from engine.gate.evaluation.probes import reruns, watchdog
 from engine.gate.evaluation.probes.command import DEFAULT_TEST_COMMAND, TestCommand
 from engine.gate.evaluation.probes.coverage_plugins import missing_plugin
 from engine.gate.evaluation.probes.coverage_report import (
@@ -57,6 +57,7 @@ from engine.gate.evaluation.probes.verdict import (
     pytest_metrics,
 )
 from engine.gate.evaluation.process import RunResult
+from engine.gate.evaluation.reach_limit import TestLimits
 from engine.gate.evaluation.rewrites import RewriteCache, primed_copy
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.sandboxed import (
@@ -133,6 +134,7 @@ class TestsProbe:
         collect_all: bool = False,
         only_doctests: bool = False,
         known_failures: Collection[str] = (),
+        test_limits: TestLimits | None = None,
     ) -> TestsReport:
         """Measure the checkout; failures may be re-run ``flaky_reruns`` times (see module).
         ``timeout`` replaces the probe's own for this run; with ``test_command: auto`` the
@@ -150,7 +152,8 @@ class TestsProbe:
         ``doctest_modules`` and nothing else those modules hold. ``known_failures`` (with
         ``fail_fast`` and ``contexts``): these ids fail without stopping the run (the
         contexts plugin's fail-fast replaces ``-x``), so a run whose only failures are
-        known ones still measures its coverage."""
+        known ones still measures its coverage. ``test_limits``: how long each test's body
+        may run (``ratchet_watchdog``); one that runs past it ends the run, failing."""
         checkout = Path(checkout).resolve()
         resolved = self.resolved(checkout)
         command = TestCommand.parse(resolved.command)
@@ -183,6 +186,10 @@ class TestsProbe:
             forking, env, more = self.forked_reruns(out, env, limit, known)
             extra += forking
             readable = readable or more
+            if test_limits is not None:
+                args_, env = watchdog.plugin(out, env, test_limits)
+                extra += args_
+                readable = [DIR]
             stop = _StopPast(out, known, plugin=bool(known or (forking and fail_fast and contexts)))
             if stop.plugin:
                 env = {**env, CONTEXTS_STOP_ENV: str(stop.spec())}
@@ -209,6 +216,7 @@ class TestsProbe:
             tampered = run_changes(before, tree_state(work))
             summary = read_junit(out / "junit.xml", work, added=_added(out))
             metrics = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
+            metrics, stopped = watchdog.verdict(out, metrics) if test_limits else (metrics, ())
             forked = None if tampered else reruns.read(out, work)
             went_on = forked.went_on if forked is not None and stop.plugin else frozenset()
             told = tuple(f for f in metrics.failures if f not in went_on)
@@ -223,6 +231,7 @@ class TestsProbe:
                     work, out, result, limit, contexts
                 )
             problems += _file_size_hit(out / ".coverage", self.runner.limits.file_size_mb)
+            problems += stopped
             if SESSION_FAILURE in metrics.failures:  # coverage may not have started at all
                 problems += missing_plugin(work, metrics.output_tail)
             flaky: tuple[str, ...] = ()

@@ -1,7 +1,8 @@
 """Code that runs *inside* the sandbox, next to candidate code: a pytest plugin
 (:mod:`ratchet_probe`), the replay script (:mod:`ratchet_replay`), the per-test
-coverage contexts (:mod:`ratchet_contexts`, plugin and script) and the flaky re-runs in a
-fork of the session (:mod:`ratchet_rerun`).
+coverage contexts (:mod:`ratchet_contexts`, plugin and script), the flaky re-runs in a
+fork of the session (:mod:`ratchet_rerun`) and a time limit on each test
+(:mod:`ratchet_watchdog`).
 
 These modules import nothing from ``engine``: the directory is put on the sandboxed
 ``PYTHONPATH`` (read-only) and they are imported as top-level modules there. They are part
@@ -20,6 +21,8 @@ CONTEXTS_KEEP_ENV = "RATCHET_CONTEXTS_KEEP"  # the plugin runs only these of the
 CONTEXTS_STOP_ENV = "RATCHET_CONTEXTS_STOP"  # the plugin's fail-fast, past known failures
 RERUN_PLUGIN = "ratchet_rerun"  # pytest -p name: flaky re-runs in a fork of the session
 RERUN_ENV = "RATCHET_RERUN"  # its spec
+WATCHDOG_PLUGIN = "ratchet_watchdog"  # pytest -p name: a limit on each test's time
+WATCHDOG_ENV = "RATCHET_WATCHDOG"  # its spec
 REPLAY = DIR / "ratchet_replay.py"
 SPEC_ENV = "RATCHET_PROBE_SPEC"
 
