@@ -244,3 +244,19 @@ def test_an_unchanged_file_the_reaching_run_did_not_import_keeps_the_other_tests
         carry_lines(reach, {**measured, "o.py": FileLines(frozenset(), frozenset())}, {"o.py"})
         is None
     )
+
+
+def test_a_changed_modules_own_doctests_run_by_its_path() -> None:
+    """With ``--doctest-modules`` a module's doctests are tests of the module itself; the
+    change may edit or remove the docstring, so the node id is not run (pytest would fail
+    the whole run on one it cannot find): the module is, by its path."""
+    doctest = "m.py::m.f"
+    with_doctest = TestMap(
+        tests=(*MAP.tests, doctest),
+        lines={**MAP.lines, "m.py": {2: (0, 5)}},
+    )
+    reach = plan_reach([change()], with_doctest, LINES, BASE)
+    assert reach.usable, reach.fallback
+    assert reach.args == ("m.py", F) and reach.rerun == {F, doctest}
+    gone = plan_reach([change(new=None)], with_doctest, LINES, BASE)
+    assert gone.args == (F,)  # a deleted module's doctests run nowhere

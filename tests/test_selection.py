@@ -64,6 +64,18 @@ def test_select_tests_runs_changed_test_files_whole_and_skips_conftest() -> None
     assert selected == ("tests/test_m.py",)  # test_g's file runs whole: its id is dropped
 
 
+# ``--doctest-modules``: m.py's own doctest ran line 5, as did test_f
+DOCTEST_MAP = TestMap(tests=("m.py::m.f", "tests/test_m.py::test_f"), lines={"m.py": {5: (0, 1)}})
+
+
+def test_a_changed_modules_own_doctests_run_by_its_path() -> None:
+    """Their node ids may not survive the change (a docstring edited or removed): pytest
+    would fail the whole run on one it cannot find."""
+    edited = change(OLD.replace("return 1", "return 3"))
+    assert select_tests([edited], DOCTEST_MAP) == ("m.py", "tests/test_m.py::test_f")
+    assert select_tests([change(None)], DOCTEST_MAP) == ("tests/test_m.py::test_f",)  # gone
+
+
 def test_select_tests_names_files_when_too_many_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("engine.gate.evaluation.selection.MAX_NODE_IDS", 1)
     edited = change(OLD.replace("return 1", "return 3"))
