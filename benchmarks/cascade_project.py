@@ -273,6 +273,7 @@ def prepare(
         warm_up(template, plan(scratch / "warm.yaml", "pkg/work.py", "work", warm))
     else:
         git(scratch, "clone", "-q", str(repo.resolve()), str(template))
+        _carry_generated(repo.resolve(), template)
         configure(template, None)
         file, name = _first_function(template)
         touch = commented(_src(template, file, name), "warm-up")
@@ -281,6 +282,16 @@ def prepare(
         good = plan(scratch / "good.yaml", file, name, touched(source))
         bad = plan(scratch / "bad.yaml", file, name, raising(source))
     return Cycle(template, scratch), good, bad
+
+
+def _carry_generated(source: Path, clone: Path) -> None:
+    """The build's ignored files (a hatch-vcs or setuptools-scm version file) from the
+    source's working tree into the clone's, as the user's own checkout has them: a clone
+    of the commits alone does not import (humanize 4.17: no ``humanize._version``)."""
+    from engine.gate.evaluation.generated import find_generated
+    from engine.vcs import Repository
+
+    find_generated(source, Repository.open(source).ignored).write_into(clone)
 
 
 def _first_function(repo: Path) -> tuple[str, str]:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.repo_helpers import ROOT
+from tests.git_testing import IDENTITY_ENV
+from tests.repo_helpers import ROOT, git
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 SMALL = ("--tests", "20", "--work", "200", "--rounds", "1")
@@ -47,3 +49,28 @@ def test_gate_overhead_times_a_merged_candidate() -> None:
     assert re.search(r"^\s+1\s.*\bmerged$", out, re.MULTILINE), out
     assert ratio(out, "ratchet / plain:") > 1  # a cycle does more than the tests alone
     assert "tests " in out.rsplit("largest steps", 1)[-1]
+
+
+def test_a_repository_given_by_path_keeps_its_build_s_version_file(tmp_path: Path) -> None:
+    """``--repo PATH`` clones the commits; the version file hatch-vcs wrote (ignored by
+    git) is carried into the clone as the user's checkout has it, or the package would not
+    import there (humanize 4.17)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from cascade_project import _carry_generated
+
+    source, clone = tmp_path / "source", tmp_path / "clone"
+    source.mkdir()
+    (source / "pyproject.toml").write_text(
+        '[tool.hatch.build.hooks.vcs]\nversion-file = "pkg/_version.py"\n'
+    )
+    (source / ".gitignore").write_text("pkg/_version.py\n")
+    (source / "pkg").mkdir()
+    (source / "pkg" / "__init__.py").write_text("from pkg._version import version\n")
+    (source / "pkg" / "_version.py").write_text("version = '1.0'\n")
+    git(source, "init", "-q")
+    git(source, "add", "-A")
+    git(source, "commit", "-qm", "project", env=IDENTITY_ENV)
+    git(tmp_path, "clone", "-q", str(source), str(clone))
+    assert not (clone / "pkg" / "_version.py").exists()
+    _carry_generated(source, clone)
+    assert (clone / "pkg" / "_version.py").read_text() == "version = '1.0'\n"
