@@ -60,7 +60,7 @@ from engine.gate.evaluation.probes.coverage_report import (
     FileLines,
     LineCoverage,
 )
-from engine.gate.evaluation.selection import MAX_NODE_IDS, TestMap
+from engine.gate.evaluation.selection import MAX_NODE_IDS, TestMap, by_their_path
 from engine.gate.paths import is_test_file
 from engine.model import CoverageMetrics
 
@@ -156,13 +156,8 @@ def plan_reach(
     if not ids and not test_files:
         return _no("no test reaches the change")
     gone = {t for t in test_map.tests if _file_of(t) in touched}
-    ids = {t for t in ids if _file_of(t) not in test_files}
-    # the doctests (or tests) of a changed source module: their node ids may not survive
-    # the change (a docstring edited or removed: pytest then fails the whole run, "not
-    # found"), so the module runs by its path; a deleted module's run nowhere
-    own = {t for t in ids if _file_of(t) in touched}
-    ids -= own
-    test_files |= {c.path for c in changes if c.new is not None and _file_of_any(own, c)}
+    ids, by_path = by_their_path(ids, changes)  # a changed module's doctests: its path
+    test_files |= by_path
     if len(ids) > MAX_NODE_IDS:
         return _no(f"{len(ids)} tests reach the change")
     if test_map.tests and len(ids | gone) > MAX_SHARE * len(test_map.tests):
@@ -331,8 +326,3 @@ def _is_test_module(path: str) -> bool:
 
 def _file_of(node_id: str) -> str:
     return node_id.split("::", 1)[0]
-
-
-def _file_of_any(ids: set[str], change: FileChange) -> bool:
-    """Is one of ``ids`` a test of the file ``change`` changed (before or after)?"""
-    return any(_file_of(t) in (change.path, change.old_path) for t in ids)

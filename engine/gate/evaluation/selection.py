@@ -215,18 +215,27 @@ def select_tests(changes: Sequence[FileChange], test_map: TestMap | None) -> tup
         if not change.old_path.endswith(".py") or change.old is None:
             continue
         touched = touched_lines(change.old, change.new)
-        covering = test_map.covering(change.old_path, touched)
-        # the module's own doctests (or tests) may not survive the change under their
-        # node ids (pytest fails the whole run on one it cannot find): run it by its path
-        own = {i for i in covering if i.split("::", 1)[0] in (change.old_path, change.path)}
-        if own and change.new is not None:
-            files.add(change.path)
-        ids |= covering - own
-    ids = {i for i in ids if i.split("::", 1)[0] not in files}
+        ids |= test_map.covering(change.old_path, touched)
+    ids, by_path = by_their_path(ids, changes)
+    files |= by_path
     if len(ids) > MAX_NODE_IDS:
         files |= {i.split("::", 1)[0] for i in ids}
         ids = set()
     return tuple(sorted(files)) + tuple(sorted(ids))
+
+
+def by_their_path(ids: set[str], changes: Sequence[FileChange]) -> tuple[set[str], set[str]]:
+    """``ids`` less the tests of the files ``changes`` touch, and those files' paths to run
+    instead (a deleted file's tests: nowhere). A changed file's node ids may not survive
+    the change — a test renamed, a module's doctest whose docstring was edited or removed —
+    and pytest fails the whole run on one it cannot find."""
+    now: dict[str, str | None] = {}
+    for change in changes:
+        for path in (change.old_path, change.path):
+            now[path] = change.path if change.new is not None else None
+    own = {i for i in ids if i.split("::", 1)[0] in now}
+    paths = {now[i.split("::", 1)[0]] for i in own}
+    return ids - own, {p for p in paths if p is not None}
 
 
 def touched_lines(old: str, new: str | None) -> set[int]:

@@ -70,12 +70,12 @@ def run_untraced(
         before = tree_state(work)
         whole = list(command.pytest_args or ())
         args = [*command.option_args(work), "-x"] if selection else whole
-        forking, env, readable = probe.forked_reruns(out, command.env_in(work), timeout)
+        plugins, env, readable = probe.forked_reruns(out, command.env_in(work), timeout)
         if test_limits is not None:
             watching, env = watchdog.plugin(out, env, test_limits)
-            forking, readable = [*forking, *watching], [DIR]
+            plugins, readable = [*plugins, *watching], [DIR]
         argv = [
-            sys.executable, "-m", "pytest", *args, *command.plugin_args(work), *forking,
+            sys.executable, "-m", "pytest", *args, *command.plugin_args(work), *plugins,
             f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *selection,
         ]  # fmt: skip
         result = probe.runner.run(
@@ -102,7 +102,7 @@ def run_untraced(
         )
         if result.cancelled:
             return TestsReport.of_cancelled(tests)
-        tests, stopped = watchdog.verdict(out, tests) if test_limits else (tests, ())
+        tests, stopped = watchdog.verdict(out, tests)
         flaky: tuple[str, ...] = ()
         if probe.flaky_reruns > 0 and tests.failures and not tests.timed_out and summary:
             flaky = probe.rerun_failures(

@@ -187,8 +187,8 @@ class TestsProbe:
             extra += forking
             readable = readable or more
             if test_limits is not None:
-                args_, env = watchdog.plugin(out, env, test_limits)
-                extra += args_
+                watching, env = watchdog.plugin(out, env, test_limits)
+                extra += watching
                 readable = [DIR]
             stop = _StopPast(out, known, plugin=bool(known or (forking and fail_fast and contexts)))
             if stop.plugin:
@@ -216,7 +216,7 @@ class TestsProbe:
             tampered = run_changes(before, tree_state(work))
             summary = read_junit(out / "junit.xml", work, added=_added(out))
             metrics = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
-            metrics, stopped = watchdog.verdict(out, metrics) if test_limits else (metrics, ())
+            metrics, stopped = watchdog.verdict(out, metrics)
             forked = None if tampered else reruns.read(out, work)
             went_on = forked.went_on if forked is not None and stop.plugin else frozenset()
             told = tuple(f for f in metrics.failures if f not in went_on)

@@ -40,8 +40,9 @@ def plugin(out: Path, env: dict[str, str], limits: TestLimits) -> tuple[list[str
 
 
 def verdict(out: Path, metrics: TestMetrics) -> tuple[TestMetrics, tuple[str, ...]]:
-    """``metrics`` of a run that had the plugin, and the notes: as they were when no test
-    ran past its limit; else :func:`failed`, and :func:`note`."""
+    """``metrics`` of a run writing to ``out``, and the notes: as they were when no test ran
+    past its limit (or the run had no plugin: no marker); else :func:`failed`, and
+    :func:`note`."""
     stopped = hung(out)
     if stopped is None:
         return metrics, ()
