@@ -17,9 +17,10 @@
    run, whose new failure rejects at once: stage ``"untraced"``) — both with flaky re-runs
    and, with ``contexts``, the per-test contexts that make the next selection map; only this stage
    (``stage`` ``"full"``) can justify a merge (:func:`engine.gate.decision.judge` rejects
-   any other). ``beside`` (the caller's behaviour replay) runs during this stage; by
-   reach, ``free`` (the caller's start of it) is told as soon as one of the two runs has
-   passed, so that work starts on the core that run leaves free;
+   any other). ``beside`` (the caller's behaviour replay) runs during this stage (after a
+   by-reach fallback, once a run has passed: never for a rejection); by reach, ``free``
+   (the caller's start of it) is told as soon as one of the two runs has passed, so that
+   work starts on the core that run leaves free;
 4. static probes on the host: radon (complexity), ruff (lint), bandit (security), each on
    the files ``static_cache`` has no result for (:mod:`engine.gate.evaluation.filecache`),
    in a thread from the start.
@@ -228,8 +229,8 @@ class Evaluator:
                         contexts=contexts, cancel=stop,
                     )  # fmt: skip
 
-                with step("tests_coverage"), _beside(stages.beside):
-                    return report.race(whole, stages.known_failures)
+                with step("tests_coverage"):
+                    return report.race(whole, stages.known_failures, stages.beside)
         elif reach is not None and reach.fallback:
             notes.append(f"the whole suite ran under coverage: {reach.fallback}")
         early = None

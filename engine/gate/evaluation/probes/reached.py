@@ -199,20 +199,30 @@ class Untraced:
         return _untraced(plain) if plain is not None and fails(plain, known_failures) else None
 
     def race(
-        self, whole: Callable[[threading.Event], TestsReport], known_failures: Collection[str]
+        self,
+        whole: Callable[[threading.Event], TestsReport],
+        known_failures: Collection[str],
+        beside: Callable[[], None] | None = None,
     ) -> TestsReport:
         """``whole(stop)`` (the whole suite under coverage, stopped when ``stop`` is set)
         beside the untraced run: the untraced run's verdict when it rejects first (stage
-        ``"untraced"``), else ``whole``'s report (the untraced run is then cancelled)."""
+        ``"untraced"``), else ``whole``'s report (the untraced run is then cancelled).
+        ``beside`` (the caller's work for a passing candidate) runs once a run has passed:
+        as soon as the untraced one has, else after ``whole`` when it did; never for a
+        rejection."""
         settled = self.settled(known_failures)
         if settled is not None:
             return settled
         stop = threading.Event()
+        ran: list[bool] = []
 
         def watch() -> TestsReport | None:
             plain = self.job.join()
             if plain is not None and fails(plain, known_failures):
                 stop.set()
+            elif plain is not None and passed(plain, known_failures) and beside is not None:
+                ran.append(True)
+                beside()
             return plain
 
         watcher = Background(watch, name="ratchet-untraced-watch")
@@ -223,6 +233,8 @@ class Untraced:
             plain = watcher.join()
         if report.cancelled and plain is not None and fails(plain, known_failures):
             return _untraced(plain)
+        if beside is not None and not ran and passed(report, known_failures):
+            beside()
         return report
 
 
