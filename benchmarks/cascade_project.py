@@ -288,6 +288,7 @@ def _carry_generated(source: Path, clone: Path) -> None:
     """The build's ignored files (a hatch-vcs or setuptools-scm version file) from the
     source's working tree into the clone's, as the user's own checkout has them: a clone
     of the commits alone does not import (humanize 4.17: no ``humanize._version``)."""
+    sys.path.insert(0, str(ROOT))  # this checkout's engine, as ``scratch.ratchet`` runs it
     from engine.gate.evaluation.generated import find_generated
     from engine.vcs import Repository
 
