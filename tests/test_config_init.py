@@ -35,7 +35,9 @@ def test_init_writes_every_file_and_the_exclusion(repo: Path) -> None:
     for dest, template in TEMPLATES.items():
         assert (repo / dest).read_text() == template_text(template)
     assert exclude_file(repo).read_text().splitlines()[-1] == "/.ratchet/"
-    load_config(repo)  # what init writes is valid
+    config = load_config(repo)  # what init writes is valid, and warns of nothing
+    assert config.warnings == ()
+    assert config.directives.schedule.cron == ("0 2 * * *",)  # the daemon runs nightly
 
 
 def test_init_never_overwrites_and_is_idempotent(repo: Path) -> None:
