@@ -378,3 +378,38 @@ def test_selection_orders_by_priority_then_least_recently_tried(repo_dir: Path) 
     assert rejection_history(history, "b") == ("s -> r: d",)
     assert rejection_history(history, "b", 0) == ()  # goal option earlier_rejections: 0
     assert rejected_fingerprints(history) == {"f1"}
+
+
+TANGLED_TEST = """\
+from calc.ops import classify
+
+
+def test_every_class():
+    for n in range(-3, 30):
+        if n < 0:
+            assert classify(n) == "negative"
+        elif n == 0:
+            assert classify(n) == "zero"
+        elif n < 10:
+            assert classify(n) == "small"
+        else:
+            while n > 100:
+                n -= 1
+            assert classify(n) == "large"
+"""
+
+
+def test_a_planned_goal_works_on_code_before_its_more_complex_tests(tmp_path: Path) -> None:
+    """toolz 1.2: a test function (its file "uncovered": tests are not measured) ranked
+    first, and the plan's first sub-task was to simplify a test."""
+    from engine.cycle.planning import Planner
+    from engine.model import Goal
+
+    root = make_repo(tmp_path / "repo", files={"tests/test_tangled.py": TANGLED_TEST})
+    s = seams(root)
+    goal = Goal(id="simplify", description="Simplify.", options={"decompose": True})
+    assert Planner().subtask(s, goal, tip(s), BASE, "scripted", ()) == "calc/ops.py:classify"
+    tests_only = dataclasses.replace(goal, scope=("tests/**",))  # a goal about the tests
+    assert Planner().subtask(s, tests_only, tip(s), BASE, "scripted", ()) == (
+        "tests/test_tangled.py:test_every_class"
+    )

@@ -115,6 +115,44 @@ def test_without_mentions_the_most_complex_functions_are_chosen(tmp_path: Path):
     assert context.targets == ("m.py:tangled",)
 
 
+TANGLED_TEST = """
+def test_tangled():
+    for a in range(3):
+        for b in range(3):
+            if a and b:
+                while a:
+                    a -= 1
+            elif b:
+                assert b
+"""
+
+
+def test_by_complexity_the_code_is_chosen_before_its_more_complex_tests(tmp_path: Path):
+    """toolz 1.2 (tests inside the package): a test function outranked the code it tests."""
+    (tmp_path / "pkg" / "tests").mkdir(parents=True)
+    (tmp_path / "pkg" / "core.py").write_text(
+        "def branchy(a):\n    if a:\n        return 1\n    return 2\n"
+        + "\n\n".join(f"def pad{n}():\n    return {n}" for n in range(120))
+    )
+    (tmp_path / "pkg" / "tests" / "test_core.py").write_text(
+        TANGLED_TEST + "\n\n".join(f"def test_pad{n}():\n    assert {n} >= 0" for n in range(120))
+    )
+    files = ("pkg/core.py", "pkg/tests/test_core.py")
+
+    def targets(scope: tuple[str, ...]) -> tuple[str, ...]:
+        req = ProposalRequest(
+            goal=Goal(id="g", description="reduce complexity"),
+            root=tmp_path,
+            files=scope,
+            directives=Directives(context_tokens=1000),
+        )
+        return build_context(req, max_targets=1).targets
+
+    assert targets(files) == ("pkg/core.py:branchy",)
+    # a goal scoped to its tests alone still gets test targets
+    assert targets(files[1:]) == ("pkg/tests/test_core.py:test_tangled",)
+
+
 def test_outside_modules_are_listed_by_name(repo: Path):
     text = build_context(request(repo, "Simplify helper_7", budget=6000)).render()
     assert "pkg/elsewhere.py" in text

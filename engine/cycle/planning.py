@@ -17,7 +17,7 @@ from engine.cycle.plans import SubTask, may_plan, plan_state, rank_scope, render
 from engine.cycle.protocols import Seams
 from engine.cycle.questions import asked, next_number, render_questions
 from engine.cycle.state import Ending
-from engine.gate.paths import QUESTIONS_FILE, plan_path, scope_files
+from engine.gate.paths import QUESTIONS_FILE, plan_path, scope_files, sources_first
 from engine.model import CycleReport, Goal, Metrics
 from engine.model.journal import JournalEntry
 from engine.vcs.blobs import read_blobs
@@ -46,6 +46,7 @@ class Planner:
         if not may_plan(goal, provider):
             return ""
         files = scope_files(s.repo.ls_files(tip), goal, s.config.directives.protected_paths)
+        files = sources_first(files)
         texts = read_blobs(s.repo, [f"{tip}:{f}" for f in files if f.endswith(".py")])
         sources = {spec.split(":", 1)[1]: text for spec, text in texts.items()}
         size = int(goal.options.get("plan_size", 20))

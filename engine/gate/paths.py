@@ -146,6 +146,15 @@ def is_test_file(path: str) -> bool:
     return matches(path, TEST_PATTERNS)
 
 
+def sources_first(files: Sequence[str]) -> tuple[str, ...]:
+    """The files of ``files`` that are not tests, or all of them when every one is a test
+    (a goal scoped to its tests): what a goal's targets are picked from by complexity. A
+    test function is no target of its own there: complexity and coverage leave tests out,
+    so its rank (its file "uncovered") would only put tests before the code they test."""
+    sources = tuple(f for f in files if not is_test_file(f))
+    return sources or tuple(files)
+
+
 def python_files(files: Sequence[str]) -> list[str]:
     """The ``*.py`` entries of ``files``, sorted and without duplicates."""
     return sorted({f for f in files if f.endswith(".py")})

@@ -28,9 +28,9 @@ small file (``small_file_tokens``) goes in whole, a large one is represented by 
 outline plus the whole source of the chosen symbols. Targets are chosen by:
 ``goal.options.symbols`` and the plan's sub-task (``request.focus``) first, then names
 mentioned in the goal (not in the feedback: the targets must not move between
-attempts), then the most complex functions (at most
-``max_targets`` of those). The section titles are data here; the surrounding prompt text
-lives in ``prompts/``.
+attempts), then the most complex functions (at most ``max_targets`` of those; none of a
+test file unless the scope holds only tests). The section titles are data here; the
+surrounding prompt text lives in ``prompts/``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.gate.paths import sources_first
 from engine.providers.base import ProposalRequest
 from engine.providers.repomap import FileIndex, Symbol, collect_tests, index_source
 from engine.providers.transport import estimate_tokens
@@ -258,7 +259,10 @@ def _target_items(
             )
     items.sort(key=lambda i: (-i.score, i.key))
     strong = [i for i in items if i.score >= 10]
-    weak = [i for i in items if i.score < 10][: max(0, max_targets - len(strong))]
+    weak = [i for i in items if i.score < 10]  # by complexity alone: code before its tests
+    files = set(sources_first([i.key.split(":", 1)[0] for i in weak]))
+    room = max(0, max_targets - len(strong))
+    weak = [i for i in weak if i.key.split(":", 1)[0] in files][:room]
     return _drop_nested(strong + weak)
 
 
