@@ -113,6 +113,19 @@ class ProviderTransient(ProviderError):
         super().__init__(message)
 
 
+class ContextTooLong(ProviderError):
+    """The model's context window cannot hold the request (the server refused it):
+    ``window`` its size in the server's tokens and ``prompt_tokens`` the prompt's, where
+    the refusal says (:mod:`engine.providers.window`)."""
+
+    def __init__(
+        self, message: str, *, window: int | None = None, prompt_tokens: int | None = None
+    ) -> None:
+        self.window = window
+        self.prompt_tokens = prompt_tokens
+        super().__init__(message)
+
+
 class MalformedAnswer(ProviderError):
     """The provider's answer is not a valid edit plan."""
 

