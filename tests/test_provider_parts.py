@@ -51,6 +51,10 @@ from tests.local_model_env import hide_local_model, show_local_model
         ("[1, 2]", None),
         ("no json here", None),
         ('{"a": 1', None),
+        # a reasoning model's thoughts, drafts of the plan in them, come before the answer
+        ('<think>\nMaybe {"a": 0}? No.\n</think>\n\n{"a": 1}', {"a": 1}),
+        ('<THINKING>{"a": 0}</THINKING>```json\n{"a": 1}\n```', {"a": 1}),
+        ('(the template opened it) {"a": 0} then</think>{"a": 1}', {"a": 1}),
     ],
 )
 def test_extract_json(text: str, expected: dict[str, Any] | None):

@@ -1,6 +1,8 @@
 """Finding the JSON object in a model's text: strictly, leniently, or saying exactly where it broke.
 
-Three functions, all pure and never raising:
+Three functions, all pure and never raising, each reading the text without a reasoning
+model's thoughts (:func:`without_reasoning`: ``<think>`` blocks, which may hold drafts of
+the plan):
 
 - :func:`extract_json` — the first JSON object in the text (the whole text, a fenced
   block, or a scan from each ``{``), read with ``json`` in non-strict mode, which
@@ -22,6 +24,17 @@ import re
 from typing import Any
 
 _FENCE = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)\n[ \t]*```", re.DOTALL)
+_REASONING = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_REASONING_END = re.compile(r"</(think|thinking|reasoning)>", re.IGNORECASE)
+
+
+def without_reasoning(text: str) -> str:
+    """``text`` without a reasoning model's thoughts: ``<think>…</think>`` blocks (Qwen3,
+    DeepSeek-R1 and others write them into the content, drafts of the plan included), and
+    everything before a closing tag whose opening the chat template put in the prompt."""
+    text = _REASONING.sub("", text)
+    ends = list(_REASONING_END.finditer(text))
+    return text[ends[-1].end() :] if ends else text
 
 
 def _candidates(text: str) -> list[str]:
@@ -30,7 +43,9 @@ def _candidates(text: str) -> list[str]:
 
 
 def extract_json(text: str) -> dict[str, Any] | None:
-    """The first JSON object in ``text``: a fenced block, the whole text, or a scan."""
+    """The first JSON object in ``text`` (its reasoning left out): a fenced block, the
+    whole text, or a scan."""
+    text = without_reasoning(text)
     for candidate in _candidates(text):
         try:
             value = json.loads(candidate, strict=False)
@@ -53,7 +68,7 @@ def repair_json(text: str) -> dict[str, Any] | None:
     """A lenient reading of the first object-like text (see module docstring), or None."""
     import json_repair
 
-    for candidate in _candidates(text):
+    for candidate in _candidates(without_reasoning(text)):
         start = candidate.find("{")
         if start < 0:
             continue
@@ -68,7 +83,7 @@ def repair_json(text: str) -> dict[str, Any] | None:
 
 def parse_error(text: str) -> str:
     """Why the most likely JSON in ``text`` does not parse, with its position."""
-    candidate = _candidates(text)[0]
+    candidate = _candidates(without_reasoning(text))[0]
     start = candidate.find("{")
     if start < 0:
         return "there is no '{' in it"
