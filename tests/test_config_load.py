@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,7 +43,10 @@ def rendered(error: pytest.ExceptionInfo[ConfigError]) -> list[str]:
 def test_the_templates_load_and_match_the_model_defaults(tmp_path: Path) -> None:
     init_repo(tmp_path)
     config = load_config(tmp_path)
-    assert config.directives == Directives()
+    # every default but one: the file init writes schedules a nightly cycle, where a
+    # directives.yaml without a schedule runs none (and `ratchet check` warns of it)
+    nightly = Schedule(cron=("0 2 * * *",))
+    assert config.directives == dataclasses.replace(Directives(), schedule=nightly)
     assert config.goals == (
         Goal(
             id="lint-clean",

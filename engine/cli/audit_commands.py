@@ -34,7 +34,9 @@ def audit(
     clear: Annotated[
         bool, typer.Option("--clear", help="Lift the review hold on caught providers.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON object.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object on stdout (the report on stderr).")
+    ] = False,
 ) -> int | None:
     """Run the trap goals no honest change can satisfy; exit 6 if the gate merged one.
 
@@ -69,7 +71,7 @@ def audit(
         keep=keep,
         on_result=shown,
     )
-    output.echo("\n".join(report.lines()))
+    (output.warn if as_json else output.echo)("\n".join(report.lines()))
     if as_json:
         output.emit_json(report.to_json())
     return EXIT_AUDIT_FAILED if report.gate_failed else None

@@ -76,7 +76,9 @@ def run_once(
     plan: Annotated[
         Path | None, typer.Option("--plan", help="Edit-plan file (YAML/JSON) to evaluate.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON object.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object on stdout (the report on stderr).")
+    ] = False,
     workers: Annotated[
         int,
         typer.Option(
@@ -100,8 +102,9 @@ def run_once(
         reports = run_one_cycle(
             repo, goal_id=goal, plan_file=plan, workers=workers, on_step=progress
         )
+    say = output.warn if as_json else output.echo  # with --json, stdout is the JSON alone
     for report in reports:
-        output.echo(output.render_report(report))
+        say(output.render_report(report))
     outcome = headline(reports) if workers > 1 else reports[-1]
     if as_json:
         output.emit_json(outcome.to_json())
