@@ -41,6 +41,9 @@ def test_accepted_change_is_merged_with_trailers_and_records(tmp_path: Path) -> 
     for line in ("ratchet: [simplify] baseline.tests (+", "ratchet: [simplify] tests (+"):
         assert line in run.stderr, run.stderr
     assert "ratchet: [" not in run.stdout
+    # --json: stdout is the one JSON object (`| jq` works); the human report is on stderr
+    assert json.loads(run.stdout) == result
+    assert "[simplify] attempt 1: MERGED" in run.stderr
     after = git(repo, "rev-parse", "main")
     assert result["target_before"] == before and result["target_after"] == after != before
     assert git(repo, "rev-parse", f"{after}^") == before  # linear: one commit per change
