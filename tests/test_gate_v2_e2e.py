@@ -234,6 +234,27 @@ def test_refactor_that_changes_what_only_recorded_calls_see_is_rejected(tmp_path
     assert again["outcome"] == "merged", failed(again)
 
 
+def test_a_plan_file_on_a_ruff_goal_is_checked_for_behaviour_too(tmp_path: Path) -> None:
+    """The behaviour check is skipped for the ruff fixer's rewrites, not for any plan on a
+    goal whose provider is ruff: a ``--plan`` file (cachetools 8.0, a hashkey that stopped
+    sorting its keyword arguments) merged on lint-clean with no replay."""
+    repo = make_repo(
+        tmp_path / "repo",
+        goals=[{**GOAL, "provider": "ruff"}],
+        directives={"target_branch": "main", "test_command": "auto"},
+        files={"calc/buckets.py": BUCKETS, "tests/test_buckets.py": BUCKET_TESTS},
+    )
+    bad = 'def bucket(n):\n    return "small" if n < 10 else "medium"\n'
+    result = run_plan(
+        repo,
+        tmp_path,
+        "Flatten bucket",
+        [{"file": "calc/buckets.py", "op": "replace", "symbol": "bucket", "code": bad}],
+    )
+    assert result["outcome"] == "rejected", result
+    assert "baseline returned 'large'" in failed(result)["guard-behaviour-preserved"]
+
+
 def test_behaviour_preserving_refactor_of_recorded_function_merges(tmp_path: Path) -> None:
     repo = project(tmp_path, {"calc/buckets.py": BUCKETS, "tests/test_buckets.py": BUCKET_TESTS})
     good = 'def bucket(n):\n    return ("small", "medium", "large")[(n >= 10) + (n >= 100)]\n'

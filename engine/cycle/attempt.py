@@ -238,5 +238,7 @@ def commit_and_measure(s: Seams, a: Attempt, worktree: Path, applied: PlanApplie
             ),
         )
     s.on_step(a.goal.id, "evaluate")
-    candidate = s.measurer.candidate(worktree, s.repo, commit, base=a.target_before, goal=a.goal)
+    candidate = s.measurer.candidate(
+        worktree, s.repo, commit, base=a.target_before, goal=a.goal, proposer=a.proposal.provider
+    )
     return replace(a, change=applied.change_facts(), candidate=candidate)

@@ -39,6 +39,7 @@ class FixedMeasurer:
         *,
         base: str | None = None,
         goal: Goal | None = None,
+        proposer: str | None = None,
     ) -> Metrics:
         self.calls.append(("candidate", commit))
         return replace(self.candidate_metrics, commit=commit)

@@ -82,7 +82,10 @@ def rebase_and_measure(
     with step("baseline"):
         baseline = s.measurer.baseline(s.repo, new_tip)
     head = s.repo.head_of(worktree) or ""
-    candidate = s.measurer.candidate(worktree, s.repo, head, base=new_tip, goal=a.goal)
+    proposer = a.proposal.provider if a.proposal is not None else None
+    candidate = s.measurer.candidate(
+        worktree, s.repo, head, base=new_tip, goal=a.goal, proposer=proposer
+    )
     return replace(a, target_before=new_tip, baseline=baseline, candidate=candidate)
 
 

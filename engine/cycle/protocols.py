@@ -50,6 +50,7 @@ class Measurer(Protocol):
         *,
         base: str | None = None,  # the commit it is judged against (default: its parent)
         goal: Goal | None = None,  # decides the behaviour check (Goal.behaviour)
+        proposer: str | None = None,  # the provider whose plan it is (None: the goal's)
     ) -> Metrics: ...
 
 

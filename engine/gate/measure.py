@@ -81,15 +81,19 @@ def measured_files(tracked: list[str]) -> list[str]:
     return [f for f in tracked if is_test_file(f) or not is_protected(f)]
 
 
-def preserves_behaviour(goal: Goal | None, default_provider: str = "auto") -> bool:
-    """``behaviour: preserve`` / ``off`` as the goal says; unset: preserve unless the goal's
-    provider (or the directives' default) is ``ruff``, whose fixes are rewrites a linter
-    proves equivalent."""
+def preserves_behaviour(
+    goal: Goal | None, default_provider: str = "auto", proposer: str | None = None
+) -> bool:
+    """``behaviour: preserve`` / ``off`` as the goal says; unset: preserve unless the plan
+    is the ``ruff`` provider's, whose fixes are rewrites a linter proves equivalent. Whose
+    plan it is: ``proposer`` (the provider that wrote it: a ``--plan`` file is
+    ``scripted``, an ``auto`` goal's or a fallback's is the provider that answered), else
+    the goal's provider or the directives' default."""
     if goal is None or goal.behaviour == "off":
         return False
     if goal.behaviour == "preserve":
         return True
-    return (goal.provider or default_provider) != "ruff"
+    return (proposer or goal.provider or default_provider) != "ruff"
 
 
 def file_changes(repo: Repository, base: str, head: str) -> list[FileChange]:
@@ -259,9 +263,11 @@ class SandboxMeasurer:
         *,
         base: str | None = None,
         goal: Goal | None = None,
+        proposer: str | None = None,
     ) -> Metrics:
         """The candidate's metrics against ``base`` (default: the commit's parent); see the
-        module doc for what depends on the base and the goal."""
+        module doc for what depends on the base, the goal and ``proposer`` (the provider
+        whose plan the commit is: :func:`preserves_behaviour`)."""
         base = base or repo.rev_parse(f"{commit}^")
         generated = self._generated(repo)
         generated.write_into(checkout)
@@ -289,7 +295,7 @@ class SandboxMeasurer:
             self.evaluator.timeouts, known.test_map, {*selection, *reach.args}
         )
         behaviour: list[BehaviourMetrics] = []
-        replay = bool(base) and preserves_behaviour(goal, self.default_provider)
+        replay = bool(base) and preserves_behaviour(goal, self.default_provider, proposer)
         functions = changed_functions(changes, Path(checkout)) if replay else []
         evaluator = self._evaluator(repo)
         session = None

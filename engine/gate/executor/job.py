@@ -29,6 +29,7 @@ class Job:
     commit: str | None = None  # the candidate; None: measure the baseline only
     candidate_bundle: bytes = b""  # base..commit
     goal: Goal | None = None
+    proposer: str | None = None  # the provider whose plan the candidate is
     generated: Generated = Generated()  # the build's ignored files, from the daemon's tree
 
 
@@ -67,6 +68,8 @@ def evaluate_job(job: Job) -> Metrics:
     measurer.baseline(repo, job.base)  # cached here after the first job: its lines too
     worktree = repo.add_worktree(scratch_name("eval", job.commit), commit=job.commit, branch=None)
     try:
-        return measurer.candidate(worktree, repo, job.commit, base=job.base, goal=job.goal)
+        return measurer.candidate(
+            worktree, repo, job.commit, base=job.base, goal=job.goal, proposer=job.proposer
+        )
     finally:
         repo.remove_worktree(worktree)

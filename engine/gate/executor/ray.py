@@ -116,6 +116,7 @@ class RayMeasurer:
         *,
         base: str | None = None,
         goal: Goal | None = None,
+        proposer: str | None = None,
     ) -> Metrics:
         base = base or repo.rev_parse(f"{commit}^") or commit
         job = Job(
@@ -125,6 +126,7 @@ class RayMeasurer:
             commit=commit,
             candidate_bundle=write_bundle(repo, commit, base=base),
             goal=goal,
+            proposer=proposer,
             generated=find_generated(repo.root, repo.ignored),
         )
         return self._run(job, repo)

@@ -1,6 +1,7 @@
 """``guard-behaviour-preserved``: the outcome of replaying the baseline's recorded calls.
 
-- not checked (the goal has ``behaviour: off``, is a ruff goal, or changed no function):
+- not checked (the goal has ``behaviour: off``, the plan is the ruff fixer's, or it changed
+  no function):
   passes, not applicable;
 - a call whose result, exception type or argument state differs -> fails with
   ``on_fail: reject``, the first diverging call as evidence;
