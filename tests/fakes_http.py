@@ -62,6 +62,7 @@ class FakeModelServer:
         self.path = path
         self.script = list(script)
         self.requests: list[Recorded] = []
+        self.models: list[str] | None = None  # GET /v1/models lists these (None: 404)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -91,6 +92,13 @@ class FakeModelServer:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                if self.path.split("?", 1)[0] == "/v1/models" and fake.models is not None:
+                    listed = [{"id": m, "object": "model"} for m in fake.models]
+                    self._send(Reply(200, {"object": "list", "data": listed}))
+                    return
+                self._send(Reply(404, {"error": {"message": f"no route {self.path}"}}))
+
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)

@@ -1,7 +1,9 @@
-"""A model server whose context window is smaller than the prompt: its refusal is read,
+"""A local model server that refuses what ratchet sends by default — a prompt larger than
+its context window, a model name it does not serve. The window: its refusal is read,
 the window remembered, and the proposal asked again within it — against a loopback server
 that behaves as llama-cpp-python's does with its default ``n_ctx`` of 2048 (a streamed
-call: 200, then the stream closes empty; unstreamed: 400 ``context_length_exceeded``)."""
+call: 200, then the stream closes empty; unstreamed: 400 ``context_length_exceeded``). The
+model name: vLLM's 404, answered with the names the server lists."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ContextTooLong, MalformedAnswer
+from engine.errors import ContextTooLong, MalformedAnswer, ProviderError
 from engine.model import Directives, Goal, ProviderConfig
 from engine.providers.base import ProposalRequest
 from engine.providers.llm import LLMProvider
@@ -231,3 +233,21 @@ def test_a_repair_round_that_overflows_is_a_malformed_answer(tmp_path: Path) -> 
             provider(server.url).propose(request(root))
         calls = len(server.requests)
     assert calls == 2 and "'nope'" in str(caught.value)
+
+
+def test_an_unknown_model_name_is_an_error_that_names_the_served_ones(tmp_path: Path) -> None:
+    """vLLM and Ollama answer 404 for a model they do not serve (ratchet's default is
+    gpt-4o-mini): the error lists what the server serves, the fix in one line."""
+    root = big_repo(tmp_path)
+    said = {"error": {"message": "The model `m` does not exist.", "code": 404}}
+    with FakeModelServer.openai([Reply(404, said)]) as server:
+        server.models = ["Qwen/Qwen2.5-Coder-1.5B-Instruct"]
+        with pytest.raises(ProviderError) as caught:
+            provider(server.url).propose(request(root))
+        server.models = None  # a server without the listing: the plain 404 and its hint
+        with pytest.raises(ProviderError) as plain:
+            provider(server.url).propose(request(root))
+    assert "The model `m` does not exist." in str(caught.value)
+    assert "serves Qwen/Qwen2.5-Coder-1.5B-Instruct, not 'm'" in str(caught.value)
+    assert "to 'Qwen/Qwen2.5-Coder-1.5B-Instruct'" in str(caught.value)
+    assert "check provider.model and OPENAI_BASE_URL" in str(plain.value)

@@ -105,6 +105,15 @@ def post_json(
     return result
 
 
+def get_json(url: str, *, headers: dict[str, str], timeout: float, label: str) -> HttpReply:
+    """GET ``url`` within ``timeout`` seconds (the same caps and errors as a POST)."""
+    deadline = time.monotonic() + timeout
+    return _exchange(
+        url, b"", headers, timeout, deadline, MAX_BODY_BYTES, threading.Event(), label,
+        method="GET",
+    )  # fmt: skip
+
+
 def _exchange(
     url: str,
     body: bytes,
@@ -115,6 +124,7 @@ def _exchange(
     cancelled: threading.Event,
     label: str,
     on_chunk: Callable[[bytes], None] | None = None,
+    method: str = "POST",
 ) -> HttpReply:
     import httpx2
 
@@ -129,7 +139,7 @@ def _exchange(
     try:
         with (
             httpx2.Client(timeout=limits, follow_redirects=False, trust_env=True) as client,
-            client.stream("POST", url, content=body, headers=sent) as response,
+            client.stream(method, url, content=body or None, headers=sent) as response,
         ):
             chunks: list[bytes] = []
             size = 0

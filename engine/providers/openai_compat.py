@@ -38,7 +38,7 @@ from engine.providers.formats import (
     response_format,
     start_level,
 )
-from engine.providers.http import HttpReply, post_json
+from engine.providers.http import HttpReply, get_json, post_json
 from engine.providers.llm import LLMProvider, LLMSettings
 from engine.providers.options import flag
 from engine.providers.sse import StreamAssembler
@@ -131,8 +131,37 @@ class OpenAICompatTransport:
                     LEVELS[LEVELS.index(level) + 1],
                 )
                 continue
+            if reply.status == 404 and self._base_url:
+                raise self._redacted(self._not_served(reply, key))
             raise self._redacted(status_error(reply, LABEL, _HINTS))
         raise AssertionError("unreachable: the last level always returns or raises")
+
+    def _not_served(self, reply: HttpReply, key: str) -> ProviderError:
+        """A 404 from a server of one's own (vLLM, Ollama: an unknown model name): the
+        error names the models it serves (``GET /models``), so the fix is in the message."""
+        error = status_error(reply, LABEL, _HINTS)
+        try:
+            listed = get_json(
+                f"{self.endpoint}/models",
+                headers={"authorization": f"Bearer {key}"},
+                timeout=10,
+                label=LABEL,
+            )
+            data = json_object(listed, LABEL) if listed.status == 200 else {}
+        except ProviderError:
+            return error
+        entries = data.get("data") if isinstance(data, dict) else None
+        served = [str(m["id"]) for m in entries or () if isinstance(m, dict) and m.get("id")]
+        if not served or self.model in served:
+            return error
+        names = ", ".join(served[:10]) + (
+            f" (+{len(served) - 10} more)" if len(served) > 10 else ""
+        )
+        return ProviderError(
+            f"{LABEL} HTTP 404: {error_detail(reply)} (the server at {self.endpoint} serves "
+            f"{names}, not {self.model!r}: set provider.model in directives.yaml, or "
+            f"OPENAI_MODEL, to {served[0]!r})"
+        )
 
     def _post(
         self, request: LLMRequest, key: str, level: str, stream: StreamAssembler | None
