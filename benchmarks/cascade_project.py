@@ -117,7 +117,8 @@ def generate(root: Path, tests: int, work: int) -> None:
 
 
 def configure(root: Path, test_command: str | None) -> None:
-    """``ratchet init``, one goal (scripted plans, one attempt), target ``main``."""
+    """``ratchet init``, one goal (scripted plans, one attempt), the checked-out branch as
+    the target (``main`` of a generated project, whatever a cloned repository's is)."""
     if not (root / "directives.yaml").exists():
         init = ratchet("init", "--repo", str(root))
         if init.returncode:
@@ -131,7 +132,8 @@ def configure(root: Path, test_command: str | None) -> None:
     }
     (root / "goals.yaml").write_text(yaml.safe_dump({"version": 1, "goals": [goal]}))
     directives = yaml.safe_load((root / "directives.yaml").read_text()) or {}
-    directives |= {"target_branch": "main", "timeouts": {"tests": 900}}
+    branch = git(root, "rev-parse", "--abbrev-ref", "HEAD")
+    directives |= {"target_branch": branch, "timeouts": {"tests": 900}}
     if test_command:
         directives["test_command"] = test_command
     (root / "directives.yaml").write_text(yaml.safe_dump(directives, sort_keys=False))

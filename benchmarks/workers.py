@@ -152,7 +152,8 @@ def configure(root: Path, targets: list[tuple[str, str, str]], test_command: str
         )
     (root / "goals.yaml").write_text(yaml.safe_dump({"version": 1, "goals": goals}))
     directives = yaml.safe_load((root / "directives.yaml").read_text()) or {}
-    directives |= {"target_branch": "main", "schedule": {"on_change": "run"}}
+    branch = git(root, "rev-parse", "--abbrev-ref", "HEAD")  # a cloned repository's own
+    directives |= {"target_branch": branch, "schedule": {"on_change": "run"}}
     if test_command:
         directives["test_command"] = test_command
     (root / "directives.yaml").write_text(yaml.safe_dump(directives, sort_keys=False))
