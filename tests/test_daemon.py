@@ -380,6 +380,9 @@ def test_interval_schedule_fires_and_a_missed_nightly_run_is_caught_up_once(
     )
     daemon = daemons(repo)
     daemon.ready()
+    # the first "daemon ready" line already says when the schedule fires next
+    ready = [e for e in daemon.events() if e.get("msg") == "daemon ready"]
+    assert ready and ready[0].get("next_run"), daemon.log()
     first = daemon.wait_for(lambda s: len(s["last_outcomes"]) >= 1, "the catch-up run")
     catch_up = first["last_outcomes"][-1]
     assert catch_up["reason"].startswith("catch-up cron:0 2 * * *@UTC")

@@ -121,6 +121,7 @@ class Daemon:
         self._start_scheduler()
         self._start_watcher()
         self._read_control()
+        self._show_next_run()  # in the "daemon ready" line and the first status already
         self.state = dataclasses.replace(self.state, phase=Phase.IDLE)
         self.board.settle()
         self.notifier.ready(self.board.summary())
@@ -181,6 +182,9 @@ class Daemon:
                 self._queue(request.reason)
         if not running:
             self._watch_target()
+        self._show_next_run()
+
+    def _show_next_run(self) -> None:
         if self.scheduler is not None:
             nxt = self.scheduler.next_run()
             next_run = nxt.isoformat(timespec="seconds") if nxt else None
