@@ -228,3 +228,24 @@ def test_a_slow_endpoint_gets_a_smaller_prompt_next_time(repo: Path) -> None:
         p2.propose(fast)
         p2.propose(fast)
     assert p2.last_context is not None and 300 < p2.last_context.budget < before.budget
+
+
+def test_a_server_that_refuses_the_streaming_fields_is_asked_unstreamed(repo: Path) -> None:
+    """A strict server (older vLLM, some proxies) answers 400 to ``stream_options``: the
+    call is made again unstreamed, and later calls of the process are not streamed."""
+
+    def strict(seen: Any) -> Reply:
+        if seen.body.get("stream") or "stream_options" in seen.body:
+            said = "1 validation error: stream_options: extra fields not permitted"
+            return Reply(400, {"error": {"message": said, "type": "invalid_request_error"}})
+        return openai_ok(json.dumps(GOOD))
+
+    with FakeModelServer.openai([strict]) as server:
+        p = provider(server.url)
+        plan = p.propose(request(repo))
+        p.propose(request(repo, attempt=2, feedback="again"))
+        streamed = [r.body.get("stream") for r in server.requests]
+        formats = [r.body.get("response_format", {}).get("type") for r in server.requests]
+    assert plan.edits[0].symbol == "area"
+    assert streamed == [True, False, False]  # no response format was given up for it
+    assert formats[0] == formats[1] == "json_schema"

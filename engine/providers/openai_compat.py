@@ -99,18 +99,7 @@ class OpenAICompatTransport:
             LEVELS.index(self._level or memory.get(mkey) or self._start),
         )
         for level in LEVELS[first:]:
-            stream = (
-                StreamAssembler(self.name, self.model, request.on_progress)
-                if self._stream
-                else None
-            )
-            reply = self._post(request, key, level, stream)
-            if stream is not None and _closed_empty(reply, stream):
-                # llama-cpp-python sends its 200 and then fails: unstreamed, it says why
-                log.info("%s: %s closed its stream with no event; asking unstreamed", LABEL,
-                         self.endpoint)  # fmt: skip
-                stream = None
-                reply = self._post(request, key, level, stream)
+            reply, stream = self._call(request, key, level)
             if 200 <= reply.status < 300:
                 answer = self._read(reply, request, stream)
                 if level != self._level:
@@ -135,6 +124,29 @@ class OpenAICompatTransport:
                 raise self._redacted(self._not_served(reply, key))
             raise self._redacted(status_error(reply, LABEL, _HINTS))
         raise AssertionError("unreachable: the last level always returns or raises")
+
+    def _call(
+        self, request: LLMRequest, key: str, level: str
+    ) -> tuple[HttpReply, StreamAssembler | None]:
+        """One call at ``level``: streamed, unless the server cannot. Asked again
+        unstreamed when it closed its stream with no event (llama-cpp-python sends its 200,
+        then fails: unstreamed, it says why) or refused the streaming fields (a 400 or 422
+        naming ``stream``: not asked streamed again by this process)."""
+        stream = (
+            StreamAssembler(self.name, self.model, request.on_progress) if self._stream else None
+        )
+        reply = self._post(request, key, level, stream)
+        if stream is None:
+            return reply, None
+        if _closed_empty(reply, stream):
+            why = "closed its stream with no event"
+        elif reply.status in (400, 422) and "stream" in error_detail(reply).lower():
+            why = f"refused streaming (HTTP {reply.status}: {error_detail(reply)[:120]})"
+            self._stream = False
+        else:
+            return reply, stream
+        log.info("%s: %s %s; asking unstreamed", LABEL, self.endpoint, why)
+        return self._post(request, key, level, None), None
 
     def _not_served(self, reply: HttpReply, key: str) -> ProviderError:
         """A 404 from a server of one's own (vLLM, Ollama: an unknown model name): the
