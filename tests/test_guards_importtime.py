@@ -148,6 +148,22 @@ def test_only_new_occurrences_count() -> None:
     assert again.line == dump.count("\n") + 1
 
 
+def test_a_rewrite_that_makes_the_same_calls_is_no_new_side_effect() -> None:
+    """sqlparse 0.6.1's docs/source/conf.py: ruff's UP032 rewrote an import-time call's
+    formatting into an f-string, which was rejected as a new side effect."""
+    before = BASE + "\ncopyright = '{:%Y}, A'.format(datetime.date.today())\nprint('x')\n"
+    same = before.replace("'{:%Y}, A'.format(datetime.date.today())",
+                          "f'{datetime.date.today():%Y}, A'")  # fmt: skip
+    assert find_import_side_effects(change(same, before=before)) == []
+    quoted = before.replace("print('x')", 'print("x")')  # the same call, other quotes
+    assert find_import_side_effects(change(quoted, before=before)) == []
+    other = before.replace("print('x')", "print('y')")  # another argument: new
+    [finding] = find_import_side_effects(change(other, before=before))
+    assert finding.after == "print('y')"
+    retargeted = before.replace("copyright =", "os.environ['C'] =")  # another target: new
+    assert len(find_import_side_effects(change(retargeted, before=before))) == 1
+
+
 def test_a_new_file_counts_from_nothing() -> None:
     [new] = [
         FileVersion(path="calc/boot.py", status="A", old=None, new="import os\nprint(os.name)\n")

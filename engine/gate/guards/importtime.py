@@ -19,8 +19,10 @@ statements (and those of top-level class bodies) the candidate adds must be one 
 Anything else — a bare call, a loop, ``with``, an assignment to an attribute or item
 (monkeypatching another module at import), a call outside the allow-list, the test of an
 ``if`` that calls something — is a finding with the statement and its line. Only
-statements the base did not have count: compared by their normalised text together with
-the ``if``/``try`` blocks around them (so moving code is not new, an edit elsewhere in a
+statements the base did not have count: compared by what they do — for an assignment or
+an expression, its targets and the calls it makes outside the allow-list, arguments
+included (a rewrite that keeps them, such as ruff's f-string fix, is nothing new); for
+anything else, its normalised text — together with the ``if``/``try`` blocks around them (so moving code is not new, an edit elsewhere in a
 block — ruff sorting the imports of a ``try:`` — does not renew a side effect the block
 already had, and a side effect moved out of a block, now unconditional, is new). A goal
 may accept them with ``allow: [guard-import-side-effect]``.
@@ -36,7 +38,15 @@ import ast
 from collections.abc import Iterator
 
 from engine.gate.guards.base import FileVersion, Finding, GuardSpec
-from engine.gate.guards.pyast import Hit, aliases, new_hits, parse, qualified, source_of
+from engine.gate.guards.pyast import (
+    Hit,
+    aliases,
+    new_hits,
+    parse,
+    qualified,
+    source_of,
+    walk_calls,
+)
 
 IMPORT_SIDE_EFFECT = GuardSpec(
     id="guard-import-side-effect",
@@ -83,7 +93,7 @@ def find_import_side_effects(files: list[FileVersion]) -> list[Finding]:
                     file=fv.path,
                     line=hit.line,
                     evidence=hit.text,
-                    after=hit.key,
+                    after=hit.source or hit.key,
                 )
             )
     return findings
@@ -92,9 +102,30 @@ def find_import_side_effects(files: list[FileVersion]) -> list[Finding]:
 def _import_time_hits(tree: ast.AST) -> Iterator[Hit]:
     if not isinstance(tree, ast.Module):
         return
-    for where, stmt in _offending(tree.body, aliases(tree), in_class=False):
+    names = aliases(tree)
+    for where, stmt in _offending(tree.body, names, in_class=False):
         text = f"{where}{source_of(stmt)}"
-        yield Hit(text, stmt.lineno, f"runs at import time: {text[:120]}")
+        key = _effect(where, stmt, names) or text
+        yield Hit(key, stmt.lineno, f"runs at import time: {text[:120]}", source=text)
+
+
+def _effect(where: str, stmt: ast.stmt, names: dict[str, str]) -> str | None:
+    """What an assignment or expression statement does at import time, as a key: where it
+    is, what it assigns to, and each call it makes outside the allow-list, with its
+    arguments. A rewrite that keeps those is no new side effect (sqlparse 0.6: ruff's
+    ``'{:%Y}'.format(datetime.date.today())`` -> ``f'{datetime.date.today():%Y}'`` was
+    rejected); a changed argument (``open("a")`` -> ``open("b", "w")``) is. None: the
+    statement is judged by its whole text (a loop, a ``with``, a call-less monkeypatch)."""
+    if isinstance(stmt, ast.Assign):
+        targets = " = ".join(source_of(t) for t in stmt.targets)
+    elif isinstance(stmt, ast.AnnAssign | ast.AugAssign):
+        targets = source_of(stmt.target)
+    elif isinstance(stmt, ast.Expr):
+        targets = ""
+    else:
+        return None
+    calls = sorted(source_of(c) for c in walk_calls(stmt) if not _pure_call(c, names))
+    return f"{where}{targets} <- {'; '.join(calls)}" if calls else None
 
 
 def _offending(

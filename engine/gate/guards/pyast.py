@@ -181,6 +181,7 @@ class Hit:
     key: str
     line: int
     text: str
+    source: str = ""  # the statement itself, when the key is not its text
 
 
 def new_hits(
