@@ -86,7 +86,11 @@ def test_review_list_show_reject_then_the_same_change_is_never_evaluated_again(
     assert git(repo, "branch", "--list", "ratchet/*") == ""
     assert snapshot_of_user_state(repo) == state
 
-    # the way out: retry judges it again with today's rules (here: review again)
+    # the way out: retry judges it again with today's rules (here: review again). It is
+    # named as log shows it too: by the ref it is kept at, or by its cycle id
+    for name in ("refs/ratchet/rejected/simplify/1", str(first["cycle_id"])):
+        shown = ratchet("review", "show", name, "--repo", str(repo))
+        assert shown.code == 0 and "simplify/1" in shown.stdout, (name, shown.stderr)
     retried = ratchet("retry", "simplify/1", "--repo", str(repo))
     assert retried.code == 0, retried.stderr
     kept = re.search(r"kept for human review on ratchet/simplify/(\d+)", retried.stdout)

@@ -160,12 +160,15 @@ def awaiting_review(
 
 
 def find(candidates: Iterable[Candidate], candidate_id: str, what: str) -> Candidate:
-    """The candidate with id ``candidate_id`` (``ratchet/`` prefix allowed); InputError
-    listing the known ids otherwise."""
-    wanted = candidate_id.removeprefix("refs/heads/").removeprefix("ratchet/")
+    """The candidate with id ``candidate_id``: ``<goal>/<n>``, with a ``ratchet/``,
+    ``refs/heads/ratchet/`` or ``refs/ratchet/<kind>/`` prefix (as ``log`` shows where it
+    is kept), or its cycle id (as ``log`` and a repeat's "nothing-to-do" name it);
+    InputError listing the known ids otherwise."""
+    wanted = re.sub(r"^refs/ratchet/[^/]+/", "", candidate_id)
+    wanted = wanted.removeprefix("refs/heads/").removeprefix("ratchet/")
     pool = list(candidates)
     for c in pool:
-        if c.id == wanted:
+        if c.id == wanted or (c.cycle_id and c.cycle_id == candidate_id):
             return c
     known = ", ".join(c.id for c in pool) or "none"
     raise InputError(f"no {what} candidate {candidate_id!r}; {what}: {known}")

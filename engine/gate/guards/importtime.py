@@ -22,9 +22,10 @@ Anything else — a bare call, a loop, ``with``, an assignment to an attribute o
 statements the base did not have count: compared by what they do — for an assignment or
 an expression, its targets and the calls it makes outside the allow-list, arguments
 included (a rewrite that keeps them, such as ruff's f-string fix, is nothing new); for
-anything else, its normalised text — together with the ``if``/``try`` blocks around them (so moving code is not new, an edit elsewhere in a
-block — ruff sorting the imports of a ``try:`` — does not renew a side effect the block
-already had, and a side effect moved out of a block, now unconditional, is new). A goal
+anything else, its normalised text — together with the ``if``/``try`` blocks around them
+(so moving code is not new, an edit elsewhere in a block — ruff sorting the imports of a
+``try:`` — does not renew a side effect the block already had, and a side effect moved
+out of a block, now unconditional, is new). A goal
 may accept them with ``allow: [guard-import-side-effect]``.
 
 Limits: the callee of an allowed call is trusted (``re.compile`` cannot be told from a
