@@ -106,6 +106,13 @@ def rewrite_text(repo: Path, tmp: Path, summary: str, code: str) -> dict[str, An
     return run_plan(repo, tmp, summary, [{"file": "calc/text.py", "op": "rewrite", "code": code}])
 
 
+def break_bucket(repo: Path, tmp: Path) -> dict[str, Any]:
+    """A cycle whose candidate makes bucket(500) "medium": no test sees it, the replay does."""
+    bad = 'def bucket(n):\n    return "small" if n < 10 else "medium"\n'
+    edit = {"file": "calc/buckets.py", "op": "replace", "symbol": "bucket", "code": bad}
+    return run_plan(repo, tmp, "Flatten bucket", [edit])
+
+
 def project(tmp: Path, files: dict[str, str], **directives: Any) -> Path:
     return make_repo(
         tmp / "repo",
@@ -200,13 +207,7 @@ def test_added_doctests_earn_no_coverage_the_baseline_could_not_have(tmp_path: P
 def test_refactor_that_changes_what_only_recorded_calls_see_is_rejected(tmp_path: Path) -> None:
     repo = project(tmp_path, {"calc/buckets.py": BUCKETS, "tests/test_buckets.py": BUCKET_TESTS})
     before = git(repo, "rev-parse", "main")
-    bad = 'def bucket(n):\n    return "small" if n < 10 else "medium"\n'
-    result = run_plan(
-        repo,
-        tmp_path,
-        "Flatten bucket",
-        [{"file": "calc/buckets.py", "op": "replace", "symbol": "bucket", "code": bad}],
-    )
+    result = break_bucket(repo, tmp_path)
     assert result["outcome"] == "rejected", result
     reasons = failed(result)
     assert "tests-pass" not in reasons  # the suite is green: only the replay sees it
@@ -244,13 +245,7 @@ def test_a_plan_file_on_a_ruff_goal_is_checked_for_behaviour_too(tmp_path: Path)
         directives={"target_branch": "main", "test_command": "auto"},
         files={"calc/buckets.py": BUCKETS, "tests/test_buckets.py": BUCKET_TESTS},
     )
-    bad = 'def bucket(n):\n    return "small" if n < 10 else "medium"\n'
-    result = run_plan(
-        repo,
-        tmp_path,
-        "Flatten bucket",
-        [{"file": "calc/buckets.py", "op": "replace", "symbol": "bucket", "code": bad}],
-    )
+    result = break_bucket(repo, tmp_path)
     assert result["outcome"] == "rejected", result
     assert "baseline returned 'large'" in failed(result)["guard-behaviour-preserved"]
 

@@ -20,6 +20,7 @@ from engine.providers.llm import LLMProvider
 from engine.providers.openai_compat import make_openai_compat
 from engine.providers.window import Window, WindowMemory, fit_window, learned, window_refusal
 from tests.fakes_http import FakeModelServer, Recorded, Reply, openai_stream
+from tests.test_provider_stream import GOOD
 
 # What llama-cpp-python 0.3.36 answered here to a 3010-token prompt (n_ctx 2048)
 LLAMA_CPP_PYTHON = (
@@ -103,18 +104,6 @@ def test_a_remembered_window_is_relearned_after_a_day(tmp_path: Path) -> None:
     assert WindowMemory(tmp_path).get("k") is None
 
 
-GOOD = {
-    "summary": "Flatten area",
-    "rationale": "one return",
-    "edits": [
-        {
-            "file": "shapes.py",
-            "op": "replace",
-            "symbol": "area",
-            "code": "def area(w, h):\n    return w * h if w >= 0 else 0\n",
-        }
-    ],
-}
 WINDOW = 2048
 
 
