@@ -19,7 +19,7 @@ from engine.providers.base import ProposalRequest
 from engine.providers.llm import LLMProvider
 from engine.providers.openai_compat import make_openai_compat
 from engine.providers.window import Window, WindowMemory, fit_window, learned, window_refusal
-from tests.fakes_http import FakeModelServer, Recorded, Reply, openai_stream
+from tests.fakes_http import FakeModelServer, Recorded, Reply, openai_ok, openai_stream
 from tests.test_provider_stream import GOOD
 
 # What llama-cpp-python 0.3.36 answered here to a 3010-token prompt (n_ctx 2048)
@@ -240,3 +240,32 @@ def test_an_unknown_model_name_is_an_error_that_names_the_served_ones(tmp_path: 
     assert "serves Qwen/Qwen2.5-Coder-1.5B-Instruct, not 'm'" in str(caught.value)
     assert "to 'Qwen/Qwen2.5-Coder-1.5B-Instruct'" in str(caught.value)
     assert "check provider.model and OPENAI_BASE_URL" in str(plain.value)
+
+
+def ollama(seen: Recorded) -> Reply:
+    """Ollama at num_ctx 2048: a longer prompt is cut to fit without an error, and the
+    model, missing the instructions, answers nonsense; usage says how much it read."""
+    prompt = tokens_of(seen.body)
+    if prompt > WINDOW:
+        return openai_ok("I am not sure what you mean.", tokens_in=WINDOW, tokens_out=8)
+    return openai_ok(json.dumps(GOOD), tokens_in=prompt, tokens_out=60)
+
+
+def test_a_server_that_cuts_the_prompt_silently_is_asked_again_within_what_it_read(
+    tmp_path: Path,
+) -> None:
+    root = big_repo(tmp_path)
+    with FakeModelServer.openai([ollama]) as server:
+        config = ProviderConfig(
+            name="openai_compat",
+            model="qwen2.5-coder:1.5b",
+            options={"base_url": server.url + "/v1", "cache": False, "stream": False},
+        )
+        p = make_openai_compat(config, Directives(), env={})
+        assert isinstance(p, LLMProvider)
+        plan = p.propose(request(root))
+        sizes = [tokens_of(r.body) for r in server.requests]
+    assert plan.edits[0].symbol == "area"
+    assert len(sizes) == 2 and sizes[0] > WINDOW >= sizes[1], sizes
+    memory = json.loads((root / ".ratchet" / "endpoint-windows.json").read_text())
+    assert [w["tokens"] for w in memory.values()] == [WINDOW]

@@ -26,10 +26,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from engine.errors import ProviderError, ProviderUnavailable
+from engine.errors import ContextTooLong, ProviderError, ProviderUnavailable
 from engine.model import Directives, ProviderConfig
 from engine.providers.base import Provider
-from engine.providers.editformat import default_format
+from engine.providers.editformat import default_format, is_local_url
 from engine.providers.formats import (
     LEVELS,
     FormatMemory,
@@ -51,6 +51,8 @@ DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_ENDPOINT = "https://api.openai.com/v1"
 KEY_VARIABLES = ("OPENAI_API_KEY",)
 LABEL = "openai_compat"
+CUT_SHARE = 0.6  # a prompt read as fewer of the server's tokens than this share was cut
+CUT_MIN_TOKENS = 1500  # ... judged only for prompts this long (estimated)
 
 _HINTS = {
     400: "check provider.model and provider.options in directives.yaml",
@@ -221,6 +223,7 @@ class OpenAICompatTransport:
             raise self._redacted(ProviderError(f"{LABEL} streamed no answer: {reply.text(200)!r}"))
         timings = stream.timings
         usage = {"usage": stream.usage, "timings": timings}
+        self._check_cut(count(usage, "usage.prompt_tokens"), request)
         tokens_in = count(usage, "usage.prompt_tokens") or count(usage, "timings.prompt_n")
         first = stream.first_token_at or 0.0
         prompt_ms = _ms(timings, "prompt_ms")
@@ -250,6 +253,7 @@ class OpenAICompatTransport:
                 raise ProviderError(f"{LABEL} answer has no text ({why}): {reply.text(200)!r}")
         except ProviderError as error:
             raise self._redacted(error) from None
+        self._check_cut(count(data, "usage.prompt_tokens"), request)
         return LLMReply(
             text=content,
             tokens_in=count(data, "usage.prompt_tokens")
@@ -260,6 +264,23 @@ class OpenAICompatTransport:
             prompt_seconds=_ms(data.get("timings"), "prompt_ms"),
             answer_seconds=_ms(data.get("timings"), "predicted_ms"),
         )
+
+    def _check_cut(self, reported: int, request: LLMRequest) -> None:
+        """Ollama cuts a prompt longer than its ``num_ctx`` to fit, without an error: the
+        model answered a prompt missing its start (the instructions). A server of one's own
+        that says it read far fewer prompt tokens than ratchet sent did that: its answer is
+        refused as the window's refusal (the provider asks again within ``reported``).
+        Hosted APIs and the timings' count (which leaves out cached tokens) are not judged."""
+        estimate = estimate_tokens(request.system + request.prompt)
+        if not reported or not is_local_url(self._base_url) or estimate < CUT_MIN_TOKENS:
+            return
+        if reported < CUT_SHARE * estimate:
+            raise ContextTooLong(
+                f"{LABEL}: {self.endpoint} read {reported} tokens of a prompt of about "
+                f"{estimate}: it cut the prompt to its context window without saying so "
+                "(Ollama's num_ctx)",
+                window=reported,
+            )
 
     def _redacted(self, error: ProviderError) -> ProviderError:
         """The same kind of error with its message redacted (servers echo requests)."""
