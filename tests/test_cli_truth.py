@@ -67,3 +67,21 @@ def test_log_filters_and_bad_since(tmp_path: Path) -> None:
     bad = ratchet("log", "--repo", str(repo), "--since", "yesterday-ish")
     assert bad.code == 2 and "--since 'yesterday-ish'" in bad.stderr
     assert ratchet("log", "--repo", str(repo), "--since", "7d", "--goal", "x").code == 0
+
+
+def test_status_shows_the_context_window_a_model_endpoint_refused_beyond(
+    tmp_path: Path,
+) -> None:
+    """Why a model gets small prompts is in ``status``: the window learned from a refusal
+    (engine.providers.window), with how to forget it."""
+    from engine.providers.window import Window, WindowMemory
+
+    repo = make_repo(tmp_path / "repo", directives={"target_branch": "main"})
+    key = "openai_compat http://127.0.0.1:8000/v1 gpt-4o-mini"
+    WindowMemory(repo / ".ratchet").put(key, Window(tokens=2048, ratio=1.2))
+    shown = ratchet("status", "--repo", str(repo))
+    assert shown.code == 0, shown.stderr
+    assert f"model window:  {key}: 2048 tokens (learned " in shown.stdout
+    assert "delete .ratchet/endpoint-windows.json" in shown.stdout
+    data = json.loads(ratchet("status", "--repo", str(repo), "--json").stdout)
+    assert [(w["endpoint"], w["tokens"]) for w in data["model_windows"]] == [(key, 2048)]

@@ -122,12 +122,13 @@ def status(
         if as_json:
             stopped = {"running": False, "repo": str(paths.repo), **current.to_json()}
             held = {"caught_gaming": _caught(paths.repo, as_json=True)}
+            held["model_windows"] = _windows(paths.repo, as_json=True)
             output.emit_json({**stopped, **offline.to_json(), **held}, indent=2, sort_keys=True)
             return
         lines = render_offline(paths.repo, offline, paused=current.paused)
         if current.pinned:
             lines.append(f"  pinned:        {current.pinned} (`ratchet unpin` lifts it)")
-        output.echo("\n".join(lines + _caught(paths.repo)))
+        output.echo("\n".join(lines + _caught(paths.repo) + _windows(paths.repo)))
         return
     from engine.cli.status_offline import outlook_section, read_outlook
 
@@ -136,10 +137,11 @@ def status(
         data: dict[str, Any] = {"running": running, "repo": str(paths.repo), **current.to_json()}
         data |= {"questions": list(questions), "plans": list(plans)}
         data["caught_gaming"] = _caught(paths.repo, as_json=True)
+        data["model_windows"] = _windows(paths.repo, as_json=True)
         output.emit_json(data, indent=2, sort_keys=True)
         return
     lines = render_status(paths.repo, running, current) + outlook_section(questions, plans)
-    output.echo("\n".join(lines + _caught(paths.repo)))
+    output.echo("\n".join(lines + _caught(paths.repo) + _windows(paths.repo)))
 
 
 def _caught(repo: Path, *, as_json: bool = False) -> list[Any]:
@@ -156,6 +158,38 @@ def _caught(repo: Path, *, as_json: bool = False) -> list[Any]:
         f"  caught gaming: {c.provider} on {c.trap or '?'} ({c.evidence or c.outcome}); "
         "its changes wait for review until `ratchet audit --clear`"
         for c in held
+    ]
+
+
+def _windows(repo: Path, *, as_json: bool = False) -> list[Any]:
+    """The context windows model endpoints refused beyond (engine.providers.window): why a
+    model gets small prompts. Read as plain JSON (``status`` imports little)."""
+    import json
+    from datetime import UTC, datetime
+
+    from engine.records.layout import STATE_DIR, endpoint_windows_file
+
+    path = endpoint_windows_file(repo / STATE_DIR)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    rows = []
+    for key, raw in sorted(data.items()) if isinstance(data, dict) else ():
+        if isinstance(raw, dict) and isinstance(raw.get("tokens"), int):
+            at = raw.get("at")
+            when = (
+                datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
+                if isinstance(at, int | float)
+                else "?"
+            )
+            rows.append({"endpoint": key, "tokens": raw["tokens"], "learned": when})
+    if as_json:
+        return rows
+    return [
+        f"  model window:  {r['endpoint']}: {r['tokens']} tokens (learned {r['learned']} from "
+        f"its refusal; prompts fit it for a day, or delete {path.relative_to(repo)})"
+        for r in rows
     ]
 
 
