@@ -269,3 +269,25 @@ def test_a_server_that_cuts_the_prompt_silently_is_asked_again_within_what_it_re
     assert len(sizes) == 2 and sizes[0] > WINDOW >= sizes[1], sizes
     memory = json.loads((root / ".ratchet" / "endpoint-windows.json").read_text())
     assert [w["tokens"] for w in memory.values()] == [WINDOW]
+
+
+def test_the_repair_round_quotes_only_what_fits_the_window(tmp_path: Path) -> None:
+    """A 2048 window and a long bad answer: the repair round quotes as much of it as fits
+    beside the prompt and the answer to come, instead of overflowing (the local provider
+    on toolz 1.2 ended every bad answer unrepaired)."""
+    root = big_repo(tmp_path)
+    junk = "I would like to simplify area. " * 200  # ~6000 characters, no plan
+
+    def bad_then_good(seen: Recorded) -> Reply:
+        refused = llama_cpp_python(seen)
+        if refused.status != 200 or not refused.events:
+            return refused  # too long for the window, as the real server says
+        if "Your previous answer could not be used" in seen.body["messages"][-1]["content"]:
+            return openai_stream(json.dumps(GOOD), pieces=3)
+        return openai_stream(junk, pieces=3)
+
+    with FakeModelServer.openai([bad_then_good]) as server:
+        plan = provider(server.url).propose(request(root))
+        fits = [tokens_of(r.body) + r.body["max_tokens"] <= WINDOW for r in server.requests]
+    assert plan.edits[0].symbol == "area"
+    assert fits[-2:] == [True, True], fits  # the first answer and its repair, both within

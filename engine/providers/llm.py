@@ -51,7 +51,14 @@ from engine.providers.sse import ProgressCallback
 from engine.providers.tally import Tally, rate
 from engine.providers.templates import cut_middle, load_prompt
 from engine.providers.transport import LLMReply, LLMRequest, Transport, estimate_tokens, redact
-from engine.providers.window import RAISE_IT, Window, WindowMemory, fit_window, learned
+from engine.providers.window import (
+    RAISE_IT,
+    USABLE,
+    Window,
+    WindowMemory,
+    fit_window,
+    learned,
+)
 
 log = logging.getLogger("engine.providers")
 MAX_ANSWER_ECHO = 6000  # characters of a bad answer quoted back in the repair round
@@ -129,7 +136,10 @@ class LLMProvider:
         result = parse_answer(reply.text, request, context.symbols, source=source)
         if isinstance(result, AnswerProblem):
             log.info("%s: answer rejected (%s); one repair round", source, result.message)
-            repair = replace(first, prompt=self._repair_prompt(first.prompt, reply.text, result))
+            echo = self._echo_room(request, first, result)
+            repair = replace(
+                first, prompt=self._repair_prompt(first.prompt, reply.text, result, echo)
+            )
             try:
                 answered.append(
                     self._ask(repair, request, cycle, ledger, cache, tally, kind="repair")
@@ -335,8 +345,25 @@ class LLMProvider:
         self._heads[request.goal.id] = head  # the self-review reuses it (prefix cache)
         return head
 
-    def _repair_prompt(self, prompt: str, answer: str, problem: AnswerProblem) -> str:
-        answer = cut_middle(answer, MAX_ANSWER_ECHO)
+    def _echo_room(
+        self, request: ProposalRequest, first: LLMRequest, problem: AnswerProblem
+    ) -> int:
+        """Characters of the bad answer the repair round may quote: :data:`MAX_ANSWER_ECHO`,
+        fewer where the endpoint's context window (:mod:`.window`) has no room for them
+        beside the first prompt, the problem and the answer to come (a 2048 window: the
+        repair round overflowed, and the proposal ended unrepaired)."""
+        window = WindowMemory(request.state_dir, clock=self._clock).get(self._speed_key)
+        if window is None:
+            return MAX_ANSWER_ECHO
+        bare = first.system + self._repair_prompt(first.prompt, "", problem, 0)
+        used = window.ratio * estimate_tokens(bare) + first.max_output_tokens
+        spare = int(window.tokens * USABLE) - int(used)
+        return max(0, min(MAX_ANSWER_ECHO, int(spare / window.ratio) * 4))
+
+    def _repair_prompt(
+        self, prompt: str, answer: str, problem: AnswerProblem, echo: int = MAX_ANSWER_ECHO
+    ) -> str:
+        answer = cut_middle(answer, echo) if echo > 0 else "(left out: no room in the window)"
         repair = load_prompt("repair").substitute(error=problem.message, answer=answer)
         return f"{prompt}\n\n{repair}"
 
