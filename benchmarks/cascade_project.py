@@ -36,6 +36,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))  # this checkout's engine, as ``scratch.ratchet`` runs it
 
 from scratch import git, ratchet  # noqa: E402
 
@@ -290,7 +291,6 @@ def _carry_generated(source: Path, clone: Path) -> None:
     """The build's ignored files (a hatch-vcs or setuptools-scm version file) from the
     source's working tree into the clone's, as the user's own checkout has them: a clone
     of the commits alone does not import (humanize 4.17: no ``humanize._version``)."""
-    sys.path.insert(0, str(ROOT))  # this checkout's engine, as ``scratch.ratchet`` runs it
     from engine.gate.evaluation.generated import find_generated
     from engine.vcs import Repository
 
@@ -334,7 +334,6 @@ def timed(argv: list[str], cwd: Path) -> float:
     tests fail: a suite may have known failures) is timed; any other failure (collection
     or usage errors, no tests) stops the benchmark: its figure would be that of a broken
     run."""
-    sys.path.insert(0, str(ROOT))
     from engine.gate.evaluation.probes.command import src_root
 
     src = src_root(cwd)
@@ -353,7 +352,6 @@ def test_argv(template: Path) -> list[str]:
     """The repository's test command (from its directives) as argv, run with this Python."""
     import shlex
 
-    sys.path.insert(0, str(ROOT))
     from engine.gate.testcmd import resolve
 
     directives = yaml.safe_load((template / "directives.yaml").read_text()) or {}

@@ -5,6 +5,7 @@ warning that nothing schedules cycles), ``pause`` saying when it applies, ``log`
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -79,9 +80,13 @@ def test_status_shows_the_context_window_a_model_endpoint_refused_beyond(
     repo = make_repo(tmp_path / "repo", directives={"target_branch": "main"})
     key = "openai_compat http://127.0.0.1:8000/v1 gpt-4o-mini"
     WindowMemory(repo / ".ratchet").put(key, Window(tokens=2048, ratio=1.2))
+    old = "openai_compat http://127.0.0.1:9000/v1 m"  # learned two days ago: no longer in force
+    WindowMemory(repo / ".ratchet", clock=lambda: time.time() - 2 * 86400).put(
+        old, Window(tokens=512, ratio=1.0)
+    )
     shown = ratchet("status", "--repo", str(repo))
     assert shown.code == 0, shown.stderr
     assert f"model window:  {key}: 2048 tokens (learned " in shown.stdout
-    assert "delete .ratchet/endpoint-windows.json" in shown.stdout
+    assert "delete .ratchet/endpoint-windows.json" in shown.stdout and old not in shown.stdout
     data = json.loads(ratchet("status", "--repo", str(repo), "--json").stdout)
     assert [(w["endpoint"], w["tokens"]) for w in data["model_windows"]] == [(key, 2048)]

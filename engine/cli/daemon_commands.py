@@ -162,28 +162,26 @@ def _caught(repo: Path, *, as_json: bool = False) -> list[Any]:
 
 
 def _windows(repo: Path, *, as_json: bool = False) -> list[Any]:
-    """The context windows model endpoints refused beyond (engine.providers.window): why a
-    model gets small prompts. Read as plain JSON (``status`` imports little)."""
-    import json
-    from datetime import UTC, datetime
-
+    """The context windows model endpoints refused beyond and still in force
+    (:class:`engine.providers.window.WindowMemory`): why a model gets small prompts. The
+    providers are imported only when the file exists (``status`` starts fast)."""
     from engine.records.layout import STATE_DIR, endpoint_windows_file
 
     path = endpoint_windows_file(repo / STATE_DIR)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    if not path.is_file():
         return []
-    rows = []
-    for key, raw in sorted(data.items()) if isinstance(data, dict) else ():
-        if isinstance(raw, dict) and isinstance(raw.get("tokens"), int):
-            at = raw.get("at")
-            when = (
-                datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
-                if isinstance(at, int | float)
-                else "?"
-            )
-            rows.append({"endpoint": key, "tokens": raw["tokens"], "learned": when})
+    from datetime import UTC, datetime
+
+    from engine.providers.window import WindowMemory
+
+    rows = [
+        {
+            "endpoint": key,
+            "tokens": window.tokens,
+            "learned": datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds"),
+        }
+        for key, (window, at) in WindowMemory(repo / STATE_DIR).entries().items()
+    ]
     if as_json:
         return rows
     return [

@@ -1,7 +1,8 @@
 """The one HTTP seam of the remote providers: POST JSON, get bytes back, within a deadline.
 
-:func:`post_json` is the only function in ratchet that talks HTTP (through ``httpx2``,
-the httpx fork that ``openai`` and ``google-genai`` already depend on). Its guarantees:
+:func:`post_json` (and :func:`get_json`, for a server's model list) are the only
+functions in ratchet that talk HTTP (through ``httpx2``, the httpx fork that ``openai``
+and ``google-genai`` already depend on). Their guarantees:
 
 - **One total deadline per call**: connecting, sending, the status line, every read of
   the body — all of it ends within ``timeout`` seconds of the call, however the server
@@ -72,19 +73,47 @@ def post_json(
     ProviderTransient (deadline, connection, truncated) or ProviderError (oversized
     body, invalid URL); see the module docstring.
     """
+    body = json.dumps(payload).encode()
+    return _within(url, "POST", body, headers, timeout, max_bytes, label, on_chunk)
+
+
+def get_json(url: str, *, headers: dict[str, str], timeout: float, label: str) -> HttpReply:
+    """GET ``url``; the reply within ``timeout`` seconds in total (as :func:`post_json`)."""
+    return _within(url, "GET", None, headers, timeout, MAX_BODY_BYTES, label, None)
+
+
+def _within(
+    url: str,
+    method: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    timeout: float,
+    max_bytes: int,
+    label: str,
+    on_chunk: Callable[[bytes], None] | None,
+) -> HttpReply:
+    """One exchange in a worker thread, waited on until the deadline (module docstring)."""
     if not (isinstance(timeout, int | float) and math.isfinite(timeout) and timeout > 0):
         raise ProviderError(f"{label}: timeout must be a positive number of seconds")
     deadline = time.monotonic() + timeout
     cancelled = threading.Event()
-    body = json.dumps(payload).encode()
     outcome: list[HttpReply | BaseException] = []
 
     def work() -> None:
         try:
             outcome.append(
                 _exchange(
-                    url, body, headers, timeout, deadline, max_bytes, cancelled, label, on_chunk
-                )
+                    url,
+                    method,
+                    body,
+                    headers,
+                    timeout,
+                    deadline,
+                    max_bytes,
+                    cancelled,
+                    label,
+                    on_chunk,
+                )  # fmt: skip
             )
         except BaseException as error:  # handed to the caller's thread, raised there
             outcome.append(error)
@@ -105,18 +134,10 @@ def post_json(
     return result
 
 
-def get_json(url: str, *, headers: dict[str, str], timeout: float, label: str) -> HttpReply:
-    """GET ``url`` within ``timeout`` seconds (the same caps and errors as a POST)."""
-    deadline = time.monotonic() + timeout
-    return _exchange(
-        url, b"", headers, timeout, deadline, MAX_BODY_BYTES, threading.Event(), label,
-        method="GET",
-    )  # fmt: skip
-
-
 def _exchange(
     url: str,
-    body: bytes,
+    method: str,
+    body: bytes | None,
     headers: dict[str, str],
     timeout: float,
     deadline: float,
@@ -124,7 +145,6 @@ def _exchange(
     cancelled: threading.Event,
     label: str,
     on_chunk: Callable[[bytes], None] | None = None,
-    method: str = "POST",
 ) -> HttpReply:
     import httpx2
 
@@ -139,7 +159,7 @@ def _exchange(
     try:
         with (
             httpx2.Client(timeout=limits, follow_redirects=False, trust_env=True) as client,
-            client.stream(method, url, content=body or None, headers=sent) as response,
+            client.stream(method, url, content=body, headers=sent) as response,
         ):
             chunks: list[bytes] = []
             size = 0

@@ -50,7 +50,14 @@ from engine.providers.speed import SpeedMemory, fitting_budget, speed_key
 from engine.providers.sse import ProgressCallback
 from engine.providers.tally import Tally, rate
 from engine.providers.templates import cut_middle, load_prompt
-from engine.providers.transport import LLMReply, LLMRequest, Transport, estimate_tokens, redact
+from engine.providers.transport import (
+    CHARS_PER_TOKEN,
+    LLMReply,
+    LLMRequest,
+    Transport,
+    estimate_tokens,
+    redact,
+)
 from engine.providers.window import (
     RAISE_IT,
     USABLE,
@@ -192,7 +199,7 @@ class LLMProvider:
     def _learn_window(
         self, request: ProposalRequest, call: LLMRequest, refusal: ContextTooLong
     ) -> Window:
-        memory = WindowMemory(request.state_dir, clock=self._clock)
+        memory = self._windows(request)
         estimate = estimate_tokens(call.system + call.prompt)
         window = learned(refusal, estimate, memory.get(self._speed_key))
         memory.put(self._speed_key, window)
@@ -202,6 +209,9 @@ class LLMProvider:
             self._speed_key, estimate, window.tokens, window.ratio,
         )  # fmt: skip
         return window
+
+    def _windows(self, request: ProposalRequest) -> WindowMemory:
+        return WindowMemory(request.state_dir, clock=self._clock)
 
     @property
     def self_review(self) -> bool:
@@ -219,15 +229,16 @@ class LLMProvider:
         request = ask.request
         s = self.settings
         system, timeout = self._system(), self._timeout(request)
+        budget, answer_tokens = self._fit(request, system, timeout)
         head = self._heads.get(request.goal.id)
         if head is None:  # a new process: rebuild the same head
-            head = self._head(request, self._context(request, system, timeout))
+            head = self._head(request, self._build(request, budget))
         call = LLMRequest(
             system=system,
             prompt=head + review_prompt(ask),
             schema=REVIEW_SCHEMA,
             temperature=0.0,
-            max_output_tokens=min(REVIEW_TOKENS, self._fit(request, system, timeout)[1]),
+            max_output_tokens=min(REVIEW_TOKENS, answer_tokens),
             timeout=timeout,
             state_dir=request.state_dir,
             on_progress=self.on_progress,
@@ -253,11 +264,9 @@ class LLMProvider:
         s = self.settings
         return s.timeout if s.timeout is not None else request.directives.timeouts.provider
 
-    def _context(self, request: ProposalRequest, system: str, timeout: float) -> Context:
-        """The context of a proposal, and of a review rebuilding its head (the same one)."""
-        return self._build(request, self._fit(request, system, timeout)[0])
-
     def _build(self, request: ProposalRequest, budget: int) -> Context:
+        """The context of a proposal within ``budget``, and of a review rebuilding its head
+        (the same one, from the same :meth:`_fit`)."""
         return build_context(
             request,
             budget=budget,
@@ -270,7 +279,7 @@ class LLMProvider:
         both lowered to fit the context window this endpoint refused beyond
         (:mod:`.window`; raises ContextTooLong when no useful prompt fits it)."""
         budget, answer = self._budget(request, system, timeout), self.settings.max_output_tokens
-        window = WindowMemory(request.state_dir, clock=self._clock).get(self._speed_key)
+        window = self._windows(request).get(self._speed_key)
         if window is None:
             return budget, answer
         fitted = fit_window(
@@ -352,13 +361,13 @@ class LLMProvider:
         fewer where the endpoint's context window (:mod:`.window`) has no room for them
         beside the first prompt, the problem and the answer to come (a 2048 window: the
         repair round overflowed, and the proposal ended unrepaired)."""
-        window = WindowMemory(request.state_dir, clock=self._clock).get(self._speed_key)
+        window = self._windows(request).get(self._speed_key)
         if window is None:
             return MAX_ANSWER_ECHO
         bare = first.system + self._repair_prompt(first.prompt, "", problem, 0)
         used = window.ratio * estimate_tokens(bare) + first.max_output_tokens
         spare = int(window.tokens * USABLE) - int(used)
-        return max(0, min(MAX_ANSWER_ECHO, int(spare / window.ratio) * 4))
+        return max(0, min(MAX_ANSWER_ECHO, int(spare / window.ratio) * CHARS_PER_TOKEN))
 
     def _repair_prompt(
         self, prompt: str, answer: str, problem: AnswerProblem, echo: int = MAX_ANSWER_ECHO

@@ -223,8 +223,9 @@ class OpenAICompatTransport:
             raise self._redacted(ProviderError(f"{LABEL} streamed no answer: {reply.text(200)!r}"))
         timings = stream.timings
         usage = {"usage": stream.usage, "timings": timings}
-        self._check_cut(count(usage, "usage.prompt_tokens"), request)
-        tokens_in = count(usage, "usage.prompt_tokens") or count(usage, "timings.prompt_n")
+        reported = count(usage, "usage.prompt_tokens")
+        self._check_cut(reported, request)
+        tokens_in = reported or count(usage, "timings.prompt_n")
         first = stream.first_token_at or 0.0
         prompt_ms = _ms(timings, "prompt_ms")
         answer_ms = _ms(timings, "predicted_ms")
@@ -253,11 +254,11 @@ class OpenAICompatTransport:
                 raise ProviderError(f"{LABEL} answer has no text ({why}): {reply.text(200)!r}")
         except ProviderError as error:
             raise self._redacted(error) from None
-        self._check_cut(count(data, "usage.prompt_tokens"), request)
+        reported = count(data, "usage.prompt_tokens")
+        self._check_cut(reported, request)
         return LLMReply(
             text=content,
-            tokens_in=count(data, "usage.prompt_tokens")
-            or estimate_tokens(request.system + request.prompt),
+            tokens_in=reported or estimate_tokens(request.system + request.prompt),
             tokens_out=count(data, "usage.completion_tokens") or estimate_tokens(content),
             tokens_cached=count(data, "usage.prompt_tokens_details.cached_tokens")
             or count(data, "timings.cache_n"),

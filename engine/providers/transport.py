@@ -122,6 +122,9 @@ class CallableTransport:
         return self._handler(request)
 
 
+CHARS_PER_TOKEN = 4  # of ratchet's own estimate (estimate_tokens)
+
+
 def estimate_tokens(text: str) -> int:
     """Cheap token estimate: one token per 4 characters, rounded up.
 
@@ -129,7 +132,7 @@ def estimate_tokens(text: str) -> int:
     rule of thumb and errs on the generous side for code. Used for context budgets and
     for usage when a server does not report token counts.
     """
-    return (len(text) + 3) // 4
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
 def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:

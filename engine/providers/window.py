@@ -145,7 +145,15 @@ class WindowMemory:
         self._clock = clock
 
     def get(self, key: str) -> Window | None:
-        raw = self._file.read().get(key)
+        found = self._entry(self._file.read().get(key))
+        return found[0] if found is not None else None
+
+    def entries(self) -> dict[str, tuple[Window, float]]:
+        """Every window in force, by endpoint key, with when it was learned (epoch s)."""
+        found = {key: self._entry(raw) for key, raw in sorted(self._file.read().items())}
+        return {key: entry for key, entry in found.items() if entry is not None}
+
+    def _entry(self, raw: Any) -> tuple[Window, float] | None:
         if not isinstance(raw, dict):
             return None
         tokens, ratio, at = raw.get("tokens"), raw.get("ratio"), raw.get("at")
@@ -154,7 +162,8 @@ class WindowMemory:
         if not isinstance(at, int | float) or self._clock() - at > KEEP_SECONDS:
             return None
         low, high = RATIO_BOUNDS
-        return Window(tokens=max(1, tokens), ratio=min(high, max(low, float(ratio))))
+        window = Window(tokens=max(1, tokens), ratio=min(high, max(low, float(ratio))))
+        return window, float(at)
 
     def put(self, key: str, window: Window) -> None:
         data = self._file.read()

@@ -25,8 +25,8 @@ included (a rewrite that keeps them, such as ruff's f-string fix, is nothing new
 anything else, its normalised text — together with the ``if``/``try`` blocks around them
 (so moving code is not new, an edit elsewhere in a block — ruff sorting the imports of a
 ``try:`` — does not renew a side effect the block already had, and a side effect moved
-out of a block, now unconditional, is new). A goal
-may accept them with ``allow: [guard-import-side-effect]``.
+out of a block, now unconditional, is new). A goal may accept them with
+``allow: [guard-import-side-effect]``.
 
 Limits: the callee of an allowed call is trusted (``re.compile`` cannot be told from a
 shadowing local ``re``), decorators run unchecked, and code a definition runs later (a
