@@ -123,14 +123,15 @@ class Daemon:
         self._read_control()
         self._show_next_run()  # in the "daemon ready" line and the first status already
         self.state = dataclasses.replace(self.state, phase=Phase.IDLE)
-        self.board.settle()
-        self.notifier.ready(self.board.summary())
+        # the line goes out before the status says ready: whoever sees the one finds the other
         event(
             log,
             "daemon ready",
             paused=self.board.status.paused,
             next_run=self.board.status.next_run,
         )
+        self.board.settle()
+        self.notifier.ready(self.board.summary())
 
     def _shutdown(self, lock: DaemonLock) -> None:
         self.notifier.stopping()
