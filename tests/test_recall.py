@@ -101,6 +101,32 @@ def test_minilm_from_the_packaged_model_matches_the_published_similarity() -> No
     assert cosine(flatten, nesting) > 0.5 > 0.2 > cosine(flatten, imports)
 
 
+def test_minilm_loads_from_an_inflated_copy_made_once_and_made_again_when_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zipped = minilm.model_zip()
+    if zipped is None or not minilm.available():
+        assert not REQUIRE_MINILM, "RATCHET_REQUIRE_MINILM=1 but MiniLM is not installed"
+        return
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    where = minilm.cache_dir(zipped)
+    assert where.is_relative_to(tmp_path / "cache" / "ratchet" / "minilm")
+    assert not where.exists()
+    made = minilm._from_cache(zipped)  # inflates, then maps
+    assert made is not None and (where / "model.safetensors").is_file()
+    _, reference = minilm._from_zip(zipped)
+    assert made[1].keys() == reference.keys()
+    name = "encoder.layer.3.attention.self.query.weight"
+    assert (made[1][name] == reference[name]).all()
+    assert [p.name for p in where.parent.iterdir()] == [where.name]  # no partial copy left
+    # a damaged copy: this load falls back (None), the copy is gone, the next makes it anew
+    (where / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{bad json")
+    assert minilm._from_cache(zipped) is None
+    assert not where.exists()
+    again = minilm._from_cache(zipped)
+    assert again is not None and (again[1][name] == reference[name]).all()
+
+
 # --------------------------------------------------------------------------- the store
 
 
