@@ -124,9 +124,11 @@ def test_good_candidate_passes_every_stage_merges_and_the_next_baseline_is_cache
     assert any("coverage measured on the 1 test(s)" in n for n in notes), notes
     tests = merged["candidate"]["tests"]
     assert tests["stage"] == "full" and tests["selected"] == 1 and tests["passed"] == 2
-    # classify's calls recorded on the base (started once a run had passed) and replayed
-    assert timings["behaviour_record"] > 0, timings
-    assert merged["candidate"]["behaviour"]["checked"], merged["candidate"]["behaviour"]
+    # classify's calls recorded by the traced reaching run itself and replayed on the base
+    assert "behaviour_record" not in timings and timings["behaviour_replay"] > 0, timings
+    behaviour = merged["candidate"]["behaviour"]
+    assert behaviour["checked"] and behaviour["recorded_on"] == "candidate", behaviour
+    assert behaviour["calls"] > 0 and behaviour["diverged"] == 0, behaviour
     tip = git(repo, "rev-parse", "main")
     assert tip != merged["candidate"]["commit"]  # the candidate amended with its records
 

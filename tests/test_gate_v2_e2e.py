@@ -217,10 +217,14 @@ def test_refactor_that_changes_what_only_recorded_calls_see_is_rejected(tmp_path
     behaviour = result["candidate"]["behaviour"]
     assert behaviour["diverged"] >= 1 and behaviour["calls"] >= 3
     assert git(repo, "rev-parse", "main") == before
-    assert result["timings"]["behaviour_record"] > 0
+    # recorded by the candidate's own traced reaching run (no recording run on the base)
+    # and replayed on the base
+    assert behaviour["recorded_on"] == "candidate", behaviour
+    assert "behaviour_record" not in result["timings"], result["timings"]
+    assert result["timings"]["behaviour_replay"] > 0
 
-    # the next candidate for bucket on the same base replays that recording: not made
-    # again, and it still tells a preserving refactor from the break above
+    # the next candidate for bucket on the same base records its own calls the same way,
+    # and it still tells a preserving refactor from the break above
     good = 'def bucket(n):\n    return ("small", "medium", "large")[(n >= 10) + (n >= 100)]\n'
     again = run_plan(
         repo,
@@ -230,9 +234,30 @@ def test_refactor_that_changes_what_only_recorded_calls_see_is_rejected(tmp_path
     )
     assert "behaviour_record" not in again["timings"], again["timings"]
     assert again["timings"]["behaviour_replay"] > 0, again["timings"]
+    assert again["candidate"]["behaviour"]["recorded_on"] == "candidate"
     assert again["candidate"]["behaviour"]["calls"] == behaviour["calls"]
     assert again["candidate"]["behaviour"]["diverged"] == 0
     assert again["outcome"] == "merged", failed(again)
+
+
+def test_a_refactor_measured_without_reach_is_recorded_on_the_base_as_before(
+    tmp_path: Path,
+) -> None:
+    """Most tests reach bucket: the full stage runs the whole suite under coverage, no
+    traced reaching run exists to carry the recorder, so the calls are recorded by a run
+    of their own on the base and replayed on the candidate."""
+    tests = BUCKET_TESTS + (
+        "\n\ndef test_small():\n    assert describe([2]) == ['small']\n"
+        "\n\ndef test_medium():\n    assert describe([20]) == ['medium']\n"
+    )
+    repo = project(tmp_path, {"calc/buckets.py": BUCKETS, "tests/test_buckets.py": tests})
+    result = break_bucket(repo, tmp_path)
+    assert result["outcome"] == "rejected", result
+    detail = failed(result)["guard-behaviour-preserved"]
+    assert "baseline returned 'large', candidate returned 'medium'" in detail
+    assert result["candidate"]["behaviour"]["recorded_on"] == "baseline"
+    timings = result["timings"]
+    assert timings["behaviour_record"] > 0 and "tests_reach" not in timings, timings
 
 
 def test_a_plan_file_on_a_ruff_goal_is_checked_for_behaviour_too(tmp_path: Path) -> None:
@@ -264,9 +289,11 @@ def test_behaviour_preserving_refactor_of_recorded_function_merges(tmp_path: Pat
     assert result["candidate"]["behaviour"]["calls"] >= 3
     assert result["candidate"]["diff_coverage"]["uncovered"] == 0
     assert result["outcome"] == "merged", failed(result)
-    # recorded on the base, then replayed on the candidate in the same background thread
+    # recorded by the candidate's traced reaching run, then replayed on the base in a
+    # background thread
     timings = result["timings"]
-    assert timings["behaviour_record"] > 0 and timings["behaviour_replay"] > 0, timings
+    assert result["candidate"]["behaviour"]["recorded_on"] == "candidate"
+    assert "behaviour_record" not in timings and timings["behaviour_replay"] > 0, timings
 
 
 def test_always_executed_padding_earns_no_coverage_gain(tmp_path: Path) -> None:

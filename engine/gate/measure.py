@@ -306,6 +306,7 @@ class SandboxMeasurer:
                 probe=evaluator.tests_probe(), timeout=timeout, tests=tests,
                 cache=RecordingCache(recording_cache_dir(repo.state_dir)),
                 key=recording_key(self.key(repo, base), functions, tests), generated=generated,
+                ride=reach.usable,
             )  # fmt: skip
 
         def check_behaviour() -> None:
@@ -327,6 +328,7 @@ class SandboxMeasurer:
                 beside=check_behaviour if session is not None else None,
                 free=session.start if session is not None else None,
                 test_limits=test_limits,
+                rider=session.rider if session is not None else None,
             )
 
         try:

@@ -7,7 +7,13 @@ tests pass needs it. So it does not start with the candidate's tests: it starts
 passed — the untraced whole suite, or the traced reaching tests with a verdict — and so
 left its core free; when the evaluation asks for its result (:meth:`BehaviourSession.
 finish`, the evaluation's ``beside``: once the tests that reach the change have passed, or
-from the start of a whole suite under coverage) at the latest. A breaking candidate's
+from the start of a whole suite under coverage) at the latest. With ``ride`` (the full stage
+goes by reach), the candidate's traced reaching run records instead
+(:mod:`engine.gate.evaluation.riding`: :attr:`BehaviourSession.rider` goes to the
+evaluation), and the session replays that recording on a worktree of the base once the
+run has ended; it records on the base as before when the traced run never took the
+recorder or left no recording, and when the base's recording of these functions is kept
+already (``cache``). A breaking candidate's
 fail-fast rejection then never shares the CPU with it (2 cores, the generated project of
 ``benchmarks/fail_fast.py``, 8 rounds interleaved: the reaching run 0.62 -> 0.55 s, the
 rejection 1.21 -> 1.11 s; a good candidate no slower). The replay against the candidate follows in
@@ -25,11 +31,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.gate.evaluation.background import BEHIND, Background, lower_this_thread
-from engine.gate.evaluation.behaviour import BehaviourCheck, FunctionRef, Recording
+from engine.gate.evaluation.behaviour import CANDIDATE, BehaviourCheck, FunctionRef, Recording
 from engine.gate.evaluation.generated import Generated
 from engine.gate.evaluation.probes.command import TestCommand
 from engine.gate.evaluation.probes.tests import TestsProbe
 from engine.gate.evaluation.recordings import RecordingCache, Stored
+from engine.gate.evaluation.riding import Rider
 from engine.gate.evaluation.scratchroot import scratch_dir
 from engine.gate.timing import step
 from engine.model import BehaviourMetrics
@@ -54,12 +61,16 @@ class BehaviourSession:
         cache: RecordingCache | None = None,
         key: str = "",
         generated: Generated | None = None,
+        ride: bool = False,
     ) -> None:
         self._repo = repo
         self._cancel = threading.Event()
         self._tmp = scratch_dir("ratchet-behaviour-")
         self._worktree: Path | None = None
         tmp = Path(self._tmp.name)
+        stored = cache.get(key, tmp / "out") if cache is not None else None
+        # the candidate's traced run records, unless the base's recording is kept already
+        self.rider = Rider(functions, tmp) if ride and stored is None else None
 
         def check(command: str) -> BehaviourCheck:
             return BehaviourCheck(
@@ -67,8 +78,14 @@ class BehaviourSession:
                 tests=tests, rewrites=probe.rewrites,
             )  # fmt: skip
 
+        def base_worktree() -> Path:
+            worktree = repo.add_worktree(name, commit=base, branch=None)
+            self._worktree = worktree
+            if generated is not None:
+                generated.write_into(worktree)
+            return worktree
+
         def recorded() -> tuple[BehaviourCheck, Recording]:
-            stored = cache.get(key, tmp / "out") if cache is not None else None
             if stored is not None:
                 lower_this_thread(BEHIND)
                 found = Recording(
@@ -77,10 +94,7 @@ class BehaviourSession:
                 )  # fmt: skip
                 return check(stored.command), found
             with step("behaviour_record"):
-                worktree = repo.add_worktree(name, commit=base, branch=None)
-                self._worktree = worktree
-                if generated is not None:
-                    generated.write_into(worktree)
+                worktree = base_worktree()
                 # behind the candidate's own runs from here: a rejection never waits for
                 # the recording. Not before: a starved `git worktree add` would leave a
                 # half-made worktree (HEAD at the null id) open to a SIGKILL for longer
@@ -92,7 +106,24 @@ class BehaviourSession:
                 cache.put(key, tmp / "out", Stored(command, got.ids, got.untested, got.problems))
             return made, got
 
+        def on_base(got: Recording) -> BehaviourMetrics:
+            """The candidate's recording replayed on the baseline."""
+            if got.done is not None:  # nothing to replay: no base worktree either
+                return got.done
+            with step("behaviour_replay"):
+                worktree = base_worktree()
+                lower_this_thread(BEHIND)
+                made = check(probe.resolved(worktree).command)
+                return made.replay(got, worktree, self._cancel, recorded_on=CANDIDATE)
+
         def record_and_replay() -> BehaviourMetrics:
+            rider = self.rider
+            if rider is not None and rider.planned:  # the traced run records: its end
+                got = rider.wait(self._cancel)
+                if self._cancel.is_set():
+                    return BehaviourMetrics()
+                if got is not None:
+                    return on_base(got)
             made, got = recorded()
             if self._cancel.is_set():  # rejected meanwhile: nobody waits for a replay
                 return BehaviourMetrics()

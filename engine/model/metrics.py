@@ -86,7 +86,9 @@ class BehaviourMetrics:
     the changed functions (``path::qualname``); ``untested``: those with no recorded call;
     ``calls``: calls replayed; ``diverged``: calls whose result or exception type differed;
     ``first_divergence``: the first such call, as evidence; ``problems``: why some part of
-    the check could not run (then the rule treats the check as failed)."""
+    the check could not run (then the rule treats the check as failed); ``recorded_on``:
+    whose run recorded the calls — ``"baseline"`` (replayed on the candidate) or
+    ``"candidate"`` (its traced reaching run; replayed on the baseline), "" when none ran."""
 
     checked: bool = False
     functions: tuple[str, ...] = ()
@@ -95,6 +97,7 @@ class BehaviourMetrics:
     diverged: int = 0
     first_divergence: str = ""
     problems: tuple[str, ...] = ()
+    recorded_on: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,13 @@ them against the candidate, both in the sandbox.
    ``max_calls`` distinct calls per function; then the replay script
    (:mod:`...sandboxed.ratchet_replay`) calls the candidate's versions with the recorded
    arguments in a scratch copy of the candidate and compares results, exception types and
-   the arguments after the call.
+   the arguments after the call. The host reads only the recorder's JSON summary (calls
+   kept per function, problems), never the pickled calls.
+3. The other direction (:mod:`engine.gate.evaluation.riding`): when the candidate's tests
+   that reach the change run traced anyway (the full stage by reach), the recorder rides
+   on that run, and the replay calls the *baseline's* versions with the candidate's
+   recorded calls (``recorded_on``: ``"candidate"``): the same comparison without a test
+   run of its own.
 
 Limits (documented in SECURITY.md): only values that pickle are recorded; a call slower
 than ``max_call_seconds`` is not recorded; recursive calls record only the outermost; the
@@ -45,6 +51,9 @@ MAX_BYTES = 64 * 1024  # pickled arguments (or result) of one call
 MAX_TOTAL_BYTES = 8 * 1024 * 1024
 MAX_CALL_SECONDS = 1.0
 MAX_FUNCTIONS = 50
+CALLS = "calls.pkl"  # the recording (read only inside the sandbox)
+SUMMARY = "calls.json"  # its counts and problems: what the host reads
+BASELINE, CANDIDATE = "baseline", "candidate"  # whose run recorded the calls
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,30 +173,25 @@ class BehaviourCheck:
             return Recording(tmp=tmp, functions=tuple(functions), ids=ids, done=done)
         out = tmp / "out"
         out.mkdir(exist_ok=True)
-        calls, problems = self._record(baseline, tmp / "base", out, functions, cancel)
-        recorded = {fid for fid, got in calls.items() if got}
-        untested = tuple(i for i in ids if i not in recorded)
-        nothing = BehaviourMetrics(
-            checked=True, functions=ids, untested=untested, problems=tuple(problems)
-        )
-        return Recording(
-            tmp=tmp,
-            functions=tuple(functions),
-            ids=ids,
-            untested=untested,
-            problems=tuple(problems),
-            done=None if recorded else nothing,
-        )
+        counts, problems = self._record(baseline, tmp / "base", out, functions, cancel)
+        return recording_of(tmp, functions, counts, problems, BASELINE)
 
     def replay(
-        self, recorded: Recording, candidate: Path, cancel: threading.Event | None = None
+        self,
+        recorded: Recording,
+        checkout: Path,
+        cancel: threading.Event | None = None,
+        *,
+        recorded_on: str = BASELINE,
     ) -> BehaviourMetrics:
-        """The second half: replay what :meth:`record` kept against ``candidate``;
-        ``cancel`` stops it."""
+        """The second half: replay what :meth:`record` kept against ``checkout`` (the
+        candidate; the baseline when ``recorded_on`` is :data:`CANDIDATE`: a recording the
+        candidate's traced run made, :mod:`engine.gate.evaluation.riding`); ``cancel``
+        stops it."""
         if recorded.done is not None:
             return recorded.done
-        summary = self._replay(candidate, recorded.tmp / "cand", recorded.tmp / "out",
-                               recorded.functions, cancel)  # fmt: skip
+        summary = self._replay(checkout, recorded.tmp / "cand", recorded.tmp / "out",
+                               recorded.functions, cancel, recorded_on)  # fmt: skip
         problems = [*recorded.problems, *(str(p) for p in summary.get("problems", []))]
         return BehaviourMetrics(
             checked=True,
@@ -197,22 +201,11 @@ class BehaviourCheck:
             diverged=int(summary.get("diverged", 0)),
             first_divergence=str(summary.get("first", ""))[:600],
             problems=tuple(problems[:10]),
+            recorded_on=recorded_on,
         )
 
     def _spec(self, work: Path, out: Path, functions: Sequence[FunctionRef]) -> dict[str, object]:
-        return {
-            "functions": [
-                {"id": f.id, "module": f.module, "qualname": f.qualname, "file": str(work / f.file)}
-                for f in functions
-            ],
-            "paths": sorted({str(work / f.sys_path) for f in functions}),
-            "out": str(out / "calls.pkl"),
-            "calls": str(out / "calls.pkl"),
-            "max_calls": MAX_CALLS,
-            "max_bytes": MAX_BYTES,
-            "max_total_bytes": MAX_TOTAL_BYTES,
-            "max_call_seconds": MAX_CALL_SECONDS,
-        }
+        return record_spec(work, out, functions)
 
     def _record(
         self,
@@ -221,9 +214,7 @@ class BehaviourCheck:
         out: Path,
         functions: Sequence[FunctionRef],
         cancel: threading.Event | None = None,
-    ) -> tuple[dict[str, list[object]], list[str]]:
-        import pickle  # nosec B403 - written by ratchet's recorder; counts are all we read
-
+    ) -> tuple[dict[str, int], list[str]]:
         primed_copy(checkout, work, self.rewrites)
         spec = out / "record.json"
         spec.write_text(json.dumps({"record": self._spec(work, out, functions)}), "utf-8")
@@ -242,13 +233,8 @@ class BehaviourCheck:
         if result.cancelled:
             return {}, ["the recording run was cancelled"]
         problems = ["the recording run timed out"] if result.timed_out else []
-        try:
-            data = pickle.loads((out / "calls.pkl").read_bytes())  # nosec B301
-            calls = {str(k): list(v) for k, v in dict(data["calls"]).items()}
-            problems += [str(p) for p in data.get("problems", [])]
-        except Exception as exc:  # noqa: BLE001 - a missing/garbled recording records nothing
-            return {}, [*problems, f"no recording ({type(exc).__name__})"]
-        return calls, problems
+        counts, more = read_summary(out)
+        return counts, [*problems, *more]
 
     def _replay(
         self,
@@ -257,10 +243,12 @@ class BehaviourCheck:
         out: Path,
         functions: Sequence[FunctionRef],
         cancel: threading.Event | None = None,
+        recorded_on: str = BASELINE,
     ) -> dict[str, Any]:
         scratch_copy(checkout, work)
         spec = out / "replay.json"
-        spec.write_text(json.dumps(self._spec(work, out, functions)), "utf-8")
+        wanted = {**self._spec(work, out, functions), "recorded_on": recorded_on}
+        spec.write_text(json.dumps(wanted), "utf-8")
         result_file = out / "replay-result.json"
         result = self.runner.run(
             [sys.executable, str(REPLAY), str(spec), str(result_file)],
@@ -277,6 +265,66 @@ class BehaviourCheck:
             why = "timed out" if result.timed_out else f"exit {result.returncode}: {tail}"
             # no summary is not "preserved": every replay counts as a divergence
             return {"calls": 1, "diverged": 1, "first": f"the replay did not finish ({why})"}
+
+
+def record_spec(
+    work: Path, out: Path, functions: Sequence[FunctionRef], *, after_collection: bool = False
+) -> dict[str, object]:
+    """The recorder's part of ``ratchet_probe``'s spec (and the replay's) for a run in
+    ``work`` that keeps its calls in ``out``."""
+    return {
+        "functions": [
+            {"id": f.id, "module": f.module, "qualname": f.qualname, "file": str(work / f.file)}
+            for f in functions
+        ],
+        "paths": sorted({str(work / f.sys_path) for f in functions}),
+        "out": str(out / CALLS),
+        "calls": str(out / CALLS),
+        "summary": str(out / SUMMARY),
+        "after_collection": after_collection,
+        "max_calls": MAX_CALLS,
+        "max_bytes": MAX_BYTES,
+        "max_total_bytes": MAX_TOTAL_BYTES,
+        "max_call_seconds": MAX_CALL_SECONDS,
+    }
+
+
+def read_summary(out: Path) -> tuple[dict[str, int], list[str]]:
+    """The calls kept per function and the recorder's problems, from the JSON summary it
+    wrote beside the recording in ``out`` (the recording itself is never unpickled here)."""
+    try:
+        data = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
+        counts = {str(k): int(v) for k, v in dict(data["counts"]).items()}
+        problems = [str(p) for p in data.get("problems", [])][:10]
+    except Exception as exc:  # noqa: BLE001 - a missing/garbled recording records nothing
+        return {}, [f"no recording ({type(exc).__name__})"]
+    if not (out / CALLS).is_file():
+        return {}, ["no recording (its calls file is missing)"]
+    return counts, problems
+
+
+def recording_of(
+    tmp: Path,
+    functions: Sequence[FunctionRef],
+    counts: dict[str, int],
+    problems: Sequence[str],
+    recorded_on: str,
+) -> Recording:
+    """What a recording in ``tmp/out`` holds: ``done`` when no function has a call."""
+    ids = tuple(f.id for f in functions)
+    untested = tuple(i for i in ids if not counts.get(i))
+    nothing = BehaviourMetrics(
+        checked=True, functions=ids, untested=untested, problems=tuple(problems),
+        recorded_on=recorded_on,
+    )  # fmt: skip
+    return Recording(
+        tmp=tmp,
+        functions=tuple(functions),
+        ids=ids,
+        untested=untested,
+        problems=tuple(problems),
+        done=None if len(untested) < len(ids) else nothing,
+    )
 
 
 def plugin_env(env: dict[str, str], spec: Path) -> dict[str, str]:

@@ -54,6 +54,7 @@ from engine.gate.evaluation.probes.tests import TestsProbe, TestsReport
 from engine.gate.evaluation.reach import Reach
 from engine.gate.evaluation.reach_limit import TestLimits
 from engine.gate.evaluation.rewrites import RewriteCache
+from engine.gate.evaluation.riding import Rider
 from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.selection import TestMap
 from engine.gate.paths import is_test_file, python_files
@@ -120,6 +121,7 @@ class Evaluator:
         beside: Callable[[], None] | None = None,
         free: Callable[[], None] | None = None,
         test_limits: TestLimits | None = None,
+        rider: Rider | None = None,
     ) -> Measurement:
         """Like :meth:`measure`, keeping the notes, flaky test ids and per-line coverage.
         ``timeout`` replaces ``timeouts.tests`` for the test runs; ``doctest_modules`` and
@@ -129,7 +131,9 @@ class Evaluator:
         passed, at the same time as the rest of the full stage (not after a rejection);
         ``free``: told when a run of the full stage by reach has passed (module doc);
         ``test_limits``: how long each test of the early runs (the selected tests, the
-        traced reaching run) may take (``ratchet_watchdog``)."""
+        traced reaching run) may take (``ratchet_watchdog``); ``rider``: the behaviour
+        recording the traced reaching run carries (:mod:`engine.gate.evaluation.riding`;
+        no other run does)."""
         start = time.monotonic()
         checkout = Path(checkout).resolve()
         # a listed file may be gone in this checkout (deleted by the candidate)
@@ -158,7 +162,9 @@ class Evaluator:
             report = TestsReport(tests=failure)
             notes.append(f"syntax check failed in {len(broken)} file(s): tests not run")
         else:
-            stages = _Stages(selection, known_failures, reach, beside, sources, free, test_limits)
+            stages = _Stages(
+                selection, known_failures, reach, beside, sources, free, test_limits, rider
+            )
             report = self._tests(checkout, timeout, doctest_modules, stages, contexts, notes)
             # an early rejection is said once, by the decision (engine.gate.decision.judge:
             # the stage and the failing ids), which the record takes these notes beside
@@ -207,6 +213,7 @@ class Evaluator:
                 probe, checkout, reach, timeout=limit, sources=stages.sources,
                 known_failures=stages.known_failures, beside=stages.beside, free=stages.free,
                 doctest_modules=doctest_modules, test_limits=stages.test_limits,
+                rider=stages.rider,
             )  # fmt: skip
             if isinstance(report, TestsReport):
                 if report.tests.stage == "full":
@@ -292,6 +299,7 @@ class _Stages:
     sources: Sequence[str]
     free: Callable[[], None] | None = None
     test_limits: TestLimits | None = None
+    rider: Rider | None = None
 
 
 @contextmanager

@@ -42,6 +42,7 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.gate.evaluation.background import Background
 from engine.gate.evaluation.probes.command import TestCommand
@@ -51,6 +52,9 @@ from engine.gate.evaluation.reach import Reach, carry_lines, carry_map, line_tot
 from engine.gate.evaluation.reach_limit import TestLimits
 from engine.gate.timing import step
 from engine.model import TestMetrics
+
+if TYPE_CHECKING:
+    from engine.gate.evaluation.riding import Rider
 
 UNTRACED = "untraced"  # the stage of a rejection by the untraced whole suite (may only reject)
 
@@ -67,6 +71,7 @@ def run_by_reach(
     doctest_modules: Sequence[str] = (),
     free: Callable[[], None] | None = None,
     test_limits: TestLimits | None = None,
+    rider: Rider | None = None,
 ) -> TestsReport | Untraced | None:
     """The full stage of ``checkout`` by ``reach`` (module doc); ``sources``: the
     candidate's non-test Python files (the files its coverage is reported for);
@@ -75,7 +80,8 @@ def run_by_reach(
     told (once) when either run has passed (a core left free for the caller's work that only
     a passing candidate needs: not while a breaking one's tests race, nor after a traced run
     that left no verdict); ``test_limits``: how long each test of the traced run may take
-    (:func:`engine.gate.evaluation.reach_limit.per_test_limits`)."""
+    (:func:`engine.gate.evaluation.reach_limit.per_test_limits`); ``rider``: the behaviour
+    recording the traced run carries (:mod:`engine.gate.evaluation.riding`)."""
     if not TestCommand.parse(probe.resolved(checkout).command).is_pytest:
         return None  # decided before anything runs: ``beside`` runs once, here or later
     cancel = threading.Event()
@@ -108,7 +114,7 @@ def run_by_reach(
                 checkout, timeout=limit, contexts=True, tests=reach.args, fail_fast=True,
                 on_failure=failed, doctest_modules=doctest_modules,
                 collect_all=bool(reach.collect), known_failures=known_failures,
-                cancel=stop_traced, test_limits=test_limits,
+                cancel=stop_traced, test_limits=test_limits, rider=rider,
             )  # fmt: skip
         if traced.cancelled:  # the untraced run rejected first: its report is ready
             handed = True

@@ -36,6 +36,7 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.gate.evaluation import warm
 from engine.gate.evaluation.probes import reruns, watchdog
@@ -59,7 +60,7 @@ from engine.gate.evaluation.probes.verdict import (
 from engine.gate.evaluation.process import RunResult
 from engine.gate.evaluation.reach_limit import TestLimits
 from engine.gate.evaluation.rewrites import RewriteCache, primed_copy
-from engine.gate.evaluation.sandbox import SandboxRunner
+from engine.gate.evaluation.sandbox import SandboxRunner, WarmStart
 from engine.gate.evaluation.sandboxed import (
     CONTEXTS,
     CONTEXTS_KEEP_ENV,
@@ -75,6 +76,9 @@ from engine.gate.evaluation.scratchroot import scratch_dir
 from engine.gate.evaluation.selection import TestMap, read_test_map
 from engine.gate.testcmd import AUTO, ResolvedCommand, resolve
 from engine.model import CoverageMetrics, TestMetrics
+
+if TYPE_CHECKING:
+    from engine.gate.evaluation.riding import Rider
 
 REPORT_TIMEOUT = 300.0  # seconds for `coverage json`
 ADDED_FILE = "added-doctests.json"  # the plugin lists the doctests it added here
@@ -135,6 +139,7 @@ class TestsProbe:
         only_doctests: bool = False,
         known_failures: Collection[str] = (),
         test_limits: TestLimits | None = None,
+        rider: Rider | None = None,
     ) -> TestsReport:
         """Measure the checkout; failures may be re-run ``flaky_reruns`` times (see module).
         ``timeout`` replaces the probe's own for this run; with ``test_command: auto`` the
@@ -153,7 +158,9 @@ class TestsProbe:
         ``fail_fast`` and ``contexts``): these ids fail without stopping the run (the
         contexts plugin's fail-fast replaces ``-x``), so a run whose only failures are
         known ones still measures its coverage. ``test_limits``: how long each test's body
-        may run (``ratchet_watchdog``); one that runs past it ends the run, failing."""
+        may run (``ratchet_watchdog``); one that runs past it ends the run, failing.
+        ``rider``: the behaviour recording this run carries (a pytest run only;
+        :mod:`engine.gate.evaluation.riding`), told the run's end whatever happens."""
         checkout = Path(checkout).resolve()
         resolved = self.resolved(checkout)
         command = TestCommand.parse(resolved.command)
@@ -170,80 +177,115 @@ class TestsProbe:
         with warm.scratch(self.runner, "ratchet-tests-") as (tmp, ahead):
             out = tmp / "out"
             out.mkdir(exist_ok=True)
-            work = self.copy(checkout, tmp / "work")
-            before = tree_state(work)
-            extra, env, readable = self._doctest_plugin(
-                out, doctest_modules, command, work, only=only_doctests
-            )
-            if contexts:
-                extra += ["-p", CONTEXTS_PLUGIN]
-                outputs = [out / ".coverage", work, out / "map.json", out / "coverage.json"]
-                env = on_path({**env, CONTEXTS_REPORT_ENV: json.dumps([str(o) for o in outputs])})
-                readable = [DIR]
-            # fail-fast past known failures, or past a failure that passes when re-run at
-            # once in a fork, is the contexts plugin's; else plain ``-x``
-            known = frozenset(known_failures if fail_fast and contexts else ())
-            forking, env, more = self.forked_reruns(out, env, limit, known)
-            extra += forking
-            readable = readable or more
-            if test_limits is not None:
-                watching, env = watchdog.plugin(out, env, test_limits)
-                extra += watching
-                readable = [DIR]
-            stop = _StopPast(out, known, plugin=bool(known or (forking and fail_fast and contexts)))
-            if stop.plugin:
-                env = {**env, CONTEXTS_STOP_ENV: str(stop.spec())}
-            keep = bool(tests) and collect_all and contexts
-            if keep:
-                listed = out / "keep.json"
-                listed.write_text(json.dumps([*tests, *doctest_modules]), encoding="utf-8")
-                env = {**env, CONTEXTS_KEEP_ENV: str(listed)}
-                tests = ()
-            args = command.option_args(work) if tests else (command.pytest_args or ())
-            argv = [
-                sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
-                f"--source={work}", f"--omit={omit_patterns(work)}",
-                "-m", "pytest", *args, *command.plugin_args(work, one_process=True), *extra,
-                *(["-x"] if fail_fast and not stop.plugin else []),
-                f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *tests,
-            ]  # fmt: skip
-            result = self.runner.run(
-                argv, cwd=work, writable=[out], readable=readable, env=env, timeout=limit,
-                cancel=cancel, warm=ahead,
-            )  # fmt: skip
-            if result.cancelled:  # nobody's verdict: neither its JUnit file nor its copy read
-                return TestsReport.of_cancelled(said(pytest_metrics(result, None)))
-            tampered = run_changes(before, tree_state(work))
-            summary = read_junit(out / "junit.xml", work, added=_added(out))
-            metrics = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
-            metrics, stopped = watchdog.verdict(out, metrics)
-            forked = None if tampered else reruns.read(out, work)
-            went_on = forked.went_on if forked is not None and stop.plugin else frozenset()
-            told = tuple(f for f in metrics.failures if f not in went_on)
-            if told and on_failure is not None:  # not the flaky ones it went on past
-                on_failure(dataclasses.replace(metrics, failures=told))
-            problems: tuple[str, ...] = ()
-            coverage, lines, test_map = CoverageMetrics(), None, None
-            if metrics.exit_code == NO_TESTS_EXIT and not (tests or keep):  # nothing to cover
-                problems = (no_tests_note(work),)
-            elif not (fail_fast and stop.stopped(told)):  # stopped: no coverage
-                coverage, lines, problems, test_map = self._coverage(
-                    work, out, result, limit, contexts
-                )
-            problems += _file_size_hit(out / ".coverage", self.runner.limits.file_size_mb)
-            problems += stopped
-            if SESSION_FAILURE in metrics.failures:  # coverage may not have started at all
-                problems += missing_plugin(work, metrics.output_tail)
-            flaky: tuple[str, ...] = ()
-            # a known failure the run went on past is known: only the others are re-run
-            rerun = [f for f in metrics.failures if f not in stop.known]
-            if self.flaky_reruns > 0 and rerun and not metrics.timed_out and summary:
-                # re-runs share the first run's copy, as they would have shared a worktree
-                flaky = self.rerun_failures(
-                    work, rerun, self.flaky_reruns, command=command, timeout=limit,
-                    one_process=True, forked=forked,
+            try:
+                return self._pytest(
+                    checkout, tmp, ahead, command, resolved, limit, said, rider=rider,
+                    doctest_modules=doctest_modules, contexts=contexts, tests=tests,
+                    fail_fast=fail_fast, cancel=cancel, on_failure=on_failure,
+                    collect_all=collect_all, only_doctests=only_doctests,
+                    known_failures=known_failures, test_limits=test_limits,
                 )  # fmt: skip
-                metrics = forgive_flaky(metrics, summary, flaky)
+            finally:
+                if rider is not None:
+                    rider.done(out)
+
+    def _pytest(
+        self,
+        checkout: Path,
+        tmp: Path,
+        ahead: WarmStart | None,
+        command: TestCommand,
+        resolved: ResolvedCommand,
+        limit: float,
+        said: Callable[[TestMetrics], TestMetrics],
+        *,
+        rider: Rider | None,
+        doctest_modules: Sequence[str],
+        contexts: bool,
+        tests: Sequence[str],
+        fail_fast: bool,
+        cancel: threading.Event | None,
+        on_failure: Callable[[TestMetrics], None] | None,
+        collect_all: bool,
+        only_doctests: bool,
+        known_failures: Collection[str],
+        test_limits: TestLimits | None,
+    ) -> TestsReport:
+        """:meth:`run` of a pytest command in the scratch directory ``tmp``."""
+        out = tmp / "out"
+        work = self.copy(checkout, tmp / "work")
+        before = tree_state(work)
+        extra, env, readable = self._doctest_plugin(
+            out, doctest_modules, command, work, only=only_doctests,
+            record=rider.spec(work, out) if rider is not None else None,
+        )  # fmt: skip
+        if contexts:
+            extra += ["-p", CONTEXTS_PLUGIN]
+            outputs = [out / ".coverage", work, out / "map.json", out / "coverage.json"]
+            env = on_path({**env, CONTEXTS_REPORT_ENV: json.dumps([str(o) for o in outputs])})
+            readable = [DIR]
+        # fail-fast past known failures, or past a failure that passes when re-run at
+        # once in a fork, is the contexts plugin's; else plain ``-x``
+        known = frozenset(known_failures if fail_fast and contexts else ())
+        forking, env, more = self.forked_reruns(out, env, limit, known)
+        extra += forking
+        readable = readable or more
+        if test_limits is not None:
+            watching, env = watchdog.plugin(out, env, test_limits)
+            extra += watching
+            readable = [DIR]
+        stop = _StopPast(out, known, plugin=bool(known or (forking and fail_fast and contexts)))
+        if stop.plugin:
+            env = {**env, CONTEXTS_STOP_ENV: str(stop.spec())}
+        keep = bool(tests) and collect_all and contexts
+        if keep:
+            listed = out / "keep.json"
+            listed.write_text(json.dumps([*tests, *doctest_modules]), encoding="utf-8")
+            env = {**env, CONTEXTS_KEEP_ENV: str(listed)}
+            tests = ()
+        args = command.option_args(work) if tests else (command.pytest_args or ())
+        argv = [
+            sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
+            f"--source={work}", f"--omit={omit_patterns(work)}",
+            "-m", "pytest", *args, *command.plugin_args(work, one_process=True), *extra,
+            *(["-x"] if fail_fast and not stop.plugin else []),
+            f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *tests,
+        ]  # fmt: skip
+        result = self.runner.run(
+            argv, cwd=work, writable=[out], readable=readable, env=env, timeout=limit,
+            cancel=cancel, warm=ahead,
+        )  # fmt: skip
+        if result.cancelled:  # nobody's verdict: neither its JUnit file nor its copy read
+            return TestsReport.of_cancelled(said(pytest_metrics(result, None)))
+        tampered = run_changes(before, tree_state(work))
+        summary = read_junit(out / "junit.xml", work, added=_added(out))
+        metrics = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
+        metrics, stopped = watchdog.verdict(out, metrics)
+        forked = None if tampered else reruns.read(out, work)
+        went_on = forked.went_on if forked is not None and stop.plugin else frozenset()
+        told = tuple(f for f in metrics.failures if f not in went_on)
+        if told and on_failure is not None:  # not the flaky ones it went on past
+            on_failure(dataclasses.replace(metrics, failures=told))
+        problems: tuple[str, ...] = ()
+        coverage, lines, test_map = CoverageMetrics(), None, None
+        if metrics.exit_code == NO_TESTS_EXIT and not (tests or keep):  # nothing to cover
+            problems = (no_tests_note(work),)
+        elif not (fail_fast and stop.stopped(told)):  # stopped: no coverage
+            coverage, lines, problems, test_map = self._coverage(work, out, result, limit, contexts)
+        problems += _file_size_hit(out / ".coverage", self.runner.limits.file_size_mb)
+        problems += stopped
+        if SESSION_FAILURE in metrics.failures:  # coverage may not have started at all
+            problems += missing_plugin(work, metrics.output_tail)
+        flaky: tuple[str, ...] = ()
+        # a known failure the run went on past is known: only the others are re-run
+        rerun = [f for f in metrics.failures if f not in stop.known]
+        if self.flaky_reruns > 0 and rerun and not metrics.timed_out and summary:
+            # re-runs share the first run's copy, as they would have shared a worktree
+            flaky = self.rerun_failures(
+                work, rerun, self.flaky_reruns, command=command, timeout=limit,
+                one_process=True, forked=forked,
+            )  # fmt: skip
+            metrics = forgive_flaky(metrics, summary, flaky)
         return TestsReport(
             tests=metrics,
             coverage=coverage,
@@ -262,22 +304,29 @@ class TestsProbe:
         work: Path,
         *,
         only: bool = False,
+        record: dict[str, object] | None = None,
     ) -> tuple[list[str], dict[str, str], list[Path]]:
         """Extra pytest args, environment (for a run in ``work``) and readable paths that
         make the doctests of ``modules`` run (only for ``test_command: auto``); ``only``:
-        every other collected item is deselected."""
+        every other collected item is deselected; ``record``: the recorder's spec
+        (:mod:`engine.gate.evaluation.riding`), which loads the same plugin."""
         env = command.env_in(work)
-        if self.test_command.strip() != AUTO or not modules:
+        doctests = self.test_command.strip() == AUTO and bool(modules)
+        if not doctests and record is None:
             return [], env, []
         from engine.gate.evaluation.behaviour import plugin_env
         from engine.gate.evaluation.sandboxed import DIR
 
         spec = out / "probe.json"
-        wanted = {
-            "doctest_modules": list(modules),
-            "added_out": str(out / ADDED_FILE),
-            "only_doctests": only,
-        }
+        wanted: dict[str, object] = {}
+        if doctests:
+            wanted = {
+                "doctest_modules": list(modules),
+                "added_out": str(out / ADDED_FILE),
+                "only_doctests": only,
+            }
+        if record is not None:
+            wanted["record"] = record
         spec.write_text(json.dumps(wanted), encoding="utf-8")
         return ["-p", PLUGIN], plugin_env(env, spec), [DIR]
 

@@ -18,7 +18,13 @@ It reads a JSON spec from the file named by ``RATCHET_PROBE_SPEC`` and does two 
   exception's type; pickled arguments after the call), skipping calls whose values do not pickle or
   exceed ``max_bytes``, calls slower than ``max_call_seconds``, nested (recursive) calls of
   a function already being recorded, and everything once ``max_total_bytes`` is reached.
-  The recording is written to ``record.out`` when the session ends.
+  The recording is written to ``record.out`` when the session ends, and beside it, to
+  ``record.summary``, the number of calls kept per function and the problems as JSON: the
+  host reads only that (a recording made by a candidate's run is the candidate's data,
+  never unpickled outside the sandbox). With ``record.after_collection`` the functions
+  are wrapped once collection has finished instead (the candidate's traced reaching run,
+  whose verdict counts: every conftest and test module has imported the package its own
+  way first, and nothing is imported early).
 
 Nothing here may break the run it observes: every failure becomes a line in ``problems``.
 """
@@ -55,8 +61,17 @@ def _spec() -> dict[str, Any]:
 
 def pytest_configure(config: Any) -> None:
     record = _spec().get("record")
-    if not record:
-        return
+    if record and not record.get("after_collection"):
+        _install_all(record)
+
+
+def pytest_collection_finish(session: Any) -> None:
+    record = _spec().get("record")
+    if record and record.get("after_collection"):
+        _install_all(record)
+
+
+def _install_all(record: dict[str, Any]) -> None:
     for entry in record.get("paths", []):
         if entry not in sys.path:
             sys.path.append(entry)
@@ -224,5 +239,9 @@ def pytest_unconfigure(config: Any) -> None:
     try:
         data = {"calls": _state["calls"], "problems": _state["problems"]}
         Path(record["out"]).write_bytes(pickle.dumps(data, protocol=PROTOCOL))
+        if record.get("summary"):
+            counts = {str(k): len(v) for k, v in _state["calls"].items()}
+            summary = {"counts": counts, "problems": [str(p) for p in _state["problems"]]}
+            Path(record["summary"]).write_text(json.dumps(summary), encoding="utf-8")
     except Exception:  # noqa: BLE001, S110 - the host reports a missing recording
         pass

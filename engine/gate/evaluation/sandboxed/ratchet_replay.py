@@ -9,7 +9,10 @@ JSON spec of the recording (functions, paths, ``calls`` file, ``max_call_seconds
 Each call is made on a fresh unpickled copy of its recorded arguments, with a per-call
 alarm (``max_call_seconds`` x 10, at least 2 s). A call diverges when it raises where the
 baseline returned (or the reverse), raises another exception type, returns a different
-value, or leaves its arguments different. Values are compared with ``==`` first; when that
+value, or leaves its arguments different. ``recorded_on`` (default ``"baseline"``) says
+whose calls these are; ``"candidate"``: they were recorded by the candidate's own run and
+this runs in a copy of the baseline, so what this call does is the baseline's side (the
+messages always say the baseline first). Values are compared with ``==`` first; when that
 is not a plain ``True`` (identity equality, NaN, arrays) their pickles are compared.
 """
 
@@ -47,6 +50,7 @@ def main(spec_path: str, out_path: str) -> int:
     signal.signal(signal.SIGALRM, _on_alarm)
     summary: dict[str, Any] = {"calls": 0, "diverged": 0, "first": "", "replayed": {}}
     problems: list[str] = []
+    here = "baseline" if spec.get("recorded_on") == "candidate" else "candidate"
     for fn in spec.get("functions", []):
         calls = recording.get("calls", {}).get(fn["id"], [])
         if not calls:
@@ -54,12 +58,12 @@ def main(spec_path: str, out_path: str) -> int:
         try:
             func = _resolve(fn)
         except Exception as exc:  # noqa: BLE001
-            problems.append(f"{fn['id']}: cannot load the candidate's version ({exc})")
+            problems.append(f"{fn['id']}: cannot load the {here}'s version ({exc})")
             continue
         for blob, kind, value, after in calls:
             summary["calls"] += 1
             summary["replayed"][fn["id"]] = summary["replayed"].get(fn["id"], 0) + 1
-            why = _replay(func, blob, kind, value, after, limit)
+            why = _replay(func, blob, kind, value, after, limit, here)
             if why:
                 summary["diverged"] += 1
                 if not summary["first"]:
@@ -78,8 +82,11 @@ def _resolve(fn: dict[str, Any]) -> Any:
     return getattr(raw, "__func__", raw)  # staticmethod / classmethod: the function itself
 
 
-def _replay(func: Any, blob: bytes, kind: str, value: bytes, after: Any, limit: float) -> str:
-    """Why the call diverges, or "" when it behaves as recorded."""
+def _replay(
+    func: Any, blob: bytes, kind: str, value: bytes, after: Any, limit: float, here: str
+) -> str:
+    """Why the call diverges, or "" when it behaves as recorded; ``here``: whose version
+    ``func`` is ("candidate", or "baseline" for a recording the candidate made)."""
     try:
         args, kwargs = pickle.loads(blob)  # nosec B301
     except Exception as exc:  # noqa: BLE001
@@ -88,22 +95,29 @@ def _replay(func: Any, blob: bytes, kind: str, value: bytes, after: Any, limit: 
     try:
         result = func(*args, **kwargs)
     except _Alarm:
-        return f"did not return within {limit:g} s"
-    except BaseException as exc:  # noqa: BLE001 - the candidate's exception is the evidence
+        return f"did not return within {limit:g} s" + ("" if here == "candidate" else " (baseline)")
+    except BaseException as exc:  # noqa: BLE001 - the exception is the evidence
         got = f"{type(exc).__module__}.{type(exc).__qualname__}"
         if kind == "raise" and got == value.decode():
             return ""
-        expected = f"raised {value.decode()}" if kind == "raise" else f"returned {_show(value)}"
-        return f"baseline {expected}, candidate raised {got}: {_clip(str(exc))}"
+        recorded = f"raised {value.decode()}" if kind == "raise" else f"returned {_show(value)}"
+        return _said(here, recorded, f"raised {got}: {_clip(str(exc))}")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     if kind == "raise":
-        return f"baseline raised {value.decode()}, candidate returned {_clip(repr(result))}"
+        return _said(here, f"raised {value.decode()}", f"returned {_clip(repr(result))}")
     if not _same(value, result):
-        return f"baseline returned {_show(value)}, candidate returned {_clip(repr(result))}"
+        return _said(here, f"returned {_show(value)}", f"returned {_clip(repr(result))}")
     if after is not None and not _same(after, (args, kwargs)):
         return "the arguments were left different after the call (in-place change)"
     return ""
+
+
+def _said(here: str, recorded: str, replayed: str) -> str:
+    """The two sides of a divergence, the baseline's first."""
+    if here == "candidate":
+        return f"baseline {recorded}, candidate {replayed}"
+    return f"baseline {replayed}, candidate {recorded}"
 
 
 def _same(expected_blob: bytes, actual: Any) -> bool:
