@@ -110,3 +110,35 @@ def test_history_reads(repo: Repository) -> None:
     assert tree_id(repo, tip, "pkg") and tree_id(repo, tip, "pkg") != tree_id(repo, main, "pkg")
     assert tree_id(repo, main, "pkg/new.py") == ""
     assert fsck_report(repo) == (True, "")
+
+
+def test_worktrees_added_and_removed_from_several_threads_at_once_all_succeed(
+    repo: Repository,
+) -> None:
+    """Two workers of `run-once --workers 2` (and a behaviour session's base worktree
+    beside them) add and remove worktrees at the same moment: git's own commands read one
+    another's half-written records ("failed to read .git/worktrees/g4-1/commondir")."""
+    import threading
+
+    head = repo.rev_parse("HEAD")
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def churn(k: int) -> None:
+        try:
+            start.wait()
+            for i in range(25):
+                path = repo.add_worktree(f"w{k}-{i}", commit=head, branch=f"ratchet/t{k}/{i}")
+                assert (path / "pkg" / "mod.py").is_file()
+                repo.list_worktrees()
+                repo.remove_worktree(path)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=churn, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert repo.linked_worktrees() == []

@@ -8,6 +8,7 @@ checked out (``Repository.fast_forward`` is the caller that moves a user's branc
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
@@ -20,6 +21,13 @@ from engine.vcs.refs import ARCHIVE_REFS, BRANCH_PREFIX, BRANCH_REFS, ZERO_SHA
 
 if TYPE_CHECKING:  # engine.vcs.results is imported where a result is made (see vcs/__init__)
     from engine.vcs.results import FileChange, WorktreeInfo
+
+# git's worktree commands are not safe to run at once in one repository: an add reads every
+# other worktree's records, and one being added has them half-written ("failed to read
+# .git/worktrees/g4-1/commondir", two workers of `run-once --workers 2` adding theirs).
+# Every worktree command of this process runs under this lock (re-entrant: a failed add
+# removes what it made); other processes are kept out by the cycle lock.
+WORKTREES = threading.RLock()
 
 _QUICK_OPEN = "rev-parse --is-bare-repository --show-toplevel --verify -q HEAD^{commit}"
 
@@ -377,7 +385,9 @@ class RepositoryCore:
         """All worktrees of the repository, the main one first."""
         from engine.vcs.results import parse_worktree_list
 
-        return parse_worktree_list(self._run("worktree", "list", "--porcelain", "-z"))
+        with WORKTREES:
+            listed = self._run("worktree", "list", "--porcelain", "-z")
+        return parse_worktree_list(listed)
 
     def checked_out_at(self, branch: str) -> Path | None:
         """The worktree (main or linked) that has ``branch`` checked out, or is rebasing or

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from engine.errors import GitError, InputError, RevertConflict
 from engine.model import Identity
-from engine.vcs.core import STATE_DIR, checked_arg
+from engine.vcs.core import STATE_DIR, WORKTREES, checked_arg
 from engine.vcs.git import RefusedOperation
 from engine.vcs.history import read_log
 from engine.vcs.memo import MemoReads
@@ -69,15 +69,16 @@ class Repository(MemoReads):
         base.mkdir(parents=True, exist_ok=True)
         self.ensure_excluded()
         where = ["-b", checked_arg(branch), "--no-track"] if branch else ["--detach"]
-        try:
-            self._run("worktree", "add", "--quiet", *where, str(path), checked_arg(commit))
-        except GitError:
-            raise
-        except BaseException:
-            # Interrupted (SIGTERM, Ctrl-C) while git was adding it: git was let finish, so
-            # undo its work here rather than leave a worktree and branch nobody owns.
-            self._undo_add(path, branch)
-            raise
+        with WORKTREES:  # one worktree command at a time (engine.vcs.core)
+            try:
+                self._run("worktree", "add", "--quiet", *where, str(path), checked_arg(commit))
+            except GitError:
+                raise
+            except BaseException:
+                # Interrupted (SIGTERM, Ctrl-C) while git was adding it: git was let finish,
+                # so undo its work here rather than leave a worktree and branch nobody owns.
+                self._undo_add(path, branch)
+                raise
         return path
 
     def _undo_add(self, path: Path, branch: str | None) -> None:
@@ -90,8 +91,9 @@ class Repository(MemoReads):
         """Remove one of ratchet's worktrees directly under ``base`` (default
         ``.ratchet/worktrees``; force: its changes are discarded), then prune (unless git
         removed it, records and all)."""
-        if not self._remove_worktree(path, base or self.worktrees_dir):
-            self.prune_worktrees()
+        with WORKTREES:
+            if not self._remove_worktree(path, base or self.worktrees_dir):
+                self.prune_worktrees()
 
     def _remove_worktree(self, path: Path, base: Path) -> bool:
         """Remove ``path``; True when ``git worktree remove`` did it (nothing left to prune)."""
@@ -132,10 +134,11 @@ class Repository(MemoReads):
         if base.is_dir():
             candidates |= {child.resolve() for child in base.iterdir()}
         removed = []
-        for path in sorted(candidates - keep):
-            self._remove_worktree(path, base)
-            removed.append(str(path))
-        self.prune_worktrees()
+        with WORKTREES:
+            for path in sorted(candidates - keep):
+                self._remove_worktree(path, base)
+                removed.append(str(path))
+            self.prune_worktrees()
         return removed
 
     def linked_worktrees(self) -> list[WorktreeInfo]:
@@ -148,8 +151,9 @@ class Repository(MemoReads):
     def prune_worktrees(self) -> None:
         """``git worktree prune``, unless git keeps no worktree records (no
         ``.git/worktrees``), when it has nothing to do."""
-        if self._has_worktree_records():
-            self._run("worktree", "prune")
+        with WORKTREES:
+            if self._has_worktree_records():
+                self._run("worktree", "prune")
 
     def _has_worktree_records(self) -> bool:
         return (self.git_common_dir() / "worktrees").is_dir()
