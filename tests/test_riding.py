@@ -8,6 +8,8 @@ import pickle
 import threading
 from pathlib import Path
 
+import pytest
+
 from engine.gate.evaluation.behaviour import FunctionRef
 from engine.gate.evaluation.riding import Rider
 
@@ -91,3 +93,52 @@ def test_waiting_stops_when_the_evaluation_is_cancelled(tmp_path: Path) -> None:
     cancel = threading.Event()
     threading.Timer(0.2, cancel.set).start()
     assert rider.wait(cancel) is None  # the run never ended: the cancel ends the wait
+
+
+HOT = """\
+def hot(n):
+    return n % 7
+
+
+def cold(n):
+    return n + 1
+"""
+
+HOT_TESTS = """\
+import lib
+
+
+def test_hot_is_called_often_and_handed_back():
+    held = lib.hot  # the wrapper, as a caller that took it early holds it
+    assert sum(lib.hot(i % 50) for i in range(5000)) == sum(i % 50 % 7 for i in range(5000))
+    assert not hasattr(lib.hot, "__wrapped__")  # unwrapped after its 20 calls
+    assert held(3) == 3  # the held wrapper still works: a plain call
+    assert lib.cold(1) == 2
+    assert hasattr(lib.cold, "__wrapped__")  # still recording: 1 call so far
+"""
+
+
+@pytest.mark.slow
+def test_the_traced_run_records_and_a_function_with_its_calls_is_unwrapped(
+    tmp_path: Path,
+) -> None:
+    """The rider in a real traced pytest run (no sandbox): the recording is handed over,
+    and a hot function pays the wrapper for its first calls only."""
+    from engine.gate.evaluation.probes.tests import TestsProbe
+    from engine.gate.evaluation.sandbox import SandboxRunner
+    from tests.repo_helpers import write
+
+    write(tmp_path / "cand" / "lib.py", HOT)
+    write(tmp_path / "cand" / "tests" / "test_lib.py", HOT_TESTS)
+    hot = FunctionRef(id="lib.py::hot", file="lib.py", qualname="hot", module="lib", sys_path="")
+    cold = FunctionRef(id="lib.py::cold", file="lib.py", qualname="cold", module="lib", sys_path="")
+    rider = Rider([hot, cold], tmp_path / "session")
+    probe = TestsProbe(runner=SandboxRunner(mode="unsafe-none"), test_command="python -m pytest -q")
+    report = probe.run(
+        tmp_path / "cand", contexts=True, tests=["tests/test_lib.py"], fail_fast=True, rider=rider
+    )
+    assert report.tests.failed == 0 and report.tests.passed == 1, report.tests.output_tail
+    got = rider.wait(threading.Event())
+    assert got is not None and got.done is None and got.untested == ()
+    summary = json.loads((tmp_path / "session" / "out" / "calls.json").read_text())
+    assert summary["counts"] == {hot.id: 20, cold.id: 1}, summary

@@ -51,6 +51,7 @@ MAX_BYTES = 64 * 1024  # pickled arguments (or result) of one call
 MAX_TOTAL_BYTES = 8 * 1024 * 1024
 MAX_CALL_SECONDS = 1.0
 MAX_FUNCTIONS = 50
+MAX_SEEN = 2000  # calls of one function looked at (repeats too) before it is unwrapped
 CALLS = "calls.pkl"  # the recording (read only inside the sandbox)
 SUMMARY = "calls.json"  # its counts and problems: what the host reads
 BASELINE, CANDIDATE = "baseline", "candidate"  # whose run recorded the calls
@@ -286,6 +287,7 @@ def record_spec(
         "max_bytes": MAX_BYTES,
         "max_total_bytes": MAX_TOTAL_BYTES,
         "max_call_seconds": MAX_CALL_SECONDS,
+        "max_seen": MAX_SEEN,
     }
 
 

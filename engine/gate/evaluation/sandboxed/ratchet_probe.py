@@ -17,7 +17,9 @@ It reads a JSON spec from the file named by ``RATCHET_PROBE_SPEC`` and does two 
   records up to ``max_calls`` distinct calls each (pickled arguments; pickled result or the
   exception's type; pickled arguments after the call), skipping calls whose values do not pickle or
   exceed ``max_bytes``, calls slower than ``max_call_seconds``, nested (recursive) calls of
-  a function already being recorded, and everything once ``max_total_bytes`` is reached.
+  a function already being recorded, and everything once ``max_total_bytes`` is reached;
+  a function that has its ``max_calls``, or has been called ``max_seen`` times, is
+  unwrapped again (the original put back where the wrapper was).
   The recording is written to ``record.out`` when the session ends, and beside it, to
   ``record.summary``, the number of calls kept per function and the problems as JSON: the
   host reads only that (a recording made by a candidate's run is the candidate's data,
@@ -43,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 PROTOCOL = 4
-_state: dict[str, Any] = {"calls": {}, "problems": [], "bytes": 0, "spec": None}
+_state: dict[str, Any] = {"calls": {}, "problems": [], "bytes": 0, "spec": None, "installed": {}}
 _local = threading.local()
 
 
@@ -93,22 +95,43 @@ def _install(fn: dict[str, Any], record: dict[str, Any]) -> None:
         owner = getattr(owner, part)
     name = parts[-1]
     raw = vars(owner)[name]
+    key = fn["id"]
     if isinstance(raw, staticmethod | classmethod):
-        setattr(owner, name, type(raw)(_wrap(raw.__func__, fn["id"], record)))
+        attr = type(raw)(_wrap(raw.__func__, key, record))
+        setattr(owner, name, attr)
+        _state["installed"][key] = (owner, name, raw, attr, False)
     elif callable(raw):
-        wrapped = _wrap(raw, fn["id"], record)
+        wrapped = _wrap(raw, key, record)
         setattr(owner, name, wrapped)
         if owner is module:
             _rebind(raw, wrapped)
+        _state["installed"][key] = (owner, name, raw, wrapped, owner is module)
     else:
         raise TypeError(f"{fn['qualname']} is not a function")
-    _state["calls"].setdefault(fn["id"], [])
+    _state["calls"].setdefault(key, [])
+
+
+def _unwrap(key: str) -> None:
+    """Put the original back once ``key`` records no more (its wrapper, still held by a
+    caller, passes calls straight through): a hot function pays the recorder for its
+    first calls only, not for every call of the run (a verdict's run, with a time limit)."""
+    installed = _state["installed"].pop(key, None)
+    if installed is None:
+        return
+    owner, name, raw, attr, rebind = installed
+    try:
+        if vars(owner).get(name) is attr:
+            setattr(owner, name, raw)
+        if rebind:
+            _rebind(attr, raw)
+    except Exception as exc:  # noqa: BLE001 - never break the observed run
+        _state["problems"].append(f"{key}: not unwrapped ({type(exc).__name__}: {exc})")
 
 
 def _rebind(raw: Any, wrapped: Any) -> None:
     """Point every loaded module's own name for ``raw`` at ``wrapped``: a package's
     ``from .utils import f``, run before the recorder (by a conftest's import), would
-    otherwise keep calling the unwrapped function."""
+    otherwise keep calling the unwrapped function (and back, by :func:`_unwrap`)."""
     for other in list(sys.modules.values()):
         try:
             names = [k for k, v in vars(other).items() if v is raw]
@@ -123,15 +146,23 @@ def _wrap(func: Any, key: str, record: dict[str, Any]) -> Any:
     max_bytes = int(record.get("max_bytes", 65536))
     max_total = int(record.get("max_total_bytes", 8 << 20))
     slow = float(record.get("max_call_seconds", 1.0))
+    max_seen = int(record.get("max_seen", 2000))
     seen: set[bytes] = set()
+    observed = [0]  # outermost calls seen, repeats included
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if key not in _state["installed"]:  # recorded enough: a plain call
+            return func(*args, **kwargs)
         active = getattr(_local, "active", None)
         if active is None:
             active = _local.active = set()
+        if key in active:
+            return func(*args, **kwargs)
         calls = _state["calls"][key]
-        if key in active or len(calls) >= max_calls or _state["bytes"] >= max_total:
+        observed[0] += 1
+        if len(calls) >= max_calls or _state["bytes"] >= max_total or observed[0] > max_seen:
+            _unwrap(key)
             return func(*args, **kwargs)
         blob = _dumps((args, kwargs), max_bytes)
         if blob is None or blob in seen:
