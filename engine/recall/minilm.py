@@ -19,7 +19,7 @@ of CPU in every process that embeds (each cycle of a daemon runs in a child of i
 nearly every cycle embeds the last one's failure). So the first load writes the two files
 it reads, inflated, to :func:`cache_dir` (``$XDG_CACHE_HOME/ratchet/minilm/<key>/``, keyed
 by the zip's path, size and mtime; written under a temporary name and renamed whole) and
-later loads map them (``safetensors.safe_open``: the pages are read as used). A cache that
+later loads map them (:func:`_mapped`: the pages are read as used). A cache that
 cannot be written or read is skipped: the zip is read as before.
 """
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import math
 import os
 import shutil
@@ -115,7 +116,6 @@ def _from_zip(path: Path) -> tuple[Any, dict[str, Any]]:
 
 def _from_cache(path: Path) -> tuple[Any, dict[str, Any]] | None:
     """The model from its inflated copy, made first when there is none; None: no cache."""
-    from safetensors import safe_open
     from tokenizers import Tokenizer
 
     where = None
@@ -124,13 +124,36 @@ def _from_cache(path: Path) -> tuple[Any, dict[str, Any]] | None:
         if not all((where / m).is_file() for m in _MEMBERS):
             _inflate(path, where)
         tokenizer = Tokenizer.from_file(str(where / "tokenizer.json"))
-        with safe_open(str(where / "model.safetensors"), framework="numpy") as f:
-            weights = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - not a dict
+        weights = _mapped(where / "model.safetensors")
     except Exception:  # noqa: BLE001 - any trouble with the cache: the zip, as before
         if where is not None:  # a damaged copy is made again next time
             shutil.rmtree(where, ignore_errors=True)
         return None
     return tokenizer, weights
+
+
+_DTYPES = {"F32": "float32", "F16": "float16", "F64": "float64", "I64": "int64", "I32": "int32"}
+
+
+def _mapped(path: Path) -> dict[str, Any]:
+    """The tensors of a safetensors file as read-only numpy views of one memory map (the
+    format: an 8-byte little-endian header length, a JSON header of dtype, shape and byte
+    offsets, the data): nothing is copied, the pages are read as used (safetensors'
+    ``get_tensor`` copied every tensor: 0.06 s more per load here)."""
+    import numpy as np
+
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    size = int.from_bytes(raw[:8].tobytes(), "little")
+    header: dict[str, Any] = json.loads(raw[8 : 8 + size].tobytes())
+    start = 8 + size
+    out: dict[str, Any] = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = (int(x) for x in info["data_offsets"])
+        dtype = np.dtype(_DTYPES[info["dtype"]]).newbyteorder("<")
+        out[name] = raw[start + begin : start + end].view(dtype).reshape(info["shape"])
+    return out
 
 
 def _inflate(path: Path, where: Path) -> None:
