@@ -25,6 +25,7 @@ cannot be written or read is skipped: the zip is read as before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -164,12 +165,8 @@ def _inflate(path: Path, where: Path) -> None:
             for member in _MEMBERS:
                 with zf.open(member) as src, open(part / member, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
-        try:
+        with contextlib.suppress(OSError):  # another process made it first: keep theirs
             part.rename(where)
-        except OSError:  # another process made it first (or a stale partial one is there)
-            if not all((where / m).is_file() for m in _MEMBERS):
-                shutil.rmtree(where, ignore_errors=True)
-                part.rename(where)
     finally:
         shutil.rmtree(part, ignore_errors=True)
 

@@ -205,9 +205,6 @@ class BehaviourCheck:
             recorded_on=recorded_on,
         )
 
-    def _spec(self, work: Path, out: Path, functions: Sequence[FunctionRef]) -> dict[str, object]:
-        return record_spec(work, out, functions)
-
     def _record(
         self,
         checkout: Path,
@@ -218,7 +215,7 @@ class BehaviourCheck:
     ) -> tuple[dict[str, int], list[str]]:
         primed_copy(checkout, work, self.rewrites)
         spec = out / "record.json"
-        spec.write_text(json.dumps({"record": self._spec(work, out, functions)}), "utf-8")
+        spec.write_text(json.dumps({"record": record_spec(work, out, functions)}), "utf-8")
         args = self.command.option_args(work) if self.tests else self.command.pytest_args
         argv = [
             sys.executable, "-m", "pytest", *(args or ()),
@@ -248,7 +245,7 @@ class BehaviourCheck:
     ) -> dict[str, Any]:
         scratch_copy(checkout, work)
         spec = out / "replay.json"
-        wanted = {**self._spec(work, out, functions), "recorded_on": recorded_on}
+        wanted = {**record_spec(work, out, functions), "recorded_on": recorded_on}
         spec.write_text(json.dumps(wanted), "utf-8")
         result_file = out / "replay-result.json"
         result = self.runner.run(

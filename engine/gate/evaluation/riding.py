@@ -51,8 +51,7 @@ class Rider:
     def __init__(self, functions: Sequence[FunctionRef], tmp: Path) -> None:
         self.functions = tuple(functions)
         self.tmp = tmp
-        self._lock = threading.Lock()
-        self._planned = False
+        self._planned = threading.Event()
         self._ended = threading.Event()
         self._recording: Recording | None = None
 
@@ -60,14 +59,12 @@ class Rider:
         """The recorder's part of the traced run's ``ratchet_probe`` spec (a run in
         ``work`` keeping its output in ``out``); the recording is planned from now on, and
         :meth:`done` must follow."""
-        with self._lock:
-            self._planned = True
+        self._planned.set()
         return record_spec(work, out, self.functions, after_collection=True)
 
     @property
     def planned(self) -> bool:
-        with self._lock:
-            return self._planned
+        return self._planned.is_set()
 
     def done(self, out: Path | None) -> None:
         """The traced run has ended; ``out`` is its output directory (None: it left none).

@@ -33,7 +33,8 @@ import dataclasses
 import json
 import sys
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,7 +61,7 @@ from engine.gate.evaluation.probes.verdict import (
 from engine.gate.evaluation.process import RunResult
 from engine.gate.evaluation.reach_limit import TestLimits
 from engine.gate.evaluation.rewrites import RewriteCache, primed_copy
-from engine.gate.evaluation.sandbox import SandboxRunner, WarmStart
+from engine.gate.evaluation.sandbox import SandboxRunner
 from engine.gate.evaluation.sandboxed import (
     CONTEXTS,
     CONTEXTS_KEEP_ENV,
@@ -174,118 +175,85 @@ class TestsProbe:
         if not command.is_pytest:
             plain = self._run_plain(checkout, command, limit, resolved.command)
             return TestsReport(tests=said(plain))
-        with warm.scratch(self.runner, "ratchet-tests-") as (tmp, ahead):
-            out = tmp / "out"
-            out.mkdir(exist_ok=True)
-            try:
-                return self._pytest(
-                    checkout, tmp, ahead, command, resolved, limit, said, rider=rider,
-                    doctest_modules=doctest_modules, contexts=contexts, tests=tests,
-                    fail_fast=fail_fast, cancel=cancel, on_failure=on_failure,
-                    collect_all=collect_all, only_doctests=only_doctests,
-                    known_failures=known_failures, test_limits=test_limits,
-                )  # fmt: skip
-            finally:
-                if rider is not None:
-                    rider.done(out)
-
-    def _pytest(
-        self,
-        checkout: Path,
-        tmp: Path,
-        ahead: WarmStart | None,
-        command: TestCommand,
-        resolved: ResolvedCommand,
-        limit: float,
-        said: Callable[[TestMetrics], TestMetrics],
-        *,
-        rider: Rider | None,
-        doctest_modules: Sequence[str],
-        contexts: bool,
-        tests: Sequence[str],
-        fail_fast: bool,
-        cancel: threading.Event | None,
-        on_failure: Callable[[TestMetrics], None] | None,
-        collect_all: bool,
-        only_doctests: bool,
-        known_failures: Collection[str],
-        test_limits: TestLimits | None,
-    ) -> TestsReport:
-        """:meth:`run` of a pytest command in the scratch directory ``tmp``."""
-        out = tmp / "out"
-        work = self.copy(checkout, tmp / "work")
-        before = tree_state(work)
-        extra, env, readable = self._doctest_plugin(
-            out, doctest_modules, command, work, only=only_doctests,
-            record=rider.spec(work, out) if rider is not None else None,
-        )  # fmt: skip
-        if contexts:
-            extra += ["-p", CONTEXTS_PLUGIN]
-            outputs = [out / ".coverage", work, out / "map.json", out / "coverage.json"]
-            env = on_path({**env, CONTEXTS_REPORT_ENV: json.dumps([str(o) for o in outputs])})
-            readable = [DIR]
-        # fail-fast past known failures, or past a failure that passes when re-run at
-        # once in a fork, is the contexts plugin's; else plain ``-x``
-        known = frozenset(known_failures if fail_fast and contexts else ())
-        forking, env, more = self.forked_reruns(out, env, limit, known)
-        extra += forking
-        readable = readable or more
-        if test_limits is not None:
-            watching, env = watchdog.plugin(out, env, test_limits)
-            extra += watching
-            readable = [DIR]
-        stop = _StopPast(out, known, plugin=bool(known or (forking and fail_fast and contexts)))
-        if stop.plugin:
-            env = {**env, CONTEXTS_STOP_ENV: str(stop.spec())}
-        keep = bool(tests) and collect_all and contexts
-        if keep:
-            listed = out / "keep.json"
-            listed.write_text(json.dumps([*tests, *doctest_modules]), encoding="utf-8")
-            env = {**env, CONTEXTS_KEEP_ENV: str(listed)}
-            tests = ()
-        args = command.option_args(work) if tests else (command.pytest_args or ())
-        argv = [
-            sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
-            f"--source={work}", f"--omit={omit_patterns(work)}",
-            "-m", "pytest", *args, *command.plugin_args(work, one_process=True), *extra,
-            *(["-x"] if fail_fast and not stop.plugin else []),
-            f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *tests,
-        ]  # fmt: skip
-        result = self.runner.run(
-            argv, cwd=work, writable=[out], readable=readable, env=env, timeout=limit,
-            cancel=cancel, warm=ahead,
-        )  # fmt: skip
-        if result.cancelled:  # nobody's verdict: neither its JUnit file nor its copy read
-            return TestsReport.of_cancelled(said(pytest_metrics(result, None)))
-        tampered = run_changes(before, tree_state(work))
-        summary = read_junit(out / "junit.xml", work, added=_added(out))
-        metrics = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
-        metrics, stopped = watchdog.verdict(out, metrics)
-        forked = None if tampered else reruns.read(out, work)
-        went_on = forked.went_on if forked is not None and stop.plugin else frozenset()
-        told = tuple(f for f in metrics.failures if f not in went_on)
-        if told and on_failure is not None:  # not the flaky ones it went on past
-            on_failure(dataclasses.replace(metrics, failures=told))
-        problems: tuple[str, ...] = ()
-        coverage, lines, test_map = CoverageMetrics(), None, None
-        if metrics.exit_code == NO_TESTS_EXIT and not (tests or keep):  # nothing to cover
-            problems = (no_tests_note(work),)
-        elif not (fail_fast and stop.stopped(told)):  # stopped: no coverage
-            coverage, lines, problems, test_map = self._coverage(work, out, result, limit, contexts)
-        problems += _file_size_hit(out / ".coverage", self.runner.limits.file_size_mb)
-        problems += stopped
-        if SESSION_FAILURE in metrics.failures:  # coverage may not have started at all
-            problems += missing_plugin(work, metrics.output_tail)
-        flaky: tuple[str, ...] = ()
-        # a known failure the run went on past is known: only the others are re-run
-        rerun = [f for f in metrics.failures if f not in stop.known]
-        if self.flaky_reruns > 0 and rerun and not metrics.timed_out and summary:
-            # re-runs share the first run's copy, as they would have shared a worktree
-            flaky = self.rerun_failures(
-                work, rerun, self.flaky_reruns, command=command, timeout=limit,
-                one_process=True, forked=forked,
+        with (
+            warm.scratch(self.runner, "ratchet-tests-") as (tmp, ahead),
+            _handing_over(rider, tmp / "out") as out,
+        ):
+            work = self.copy(checkout, tmp / "work")
+            before = tree_state(work)
+            extra, env, readable = self._probe_plugin(
+                out, doctest_modules, command, work, only=only_doctests,
+                record=rider.spec(work, out) if rider is not None else None,
             )  # fmt: skip
-            metrics = forgive_flaky(metrics, summary, flaky)
+            if contexts:
+                extra += ["-p", CONTEXTS_PLUGIN]
+                outputs = [out / ".coverage", work, out / "map.json", out / "coverage.json"]
+                env = on_path({**env, CONTEXTS_REPORT_ENV: json.dumps([str(o) for o in outputs])})
+                readable = [DIR]
+            # fail-fast past known failures, or past a failure that passes when re-run at
+            # once in a fork, is the contexts plugin's; else plain ``-x``
+            known = frozenset(known_failures if fail_fast and contexts else ())
+            forking, env, more = self.forked_reruns(out, env, limit, known)
+            extra += forking
+            readable = readable or more
+            if test_limits is not None:
+                watching, env = watchdog.plugin(out, env, test_limits)
+                extra += watching
+                readable = [DIR]
+            stop = _StopPast(out, known, plugin=bool(known or (forking and fail_fast and contexts)))
+            if stop.plugin:
+                env = {**env, CONTEXTS_STOP_ENV: str(stop.spec())}
+            keep = bool(tests) and collect_all and contexts
+            if keep:
+                listed = out / "keep.json"
+                listed.write_text(json.dumps([*tests, *doctest_modules]), encoding="utf-8")
+                env = {**env, CONTEXTS_KEEP_ENV: str(listed)}
+                tests = ()
+            args = command.option_args(work) if tests else (command.pytest_args or ())
+            argv = [
+                sys.executable, "-m", "coverage", "run", f"--data-file={out / '.coverage'}",
+                f"--source={work}", f"--omit={omit_patterns(work)}",
+                "-m", "pytest", *args, *command.plugin_args(work, one_process=True), *extra,
+                *(["-x"] if fail_fast and not stop.plugin else []),
+                f"--junitxml={out / 'junit.xml'}", "-p", "no:cacheprovider", *tests,
+            ]  # fmt: skip
+            result = self.runner.run(
+                argv, cwd=work, writable=[out], readable=readable, env=env, timeout=limit,
+                cancel=cancel, warm=ahead,
+            )  # fmt: skip
+            if result.cancelled:  # nobody's verdict: neither its JUnit file nor its copy read
+                return TestsReport.of_cancelled(said(pytest_metrics(result, None)))
+            tampered = run_changes(before, tree_state(work))
+            summary = read_junit(out / "junit.xml", work, added=_added(out))
+            metrics = said(dataclasses.replace(pytest_metrics(result, summary), tampered=tampered))
+            metrics, stopped = watchdog.verdict(out, metrics)
+            forked = None if tampered else reruns.read(out, work)
+            went_on = forked.went_on if forked is not None and stop.plugin else frozenset()
+            told = tuple(f for f in metrics.failures if f not in went_on)
+            if told and on_failure is not None:  # not the flaky ones it went on past
+                on_failure(dataclasses.replace(metrics, failures=told))
+            problems: tuple[str, ...] = ()
+            coverage, lines, test_map = CoverageMetrics(), None, None
+            if metrics.exit_code == NO_TESTS_EXIT and not (tests or keep):  # nothing to cover
+                problems = (no_tests_note(work),)
+            elif not (fail_fast and stop.stopped(told)):  # stopped: no coverage
+                coverage, lines, problems, test_map = self._coverage(
+                    work, out, result, limit, contexts
+                )
+            problems += _file_size_hit(out / ".coverage", self.runner.limits.file_size_mb)
+            problems += stopped
+            if SESSION_FAILURE in metrics.failures:  # coverage may not have started at all
+                problems += missing_plugin(work, metrics.output_tail)
+            flaky: tuple[str, ...] = ()
+            # a known failure the run went on past is known: only the others are re-run
+            rerun = [f for f in metrics.failures if f not in stop.known]
+            if self.flaky_reruns > 0 and rerun and not metrics.timed_out and summary:
+                # re-runs share the first run's copy, as they would have shared a worktree
+                flaky = self.rerun_failures(
+                    work, rerun, self.flaky_reruns, command=command, timeout=limit,
+                    one_process=True, forked=forked,
+                )  # fmt: skip
+                metrics = forgive_flaky(metrics, summary, flaky)
         return TestsReport(
             tests=metrics,
             coverage=coverage,
@@ -296,7 +264,7 @@ class TestsProbe:
             test_map=test_map,
         )
 
-    def _doctest_plugin(
+    def _probe_plugin(
         self,
         out: Path,
         modules: Sequence[str],
@@ -335,7 +303,7 @@ class TestsProbe:
     ) -> tuple[list[str], dict[str, str], list[Path]]:
         """Extra pytest args, environment and readable paths that make a pytest run's flaky
         re-runs fork (:mod:`engine.gate.evaluation.probes.reruns`), as
-        :meth:`_doctest_plugin` gives its plugin's; ``known`` failures are not re-run."""
+        :meth:`_probe_plugin` gives its plugin's; ``known`` failures are not re-run."""
         args, env = reruns.forked_reruns(
             out, env, rounds=self.flaky_reruns, seconds=limit,
             memory_mb=self.runner.limits.memory_mb, known=known,
@@ -532,3 +500,15 @@ class _StopPast:
         """Did the run stop before its end (a new failure, or the plugin says so)?"""
         new = any(f not in self.known for f in failures)
         return new or (self.out / "stopped").exists()
+
+
+@contextmanager
+def _handing_over(rider: Rider | None, out: Path) -> Iterator[Path]:
+    """``out`` made, and the run's end told to ``rider`` (with ``out``) whatever happens,
+    before the scratch directory holding it is removed."""
+    out.mkdir(exist_ok=True)
+    try:
+        yield out
+    finally:
+        if rider is not None:
+            rider.done(out)
